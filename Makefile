@@ -1,0 +1,56 @@
+# housedesk — the two commands a newcomer needs are `make run` and `make test`.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-dev
+CONFIG ?= config.example.toml
+PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
+
+.PHONY: install run test test-sqlite test-postgres lint bench migrations i18n clean system-deps
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## a local .venv with the project and its dev extras
+
+run: install  ## init the SQLite database, import the example directory, start the service
+	$(BIN)/housedesk --config $(CONFIG) init
+	$(BIN)/housedesk --config $(CONFIG) import examples/directory.toml
+	exec $(BIN)/housedesk --config $(CONFIG) run
+
+system-deps:  ## Debian packages the tests use (dovecot for the IMAP tests), where missing
+	@command -v dovecot >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null) \
+	      || echo "warning: could not install dovecot; IMAP tests will skip (fail under CI=true)"; \
+	  else echo "warning: dovecot missing and cannot be installed here; IMAP tests will skip"; fi; }
+
+test: install system-deps test-sqlite test-postgres  ## the whole suite on SQLite, the core suite on PostgreSQL
+
+test-sqlite: install
+	$(PYTEST) -q
+
+test-postgres: install  ## core suite on PostgreSQL (tortoise caches SQL per process: own run)
+	$(PYTEST) -q tests/core --db=postgres
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy core intake bots housedesk speech_models bench
+
+bench: install
+	$(BIN)/python -m bench.core_bench
+
+migrations: install  ## write a migration for model changes: make migrations NAME=what_changed
+	$(BIN)/tortoise -c core.db.MAKEMIGRATIONS_CONFIG makemigrations $(if $(NAME),--name $(NAME))
+
+i18n: install  ## extract messages and update the .po catalogs
+	$(BIN)/pybabel extract -F babel.cfg -o core/locale/housedesk.pot .
+	for po in core/locale/*.po; do $(BIN)/pybabel update -i core/locale/housedesk.pot -l $$(basename $$po .po) -o $$po --no-fuzzy-matching; done
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache

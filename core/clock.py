@@ -1,0 +1,43 @@
+"""Time as a dependency, so tests can drive it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """Anything that tells the current UTC time."""
+
+    def now(self) -> datetime:
+        """Return the current time, timezone-aware, in UTC."""
+        ...
+
+
+class SystemClock:
+    """The real clock."""
+
+    def now(self) -> datetime:
+        """Return the current UTC time."""
+        return datetime.now(UTC)
+
+
+class FrozenClock:
+    """A clock that moves only when told to (for tests and simulations)."""
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("FrozenClock needs a timezone-aware datetime")
+        self._now = start
+
+    def now(self) -> datetime:
+        """Return the frozen time."""
+        return self._now
+
+    def advance(self, delta: timedelta) -> None:
+        """Move the clock forward by ``delta``."""
+        self._now += delta
+
+    def set(self, moment: datetime) -> None:
+        """Jump to ``moment``."""
+        self._now = moment

@@ -1,0 +1,81 @@
+"""Look-ups in the directory: people by contact, staff by any identifier."""
+
+from __future__ import annotations
+
+import re
+
+from core.errors import InvalidInput, NotFound
+from core.models import Building, Category, Contact, ContactKind, Person, Role
+
+_NON_DIGITS = re.compile(r"[^\d+]")
+
+
+def normalize_contact(kind: ContactKind, value: str) -> str:
+    """Canonical form of a contact value, so look-ups match however it was typed."""
+    value = value.strip()
+    if kind == ContactKind.EMAIL:
+        return value.lower()
+    if kind == ContactKind.PHONE:
+        digits = _NON_DIGITS.sub("", value)
+        return digits[:1] + digits[1:].replace("+", "")
+    return value
+
+
+def guess_contact_kind(value: str) -> ContactKind:
+    """Tell an email address from a phone number."""
+    if "@" in value:
+        return ContactKind.EMAIL
+    if _NON_DIGITS.sub("", value).lstrip("+").isdigit():
+        return ContactKind.PHONE
+    raise InvalidInput(f"not an email address or phone number: {value!r}")
+
+
+async def person_by_contact(kind: ContactKind, value: str) -> Person | None:
+    """The person who owns this contact, if any."""
+    contact = await Contact.get_or_none(
+        kind=kind, value=normalize_contact(kind, value)
+    ).select_related("person")
+    return contact.person if contact else None
+
+
+async def find_staff(identifier: str) -> Person:
+    """Find a member of staff by name, email, phone or Telegram id."""
+    ident = identifier.strip()
+    if not ident:
+        raise InvalidInput("no staff member given")
+    candidates: list[Person] = []
+    for kind in (ContactKind.TELEGRAM, ContactKind.EMAIL, ContactKind.PHONE):
+        person = await person_by_contact(kind, ident)
+        if person is not None:
+            candidates.append(person)
+    if not candidates:
+        candidates = await Person.filter(name__iexact=ident).exclude(role=Role.RESIDENT)
+    staff = [p for p in candidates if p.is_staff]
+    if not staff:
+        raise NotFound(f"no staff member matches {identifier!r}")
+    if len({p.id for p in staff}) > 1:
+        raise InvalidInput(f"{identifier!r} matches several staff members; use email or phone")
+    return staff[0]
+
+
+async def building_by_code(code: str) -> Building:
+    """The building with this code (case-insensitive)."""
+    building = await Building.get_or_none(code__iexact=code.strip())
+    if building is None:
+        raise NotFound(f"unknown building {code!r}")
+    return building
+
+
+async def category_by_code(code: str) -> Category:
+    """The category with this code (case-insensitive)."""
+    category = await Category.get_or_none(code__iexact=code.strip())
+    if category is None:
+        codes = await Category.all().order_by("code").values_list("code", flat=True)
+        known = ", ".join(str(c) for c in codes)
+        raise NotFound(f"unknown category {code!r} (known: {known or 'none'})")
+    return category
+
+
+async def contact_of(person: Person, kind: ContactKind) -> Contact | None:
+    """The person's first contact of a kind."""
+    return await Contact.filter(person=person, kind=kind).order_by("id").first()

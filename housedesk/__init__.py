@@ -1,0 +1,1 @@
+"""housedesk's composition root: configuration, CLI and process start-up."""

@@ -1,0 +1,56 @@
+"""``housedesk run``: start every configured channel, the outbox worker and the HTTP server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from contextlib import AsyncExitStack
+
+from aiohttp import web
+
+from core.db import close_db, open_db, pending_migrations
+from housedesk.bootstrap import App
+from housedesk.config import listen_address
+from housedesk.http import build_http_app
+
+log = logging.getLogger("housedesk")
+
+
+class StartupError(Exception):
+    """Start-up cannot go on; the message is one line for the operator."""
+
+
+async def serve(app: App, *, ready: asyncio.Event | None = None) -> None:
+    """Run until SIGINT or SIGTERM, then stop cleanly (the send in flight is finished)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await open_db(app.database_url)
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(close_db)
+        pending = await pending_migrations()
+        if pending:
+            raise StartupError(
+                f"the database needs {len(pending)} migration(s) ({', '.join(pending)}): "
+                "run `housedesk init` first"
+            )
+        host, port = listen_address(app.settings.http.listen)
+        runner = web.AppRunner(build_http_app(app), access_log=None)
+        await runner.setup()
+        stack.push_async_callback(runner.cleanup)
+        await web.TCPSite(runner, host, port).start()
+        app.channel_states["http"] = "up"
+        log.info("http: listening on http://%s:%s (GET /healthz)", host, port)
+        worker = asyncio.create_task(app.outbox.run(stop), name="outbox")
+        app.channel_states["outbox"] = "up"
+        log.info("outbox: worker started for %s", ", ".join(app.outbox.senders) or "no channels")
+        if ready is not None:
+            ready.set()
+        await stop.wait()
+        log.info("stopping: finishing the send in flight")
+        await worker
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.remove_signal_handler(sig)
+    log.info("stopped")

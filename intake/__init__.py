@@ -1,0 +1,1 @@
+"""Channels that turn outside input (email, voicemail, audio) into calls on the core."""

@@ -1,0 +1,97 @@
+"""Directory import: idempotent, atomic, and precise about bad rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.errors import InvalidInput
+from core.importer import import_directory
+from core.models import Building, Category, Contact, DutyRoster, Person, Role, Unit
+from tests.conftest import REPO
+
+EXAMPLE = REPO / "examples" / "directory.toml"
+
+
+async def test_example_directory_imports_and_reimports_unchanged(db: str) -> None:
+    first = await import_directory(EXAMPLE)
+    assert first["created"] > 0 and first["updated"] == 0
+    assert await Building.all().count() == 2
+    assert await Unit.filter(building__code="OAK").count() == 41  # 1-40 and shop-1
+    assert set(await Category.all().values_list("code", flat=True)) >= {
+        "emergency",
+        "technical",
+        "billing",
+        "administration",
+    }
+    emergency = await Category.get(code="emergency")
+    assert (emergency.response_minutes, emergency.names["ru"]) == (30, "Аварийная")
+    bob = await Person.get(name="Bob Plumber")
+    assert bob.role == Role.TECHNICIAN and bob.trades == ["plumbing", "general"]
+    assert [b.code for b in await bob.buildings.all()] == ["OAK"]
+    roster = await DutyRoster.get(name="oak-after-hours")
+    assert roster.member_ids[0] == bob.id
+
+    snapshot = await _snapshot()
+    second = await import_directory(EXAMPLE)
+    assert (second["created"], second["updated"]) == (0, 0)
+    assert await _snapshot() == snapshot
+
+
+async def _snapshot() -> tuple[int, ...]:
+    return (
+        await Building.all().count(),
+        await Unit.all().count(),
+        await Person.all().count(),
+        await Contact.all().count(),
+        await Category.all().count(),
+        await DutyRoster.all().count(),
+    )
+
+
+async def test_changed_row_is_updated(db: str, tmp_path: Path) -> None:
+    await import_directory(EXAMPLE)
+    changed = tmp_path / "d.toml"
+    changed.write_text(EXAMPLE.read_text().replace('name = "Oak Court"', 'name = "Oak Court East"'))
+    report = await import_directory(changed)
+    assert report["updated"] == 1
+    assert (await Building.get(code="OAK")).name == "Oak Court East"
+
+
+BAD = """
+[[buildings]]
+code = "AAA"
+name = "Fine"
+
+[[buildings]]
+code = "BBB"
+name = "Bad timezone"
+timezone = "Mars/Olympus"
+"""
+
+
+async def test_bad_row_names_its_line_and_nothing_is_applied(db: str, tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(BAD)
+    with pytest.raises(InvalidInput, match=r"line 6: \[\[buildings\]\] timezone: .*Mars/Olympus"):
+        await import_directory(path)
+    assert await Building.all().count() == 0
+
+
+async def test_unknown_reference_rolls_back_everything(db: str, tmp_path: Path) -> None:
+    path = tmp_path / "ref.toml"
+    path.write_text(
+        '[[buildings]]\ncode = "AAA"\nname = "A"\n\n'
+        '[[staff]]\nname = "X"\nrole = "technician"\nbuildings = ["NOPE"]\n'
+    )
+    with pytest.raises(InvalidInput, match="unknown building 'NOPE'"):
+        await import_directory(path)
+    assert await Building.all().count() == 0 and await Person.all().count() == 0
+
+
+async def test_unknown_key_is_an_error(db: str, tmp_path: Path) -> None:
+    path = tmp_path / "key.toml"
+    path.write_text('[[categories]]\ncode = "x"\ncolour = "red"\n')
+    with pytest.raises(InvalidInput, match=r"line 1: \[\[categories\]\] colour: Extra inputs"):
+        await import_directory(path)

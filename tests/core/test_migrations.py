@@ -1,0 +1,56 @@
+"""A database made by the first migration, with rows in it, upgrades with every row kept."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from tortoise import connections
+from tortoise.migrations.api import migrate
+
+from core.db import close_db, migrate_db, open_db, pending_migrations, sqlite_url, tortoise_config
+from core.models import Building, Ticket
+from tests.conftest import _pg_admin, _pg_url
+
+
+@pytest.fixture
+async def empty_url(request: pytest.FixtureRequest, tmp_path: object) -> object:
+    if request.config.getoption("--db") == "postgres":
+        name = f"housedesk_mig_{uuid.uuid4().hex[:8]}"
+        await _pg_admin(f'CREATE DATABASE "{name}"')
+        yield _pg_url(name)
+        await close_db()
+        await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    else:
+        yield sqlite_url(f"sqlite://{os.path.join(str(tmp_path), 'old.sqlite3')}")
+
+
+async def test_upgrade_from_first_migration_keeps_rows(empty_url: str) -> None:
+    await migrate(config=tortoise_config(empty_url), target="models.0001_initial")
+    conn = connections.get("default")
+    await conn.execute_script(
+        "INSERT INTO building (code, name, address, timezone, language, emergency_instructions,"
+        " hours, holidays) VALUES ('OLD', 'Old House', '', 'UTC', 'en', '', '{}', '[]');"
+        "INSERT INTO category (code, names, priority, emergency, business_hours)"
+        " VALUES ('technical', '{}', 3, false, false);"
+    )
+    for n in (1, 2, 3):
+        await conn.execute_script(
+            "INSERT INTO ticket (building_id, category_id, priority, channel, status, title,"
+            " description, language, verified, needs_attention, created_at, updated_at)"
+            f" VALUES (1, 1, 3, 'email', 'new', 'Old ticket {n}', 'kept', 'en', true, '',"
+            " '2025-01-01 10:00:00+00:00', '2025-01-01 10:00:00+00:00');"
+        )
+    await close_db()
+
+    applied = await migrate_db(empty_url)
+    assert applied == ["0002_invites_conversations_rating_comment"]
+
+    await open_db(empty_url)
+    assert await pending_migrations() == []
+    tickets = await Ticket.all().order_by("id")
+    assert [t.title for t in tickets] == ["Old ticket 1", "Old ticket 2", "Old ticket 3"]
+    assert all(t.description == "kept" and t.rating_comment == "" for t in tickets)
+    assert (await Building.get(code="OLD")).name == "Old House"
+    await close_db()

@@ -11,6 +11,7 @@ from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate
 from tortoise.migrations.executor import MigrationExecutor
 
+from core.directory import CODE_CACHE
 from core.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ def tortoise_config(url: str) -> dict[str, Any]:
 async def open_db(url: str) -> None:
     """Connect the models to the database; raise :class:`DatabaseUnavailable` if it is away."""
     ensure_sqlite_dir(url)
+    CODE_CACHE.clear()
     try:
         await Tortoise.init(config=tortoise_config(url))
         await connections.get("default").execute_query("SELECT 1")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 from core.errors import InvalidInput, NotFound
 from core.models import Building, Category, Contact, ContactKind, Person, Role
@@ -58,22 +59,72 @@ async def find_staff(identifier: str) -> Person:
     return staff[0]
 
 
+class _CodeCache:
+    """Buildings and categories by code, re-read at most every ``ttl`` seconds.
+
+    They change only on a directory import, which clears the cache of its own process;
+    other processes see the change within ``ttl`` seconds.
+    """
+
+    def __init__(self, ttl: float = 30.0) -> None:
+        self.ttl = ttl
+        self._entries: dict[tuple[str, str], tuple[float, Building | Category]] = {}
+
+    def get(self, kind: str, code: str) -> Building | Category | None:
+        entry = self._entries.get((kind, code))
+        if entry is None or time.monotonic() - entry[0] > self.ttl:
+            return None
+        return entry[1]
+
+    def put(self, kind: str, code: str, value: Building | Category) -> None:
+        self._entries[(kind, code)] = (time.monotonic(), value)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+CODE_CACHE = _CodeCache()
+
+
 async def building_by_code(code: str) -> Building:
     """The building with this code (case-insensitive)."""
-    building = await Building.get_or_none(code__iexact=code.strip())
+    key = code.strip().lower()
+    cached = CODE_CACHE.get("building", key)
+    if isinstance(cached, Building):
+        return cached
+    building = await Building.get_or_none(code__iexact=key)
     if building is None:
         raise NotFound(f"unknown building {code!r}")
+    CODE_CACHE.put("building", key, building)
     return building
 
 
 async def category_by_code(code: str) -> Category:
     """The category with this code (case-insensitive)."""
-    category = await Category.get_or_none(code__iexact=code.strip())
+    key = code.strip().lower()
+    cached = CODE_CACHE.get("category", key)
+    if isinstance(cached, Category):
+        return cached
+    category = await Category.get_or_none(code__iexact=key)
     if category is None:
         codes = await Category.all().order_by("code").values_list("code", flat=True)
         known = ", ".join(str(c) for c in codes)
         raise NotFound(f"unknown category {code!r} (known: {known or 'none'})")
+    CODE_CACHE.put("category", key, category)
     return category
+
+
+async def person_and_contacts(person_id: int) -> tuple[Person, list[Contact]] | None:
+    """A person and their contacts in two plain queries (the ticket-creation hot path)."""
+    db = Person._meta.db
+    mark = "?" if db.capabilities.dialect == "sqlite" else "$1"
+    rows = await db.execute_query_dict(f'SELECT * FROM "person" WHERE "id" = {mark}', [person_id])
+    if not rows:
+        return None
+    contacts = await db.execute_query_dict(
+        f'SELECT * FROM "contact" WHERE "person_id" = {mark} ORDER BY "id"', [person_id]
+    )
+    return Person._init_from_db(**rows[0]), [Contact._init_from_db(**c) for c in contacts]
 
 
 async def contact_of(person: Person, kind: ContactKind) -> Contact | None:

@@ -14,7 +14,7 @@ from typing import Any
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
-from core.directory import normalize_contact
+from core.directory import CODE_CACHE, normalize_contact
 from core.directory_file import (
     BuildingRow,
     DirectoryFile,
@@ -63,6 +63,7 @@ async def import_directory(path: Path) -> ImportReport:
     """Apply a directory file atomically: all of it, or (on any error) none of it."""
     directory = read_directory(path)
     report = ImportReport()
+    CODE_CACHE.clear()
     async with in_transaction():
         for row in directory.categories:
             await _upsert(report, Category, {"code": row.code}, row.model_dump(exclude={"code"}))
@@ -97,6 +98,7 @@ async def import_directory(path: Path) -> ImportReport:
                     "trade": chat.trade,
                 },
             )
+    CODE_CACHE.clear()
     return report
 
 

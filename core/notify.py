@@ -63,21 +63,28 @@ class Notifier:
     async def to_requester(
         self,
         ticket: Ticket,
+        requester: Person | None,
         event: TicketEvent,
         text: str,
         *,
         files: Sequence[Attachment] = (),
         auto_reply: bool = False,
+        contacts: Sequence[Contact] | None = None,
     ) -> bool:
-        """Tell the ticket's requester ``text``; False when they cannot be reached."""
-        if ticket.requester_id is None:  # type: ignore[attr-defined]
+        """Tell the ticket's requester ``text``; False when they cannot be reached.
+
+        ``contacts`` are the requester's contacts when the caller has them already.
+        """
+        if requester is None:
             return False
-        requester = await Person.get(id=ticket.requester_id)  # type: ignore[attr-defined]
-        telegram = await contact_of(requester, ContactKind.TELEGRAM)
-        email = await contact_of(requester, ContactKind.EMAIL)
+        if contacts is None:
+            contacts = await Contact.filter(person_id=requester.id).order_by("id")
+        usable = [c for c in contacts if not c.blocked]
+        first = {kind: next((c for c in usable if c.kind == kind), None) for kind in ContactKind}
+        telegram, email = first[ContactKind.TELEGRAM], first[ContactKind.EMAIL]
         prefer_email = ticket.channel == Channel.EMAIL
         order: list[Contact | None] = [email, telegram] if prefer_email else [telegram, email]
-        contact = next((c for c in order if c is not None and not c.blocked), None)
+        contact = next((c for c in order if c is not None), None)
         if contact is None:
             return False
         if contact.kind == ContactKind.EMAIL:

@@ -55,13 +55,12 @@ async def enqueue(
     now: datetime,
     ticket: Ticket | None = None,
     max_attempts: int = 8,
-) -> OutboxMessage | None:
-    """Write one message to send; a second call with the same ``key`` writes nothing.
+) -> OutboxMessage:
+    """Write one message to send, with a ``key`` that is new (e.g. derived from an event id).
 
-    Call it inside the transaction of the change that causes the message.
+    Call it inside the transaction of the change that causes the message. A key used
+    before violates the unique constraint: use :func:`enqueue_once` where repeats happen.
     """
-    if await OutboxMessage.exists(idempotency_key=key):
-        return None
     return await OutboxMessage.create(
         channel=channel,
         recipient=recipient,
@@ -71,6 +70,30 @@ async def enqueue(
         max_attempts=max_attempts,
         ticket=ticket,
         created_at=now,
+    )
+
+
+async def enqueue_once(
+    *,
+    channel: str,
+    recipient: str,
+    payload: Mapping[str, Any],
+    key: str,
+    now: datetime,
+    ticket: Ticket | None = None,
+    max_attempts: int = 8,
+) -> OutboxMessage | None:
+    """Like :func:`enqueue`, but a second call with the same ``key`` writes nothing."""
+    if await OutboxMessage.exists(idempotency_key=key):
+        return None
+    return await enqueue(
+        channel=channel,
+        recipient=recipient,
+        payload=payload,
+        key=key,
+        now=now,
+        ticket=ticket,
+        max_attempts=max_attempts,
     )
 
 

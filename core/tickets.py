@@ -17,7 +17,12 @@ from core.actors import Actor
 from core.clock import Clock
 from core.commands import InboundRef, NewAttachment, NewTicket, RequesterHint
 from core.deadlines import due_times
-from core.directory import building_by_code, category_by_code, normalize_contact
+from core.directory import (
+    building_by_code,
+    category_by_code,
+    normalize_contact,
+    person_and_contacts,
+)
 from core.errors import InvalidInput, NotFound
 from core.i18n import N_, gettext
 from core.models import (
@@ -155,13 +160,13 @@ class TicketService:
             if cmd.inbound and (existing := await self._ticket_of_inbound(cmd.inbound)):
                 return CreateResult(existing, created=False)
             raise
-        return CreateResult(await self.get(ticket.id), created=True)
+        return CreateResult(ticket, created=True)
 
     async def _create(
         self, cmd: NewTicket, title: str, category: Category, building: Building | None
     ) -> Ticket:
         now = self.clock.now()
-        requester, known = await self._requester(cmd)
+        requester, contacts, known = await self._requester(cmd)
         if building is None and requester is not None:
             building = await _only_building_of(requester)
         unit = await _unit(building, cmd.unit) if cmd.unit else None
@@ -184,6 +189,7 @@ class TicketService:
             verified=known or cmd.channel in (Channel.CLI, Channel.PHONE),
             needs_attention=cmd.needs_attention,
             linked_to_id=cmd.linked_to,
+            assignee=None,
             created_at=now,
             updated_at=now,
             response_due_at=response_due,
@@ -213,21 +219,24 @@ class TicketService:
                 ref=ticket.ref,
                 title=title,
             )
-            await self.notifier.to_requester(ticket, event, text, auto_reply=True)
+            await self.notifier.to_requester(
+                ticket, requester, event, text, auto_reply=True, contacts=contacts
+            )
         return ticket
 
     async def _ticket_of_inbound(self, inbound: InboundRef) -> Ticket | None:
         return await self.ticket_for_message(inbound.channel, inbound.external_id)
 
-    async def _requester(self, cmd: NewTicket) -> tuple[Person | None, bool]:
+    async def _requester(self, cmd: NewTicket) -> tuple[Person | None, list[Contact] | None, bool]:
         if cmd.requester_id is not None:
-            person = await Person.get_or_none(id=cmd.requester_id)
-            if person is None:
+            found = await person_and_contacts(cmd.requester_id)
+            if found is None:
                 raise NotFound(f"no person with id {cmd.requester_id}")
-            return person, True
+            return found[0], found[1], True
         if cmd.requester is None:
-            return None, False
-        return await _person_for_hint(cmd.requester)
+            return None, None, False
+        person, known = await _person_for_hint(cmd.requester)
+        return person, None, known
 
     # -- changing ----------------------------------------------------------------
 
@@ -267,7 +276,7 @@ class TicketService:
             if public and not from_requester:
                 await self._mark_first_response(ticket)
                 await self.notifier.to_requester(
-                    ticket, event, _reply_text(ticket, actor, text), files=files
+                    ticket, ticket.requester, event, _reply_text(ticket, actor, text), files=files
                 )
             if public and from_requester and ticket.assignee is not None:
                 await self.notifier.to_staff(
@@ -321,7 +330,7 @@ class TicketService:
             files = await self._attach(ticket, event, attachments)
             await self._touch(ticket)
             await self.notifier.to_requester(
-                ticket, event, _status_text(ticket, status, note), files=files
+                ticket, ticket.requester, event, _status_text(ticket, status, note), files=files
             )
         return event
 

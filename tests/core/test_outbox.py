@@ -26,7 +26,7 @@ from core.models import (
     OutboxStatus,
     TicketEvent,
 )
-from core.outbox import OutboxWorker, RetryPolicy, enqueue
+from core.outbox import OutboxWorker, RetryPolicy, enqueue, enqueue_once
 from housedesk.bootstrap import App
 from tests.core import factories
 
@@ -159,8 +159,12 @@ async def test_unknown_exception_counts_as_temporary(app: App, clock: FrozenCloc
 
 
 async def test_idempotency_key_writes_once(db: str, clock: FrozenClock) -> None:
-    first = await enqueue(channel="email", recipient="a@b", payload={}, key="k1", now=clock.now())
-    second = await enqueue(channel="email", recipient="a@b", payload={}, key="k1", now=clock.now())
+    first = await enqueue_once(
+        channel="email", recipient="a@b", payload={}, key="k1", now=clock.now()
+    )
+    second = await enqueue_once(
+        channel="email", recipient="a@b", payload={}, key="k1", now=clock.now()
+    )
     assert first is not None and second is None
     assert await OutboxMessage.all().count() == 1
 

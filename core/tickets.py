@@ -6,7 +6,7 @@ outbox rows that tell people about it, so history, reports and notifications agr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from tortoise.exceptions import IntegrityError
@@ -79,12 +79,19 @@ class CreateResult:
     created: bool
 
 
+CreationHook = Callable[[Ticket, TicketEvent], Awaitable[None]]
+"""Runs inside the creating transaction (e.g. automatic assignment)."""
+
+
 class TicketService:
     """Creates and changes tickets, writing timeline events and outbox rows together."""
 
-    def __init__(self, clock: Clock, notifier: Notifier) -> None:
+    def __init__(
+        self, clock: Clock, notifier: Notifier, on_created: Sequence[CreationHook] = ()
+    ) -> None:
         self.clock = clock
         self.notifier = notifier
+        self.on_created: list[CreationHook] = list(on_created)
 
     # -- reading -----------------------------------------------------------------
 
@@ -212,6 +219,8 @@ class TicketService:
             data={"channel": cmd.channel.value, "title": title},
         )
         await self._attach(ticket, event, cmd.attachments)
+        for hook in self.on_created:
+            await hook(ticket, event)
         if cmd.acknowledge:
             text = gettext(
                 language,

@@ -64,7 +64,8 @@ async def open_db(url: str) -> None:
     ensure_sqlite_dir(url)
     CODE_CACHE.clear()
     try:
-        await Tortoise.init(config=tortoise_config(url))
+        # One database per process: every task (HTTP handlers, bots, scheduler) shares it.
+        await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
         await connections.get("default").execute_query("SELECT 1")
     except (OSError, ConnectionError) as exc:
         await close_db()

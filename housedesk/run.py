@@ -21,9 +21,14 @@ class StartupError(Exception):
     """Start-up cannot go on; the message is one line for the operator."""
 
 
-async def serve(app: App, *, ready: asyncio.Event | None = None) -> None:
-    """Run until SIGINT or SIGTERM, then stop cleanly (the send in flight is finished)."""
-    stop = asyncio.Event()
+async def serve(
+    app: App, *, ready: asyncio.Event | None = None, stop: asyncio.Event | None = None
+) -> None:
+    """Run until SIGINT or SIGTERM (or ``stop``), then stop cleanly.
+
+    The send in flight is finished before the process exits.
+    """
+    stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)

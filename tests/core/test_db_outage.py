@@ -1,0 +1,95 @@
+"""`housedesk run` survives the database going away and resumes when it is back."""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import urlsplit
+
+import aiohttp
+import pytest
+
+from core.delivery import Delivery, DeliveryReceipt
+from core.models import OutboxMessage, OutboxStatus
+from core.outbox import enqueue
+from housedesk.bootstrap import bootstrap
+from housedesk.config import Settings
+from housedesk.run import serve
+from tests.cli.test_cli import _free_port
+from tests.core.tcp_proxy import TcpProxy
+
+pytestmark = pytest.mark.postgres
+
+
+async def _health(port: int) -> tuple[int, dict[str, object]]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{port}/healthz") as response,
+    ):
+        return response.status, await response.json()
+
+
+async def _eventually(check, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            if await check():
+                return
+        except Exception:
+            pass
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.2)
+
+
+async def test_database_outage_degrades_then_recovers(db_url: str, tmp_path: object) -> None:
+    target = urlsplit(db_url)
+    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 5432)
+    await proxy.start()
+    proxied = db_url.replace(f"{target.hostname}:{target.port}", f"127.0.0.1:{proxy.port}")
+    http_port = _free_port()
+    settings = Settings(
+        database={"url": proxied},
+        storage={"data_dir": f"{tmp_path}/data"},
+        http={"listen": f"127.0.0.1:{http_port}"},
+        outbox={"poll_interval_s": 0.1},
+    )
+    app = bootstrap(settings)
+    delivered: list[str] = []
+
+    async def sender(delivery: Delivery) -> DeliveryReceipt:
+        delivered.append(delivery.recipient)
+        return DeliveryReceipt()
+
+    app.outbox.register("email", sender)
+    ready, stop = asyncio.Event(), asyncio.Event()
+    service = asyncio.create_task(serve(app, ready=ready, stop=stop))
+    try:
+        await asyncio.wait_for(ready.wait(), 20)
+        assert (await _health(http_port))[0] == 200
+
+        await proxy.cut()
+        status, body = await _health(http_port)
+        assert status == 503 and body["database"] == "down" and body["status"] == "degraded"
+        await asyncio.sleep(0.5)  # the outbox worker keeps polling into the outage
+        assert not service.done()
+
+        await proxy.start()
+
+        async def healthy() -> bool:
+            return (await _health(http_port))[0] == 200
+
+        await _eventually(healthy)
+        await enqueue(
+            channel="email", recipient="back@x", payload={}, key="after", now=app.clock.now()
+        )
+
+        async def sent() -> bool:
+            row = await OutboxMessage.get(idempotency_key="after")
+            return row.status == OutboxStatus.SENT
+
+        await _eventually(sent)
+        assert delivered == ["back@x"]
+    finally:
+        stop.set()
+        await asyncio.wait_for(service, 20)
+        await proxy.cut()

@@ -1,0 +1,1 @@
+"""In-process stand-ins for external services (Telegram Bot API, ...) used by the tests."""

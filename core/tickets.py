@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -31,6 +32,7 @@ from core.models import (
     Category,
     Channel,
     Contact,
+    ContactKind,
     EventType,
     MessageRef,
     Person,
@@ -146,6 +148,19 @@ class TicketService:
         if ref is None or ref.ticket_id is None:  # type: ignore[attr-defined]
             return None
         return await self.get(ref.ticket_id)  # type: ignore[attr-defined]
+
+    async def created_since(
+        self, channel: Channel, kind: ContactKind, value: str, since: datetime
+    ) -> int:
+        """How many tickets the owner of a contact opened through ``channel`` since ``since``."""
+        contact = await Contact.get_or_none(kind=kind, value=normalize_contact(kind, value))
+        if contact is None:
+            return 0
+        return await Ticket.filter(
+            requester_id=contact.person_id,  # type: ignore[attr-defined]
+            channel=channel,
+            created_at__gte=since,
+        ).count()
 
     async def seen(self, inbound: InboundRef) -> bool:
         """True when this channel message was already taken in."""
@@ -393,6 +408,29 @@ class TicketService:
             )
             await self._touch(ticket)
         return event
+
+    async def record(
+        self,
+        ref: str | int,
+        actor: Actor,
+        kind: EventType,
+        text: str,
+        *,
+        data: dict[str, object] | None = None,
+        inbound: InboundRef | None = None,
+    ) -> TicketEvent:
+        """Add an internal timeline event that tells nobody (a bounce, a routing decision)."""
+        ticket = await self.get(ref)
+        async with in_transaction():
+            if inbound is not None:
+                await MessageRef.create(
+                    channel=inbound.channel,
+                    external_id=inbound.external_id,
+                    inbound=True,
+                    ticket=ticket,
+                    created_at=self.clock.now(),
+                )
+            return await self._event(ticket, kind, actor, public=False, text=text, data=data)
 
     # -- helpers -----------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from core.blobs import BlobStore
 from core.clock import Clock, SystemClock
@@ -11,6 +12,7 @@ from core.notify import Notifier, NotifySettings
 from core.outbox import OutboxWorker, RetryPolicy
 from core.tickets import TicketService
 from housedesk.config import Settings
+from intake.email.gateway import GatewaySettings, MailGateway
 
 
 @dataclass
@@ -23,6 +25,7 @@ class App:
     notifier: Notifier
     tickets: TicketService
     outbox: OutboxWorker
+    mail_gateway: MailGateway
     channel_states: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -41,7 +44,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> App:
     clock = clock or SystemClock()
     notifier = Notifier(
         NotifySettings(
-            help_address=settings.service.help_address,
+            help_address=settings.email.help_address,
             max_attempts=settings.outbox.max_attempts,
         ),
         clock,
@@ -53,11 +56,27 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> App:
         lease_seconds=settings.outbox.lease_s,
         poll_interval=settings.outbox.poll_interval_s,
     )
+    blobs = BlobStore(settings.storage.blobs_dir)
+    tickets = TicketService(clock, notifier)
+    email = settings.email
+    gateway = MailGateway(
+        tickets,
+        blobs,
+        clock,
+        GatewaySettings(
+            help_address=email.help_address,
+            max_attachment_bytes=email.max_attachment_bytes,
+            default_category=email.default_category,
+            reopen_window=timedelta(days=email.reopen_window_days),
+            acks_per_sender_per_hour=email.acks_per_sender_per_hour,
+        ),
+    )
     return App(
         settings=settings,
         clock=clock,
-        blobs=BlobStore(settings.storage.blobs_dir),
+        blobs=blobs,
         notifier=notifier,
-        tickets=TicketService(clock, notifier),
+        tickets=tickets,
         outbox=outbox,
+        mail_gateway=gateway,
     )

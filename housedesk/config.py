@@ -68,8 +68,52 @@ class ServiceSettings(Section):
 
     name: str = "housedesk"
     default_language: str = "en"
-    help_address: str = "help@housedesk.localhost"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class ImapSettings(Section):
+    """``[email.imap]``: poll an existing mailbox."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(993, ge=1, le=65535)
+    security: Literal["ssl", "starttls", "plain"] = "ssl"
+    user: str = ""
+    password: str = ""
+    folder: str = "INBOX"
+    poll_interval_s: float = Field(60.0, gt=0)
+    processed_folder: str | None = None
+    rejected_folder: str | None = None
+
+
+class OutgoingMailSettings(Section):
+    """``[email.outgoing]``: the relay housedesk sends through."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(25, ge=1, le=65535)
+    starttls: bool = False
+    ssl: bool = False
+    user: str | None = None
+    password: str | None = None
+    from_address: str | None = None
+    timeout_s: float = Field(30.0, gt=0)
+
+
+class EmailSettings(Section):
+    """``[email]``"""
+
+    help_address: str = "help@housedesk.localhost"
+    smtp_enabled: bool = True
+    smtp_listen: str = "127.0.0.1:2525"
+    accept_domains: list[str] = []
+    max_message_bytes: int = Field(25 * 1024 * 1024, ge=1024)
+    max_attachment_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    default_category: str = "technical"
+    reopen_window_days: int = Field(14, ge=0)
+    acks_per_sender_per_hour: int = Field(5, ge=0)
+    imap: ImapSettings = ImapSettings()
+    outgoing: OutgoingMailSettings = OutgoingMailSettings()
 
 
 class Settings(BaseSettings):
@@ -86,6 +130,7 @@ class Settings(BaseSettings):
     storage: StorageSettings = StorageSettings()
     http: HttpSettings = HttpSettings()
     outbox: OutboxSettings = OutboxSettings()
+    email: EmailSettings = EmailSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -12,6 +12,7 @@ from aiohttp import web
 from core.db import close_db, open_db, pending_migrations
 from housedesk.bootstrap import App
 from housedesk.config import listen_address
+from housedesk.email_channel import start_email
 from housedesk.http import build_http_app
 
 log = logging.getLogger("housedesk")
@@ -48,6 +49,8 @@ async def serve(
         await web.TCPSite(runner, host, port).start()
         app.channel_states["http"] = "up"
         log.info("http: listening on http://%s:%s (GET /healthz)", host, port)
+        email = await start_email(app)
+        stack.push_async_callback(email.stop)
         worker = asyncio.create_task(app.outbox.run(stop), name="outbox")
         app.channel_states["outbox"] = "up"
         log.info("outbox: worker started for %s", ", ".join(app.outbox.senders) or "no channels")
@@ -55,6 +58,7 @@ async def serve(
             ready.set()
         await stop.wait()
         log.info("stopping: finishing the send in flight")
+        await email.stop()
         await worker
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.remove_signal_handler(sig)

@@ -139,7 +139,7 @@ def settings(tmp_path: Path, db_url: str) -> Settings:
     return Settings(
         database={"url": db_url},
         storage={"data_dir": tmp_path / "data"},
-        service={"help_address": "help@oak.example"},
+        email={"help_address": "help@oak.example"},
     )
 
 

@@ -23,6 +23,7 @@ EXAMPLE_DIRECTORY = REPO / "examples" / "directory.toml"
 def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOUSEDESK_")}
     env["PYTHONPATH"] = str(REPO)
+    env["HOUSEDESK_EMAIL__SMTP_LISTEN"] = f"127.0.0.1:{_free_port()}"
     env.update(extra)
     return env
 
@@ -187,6 +188,7 @@ def test_run_serves_healthz_and_stops_on_sigint(tmp_path: Path) -> None:
         proc.kill()
     assert proc.returncode == 0, err
     assert "http: listening on" in err and "outbox: worker started" in err and "stopped" in err
+    assert "email: SMTP intake on 127.0.0.1:" in err
 
 
 def test_run_refuses_an_unmigrated_database(tmp_path: Path) -> None:

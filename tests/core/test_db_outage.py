@@ -52,6 +52,7 @@ async def test_database_outage_degrades_then_recovers(db_url: str, tmp_path: obj
         storage={"data_dir": f"{tmp_path}/data"},
         http={"listen": f"127.0.0.1:{http_port}"},
         outbox={"poll_interval_s": 0.1},
+        email={"smtp_listen": f"127.0.0.1:{_free_port()}", "outgoing": {"enabled": False}},
     )
     app = bootstrap(settings)
     delivered: list[str] = []

@@ -1,0 +1,72 @@
+"""Recognising mail that no human wrote, so that housedesk never answers it.
+
+Check :func:`intake.email.bounce.bounce_info` first: a bounce is automatic too, but it
+carries information (a failed delivery) that the caller wants to record.
+
+Another housedesk's ``X-Housedesk-Loop`` header is deliberately *not* treated as automatic:
+staff replies sent through housedesk carry it as well. Only our own address in it is a loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from intake.email.headers import parse_addresses
+from intake.email.parse import ParsedMail
+
+LOOP_HEADER = "X-Housedesk-Loop"
+
+_BULK_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
+_AUTO_REPLY_HEADERS = ("X-Autoreply", "X-Autorespond")
+_SUPPRESSING = {"all", "oof"}
+_ROBOT_LOCAL_PARTS = {
+    "mailer-daemon",
+    "postmaster",
+    "noreply",
+    "no-reply",
+    "no_reply",
+    "donotreply",
+    "do-not-reply",
+}
+
+
+def automatic_reason(mail: ParsedMail, own_addresses: Collection[str]) -> str | None:
+    """Return why ``mail`` is automatic (auto-reply, list, robot, our own loop), else None."""
+    own = {address.lower() for address in own_addresses}
+    loop = mail.header(LOOP_HEADER)
+    if loop and any(address in own for _, address in parse_addresses(loop)):
+        return f"our own {LOOP_HEADER} header"
+    if mail.sender in own:
+        return "sent from our own address"
+    auto_submitted = (mail.header("Auto-Submitted") or "").split(";")[0].strip().lower()
+    if auto_submitted and auto_submitted != "no":
+        return f"Auto-Submitted: {auto_submitted}"
+    suppress = {
+        token.strip().lower()
+        for token in (mail.header("X-Auto-Response-Suppress") or "").split(",")
+    }
+    if suppress & _SUPPRESSING:
+        return "X-Auto-Response-Suppress: " + ", ".join(sorted(suppress & _SUPPRESSING))
+    precedence = (mail.header("Precedence") or "").strip().lower()
+    if precedence in _BULK_PRECEDENCE:
+        return f"Precedence: {precedence}"
+    if mail.header("List-Id"):
+        return "mailing list (List-Id)"
+    for name in _AUTO_REPLY_HEADERS:
+        value = mail.header(name)
+        if value is not None and value.strip().lower() != "no":
+            return f"{name} header"
+    return_path = mail.header("Return-Path")
+    if return_path is not None and return_path.strip() in {"<>", ""}:
+        return "empty Return-Path (a delivery report)"
+    if mail.sender and _is_robot(mail.sender):
+        return f"robot sender {mail.sender}"
+    return None
+
+
+def _is_robot(address: str) -> bool:
+    local = address.split("@", 1)[0]
+    return any(
+        local == name or local.startswith((f"{name}+", f"{name}-", f"{name}."))
+        for name in _ROBOT_LOCAL_PARTS
+    )

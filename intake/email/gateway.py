@@ -1,0 +1,243 @@
+"""The mail gateway: the stages after receiving, shared by the SMTP server and the IMAP poller.
+
+parse → de-duplicate → classify (bounce / automatic / follow-up / new) → link (ticket and
+sender) → act. Every stage either moves on or ends with a typed outcome: ``Rejected`` for
+mail that can never be taken in (SMTP 5xx; IMAP moves it aside), ``Deferred`` when the
+database or anything unexpected fails (SMTP 451; IMAP leaves it unseen), ``Accepted``
+otherwise — including duplicates and automatic mail, which are dropped on purpose.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from core.actors import Actor
+from core.blobs import BlobStore
+from core.clock import Clock
+from core.commands import InboundRef, NewAttachment, NewTicket, RequesterHint
+from core.directory import person_by_contact
+from core.errors import DomainError
+from core.models import Channel, ContactKind, EventType, Person, Status, Ticket
+from core.tickets import TicketService
+from intake.email.classify import Classification, MailKind, classify
+from intake.email.parse import Attachment, MalformedMail, ParsedMail, parse_message
+from intake.email.subjects import base_subject
+from intake.email.voicemail import VoicemailParts
+from intake.outcome import Accepted, Deferred, Outcome, Rejected
+
+log = logging.getLogger(__name__)
+
+EMAIL = "email"
+
+Categorize = Callable[[str], Awaitable[str | None]]
+"""Picks a category code for a new mail's text (None: the default category)."""
+
+VoicemailHandler = Callable[[VoicemailParts, ParsedMail], Awaitable[Outcome]]
+"""Takes in a PBX voicemail notification (the speech channel)."""
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    """What the gateway needs to know."""
+
+    help_address: str
+    max_attachment_bytes: int = 10 * 1024 * 1024
+    default_category: str = "technical"
+    reopen_window: timedelta = timedelta(days=14)
+    acks_per_sender_per_hour: int = 5
+    own_addresses: tuple[str, ...] = ()
+
+    @property
+    def own(self) -> tuple[str, ...]:
+        """Every address that is housedesk itself."""
+        return (self.help_address.lower(), *(a.lower() for a in self.own_addresses))
+
+
+class MailGateway:
+    """Turns one raw message into a ticket change; see the module docstring."""
+
+    def __init__(
+        self,
+        tickets: TicketService,
+        blobs: BlobStore,
+        clock: Clock,
+        settings: GatewaySettings,
+        *,
+        categorize: Categorize | None = None,
+        voicemail: VoicemailHandler | None = None,
+    ) -> None:
+        self.tickets = tickets
+        self.blobs = blobs
+        self.clock = clock
+        self.settings = settings
+        self.categorize = categorize
+        self.voicemail = voicemail
+
+    async def __call__(self, raw: bytes) -> Outcome:
+        """Take in one message; never raises."""
+        try:
+            mail = parse_message(raw, max_attachment_bytes=self.settings.max_attachment_bytes)
+        except MalformedMail as exc:
+            return Rejected(f"not a mail message: {exc}", 550, "5.6.0")
+        try:
+            return await self._take_in(mail, _message_id(mail, raw))
+        except Exception as exc:  # database away, or a bug: the sender must retry
+            log.exception("mail %s deferred", mail.message_id)
+            return Deferred(f"temporary failure: {type(exc).__name__}")
+
+    async def _take_in(self, mail: ParsedMail, message_id: str) -> Outcome:
+        inbound = InboundRef(EMAIL, message_id)
+        if await self.tickets.seen(inbound):
+            return Accepted(note="duplicate: already taken in")
+        found = classify(mail, self.settings.own)
+        if found.kind == MailKind.BOUNCE:
+            return await self._bounce(found)
+        if found.kind == MailKind.AUTOMATIC:
+            return Accepted(note=f"automatic mail ({found.reason}): nothing created, nothing sent")
+        if found.voicemail is not None and self.voicemail is not None:
+            return await self.voicemail(found.voicemail, mail)
+        sender = await person_by_contact(ContactKind.EMAIL, mail.sender) if mail.sender else None
+        if found.kind == MailKind.FOLLOW_UP:
+            ticket = await self._thread_of(mail, found)
+            if ticket is not None and _may_follow_up(ticket, sender):
+                if not _closed_long_ago(ticket, self.clock, self.settings.reopen_window):
+                    return await self._follow_up(ticket, mail, sender, inbound)
+                return await self._new(mail, sender, inbound, linked_to=ticket)
+        return await self._new(mail, sender, inbound)
+
+    async def _thread_of(self, mail: ParsedMail, found: Classification) -> Ticket | None:
+        """By In-Reply-To/References first, then by the ``[#42]`` subject tag."""
+        for candidate in [mail.in_reply_to, *reversed(mail.references)]:
+            if candidate:
+                ticket = await self.tickets.ticket_for_message(EMAIL, candidate)
+                if ticket is not None:
+                    return ticket
+        if found.ticket_number is not None:
+            try:
+                return await self.tickets.get(found.ticket_number)
+            except DomainError:
+                return None
+        return None
+
+    async def _follow_up(
+        self, ticket: Ticket, mail: ParsedMail, sender: Person | None, inbound: InboundRef
+    ) -> Outcome:
+        actor = Actor.of(sender) if sender else Actor(label=mail.sender or "email")
+        attachments = await self._store(mail.attachments)
+        text = _with_notes(mail.reply or mail.body, mail.notes)
+        if not text.strip() and not attachments:
+            await self.tickets.record(
+                ticket.ref, actor, EventType.PUBLIC_REPLY, "(empty reply)", inbound=inbound
+            )
+            return Accepted(ticket.ref, note="empty follow-up")
+        await self.tickets.reply(
+            ticket.ref,
+            actor,
+            text or "(attachments)",
+            public=True,
+            attachments=attachments,
+            inbound=inbound,
+        )
+        from_requester = sender is not None and sender.id == ticket.requester_id  # type: ignore[attr-defined]
+        if from_requester and ticket.status in (Status.DONE, Status.CLOSED):
+            await self.tickets.change_status(
+                ticket.ref, actor, Status.REOPENED, note="reopened by the requester's reply"
+            )
+        return Accepted(ticket.ref, note="follow-up")
+
+    async def _new(
+        self,
+        mail: ParsedMail,
+        sender: Person | None,
+        inbound: InboundRef,
+        *,
+        linked_to: Ticket | None = None,
+    ) -> Outcome:
+        if not mail.sender:
+            return Rejected("no sender address", 550, "5.1.7")
+        text = _with_notes(mail.body, mail.notes)
+        category = await self.categorize(f"{mail.subject}\n{text}") if self.categorize else None
+        since = self.clock.now() - timedelta(hours=1)
+        recent = await self.tickets.created_since(
+            Channel.EMAIL, ContactKind.EMAIL, mail.sender, since
+        )
+        result = await self.tickets.create(
+            NewTicket(
+                category=category or self.settings.default_category,
+                title=base_subject(mail.subject) or _first_line(text),
+                description=text,
+                channel=Channel.EMAIL,
+                actor=Actor(label=mail.sender),
+                requester_id=sender.id if sender else None,
+                requester=None
+                if sender
+                else RequesterHint(ContactKind.EMAIL, mail.sender, mail.sender_name),
+                inbound=inbound,
+                attachments=await self._store(mail.attachments),
+                linked_to=linked_to.id if linked_to else None,
+                acknowledge=recent < self.settings.acks_per_sender_per_hour,
+            )
+        )
+        return Accepted(result.ticket.ref, note="new ticket" if result.created else "duplicate")
+
+    async def _bounce(self, found: Classification) -> Outcome:
+        bounce = found.bounce
+        if bounce is None or not bounce.original_message_id:
+            return Accepted(note="bounce for a message we cannot identify: recorded nowhere")
+        ticket = await self.tickets.ticket_for_message(EMAIL, bounce.original_message_id)
+        if ticket is None:
+            return Accepted(note="bounce for a message we did not send")
+        detail = " ".join(p for p in (bounce.status, bounce.diagnostic) if p)
+        await self.tickets.record(
+            ticket.ref,
+            Actor.system("email"),
+            EventType.NOTIFICATION_FAILED,
+            f"mail to {bounce.recipient or 'the requester'} bounced: {detail or bounce.action}",
+            data={"bounce": True, "permanent": bounce.permanent, "status": bounce.status},
+        )
+        return Accepted(ticket.ref, note="bounce recorded")
+
+    async def _store(self, attachments: Sequence[Attachment]) -> list[NewAttachment]:
+        stored = []
+        for part in attachments:
+            blob = await asyncio.to_thread(self.blobs.put, part.data)
+            stored.append(NewAttachment(blob.sha256, blob.size, part.content_type, part.filename))
+        return stored
+
+
+def _message_id(mail: ParsedMail, raw: bytes) -> str:
+    """The mail's Message-ID, or a stable stand-in for mail that has none."""
+    if mail.message_id:
+        return mail.message_id
+    return f"<sha256-{hashlib.sha256(raw).hexdigest()}@missing-message-id.invalid>"
+
+
+def _may_follow_up(ticket: Ticket, sender: Person | None) -> bool:
+    """Only the requester or staff may add to a ticket by mail (forged threads start anew)."""
+    if sender is None:
+        return False
+    return sender.is_staff or sender.id == ticket.requester_id  # type: ignore[attr-defined]
+
+
+def _closed_long_ago(ticket: Ticket, clock: Clock, window: timedelta) -> bool:
+    ended = ticket.closed_at or (ticket.resolved_at if ticket.status == Status.DONE else None)
+    return (
+        ticket.status in (Status.CLOSED, Status.DONE)
+        and ended is not None
+        and (clock.now() - ended > window)
+    )
+
+
+def _with_notes(text: str, notes: Sequence[str]) -> str:
+    if not notes:
+        return text.strip()
+    return "\n\n".join([text.strip(), *(f"[{note}]" for note in notes)]).strip()
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "(no subject)")

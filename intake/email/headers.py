@@ -1,0 +1,115 @@
+"""Reading header values as text: raw 8-bit bytes, RFC 2047 encoded words, addresses and
+message identifiers, all without raising on malformed input."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from email.utils import getaddresses
+
+from intake.email.charsets import decode_text
+
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([qQbB])\?([^?]*)\?=")
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_MSG_ID = re.compile(r"<([^<>\s]+)>")
+_BARE_ID = re.compile(r"[^\s<>,;\"()]+@[^\s<>,;\"()]+")
+
+
+def restore_bytes(value: str) -> bytes:
+    """Return the original bytes of a header value the parser read as ASCII + surrogates."""
+    return value.encode("utf-8", "surrogateescape")
+
+
+def header_text(value: str, charset_hint: str | None = None) -> str:
+    """Return a header value as one clean line of text.
+
+    Raw 8-bit bytes are decoded (UTF-8, else ``charset_hint``, else a guess), folding is
+    undone, encoded words are decoded and control characters become spaces.
+    """
+    if any("\udc80" <= char <= "\udcff" for char in value):
+        value = decode_text(restore_bytes(value), charset_hint)
+    value = _FOLD.sub("", value)
+    value = decode_encoded_words(value)
+    value = _CONTROL.sub(" ", value.replace("\t", " "))
+    return " ".join(value.split())
+
+
+def decode_encoded_words(text: str) -> str:
+    """Decode RFC 2047 encoded words, also when they are malformed in the usual ways.
+
+    Whitespace between adjacent encoded words is dropped, and adjacent words in the same
+    charset are joined before decoding so that a character split across two words survives.
+    """
+    pieces: list[tuple[str | None, bytes | str]] = []
+    position = 0
+    for match in _ENCODED_WORD.finditer(text):
+        gap = text[position : match.start()]
+        charset = match.group(1).split("*", 1)[0].lower()
+        payload = _decode_word_payload(match.group(2).lower(), match.group(3))
+        previous_is_word = bool(pieces) and pieces[-1][0] is not None
+        adjacent = previous_is_word and payload is not None and (not gap or gap.isspace())
+        if gap and not adjacent:
+            pieces.append((None, gap))
+        if payload is None:
+            pieces.append((None, match.group(0)))
+        elif adjacent and pieces[-1][0] == charset:
+            joined = pieces[-1][1]
+            assert isinstance(joined, bytes)
+            pieces[-1] = (charset, joined + payload)
+        else:
+            pieces.append((charset, payload))
+        position = match.end()
+    pieces.append((None, text[position:]))
+    return "".join(
+        decode_text(chunk, charset) if isinstance(chunk, bytes) else chunk
+        for charset, chunk in pieces
+    )
+
+
+def _decode_word_payload(encoding: str, payload: str) -> bytes | None:
+    try:
+        data = payload.encode("ascii")
+    except UnicodeEncodeError:
+        return None
+    if encoding == "b":
+        data = data.replace(b" ", b"")
+        try:
+            return base64.b64decode(data + b"=" * (-len(data) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            return None
+    return re.sub(
+        rb"=([0-9A-Fa-f]{2})", lambda hexpair: bytes([int(hexpair.group(1), 16)]), data
+    ).replace(b"_", b" ")
+
+
+def parse_addresses(value: str | None, charset_hint: str | None = None) -> list[tuple[str, str]]:
+    """Return ``(display name, lower-case address)`` pairs; entries without an address are
+    dropped. Names are decoded after splitting so that an encoded comma cannot split them."""
+    if not value:
+        return []
+    if any("\udc80" <= char <= "\udcff" for char in value):
+        value = decode_text(restore_bytes(value), charset_hint)
+    value = _FOLD.sub("", value)
+    pairs = []
+    for name, address in getaddresses([value]):
+        address = address.strip().lower()
+        if "@" not in address and address not in {"postmaster", "mailer-daemon"}:
+            continue
+        pairs.append((header_text(name), address))
+    return pairs
+
+
+def message_ids(value: str | None) -> list[str]:
+    """Return the ``<id>`` tokens of a Message-ID, In-Reply-To or References value, in order.
+
+    Identifiers missing their angle brackets are accepted when they contain an ``@``.
+    """
+    if not value:
+        return []
+    value = _FOLD.sub("", value)
+    found = [f"<{token}>" for token in _MSG_ID.findall(value)]
+    if not found:
+        found = [f"<{token}>" for token in _BARE_ID.findall(value)]
+    return found

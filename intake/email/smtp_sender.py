@@ -1,0 +1,105 @@
+"""The email channel's outbox sender: one SMTP transaction per delivery via aiosmtplib.
+
+Error mapping (the outbox worker owns retries):
+
+* 4xx replies, connection failures, disconnects and timeouts -> ``TemporaryDeliveryError``.
+* 5xx for the recipient, the sender or the data (550 unknown user, 552 too large, 554
+  refused) -> ``PermanentDeliveryError`` carrying the server's reply.
+* Session-level refusals are *temporary* although they may be 5xx (535 authentication
+  failed, 554 greeting, EHLO refused): they are about our configuration or the relay, not
+  the message, and failing every queued mail for good until an operator fixes a password
+  would lose them.
+* A payload that cannot be turned into a mail, or a missing attachment blob -> permanent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.utils import parseaddr
+
+import aiosmtplib
+
+from core.blobs import BlobStore
+from core.delivery import (
+    Delivery,
+    DeliveryReceipt,
+    PermanentDeliveryError,
+    TemporaryDeliveryError,
+)
+from intake.email.compose import compose_message
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where and how to relay outgoing mail."""
+
+    host: str
+    port: int
+    from_address: str
+    starttls: bool = False
+    ssl: bool = False
+    user: str | None = None
+    password: str | None = None
+    timeout: float = 30.0
+
+
+class SmtpSender:
+    """Sends an outbox delivery as one mail; the receipt's external id is its Message-ID."""
+
+    def __init__(self, settings: SmtpSettings, blobs: BlobStore) -> None:
+        if settings.ssl and settings.starttls:
+            raise ValueError("choose ssl (implicit TLS) or starttls, not both")
+        self._settings = settings
+        self._blobs = blobs
+
+    async def __call__(self, delivery: Delivery) -> DeliveryReceipt:
+        """Send ``delivery``; raise a temporary or permanent delivery error on failure."""
+        try:
+            message = compose_message(
+                delivery.payload, from_address=self._settings.from_address, blobs=self._blobs
+            )
+        except (KeyError, ValueError, FileNotFoundError) as error:
+            raise PermanentDeliveryError(f"cannot build the mail: {error}") from error
+        recipient = parseaddr(str(message["To"]))[1]
+        envelope_sender = parseaddr(self._settings.from_address)[1]
+        settings = self._settings
+        try:
+            _, reply = await aiosmtplib.send(
+                message.as_bytes(),
+                sender=envelope_sender,
+                recipients=[recipient],
+                hostname=settings.host,
+                port=settings.port,
+                username=settings.user,
+                password=settings.password,
+                use_tls=settings.ssl,
+                start_tls=settings.starttls,
+                timeout=settings.timeout,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as error:
+            refused = error.recipients[0]
+            raise _reply_error(refused.code, refused.message, "recipient refused") from error
+        except (
+            aiosmtplib.SMTPAuthenticationError,
+            aiosmtplib.SMTPConnectResponseError,
+            aiosmtplib.SMTPHeloError,
+        ) as error:
+            raise TemporaryDeliveryError(
+                f"SMTP relay refused the session: {error.code} {error.message}"
+            ) from error
+        except aiosmtplib.SMTPResponseException as error:
+            raise _reply_error(error.code, error.message, "relay refused the mail") from error
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
+            raise TemporaryDeliveryError(f"SMTP relay unreachable: {error}") from error
+        return DeliveryReceipt(
+            external_id=str(message["Message-ID"]), details={"smtp_reply": reply}
+        )
+
+
+def _reply_error(
+    code: int, text: str, what: str
+) -> TemporaryDeliveryError | PermanentDeliveryError:
+    description = f"{what}: {code} {text}"
+    if 500 <= code < 600:
+        return PermanentDeliveryError(description)
+    return TemporaryDeliveryError(description)

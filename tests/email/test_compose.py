@@ -1,0 +1,136 @@
+"""compose_message: threading headers, loop and auto-reply marks, 7-bit output, attachments."""
+
+from __future__ import annotations
+
+import email
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.blobs import BlobStore
+from intake.email.automatic import automatic_reason
+from intake.email.compose import compose_message
+from intake.email.parse import parse_message
+
+LONG_ID = "<" + "a" * 90 + "@mail.resident.example>"
+FROM = "Housedesk <help@housedesk.example>"
+
+
+def _payload(**changes: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "to": "Иван Петров <ivan@resident.example>",
+        "subject": "Re: [#43] Протечка в ванной, кв. 12",
+        "text": "Здравствуйте!\nСантехник придёт сегодня в 18:00.",
+        "message_id": "<out-43-2@housedesk.example>",
+        "in_reply_to": LONG_ID,
+        "references": ["<root-43@resident.example>", LONG_ID, "<out-43-1@housedesk.example>"],
+        "auto_submitted": None,
+        "attachments": [],
+    }
+    payload.update(changes)
+    return payload
+
+
+def _compose(tmp_path: Path, **changes: Any) -> bytes:
+    message = compose_message(
+        _payload(**changes),
+        from_address=FROM,
+        blobs=BlobStore(tmp_path),
+        now=datetime(2026, 11, 25, 12, 0, tzinfo=UTC),
+    )
+    return message.as_bytes()
+
+
+def test_threading_headers_are_exact_and_never_encoded(tmp_path: Path) -> None:
+    raw = _compose(tmp_path)
+    message = email.message_from_bytes(raw)
+
+    assert message["Message-ID"] == "<out-43-2@housedesk.example>"
+    assert message["In-Reply-To"] == LONG_ID
+    assert message["References"].split() == [
+        "<root-43@resident.example>",
+        "<out-43-1@housedesk.example>",
+        LONG_ID,  # the parent comes last
+    ]
+    assert b"=?" not in raw.split(b"\r\nReferences:")[1].split(b"\r\nThread-Topic")[0]
+    assert message["Date"] == "Wed, 25 Nov 2026 12:00:00 +0000"
+    assert message["X-Housedesk-Loop"] == "help@housedesk.example"
+
+
+def test_reply_to_a_mail_without_references_still_references_it(tmp_path: Path) -> None:
+    message = email.message_from_bytes(
+        _compose(tmp_path, references=[], in_reply_to="<first@r.ex>")
+    )
+
+    assert (message["In-Reply-To"], message["References"]) == ("<first@r.ex>", "<first@r.ex>")
+
+
+def test_first_mail_of_a_ticket_has_no_reply_headers(tmp_path: Path) -> None:
+    message = email.message_from_bytes(
+        _compose(tmp_path, in_reply_to=None, references=[], subject="[#43] Протечка в ванной")
+    )
+
+    assert message["In-Reply-To"] is None and message["References"] is None
+
+
+def test_output_is_7bit_clean_with_short_lines_and_round_trips(tmp_path: Path) -> None:
+    raw = _compose(tmp_path)
+    mail = parse_message(raw, max_attachment_bytes=1024)
+
+    assert raw.isascii()
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 998
+    assert b"\n" not in raw.replace(b"\r\n", b"")
+    assert mail.subject == "Re: [#43] Протечка в ванной, кв. 12"
+    assert mail.body == "Здравствуйте!\nСантехник придёт сегодня в 18:00."
+    assert mail.to == ("ivan@resident.example",)
+    assert mail.header("Thread-Topic") == "[#43] Протечка в ванной, кв. 12"
+
+
+def test_our_own_mail_coming_back_is_recognised_as_a_loop(tmp_path: Path) -> None:
+    mail = parse_message(_compose(tmp_path), max_attachment_bytes=1024)
+
+    assert automatic_reason(mail, {"help@housedesk.example"}) == "our own X-Housedesk-Loop header"
+
+
+def test_auto_replies_are_marked(tmp_path: Path) -> None:
+    auto = email.message_from_bytes(_compose(tmp_path, auto_submitted="auto-replied"))
+    human = email.message_from_bytes(_compose(tmp_path))
+
+    assert (auto["Auto-Submitted"], auto["X-Auto-Response-Suppress"]) == ("auto-replied", "All")
+    assert (human["Auto-Submitted"], human["X-Auto-Response-Suppress"]) == (None, None)
+
+
+def test_attachments_come_from_the_blob_store(tmp_path: Path) -> None:
+    blobs = BlobStore(tmp_path)
+    invoice = blobs.put(b"%PDF-1.4 invoice")
+    photo = blobs.put(b"\xff\xd8\xff\xe0 photo")
+    attachments = [
+        {"sha256": invoice.sha256, "filename": "Счёт №5.pdf", "content_type": "application/pdf"},
+        {"sha256": photo.sha256, "filename": "../photo.jpg", "content_type": "not a type"},
+    ]
+
+    raw = _compose(tmp_path, attachments=attachments)
+    mail = parse_message(raw, max_attachment_bytes=1024)
+
+    assert [(a.filename, a.content_type, a.data) for a in mail.attachments] == [
+        ("Счёт №5.pdf", "application/pdf", b"%PDF-1.4 invoice"),
+        ("photo.jpg", "application/octet-stream", b"\xff\xd8\xff\xe0 photo"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"to": "not an address"}, "no recipient address"),
+        ({"to": ""}, "no recipient address"),
+        ({"message_id": "out-1"}, "message_id must be one <id@domain>"),
+        ({"message_id": "<a@x> <b@x>"}, "message_id must be one <id@domain>"),
+    ],
+)
+def test_unsendable_payloads_are_refused(
+    tmp_path: Path, changes: dict[str, Any], problem: str
+) -> None:
+    with pytest.raises(ValueError, match=problem):
+        _compose(tmp_path, **changes)

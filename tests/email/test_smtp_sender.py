@@ -1,0 +1,146 @@
+"""SmtpSender against a real SMTP server: success, 4xx/5xx mapping, refused and silent relays."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+import pytest
+
+from core.blobs import BlobStore
+from core.delivery import Delivery, PermanentDeliveryError, TemporaryDeliveryError
+from intake.email.parse import parse_message
+from intake.email.smtp_sender import SmtpSender, SmtpSettings
+from tests.servers.smtp_sink import SmtpSink
+
+
+def _delivery(**payload_changes: object) -> Delivery:
+    payload: dict[str, object] = {
+        "to": "Anna Berg <anna@resident.example>",
+        "subject": "Re: [#42] Leaking pipe in flat 12",
+        "text": "A plumber will come tomorrow between 9 and 11.",
+        "message_id": "<out-42-3@housedesk.example>",
+        "in_reply_to": "<resident-1@resident.example>",
+        "references": ["<resident-1@resident.example>"],
+        "auto_submitted": None,
+        "attachments": [],
+    }
+    payload.update(payload_changes)
+    return Delivery(
+        id=7, channel="email", recipient="anna@resident.example", payload=payload, attempts=0
+    )
+
+
+def _sender(sink: SmtpSink, tmp_path: Path, **changes: object) -> SmtpSender:
+    settings = {
+        "host": sink.host,
+        "port": sink.port,
+        "from_address": "Housedesk <help@housedesk.example>",
+        "timeout": 5.0,
+    }
+    settings.update(changes)
+    return SmtpSender(SmtpSettings(**settings), BlobStore(tmp_path))  # type: ignore[arg-type]
+
+
+async def test_sends_the_mail_and_reports_its_message_id(
+    smtp_sink: SmtpSink, tmp_path: Path
+) -> None:
+    receipt = await _sender(smtp_sink, tmp_path)(_delivery())
+
+    assert receipt.external_id == "<out-42-3@housedesk.example>"
+    [received] = smtp_sink.messages
+    assert received.mail_from == "help@housedesk.example"
+    assert received.rcpt_tos == ["anna@resident.example"]
+    mail = parse_message(received.data, max_attachment_bytes=1024)
+    assert mail.message_id == "<out-42-3@housedesk.example>"
+    assert mail.in_reply_to == "<resident-1@resident.example>"
+    assert mail.body == "A plumber will come tomorrow between 9 and 11."
+
+
+async def test_logs_in_when_credentials_are_configured(smtp_sink: SmtpSink, tmp_path: Path) -> None:
+    smtp_sink.credentials = ("desk", "s3cret")
+
+    await _sender(smtp_sink, tmp_path, user="desk", password="s3cret")(_delivery())
+
+    assert len(smtp_sink.messages) == 1
+
+
+async def test_wrong_password_is_temporary_not_a_lost_mail(
+    smtp_sink: SmtpSink, tmp_path: Path
+) -> None:
+    smtp_sink.credentials = ("desk", "s3cret")
+
+    with pytest.raises(TemporaryDeliveryError, match="535"):
+        await _sender(smtp_sink, tmp_path, user="desk", password="wrong")(_delivery())
+    assert smtp_sink.messages == []
+
+
+async def test_unknown_recipient_is_permanent_with_the_server_reply(
+    smtp_sink: SmtpSink, tmp_path: Path
+) -> None:
+    smtp_sink.rcpt_replies["anna@resident.example"] = (
+        "550 5.1.1 <anna@resident.example>: no such user"
+    )
+
+    with pytest.raises(
+        PermanentDeliveryError, match=re.escape("550 5.1.1 <anna@resident.example>: no such user")
+    ):
+        await _sender(smtp_sink, tmp_path)(_delivery())
+
+
+async def test_greylisted_recipient_is_temporary(smtp_sink: SmtpSink, tmp_path: Path) -> None:
+    smtp_sink.rcpt_replies["anna@resident.example"] = "450 4.2.0 Greylisted, come back later"
+
+    with pytest.raises(TemporaryDeliveryError, match=re.escape("450 4.2.0 Greylisted")):
+        await _sender(smtp_sink, tmp_path)(_delivery())
+
+
+async def test_message_too_large_is_permanent(smtp_sink: SmtpSink, tmp_path: Path) -> None:
+    smtp_sink.data_reply = "552 5.3.4 Message size exceeds fixed limit"
+
+    with pytest.raises(
+        PermanentDeliveryError, match=re.escape("552 5.3.4 Message size exceeds fixed limit")
+    ):
+        await _sender(smtp_sink, tmp_path)(_delivery())
+
+
+async def test_data_deferred_by_the_relay_is_temporary(smtp_sink: SmtpSink, tmp_path: Path) -> None:
+    smtp_sink.data_reply = "451 4.3.0 Local problem, try later"
+
+    with pytest.raises(TemporaryDeliveryError, match=re.escape("451 4.3.0")):
+        await _sender(smtp_sink, tmp_path)(_delivery())
+
+
+async def test_connection_refused_is_temporary(tmp_path: Path) -> None:
+    sink = SmtpSink(port=1)  # nothing listens on port 1 of 127.0.0.1
+
+    with pytest.raises(TemporaryDeliveryError, match="unreachable"):
+        await _sender(sink, tmp_path)(_delivery())
+
+
+async def test_silent_relay_times_out_as_temporary(tmp_path: Path) -> None:
+    async def never_greet(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()
+
+    server = await asyncio.start_server(never_greet, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        with pytest.raises(TemporaryDeliveryError):
+            await _sender(SmtpSink(port=port), tmp_path, timeout=0.3)(_delivery())
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_missing_attachment_blob_is_permanent(smtp_sink: SmtpSink, tmp_path: Path) -> None:
+    attachment = {"sha256": "0" * 64, "filename": "photo.jpg", "content_type": "image/jpeg"}
+
+    with pytest.raises(PermanentDeliveryError, match="cannot build the mail"):
+        await _sender(smtp_sink, tmp_path)(_delivery(attachments=[attachment]))
+    assert smtp_sink.messages == []
+
+
+async def test_payload_without_message_id_is_permanent(smtp_sink: SmtpSink, tmp_path: Path) -> None:
+    with pytest.raises(PermanentDeliveryError, match="message_id"):
+        await _sender(smtp_sink, tmp_path)(_delivery(message_id=""))

@@ -1,0 +1,122 @@
+"""Mails per second through SMTP intake to a committed ticket, against a spool-only server.
+
+Both servers are aiosmtpd on 127.0.0.1 with the same fsync'd spool. The baseline handler
+only writes the spool file and answers 250 (and removes the file); housedesk's intake
+also parses the mail, creates the ticket, its timeline event and its acknowledgement row
+in the database before answering. Four concurrent senders, each on one persistent SMTP
+session. Target: at least 300 mails/s on SQLite, within 3x of the spool-only baseline.
+Run with ``make bench`` (or ``python -m bench.email_bench``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+import uuid
+from email.message import EmailMessage
+from pathlib import Path
+
+import aiosmtplib
+
+from core.db import close_db, migrate_db, open_db, sqlite_url
+from core.models import Category
+from housedesk.bootstrap import bootstrap
+from housedesk.config import Settings
+from intake.email.smtp_server import SmtpServerConfig, start_smtp_server
+from intake.email.spool import write_spool_file
+from intake.outcome import Accepted, Outcome
+
+HELP = "help@bench.example"
+SENDERS = 4
+
+
+def _mail(n: int) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = f"Tenant {n} <tenant{n % 200}@tenants.example>"
+    msg["To"] = HELP
+    msg["Subject"] = f"Radiator {n} is cold"
+    msg["Message-ID"] = f"<{uuid.uuid4().hex}@tenants.example>"
+    msg.set_content("The radiator in the living room has been cold since yesterday.\n" * 3)
+    return msg.as_bytes().replace(b"\n", b"\r\n")
+
+
+async def _send_all(port: int, count: int) -> float:
+    mails = [_mail(n) for n in range(count)]
+
+    async def sender(part: list[bytes]) -> None:
+        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port)
+        await client.connect()
+        for raw in part:
+            await client.sendmail("tenant@tenants.example", [HELP], raw)
+        await client.quit()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(sender(mails[i::SENDERS]) for i in range(SENDERS)))
+    return count / (time.perf_counter() - start)
+
+
+async def spool_only(spool: Path, count: int) -> float:
+    """The baseline: durable spool write, nothing else."""
+
+    async def ingest(raw: bytes) -> Outcome:
+        return Accepted()
+
+    config = SmtpServerConfig(help_address=HELP, spool_dir=spool, port=0)
+    server = await start_smtp_server(config, ingest)
+    try:
+        return await _send_all(server.port, count)
+    finally:
+        await server.close()
+
+
+async def full_path(tmp: Path, count: int) -> float:
+    """housedesk's intake: spool, parse, ticket + event + acknowledgement committed."""
+    url = sqlite_url(f"sqlite://{tmp}/bench.sqlite3")
+    await migrate_db(url)
+    await open_db(url)
+    await Category.create(code="technical", names={"en": "Technical"}, response_minutes=60)
+    app = bootstrap(
+        Settings(
+            database={"url": url},
+            storage={"data_dir": tmp / "data"},
+            email={"help_address": HELP, "acks_per_sender_per_hour": 10**6},
+        )
+    )
+    config = SmtpServerConfig(help_address=HELP, spool_dir=tmp / "spool", port=0)
+    server = await start_smtp_server(config, app.mail_gateway)
+    try:
+        return await _send_all(server.port, count)
+    finally:
+        await server.close()
+        await close_db()
+
+
+async def run(count: int) -> bool:
+    """Measure both and print one line."""
+    write_spool_file(Path(tempfile.gettempdir()), b"warm-up").unlink()
+    with tempfile.TemporaryDirectory() as tmp:
+        baseline = await spool_only(Path(tmp) / "spool-only", count)
+        full = await full_path(Path(tmp), count)
+    ratio = baseline / full
+    ok = full >= 300 and ratio <= 3
+    print(
+        f"email intake, {SENDERS} senders: full path {full:,.0f} mails/s, spool-only "
+        f"{baseline:,.0f} mails/s, ratio {ratio:.2f}x (target >= 300/s, <= 3x) "
+        f"{'OK' if ok else 'MISSED'}"
+    )
+    return ok
+
+
+def main() -> None:
+    """Entry point."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--count", type=int, default=1000)
+    args = parser.parse_args()
+    sys.exit(0 if asyncio.run(run(args.count)) else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -42,8 +42,10 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy core intake bots housedesk speech_models bench
 
-bench: install
-	$(BIN)/python -m bench.core_bench
+BENCHES := core_bench email_bench
+
+bench: install  ## every benchmark, each against its raw baseline measured in the same run
+	@status=0; for b in $(BENCHES); do $(BIN)/python -m bench.$$b || status=1; done; exit $$status
 
 migrations: install  ## write a migration for model changes: make migrations NAME=what_changed
 	$(BIN)/tortoise -c core.db.MAKEMIGRATIONS_CONFIG makemigrations $(if $(NAME),--name $(NAME))

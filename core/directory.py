@@ -130,3 +130,16 @@ async def person_and_contacts(person_id: int) -> tuple[Person, list[Contact]] | 
 async def contact_of(person: Person, kind: ContactKind) -> Contact | None:
     """The person's first contact of a kind."""
     return await Contact.filter(person=person, kind=kind).order_by("id").first()
+
+
+async def building_by_phone(number: str | None) -> Building | None:
+    """The building whose residents' number this is (None: unknown, or one number for all)."""
+    if not number:
+        return None
+    wanted = normalize_contact(ContactKind.PHONE, number)
+    matches = [
+        b
+        for b in await Building.exclude(phone=None)
+        if b.phone and normalize_contact(ContactKind.PHONE, b.phone) == wanted
+    ]
+    return matches[0] if len(matches) == 1 else None

@@ -13,6 +13,8 @@ from core.outbox import OutboxWorker, RetryPolicy
 from core.tickets import TicketService
 from housedesk.config import Settings
 from intake.email.gateway import GatewaySettings, MailGateway
+from intake.speech.transcriber import Transcriber
+from intake.voicemail.filing import FilingSettings, VoicemailFiler, from_email
 
 
 @dataclass
@@ -26,6 +28,8 @@ class App:
     tickets: TicketService
     outbox: OutboxWorker
     mail_gateway: MailGateway
+    transcriber: Transcriber
+    voicemail: VoicemailFiler
     channel_states: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -71,6 +75,22 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> App:
             acks_per_sender_per_hour=email.acks_per_sender_per_hour,
         ),
     )
+    speech = settings.speech
+    transcriber = Transcriber(
+        speech.models_dir or settings.storage.speech_models_dir,
+        max_workers=speech.workers,
+        max_duration_s=speech.max_duration_s,
+    )
+    voicemail = VoicemailFiler(
+        tickets,
+        blobs,
+        transcriber,
+        FilingSettings(
+            default_language=speech.default_language or settings.service.default_language,
+            default_category=settings.voicemail.default_category,
+        ),
+    )
+    gateway.voicemail = from_email(voicemail)
     return App(
         settings=settings,
         clock=clock,
@@ -79,4 +99,6 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> App:
         tickets=tickets,
         outbox=outbox,
         mail_gateway=gateway,
+        transcriber=transcriber,
+        voicemail=voicemail,
     )

@@ -13,7 +13,7 @@ from typing import Any
 
 from core.actors import CLI, Actor
 from core.commands import NewTicket, RequesterHint
-from core.db import close_db, migrate_db, open_db
+from core.db import close_db, migrate_db, open_db, pending_migrations
 from core.directory import find_staff, guess_contact_kind
 from core.errors import DatabaseUnavailable, DomainError
 from core.importer import import_directory
@@ -22,6 +22,7 @@ from core.tickets import parse_ref
 from core.views import ticket_summary
 from core.workflow import parse_status
 from housedesk.bootstrap import App, bootstrap
+from housedesk.cli_speech import add_speech_commands
 from housedesk.config import ConfigError, load_settings, unknown_env_variables
 from housedesk.run import StartupError, serve
 
@@ -185,11 +186,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", help="config file (default: $HOUSEDESK_CONFIG)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("init", help="create or upgrade the database").set_defaults(func=cmd_init)
+    sub.add_parser("init", help="create or upgrade the database").set_defaults(
+        func=cmd_init, needs_db=False
+    )
     p = sub.add_parser("import", help="load or update the directory from a TOML file")
     p.add_argument("file")
     p.set_defaults(func=cmd_import)
-    sub.add_parser("run", help="start the service").set_defaults(func=cmd_run)
+    sub.add_parser("run", help="start the service").set_defaults(func=cmd_run, needs_db=False)
 
     tickets = sub.add_parser("tickets", help="work with tickets").add_subparsers(
         dest="tickets_command", required=True
@@ -248,18 +251,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_outbox_list)
+    add_speech_commands(sub)
     return parser
 
 
-NO_DB_COMMANDS = {cmd_init, cmd_run}
-"""Commands that manage the database connection themselves."""
-
-
 async def _run(app: App, func: Command, args: argparse.Namespace) -> int:
-    if func in NO_DB_COMMANDS:
+    if not getattr(args, "needs_db", True):  # manages the database itself, or needs none
         return await func(app, args)
     await open_db(app.database_url)
     try:
+        pending = await pending_migrations()
+        if pending:
+            raise StartupError(
+                f"the database needs {len(pending)} migration(s): run `housedesk init` first"
+            )
         return await func(app, args)
     finally:
         await close_db()

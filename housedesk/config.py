@@ -45,6 +45,11 @@ class StorageSettings(Section):
         """Where attachments are kept."""
         return self.data_dir / "blobs"
 
+    @property
+    def speech_models_dir(self) -> Path:
+        """Where ``housedesk speech fetch`` installs models."""
+        return self.data_dir / "speech_models"
+
 
 class HttpSettings(Section):
     """``[http]``"""
@@ -116,6 +121,25 @@ class EmailSettings(Section):
     outgoing: OutgoingMailSettings = OutgoingMailSettings()
 
 
+class SpeechSettings(Section):
+    """``[speech]``: offline transcription with Vosk."""
+
+    models_dir: Path | None = None
+    workers: int = Field(2, ge=1, le=16)
+    default_language: str | None = None
+    max_duration_s: float = Field(600.0, gt=0)
+
+
+class VoicemailSettings(Section):
+    """``[voicemail]``: where PBX recordings come from."""
+
+    http_token: str = ""
+    max_bytes: int = Field(50 * 1024 * 1024, ge=1024)
+    drop_folder: Path | None = None
+    poll_interval_s: float = Field(5.0, gt=0)
+    default_category: str = "technical"
+
+
 class Settings(BaseSettings):
     """Everything housedesk can be told."""
 
@@ -131,6 +155,8 @@ class Settings(BaseSettings):
     http: HttpSettings = HttpSettings()
     outbox: OutboxSettings = OutboxSettings()
     email: EmailSettings = EmailSettings()
+    speech: SpeechSettings = SpeechSettings()
+    voicemail: VoicemailSettings = VoicemailSettings()
 
     @classmethod
     def settings_customise_sources(

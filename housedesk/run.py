@@ -14,6 +14,7 @@ from housedesk.bootstrap import App
 from housedesk.config import listen_address
 from housedesk.email_channel import start_email
 from housedesk.http import build_http_app
+from housedesk.voicemail_channel import start_drop_folder, voicemail_http_routes
 
 log = logging.getLogger("housedesk")
 
@@ -43,7 +44,8 @@ async def serve(
                 "run `housedesk init` first"
             )
         host, port = listen_address(app.settings.http.listen)
-        runner = web.AppRunner(build_http_app(app), access_log=None)
+        routes = voicemail_http_routes(app)
+        runner = web.AppRunner(build_http_app(app, routes), access_log=None)
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
         await web.TCPSite(runner, host, port).start()
@@ -51,6 +53,9 @@ async def serve(
         log.info("http: listening on http://%s:%s (GET /healthz)", host, port)
         email = await start_email(app)
         stack.push_async_callback(email.stop)
+        folder = start_drop_folder(app)
+        stack.push_async_callback(folder.stop)
+        stack.callback(app.transcriber.close)
         worker = asyncio.create_task(app.outbox.run(stop), name="outbox")
         app.channel_states["outbox"] = "up"
         log.info("outbox: worker started for %s", ", ".join(app.outbox.senders) or "no channels")
@@ -59,6 +64,7 @@ async def serve(
         await stop.wait()
         log.info("stopping: finishing the send in flight")
         await email.stop()
+        await folder.stop()
         await worker
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.remove_signal_handler(sig)

@@ -1,0 +1,150 @@
+"""Filing a voicemail as a ticket: building from the called number, resident from the caller.
+
+The recording is always kept as an attachment. When it cannot be decoded, or no speech
+model covers the building's language, the ticket is still created, flagged for a person
+to listen to it, with the reason in ``needs_attention``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from core.actors import Actor
+from core.blobs import BlobStore
+from core.commands import InboundRef, NewAttachment, NewTicket, RequesterHint
+from core.directory import building_by_phone, person_by_contact
+from core.models import Channel, ContactKind
+from core.tickets import TicketService
+from intake.email.parse import ParsedMail
+from intake.email.voicemail import VoicemailParts
+from intake.outcome import Accepted, Deferred, Outcome
+from intake.speech.decode import AudioDecodeError
+from intake.speech.models import NoModelForLanguage
+from intake.speech.transcriber import Transcriber, Transcript
+from intake.voicemail.item import VoicemailItem, voicemail_source_id
+
+log = logging.getLogger(__name__)
+
+Categorize = Callable[[str], Awaitable[str | None]]
+LOW_CONFIDENCE = 0.5
+TITLE_WORDS = 8
+
+
+@dataclass(frozen=True)
+class FilingSettings:
+    """Voicemail defaults."""
+
+    default_language: str = "en"
+    default_category: str = "technical"
+
+
+class VoicemailFiler:
+    """The :data:`~intake.voicemail.item.VoicemailIngest` every voicemail source calls."""
+
+    def __init__(
+        self,
+        tickets: TicketService,
+        blobs: BlobStore,
+        transcriber: Transcriber,
+        settings: FilingSettings,
+        *,
+        categorize: Categorize | None = None,
+    ) -> None:
+        self.tickets = tickets
+        self.blobs = blobs
+        self.transcriber = transcriber
+        self.settings = settings
+        self.categorize = categorize
+
+    async def __call__(self, item: VoicemailItem) -> Outcome:
+        """File ``item``; a database failure defers it, nothing else refuses it."""
+        try:
+            return await self._file(item)
+        except Exception as exc:
+            log.exception("voicemail from %s deferred", item.caller)
+            return Deferred(f"temporary failure: {type(exc).__name__}")
+
+    async def _file(self, item: VoicemailItem) -> Outcome:
+        inbound = InboundRef("voicemail", item.source_id)
+        if await self.tickets.seen(inbound):
+            earlier = await self.tickets.ticket_for_message(inbound.channel, inbound.external_id)
+            return Accepted(earlier.ref if earlier else None, note="duplicate voicemail")
+        building = await building_by_phone(item.called)
+        caller = await person_by_contact(ContactKind.PHONE, item.caller) if item.caller else None
+        language = (
+            (building.language if building else None)
+            or (caller.language if caller else None)
+            or self.settings.default_language
+        )
+        transcript, problem = await self._transcribe(item, language)
+        text = transcript.text if transcript else ""
+        if transcript and text and transcript.confidence < LOW_CONFIDENCE:
+            problem = (
+                f"low-confidence transcript ({transcript.confidence:.2f}): "
+                "please listen to the recording"
+            )
+        blob = await asyncio.to_thread(self.blobs.put, item.audio)
+        category = await self.categorize(text) if (self.categorize and text) else None
+        result = await self.tickets.create(
+            NewTicket(
+                category=category or self.settings.default_category,
+                title=_title(item.caller, text),
+                description=text,
+                channel=Channel.VOICEMAIL,
+                actor=Actor.system(f"voicemail:{item.source}"),
+                building=building.code if building else None,
+                requester_id=caller.id if caller else None,
+                requester=RequesterHint(ContactKind.PHONE, item.caller)
+                if (item.caller and caller is None)
+                else None,
+                inbound=inbound,
+                attachments=[
+                    NewAttachment(
+                        blob.sha256, blob.size, item.content_type or "audio/wav", item.filename
+                    )
+                ],
+                language=language,
+                needs_attention=problem,
+            )
+        )
+        return Accepted(result.ticket.ref, note=problem or "transcribed")
+
+    async def _transcribe(
+        self, item: VoicemailItem, language: str
+    ) -> tuple[Transcript | None, str]:
+        try:
+            return await self.transcriber.transcribe(item.audio, language, item.filename), ""
+        except AudioDecodeError as exc:
+            return None, f"the recording could not be decoded ({exc}): please listen to it"
+        except NoModelForLanguage as exc:
+            return None, f"no transcript: {exc}"
+
+
+def _title(caller: str | None, text: str) -> str:
+    words = text.split()
+    gist = " ".join(words[:TITLE_WORDS]) + ("…" if len(words) > TITLE_WORDS else "")
+    who = caller or "unknown number"
+    return f"Voicemail from {who}: {gist}" if gist else f"Voicemail from {who}"
+
+
+def from_email(filer: VoicemailFiler) -> Callable[[VoicemailParts, ParsedMail], Awaitable[Outcome]]:
+    """The mail gateway's handler for PBX voicemail-to-email notifications."""
+
+    async def handle(parts: VoicemailParts, mail: ParsedMail) -> Outcome:
+        audio = parts.audio
+        return await filer(
+            VoicemailItem(
+                audio=audio.data,
+                filename=audio.filename,
+                content_type=audio.content_type,
+                caller=parts.caller_number,
+                called=parts.called_number,
+                source="email",
+                source_id=voicemail_source_id(audio.data, parts.caller_number, parts.called_number),
+            )
+        )
+
+    return handle

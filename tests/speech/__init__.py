@@ -1,0 +1,1 @@
+"""Tests for audio decoding, Vosk transcription, model management and voicemail sources."""

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from email.message import EmailMessage
 from urllib.parse import urlsplit
 
 import aiohttp
+import aiosmtplib
 import pytest
 
 from core.delivery import Delivery, DeliveryReceipt
@@ -15,9 +17,20 @@ from housedesk.bootstrap import bootstrap
 from housedesk.config import Settings
 from housedesk.run import serve
 from tests.cli.test_cli import _free_port
+from tests.core import factories
 from tests.core.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.postgres
+
+
+def _mail() -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = "tom@tenant.example"
+    msg["To"] = "help@housedesk.localhost"
+    msg["Subject"] = "Heating is off"
+    msg["Message-ID"] = "<outage-1@tenant.example>"
+    msg.set_content("No heating in flat 3.")
+    return msg
 
 
 async def _health(port: int) -> tuple[int, dict[str, object]]:
@@ -46,13 +59,13 @@ async def test_database_outage_degrades_then_recovers(db_url: str, tmp_path: obj
     proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 5432)
     await proxy.start()
     proxied = db_url.replace(f"{target.hostname}:{target.port}", f"127.0.0.1:{proxy.port}")
-    http_port = _free_port()
+    http_port, smtp_port = _free_port(), _free_port()
     settings = Settings(
         database={"url": proxied},
         storage={"data_dir": f"{tmp_path}/data"},
         http={"listen": f"127.0.0.1:{http_port}"},
         outbox={"poll_interval_s": 0.1},
-        email={"smtp_listen": f"127.0.0.1:{_free_port()}", "outgoing": {"enabled": False}},
+        email={"smtp_listen": f"127.0.0.1:{smtp_port}", "outgoing": {"enabled": False}},
     )
     app = bootstrap(settings)
     delivered: list[str] = []
@@ -73,6 +86,9 @@ async def test_database_outage_degrades_then_recovers(db_url: str, tmp_path: obj
         assert status == 503 and body["database"] == "down" and body["status"] == "degraded"
         await asyncio.sleep(0.5)  # the outbox worker keeps polling into the outage
         assert not service.done()
+        with pytest.raises(aiosmtplib.SMTPDataError) as refused:
+            await aiosmtplib.send(_mail(), hostname="127.0.0.1", port=smtp_port)
+        assert refused.value.code == 451  # temporary: the sender keeps the mail and retries
 
         await proxy.start()
 
@@ -90,6 +106,9 @@ async def test_database_outage_degrades_then_recovers(db_url: str, tmp_path: obj
 
         await _eventually(sent)
         assert delivered == ["back@x"]
+        await factories.category("technical")
+        accepted = await aiosmtplib.send(_mail(), hostname="127.0.0.1", port=smtp_port)
+        assert "as ticket #1" in accepted[1]
     finally:
         stop.set()
         await asyncio.wait_for(service, 20)

@@ -42,7 +42,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy core intake bots housedesk speech_models bench
 
-BENCHES := core_bench email_bench speech_bench
+BENCHES := core_bench email_bench speech_bench report_bench telegram_bench
 
 bench: install  ## every benchmark, each against its raw baseline measured in the same run
 	@status=0; for b in $(BENCHES); do $(BIN)/python -m bench.$$b || status=1; done; exit $$status
@@ -52,7 +52,7 @@ migrations: install  ## write a migration for model changes: make migrations NAM
 
 i18n: install  ## extract messages and update the .po catalogs
 	$(BIN)/pybabel extract -F babel.cfg --no-default-keywords -k N_ -k gettext:2 --omit-header -o core/locale/housedesk.pot .
-	for po in core/locale/*.po; do $(BIN)/pybabel update -i core/locale/housedesk.pot -l $$(basename $$po .po) -o $$po --no-fuzzy-matching --omit-header; done
+	for po in core/locale/*.po; do $(BIN)/pybabel update -i core/locale/housedesk.pot -l $$(basename $$po .po) -o $$po --no-fuzzy-matching; done
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache

@@ -31,12 +31,22 @@ def guess_contact_kind(value: str) -> ContactKind:
     raise InvalidInput(f"not an email address or phone number: {value!r}")
 
 
+def _marks(count: int) -> list[str]:
+    """Placeholders for a raw query on the current database ("?" or "$1"…)."""
+    if Person._meta.db.capabilities.dialect == "sqlite":
+        return ["?"] * count
+    return [f"${n}" for n in range(1, count + 1)]
+
+
 async def person_by_contact(kind: ContactKind, value: str) -> Person | None:
-    """The person who owns this contact, if any."""
-    contact = await Contact.get_or_none(
-        kind=kind, value=normalize_contact(kind, value)
-    ).select_related("person")
-    return contact.person if contact else None
+    """The person who owns this contact, if any (one plain query: every channel asks this)."""
+    kind_mark, value_mark = _marks(2)
+    rows = await Person._meta.db.execute_query_dict(
+        'SELECT "person".* FROM "person" JOIN "contact" ON "contact"."person_id" = "person"."id"'
+        f' WHERE "contact"."kind" = {kind_mark} AND "contact"."value" = {value_mark}',
+        [kind.value, normalize_contact(kind, value)],
+    )
+    return Person._init_from_db(**rows[0]) if rows else None
 
 
 async def find_staff(identifier: str) -> Person:
@@ -117,7 +127,7 @@ async def category_by_code(code: str) -> Category:
 async def person_and_contacts(person_id: int) -> tuple[Person, list[Contact]] | None:
     """A person and their contacts in two plain queries (the ticket-creation hot path)."""
     db = Person._meta.db
-    mark = "?" if db.capabilities.dialect == "sqlite" else "$1"
+    [mark] = _marks(1)
     rows = await db.execute_query_dict(f'SELECT * FROM "person" WHERE "id" = {mark}', [person_id])
     if not rows:
         return None

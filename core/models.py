@@ -68,6 +68,13 @@ class EventType(StrEnum):
     ROUTING = "routing"
 
 
+class PlanKind(StrEnum):
+    """What an automatic routing plan waits for."""
+
+    DEFERRED = "deferred"
+    DUTY = "duty"
+
+
 class OutboxStatus(StrEnum):
     """Life of an outbox row."""
 
@@ -384,3 +391,61 @@ class ConversationState(Model):
 
     class Meta:
         table = "conversation_state"
+
+
+class RoutingPlan(Model):
+    """Automatic routing still to do for a ticket: opening hours to wait for, or a duty ladder.
+
+    The scheduler looks at plans whose ``next_at`` has come. A duty ladder notifies
+    ``member_ids`` in order, one step every ``escalate_after_minutes`` until someone accepts.
+    """
+
+    id = fields.IntField(primary_key=True)
+    ticket: fields.ForeignKeyRelation[Ticket] = fields.ForeignKeyField(
+        "models.Ticket", related_name="routing_plans", on_delete=fields.CASCADE
+    )
+    kind = fields.CharEnumField(PlanKind, max_length=16)
+    member_ids: fields.Field[list[int]] = fields.JSONField(default=list)
+    step = fields.IntField(default=0)
+    escalate_after_minutes = fields.IntField(default=15)
+    started_at = fields.DatetimeField()
+    next_at = fields.DatetimeField(null=True, db_index=True)
+    finished_at = fields.DatetimeField(null=True)
+    outcome = fields.CharField(max_length=32, default="")
+
+    class Meta:
+        table = "routing_plan"
+
+
+class OpsMark(Model):
+    """A scheduled action already taken (breach, reminder, nudge, digest), so it happens once."""
+
+    id = fields.IntField(primary_key=True)
+    key = fields.CharField(max_length=200, unique=True)
+    ticket: fields.ForeignKeyNullableRelation[Ticket] = fields.ForeignKeyField(
+        "models.Ticket", related_name="ops_marks", null=True, on_delete=fields.CASCADE
+    )
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "ops_mark"
+
+
+class Announcement(Model):
+    """A message sent to every registered resident of a building, or of all buildings."""
+
+    id = fields.IntField(primary_key=True)
+    building: fields.ForeignKeyNullableRelation[Building] = fields.ForeignKeyField(
+        "models.Building", related_name="announcements", null=True, on_delete=fields.SET_NULL
+    )
+    text = fields.TextField()
+    photo_sha256 = fields.CharField(max_length=64, null=True)
+    actor: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="announcements", null=True, on_delete=fields.SET_NULL
+    )
+    actor_label = fields.CharField(max_length=200, default="system")
+    counts: fields.Field[dict[str, int]] = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "announcement"

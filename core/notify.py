@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tortoise.expressions import Q
+
 from core.clock import Clock
 from core.directory import contact_of
 from core.models import (
@@ -21,6 +23,7 @@ from core.models import (
     ContactKind,
     MessageRef,
     Person,
+    StaffChat,
     Ticket,
     TicketEvent,
 )
@@ -29,6 +32,12 @@ from core.outbox import enqueue
 EMAIL = "email"
 TELEGRAM_RESIDENT = "telegram_resident"
 TELEGRAM_STAFF = "telegram_staff"
+TELEGRAM_CAPTION_LIMIT = 1024
+TELEGRAM_ALBUM_LIMIT = 10
+TELEGRAM_PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
+"""Attachments Telegram shows as photos; anything else is sent as a document."""
+
+Buttons = Sequence[Sequence[dict[str, str]]]
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,55 @@ class NotifySettings:
 def ticket_button(label: str, action: str, ticket_id: int) -> dict[str, str]:
     """An inline button whose data the staff bot's ``TicketAction`` callback unpacks."""
     return {"text": label, "callback_data": f"tk:{action}:{ticket_id}"}
+
+
+def feedback_button(label: str, action: str, ticket_id: int, score: int = 0) -> dict[str, str]:
+    """An inline button whose data the residents' bot's ``ResidentAction`` callback unpacks."""
+    return {"text": label, "callback_data": f"rs:{action}:{ticket_id}:{score}"}
+
+
+def telegram_payloads(
+    text: str, files: Sequence[Attachment], buttons: Buttons = ()
+) -> list[dict[str, Any]]:
+    """The Telegram messages that show ``text``, ``files`` and ``buttons``, in sending order.
+
+    One file carries the text as its caption, and the buttons; so does one album without
+    buttons (albums cannot carry any). Otherwise, or when the text is too long for a caption,
+    the text is a message of its own, followed by the files.
+    """
+    markup = {"inline_keyboard": [list(row) for row in buttons]} if buttons else None
+    captioned = len(files) == 1 or (len(files) <= TELEGRAM_ALBUM_LIMIT and not buttons)
+    if not files or not captioned or len(text) > TELEGRAM_CAPTION_LIMIT:
+        first: dict[str, Any] = {"method": "sendMessage", "text": text}
+        if markup:
+            first["reply_markup"] = markup
+        return [first, *_file_payloads(files, caption=None, markup=None)]
+    return _file_payloads(files, caption=text, markup=markup)
+
+
+def _file_payloads(
+    files: Sequence[Attachment], *, caption: str | None, markup: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    photos = [a for a in files if _is_photo(a)]
+    others = [a for a in files if not _is_photo(a)]
+    groups = [
+        group[start : start + TELEGRAM_ALBUM_LIMIT]
+        for group in (photos, others)
+        for start in range(0, len(group), TELEGRAM_ALBUM_LIMIT)
+    ]
+    payloads: list[dict[str, Any]] = []
+    for group in groups:
+        payload: dict[str, Any] = {"files": [_file(a) for a in group]}
+        if len(group) > 1:
+            payload["method"] = "sendMediaGroup"
+        else:
+            payload["method"] = "sendPhoto" if _is_photo(group[0]) else "sendDocument"
+            if markup and not payloads:
+                payload["reply_markup"] = markup
+        if caption and not payloads:
+            payload["caption"] = payload["text"] = caption
+        payloads.append(payload)
+    return payloads
 
 
 class Notifier:
@@ -70,10 +128,12 @@ class Notifier:
         files: Sequence[Attachment] = (),
         auto_reply: bool = False,
         contacts: Sequence[Contact] | None = None,
+        buttons: Buttons = (),
     ) -> bool:
         """Tell the ticket's requester ``text``; False when they cannot be reached.
 
-        ``contacts`` are the requester's contacts when the caller has them already.
+        ``contacts`` are the requester's contacts when the caller has them already;
+        ``buttons`` are shown in Telegram only (an email has none).
         """
         if requester is None:
             return False
@@ -90,7 +150,9 @@ class Notifier:
         if contact.kind == ContactKind.EMAIL:
             await self._email(ticket, event, contact.value, text, files, auto_reply)
         else:
-            await self._telegram(TELEGRAM_RESIDENT, ticket, event, contact.value, text, files)
+            await self._telegram(
+                TELEGRAM_RESIDENT, ticket, event, contact.value, text, files, buttons=buttons
+            )
         return True
 
     async def to_staff(
@@ -100,7 +162,7 @@ class Notifier:
         event: TicketEvent,
         text: str,
         *,
-        buttons: Sequence[Sequence[dict[str, str]]] = (),
+        buttons: Buttons = (),
         files: Sequence[Attachment] = (),
     ) -> bool:
         """Send ``text`` to a member of staff through the staff bot."""
@@ -109,6 +171,26 @@ class Notifier:
             return False
         await self._telegram(
             TELEGRAM_STAFF, ticket, event, telegram.value, text, files, buttons=buttons
+        )
+        return True
+
+    async def to_work_chat(
+        self,
+        person: Person,
+        ticket: Ticket,
+        event: TicketEvent,
+        text: str,
+        *,
+        buttons: Buttons = (),
+        files: Sequence[Attachment] = (),
+    ) -> bool:
+        """Send work for ``person`` to the staff group of the ticket's trade or building, if
+        the directory has one, else to ``person`` (assignment cards, nudges)."""
+        group = await work_chat_of(ticket)
+        if group is None:
+            return await self.to_staff(person, ticket, event, text, buttons=buttons, files=files)
+        await self._telegram(
+            TELEGRAM_STAFF, ticket, event, str(group.chat_id), text, files, buttons=buttons
         )
         return True
 
@@ -121,27 +203,19 @@ class Notifier:
         text: str,
         files: Sequence[Attachment],
         *,
-        buttons: Sequence[Sequence[dict[str, str]]] = (),
+        buttons: Buttons = (),
     ) -> None:
-        payload: dict[str, Any] = {"method": "sendMessage", "text": text}
-        if files:
-            payload = {
-                "method": "sendPhoto" if _all_images(files) else "sendDocument",
-                "caption": text,
-                "text": text,
-                "files": [_file(a) for a in files],
-            }
-        if buttons:
-            payload["reply_markup"] = {"inline_keyboard": [list(row) for row in buttons]}
-        await enqueue(
-            channel=channel,
-            recipient=chat_id,
-            payload=payload,
-            key=f"event:{event.id}:{channel}:{chat_id}",
-            now=self.clock.now(),
-            ticket=ticket,
-            max_attempts=self.settings.max_attempts,
-        )
+        key = f"event:{event.id}:{channel}:{chat_id}"
+        for number, payload in enumerate(telegram_payloads(text, files, buttons)):
+            await enqueue(
+                channel=channel,
+                recipient=chat_id,
+                payload=payload,
+                key=key if number == 0 else f"{key}:{number}",
+                now=self.clock.now(),
+                ticket=ticket,
+                max_attempts=self.settings.max_attempts,
+            )
 
     async def _email(
         self,
@@ -189,5 +263,19 @@ def _file(attachment: Attachment) -> dict[str, str]:
     }
 
 
-def _all_images(files: Sequence[Attachment]) -> bool:
-    return all(a.content_type.startswith("image/") for a in files)
+async def work_chat_of(ticket: Ticket) -> StaffChat | None:
+    """The staff group for a ticket: the one of its building and trade, else of its trade
+    (any building), else of its building (any trade); None when the directory has none."""
+    building_id = ticket.building_id  # type: ignore[attr-defined]
+    chats = await StaffChat.filter(
+        Q(building_id=building_id) | Q(building_id__isnull=True),
+        Q(trade=ticket.category.trade) | Q(trade__isnull=True),
+    )
+    specific = [c for c in chats if c.trade is not None or c.building_id is not None]  # type: ignore[attr-defined]
+    if not specific:
+        return None
+    return min(specific, key=lambda c: (c.trade is None, c.building_id is None, c.id))  # type: ignore[attr-defined]
+
+
+def _is_photo(attachment: Attachment) -> bool:
+    return attachment.content_type in TELEGRAM_PHOTO_TYPES

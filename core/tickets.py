@@ -9,11 +9,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from babel.core import UnknownLocaleError
+from babel.dates import format_datetime
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from core.access import require_see, visibility
+from core.access import require_see, require_staff, visibility
 from core.actors import Actor
 from core.clock import Clock
 from core.commands import InboundRef, NewAttachment, NewTicket, RequesterHint
@@ -24,7 +27,7 @@ from core.directory import (
     normalize_contact,
     person_and_contacts,
 )
-from core.errors import InvalidInput, NotFound
+from core.errors import AccessDenied, InvalidInput, NotFound
 from core.i18n import N_, gettext
 from core.models import (
     Attachment,
@@ -42,7 +45,8 @@ from core.models import (
     TicketEvent,
     Unit,
 )
-from core.notify import Notifier, ticket_button
+from core.notify import Notifier, feedback_button, ticket_button
+from core.staff_messages import dispatchers_of, managers_of
 from core.views import ticket_detail
 from core.workflow import check_transition
 
@@ -168,8 +172,12 @@ class TicketService:
 
     # -- creating ----------------------------------------------------------------
 
-    async def create(self, cmd: NewTicket) -> CreateResult:
-        """Open a ticket; a delivery seen before returns the ticket it made."""
+    async def create(self, cmd: NewTicket, *, also_seen: Sequence[InboundRef] = ()) -> CreateResult:
+        """Open a ticket; a delivery seen before returns the ticket it made.
+
+        ``also_seen``: further channel ids to recognise as taken in with it (a Telegram report
+        is known by its own id, and by the id of the message that opened it).
+        """
         title = _clean_title(cmd.title, cmd.description)
         category = await category_by_code(cmd.category)
         building = await building_by_code(cmd.building) if cmd.building else None
@@ -177,7 +185,7 @@ class TicketService:
             return CreateResult(existing, created=False)
         try:
             async with in_transaction():
-                ticket = await self._create(cmd, title, category, building)
+                ticket = await self._create(cmd, title, category, building, also_seen)
         except IntegrityError:
             if cmd.inbound and (existing := await self._ticket_of_inbound(cmd.inbound)):
                 return CreateResult(existing, created=False)
@@ -185,7 +193,12 @@ class TicketService:
         return CreateResult(ticket, created=True)
 
     async def _create(
-        self, cmd: NewTicket, title: str, category: Category, building: Building | None
+        self,
+        cmd: NewTicket,
+        title: str,
+        category: Category,
+        building: Building | None,
+        also_seen: Sequence[InboundRef],
     ) -> Ticket:
         now = self.clock.now()
         requester, contacts, known = await self._requester(cmd)
@@ -217,10 +230,11 @@ class TicketService:
             response_due_at=response_due,
             due_at=due,
         )
-        if cmd.inbound:
+        taken_in = [cmd.inbound, *also_seen] if cmd.inbound else list(also_seen)
+        for inbound in taken_in:
             await MessageRef.create(
-                channel=cmd.inbound.channel,
-                external_id=cmd.inbound.external_id,
+                channel=inbound.channel,
+                external_id=inbound.external_id,
                 inbound=True,
                 ticket=ticket,
                 created_at=now,
@@ -273,8 +287,11 @@ class TicketService:
         public: bool = True,
         attachments: Sequence[NewAttachment] = (),
         inbound: InboundRef | None = None,
-    ) -> TicketEvent:
-        """Add a public reply or an internal note; public staff replies reach the requester."""
+    ) -> TicketEvent | None:
+        """Add a public reply or an internal note; public staff replies reach the requester.
+
+        A channel message taken in before (``inbound`` seen) changes nothing: None.
+        """
         text = text.strip()
         if not text and not attachments:
             raise InvalidInput("a reply needs text or an attachment")
@@ -284,38 +301,57 @@ class TicketService:
             raise InvalidInput("residents cannot write internal notes")
         if author is not None and not author.is_staff:
             await require_see(author, ticket)
-        async with in_transaction():
-            if inbound is not None:
-                await MessageRef.create(
-                    channel=inbound.channel,
-                    external_id=inbound.external_id,
-                    inbound=True,
-                    ticket=ticket,
-                    created_at=self.clock.now(),
+        if inbound is not None and await self.seen(inbound):
+            return None
+        try:
+            async with in_transaction():
+                return await self._reply(ticket, actor, text, public, attachments, inbound)
+        except IntegrityError:
+            if inbound is not None and await self.seen(inbound):
+                return None  # the same message, taken in concurrently
+            raise
+
+    async def _reply(
+        self,
+        ticket: Ticket,
+        actor: Actor,
+        text: str,
+        public: bool,
+        attachments: Sequence[NewAttachment],
+        inbound: InboundRef | None,
+    ) -> TicketEvent:
+        author = actor.person
+        if inbound is not None:
+            await MessageRef.create(
+                channel=inbound.channel,
+                external_id=inbound.external_id,
+                inbound=True,
+                ticket=ticket,
+                created_at=self.clock.now(),
+            )
+        kind = EventType.PUBLIC_REPLY if public else EventType.INTERNAL_NOTE
+        event = await self._event(ticket, kind, actor, public=public, text=text)
+        files = await self._attach(ticket, event, attachments)
+        from_requester = author is not None and author.id == ticket.requester_id  # type: ignore[attr-defined]
+        if public and not from_requester:
+            await self._mark_first_response(ticket)
+            await self.notifier.to_requester(
+                ticket, ticket.requester, event, _reply_text(ticket, actor, text), files=files
+            )
+        if public and from_requester and ticket.assignee is not None:
+            language = ticket.assignee.language
+            await self.notifier.to_staff(
+                ticket.assignee,
+                ticket,
+                event,
+                gettext(
+                    language, N_("{ref}: the resident wrote: {text}"), ref=ticket.ref, text=text
                 )
-            kind = EventType.PUBLIC_REPLY if public else EventType.INTERNAL_NOTE
-            event = await self._event(ticket, kind, actor, public=public, text=text)
-            files = await self._attach(ticket, event, attachments)
-            from_requester = author is not None and author.id == ticket.requester_id  # type: ignore[attr-defined]
-            if public and not from_requester:
-                await self._mark_first_response(ticket)
-                await self.notifier.to_requester(
-                    ticket, ticket.requester, event, _reply_text(ticket, actor, text), files=files
-                )
-            if public and from_requester and ticket.assignee is not None:
-                await self.notifier.to_staff(
-                    ticket.assignee,
-                    ticket,
-                    event,
-                    gettext(
-                        ticket.assignee.language,
-                        N_("{ref}: the resident wrote: {text}"),
-                        ref=ticket.ref,
-                        text=text,
-                    ),
-                    files=files,
-                )
-            await self._touch(ticket)
+                if text
+                else gettext(language, N_("{ref}: the resident sent a file."), ref=ticket.ref),
+                files=files,
+            )
+        await self._touch(ticket)
         return event
 
     async def change_status(
@@ -327,34 +363,71 @@ class TicketService:
         note: str = "",
         attachments: Sequence[NewAttachment] = (),
     ) -> TicketEvent:
-        """Move a ticket along the workflow; a forbidden move raises ``InvalidTransition``."""
+        """Move a ticket along the workflow; a forbidden move raises ``InvalidTransition``.
+
+        A resident may only reopen their own finished request ("not fixed"); staff may change
+        the tickets they can see. "Done" reaches the requester with rating buttons.
+        """
         ticket = await self.get(ref)
-        previous = ticket.status
-        check_transition(previous, status)
-        now = self.clock.now()
+        await _check_status_change(actor, ticket, status)
+        check_transition(ticket.status, status)
         async with in_transaction():
-            ticket.status = status
-            if status == Status.DONE:
-                ticket.resolved_at = now
-            elif status == Status.CLOSED:
-                ticket.closed_at = now
-            elif status == Status.REOPENED:
-                ticket.resolved_at = None
-                ticket.closed_at = None
-            if status == Status.IN_PROGRESS:
-                await self._mark_first_response(ticket)
-            event = await self._event(
+            return await self._set_status(ticket, actor, status, note=note, attachments=attachments)
+
+    async def _set_status(
+        self,
+        ticket: Ticket,
+        actor: Actor,
+        status: Status,
+        *,
+        note: str = "",
+        attachments: Sequence[NewAttachment] = (),
+        data: dict[str, object] | None = None,
+        told: str = "",
+    ) -> TicketEvent:
+        """Change the status inside the caller's transaction; ``told`` replaces the note in
+        what the requester reads."""
+        previous = ticket.status
+        now = self.clock.now()
+        ticket.status = status
+        if status == Status.DONE:
+            ticket.resolved_at = now
+        elif status == Status.CLOSED:
+            ticket.closed_at = now
+        elif status == Status.REOPENED:
+            ticket.resolved_at = None
+            ticket.closed_at = None
+        if status == Status.IN_PROGRESS:
+            await self._mark_first_response(ticket)
+        event = await self._event(
+            ticket,
+            EventType.STATUS_CHANGED,
+            actor,
+            public=True,
+            text=note.strip(),
+            data={"from": previous.value, "to": status.value, **(data or {})},
+        )
+        files = await self._attach(ticket, event, attachments)
+        await self._touch(ticket)
+        await self.notifier.to_requester(
+            ticket,
+            ticket.requester,
+            event,
+            _status_text(ticket, status, told or note),
+            files=files,
+            buttons=rating_buttons(ticket) if status == Status.DONE else (),
+        )
+        by_requester = actor.person is not None and actor.person.id == ticket.requester_id  # type: ignore[attr-defined]
+        if by_requester and status == Status.REOPENED and ticket.assignee is not None:
+            await self.notifier.to_staff(
+                ticket.assignee,
                 ticket,
-                EventType.STATUS_CHANGED,
-                actor,
-                public=True,
-                text=note.strip(),
-                data={"from": previous.value, "to": status.value},
-            )
-            files = await self._attach(ticket, event, attachments)
-            await self._touch(ticket)
-            await self.notifier.to_requester(
-                ticket, ticket.requester, event, _status_text(ticket, status, note), files=files
+                event,
+                gettext(
+                    ticket.assignee.language,
+                    N_("{ref}: the resident says it is not fixed; the request is reopened."),
+                    ref=ticket.ref,
+                ),
             )
         return event
 
@@ -377,14 +450,104 @@ class TicketService:
                 data={"from": previous, "to": assignee.name, "to_id": assignee.id},
             )
             await self._touch(ticket)
-            await self.notifier.to_staff(
+            await self.notifier.to_work_chat(
                 assignee,
                 ticket,
                 event,
-                assignment_card(ticket, assignee.language),
+                assignment_card(ticket, assignee.language, await _contacts_of(ticket.requester)),
                 buttons=assignment_buttons(ticket, assignee.language),
+                files=await Attachment.filter(ticket=ticket).order_by("id"),
             )
         return event
+
+    async def accept(self, ref: str | int, actor: Actor, *, take_over: bool = False) -> TicketEvent:
+        """A member of staff takes the work on: it becomes theirs and in progress.
+
+        ``take_over`` (a card in a staff group): whoever accepts takes the work, even from the
+        colleague it was assigned to; otherwise only an unassigned ticket or one's own.
+        """
+        staff = _staff_of(actor)
+        ticket = await self.get(ref)
+        await require_see(staff, ticket)
+        assignee = ticket.assignee
+        if assignee is not None and assignee.id != staff.id and not take_over:
+            raise AccessDenied(f"{ticket.ref} is assigned to {assignee.name}")
+        if assignee is not None and assignee.id == staff.id and ticket.status == Status.IN_PROGRESS:
+            raise InvalidInput(f"{ticket.ref} is already yours and in progress")
+        check_transition(ticket.status, Status.IN_PROGRESS)
+        async with in_transaction():
+            if assignee is None or assignee.id != staff.id:
+                ticket.assignee = staff
+                await self._event(
+                    ticket,
+                    EventType.ASSIGNED,
+                    actor,
+                    public=False,
+                    data={
+                        "from": assignee.name if assignee else None,
+                        "to": staff.name,
+                        "to_id": staff.id,
+                        "accepted": True,
+                    },
+                )
+            return await self._set_status(ticket, actor, Status.IN_PROGRESS)
+
+    async def decline(self, ref: str | int, actor: Actor, reason: str) -> TicketEvent:
+        """The assignee gives the work back, with a reason; managers and dispatchers are told."""
+        reason = reason.strip()
+        if not reason:
+            raise InvalidInput("say why you decline")
+        staff = _staff_of(actor)
+        ticket = await self.get(ref)
+        _require_assignee(staff, ticket)
+        async with in_transaction():
+            ticket.assignee = None
+            event = await self._event(
+                ticket,
+                EventType.ASSIGNED,
+                actor,
+                public=False,
+                text=reason,
+                data={"from": staff.name, "to": None, "declined": True},
+            )
+            await self._touch(ticket)
+            for person in await _coordinators(ticket):
+                await self.notifier.to_staff(
+                    person,
+                    ticket,
+                    event,
+                    gettext(
+                        person.language,
+                        N_("{ref} was declined by {name}: {reason}. It needs a new assignee."),
+                        ref=ticket.ref,
+                        name=staff.name,
+                        reason=reason,
+                    ),
+                )
+        return event
+
+    async def postpone(
+        self, ref: str | int, actor: Actor, until: datetime, note: str = ""
+    ) -> TicketEvent:
+        """The assignee puts the work on hold until a moment; the requester is told when."""
+        staff = _staff_of(actor)
+        ticket = await self.get(ref)
+        _require_assignee(staff, ticket)
+        if until <= self.clock.now():
+            raise InvalidInput("postpone to a moment in the future")
+        if ticket.status != Status.ON_HOLD:  # on hold already: a new date
+            check_transition(ticket.status, Status.ON_HOLD)
+        when = local_time(until, ticket.building, ticket.language)
+        told = gettext(ticket.language, N_("The work is postponed until {when}."), when=when)
+        async with in_transaction():
+            return await self._set_status(
+                ticket,
+                actor,
+                Status.ON_HOLD,
+                note=note or told,
+                data={"until": until.isoformat()},
+                told=f"{told}\n{note.strip()}" if note.strip() else told,
+            )
 
     async def rate(
         self, ref: str | int, actor: Actor, rating: int, comment: str = ""
@@ -393,6 +556,8 @@ class TicketService:
         if not 1 <= rating <= 5:
             raise InvalidInput("a rating is a whole number from 1 to 5")
         ticket = await self.get(ref)
+        if actor.person is not None and actor.person.id != ticket.requester_id:  # type: ignore[attr-defined]
+            raise AccessDenied(f"only the requester rates {ticket.ref}")
         if ticket.status not in (Status.DONE, Status.CLOSED):
             raise InvalidInput(f"ticket {ticket.ref} is not done yet")
         async with in_transaction():
@@ -407,6 +572,18 @@ class TicketService:
                 data={"rating": rating},
             )
             await self._touch(ticket)
+            if ticket.assignee is not None:
+                await self.notifier.to_staff(
+                    ticket.assignee,
+                    ticket,
+                    event,
+                    gettext(
+                        ticket.assignee.language,
+                        N_("{ref}: the resident rated the work {rating} of 5."),
+                        ref=ticket.ref,
+                        rating=rating,
+                    ),
+                )
         return event
 
     async def record(
@@ -481,8 +658,8 @@ class TicketService:
         await ticket.save()
 
 
-def assignment_card(ticket: Ticket, language: str | None) -> str:
-    """The text of a technician's assignment card."""
+def assignment_card(ticket: Ticket, language: str | None, contacts: Sequence[Contact] = ()) -> str:
+    """The text of a technician's assignment card (``contacts``: the resident's)."""
     place = ", ".join(
         part
         for part in (
@@ -498,6 +675,9 @@ def assignment_card(ticket: Ticket, language: str | None) -> str:
     ]
     if ticket.requester:
         lines.append(gettext(language, N_("Resident: {name}"), name=ticket.requester.name))
+    reachable = [c.value for c in contacts if c.kind in (ContactKind.PHONE, ContactKind.EMAIL)]
+    if reachable:
+        lines.append(gettext(language, N_("Contact: {contacts}"), contacts=", ".join(reachable)))
     if ticket.due_at:
         lines.append(
             gettext(language, N_("Due: {due}"), due=ticket.due_at.strftime("%Y-%m-%d %H:%M UTC"))
@@ -517,6 +697,57 @@ def assignment_buttons(ticket: Ticket, language: str | None) -> list[list[dict[s
             ticket_button(gettext(language, N_("Done")), "done", ticket.id),
         ],
     ]
+
+
+def rating_buttons(ticket: Ticket) -> list[list[dict[str, str]]]:
+    """1–5 rating buttons and "not fixed" under the "done" message to the requester."""
+    return [
+        [feedback_button("★" * n, "rate", ticket.id, n) for n in range(1, 6)],
+        [feedback_button(gettext(ticket.language, N_("Not fixed")), "reopen", ticket.id)],
+    ]
+
+
+def local_time(moment: datetime, building: Building | None, language: str | None) -> str:
+    """A moment as people in the building read it: their time zone and language."""
+    zone = ZoneInfo(building.timezone if building else "UTC")
+    try:
+        return format_datetime(moment, "d MMM, HH:mm", tzinfo=zone, locale=language or "en")
+    except (ValueError, UnknownLocaleError):
+        return format_datetime(moment, "d MMM, HH:mm", tzinfo=zone, locale="en")
+
+
+def _staff_of(actor: Actor) -> Person:
+    if actor.person is None:
+        raise AccessDenied("only a member of staff can do this")
+    require_staff(actor.person)
+    return actor.person
+
+
+def _require_assignee(staff: Person, ticket: Ticket) -> None:
+    if ticket.assignee is None or ticket.assignee.id != staff.id:
+        raise AccessDenied(f"{ticket.ref} is not assigned to you")
+
+
+async def _check_status_change(actor: Actor, ticket: Ticket, status: Status) -> None:
+    person = actor.person
+    if person is None:
+        return
+    if person.is_staff:
+        await require_see(person, ticket)
+    elif person.id != ticket.requester_id or status != Status.REOPENED:  # type: ignore[attr-defined]
+        raise AccessDenied("a resident may only reopen their own request")
+
+
+async def _contacts_of(person: Person | None) -> list[Contact]:
+    if person is None:
+        return []
+    return await Contact.filter(person=person).order_by("id")
+
+
+async def _coordinators(ticket: Ticket) -> list[Person]:
+    building_id = ticket.building_id  # type: ignore[attr-defined]
+    people = [*await managers_of(building_id), *await dispatchers_of(building_id)]
+    return list({p.id: p for p in people}.values())
 
 
 def _reply_text(ticket: Ticket, actor: Actor, text: str) -> str:

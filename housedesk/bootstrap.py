@@ -12,6 +12,7 @@ from core.notify import Notifier, NotifySettings
 from core.outbox import OutboxWorker, RetryPolicy
 from core.tickets import TicketService
 from housedesk.config import Settings
+from housedesk.operations import OperationsKit, build_operations
 from intake.email.gateway import GatewaySettings, MailGateway
 from intake.speech.transcriber import Transcriber
 from intake.voicemail.filing import FilingSettings, VoicemailFiler, from_email
@@ -30,6 +31,7 @@ class App:
     mail_gateway: MailGateway
     transcriber: Transcriber
     voicemail: VoicemailFiler
+    operations: OperationsKit
     channel_states: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -62,6 +64,9 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> App:
     )
     blobs = BlobStore(settings.storage.blobs_dir)
     tickets = TicketService(clock, notifier)
+    operations = build_operations(
+        settings.operations, tickets, max_attempts=settings.outbox.max_attempts
+    )
     email = settings.email
     gateway = MailGateway(
         tickets,
@@ -74,6 +79,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> App:
             reopen_window=timedelta(days=email.reopen_window_days),
             acks_per_sender_per_hour=email.acks_per_sender_per_hour,
         ),
+        categorize=operations.classifier.categorize,
     )
     speech = settings.speech
     transcriber = Transcriber(
@@ -89,6 +95,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> App:
             default_language=speech.default_language or settings.service.default_language,
             default_category=settings.voicemail.default_category,
         ),
+        categorize=operations.classifier.categorize,
     )
     gateway.voicemail = from_email(voicemail)
     return App(
@@ -101,4 +108,5 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> App:
         mail_gateway=gateway,
         transcriber=transcriber,
         voicemail=voicemail,
+        operations=operations,
     )

@@ -22,7 +22,9 @@ from core.tickets import parse_ref
 from core.views import ticket_summary
 from core.workflow import parse_status
 from housedesk.bootstrap import App, bootstrap
+from housedesk.cli_ops import add_ops_commands
 from housedesk.cli_speech import add_speech_commands
+from housedesk.cli_telegram import add_telegram_commands
 from housedesk.config import ConfigError, load_settings, unknown_env_variables
 from housedesk.run import StartupError, serve
 
@@ -252,6 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_outbox_list)
     add_speech_commands(sub)
+    add_ops_commands(sub)
+    add_telegram_commands(sub)
     return parser
 
 

@@ -14,6 +14,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from housedesk.ops_settings import OperationsSettings
+from housedesk.telegram_settings import TelegramSettings
+
 ENV_PREFIX = "HOUSEDESK_"
 ENV_CONFIG_FILE = "HOUSEDESK_CONFIG"
 
@@ -157,6 +160,8 @@ class Settings(BaseSettings):
     email: EmailSettings = EmailSettings()
     speech: SpeechSettings = SpeechSettings()
     voicemail: VoicemailSettings = VoicemailSettings()
+    telegram: TelegramSettings = TelegramSettings()
+    operations: OperationsSettings = OperationsSettings()
 
     @classmethod
     def settings_customise_sources(

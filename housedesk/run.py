@@ -14,6 +14,7 @@ from housedesk.bootstrap import App
 from housedesk.config import listen_address
 from housedesk.email_channel import start_email
 from housedesk.http import build_http_app
+from housedesk.scheduler import OpsScheduler
 from housedesk.voicemail_channel import start_drop_folder, voicemail_http_routes
 
 log = logging.getLogger("housedesk")
@@ -45,12 +46,18 @@ async def serve(
             )
         host, port = listen_address(app.settings.http.listen)
         routes = voicemail_http_routes(app)
+        # Imported here: the bot libraries take seconds to load, and only `run` needs them.
+        from housedesk.telegram_channel import start_telegram
+
+        telegram = await start_telegram(app, app.settings.telegram, routes)
+        stack.push_async_callback(telegram.stop)
         runner = web.AppRunner(build_http_app(app, routes), access_log=None)
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
         await web.TCPSite(runner, host, port).start()
         app.channel_states["http"] = "up"
         log.info("http: listening on http://%s:%s (GET /healthz)", host, port)
+        await telegram.connect_webhooks()
         email = await start_email(app)
         stack.push_async_callback(email.stop)
         folder = start_drop_folder(app)
@@ -59,6 +66,19 @@ async def serve(
         worker = asyncio.create_task(app.outbox.run(stop), name="outbox")
         app.channel_states["outbox"] = "up"
         log.info("outbox: worker started for %s", ", ".join(app.outbox.senders) or "no channels")
+        if app.settings.operations.scheduler_enabled:
+            scheduler = OpsScheduler(
+                app.operations.jobs, app.clock, app.settings.operations.tick_interval_s
+            )
+            scheduler.start()
+            stack.push_async_callback(scheduler.stop)
+            app.channel_states["operations"] = "up"
+            log.info(
+                "operations: scheduler every %.0f s (ladders, deadlines, nudges, digest)",
+                app.settings.operations.tick_interval_s,
+            )
+        else:
+            log.info("operations: scheduler is off")
         if ready is not None:
             ready.set()
         await stop.wait()

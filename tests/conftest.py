@@ -140,6 +140,8 @@ def settings(tmp_path: Path, db_url: str) -> Settings:
         database={"url": db_url},
         storage={"data_dir": tmp_path / "data"},
         email={"help_address": "help@oak.example"},
+        # Core tests see the bare ticket service; the operations tests build their own kit.
+        operations={"routing_enabled": False, "scheduler_enabled": False},
     )
 
 

@@ -1,0 +1,128 @@
+"""The two bots' dispatchers, assembled from fresh routers (a router joins one dispatcher only,
+so every call builds new ones), and their command menus."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from aiogram import Bot, Dispatcher
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.types import BotCommand
+
+from bots.common import (
+    build_cancel_router,
+    build_language_router,
+    build_leftovers_router,
+    build_membership_router,
+)
+from bots.context import PersonMiddleware
+from bots.errors import build_errors_router
+from bots.residents.menu import build_menu_router
+from bots.residents.registration import build_registration_router
+from bots.residents.report import build_report_router
+from bots.residents.requests import build_requests_router
+from bots.staff.access import build_access_router, build_refusal_router
+from bots.staff.cards import build_cards_router
+from bots.staff.work import build_work_router
+from core.blobs import BlobStore
+from core.clock import Clock
+from core.i18n import DEFAULT_LANGUAGE, N_, available_languages, gettext
+from core.residents import resident_by_telegram
+from core.staff import staff_by_telegram
+from core.tickets import TicketService
+
+log = logging.getLogger(__name__)
+
+RESIDENT_COMMANDS = (
+    ("start", N_("Register, or show the menu")),
+    ("menu", N_("Report a problem")),
+    ("my", N_("My requests")),
+    ("lang", N_("Language")),
+    ("cancel", N_("Stop what I started")),
+)
+STAFF_COMMANDS = (
+    ("mine", N_("My open work")),
+    ("open", N_("Open requests")),
+    ("ticket", N_("One request: /ticket 12")),
+    ("assign", N_("Assign: /assign 12 NAME")),
+    ("note", N_("Internal note: /note 12 TEXT")),
+    ("lang", N_("Language")),
+    ("cancel", N_("Stop what I started")),
+    ("help", N_("What I can do")),
+)
+
+
+@dataclass(frozen=True)
+class BotServices:
+    """What the bots' handlers receive by name (aiogram workflow data)."""
+
+    tickets: TicketService
+    blobs: BlobStore
+    clock: Clock
+    report_window: timedelta = timedelta(minutes=10)
+    """How long after a report further messages join it."""
+
+    def dispatcher(self, storage: BaseStorage, isolation: BaseEventIsolation) -> Dispatcher:
+        """A dispatcher that hands these services to handlers asking for them by name."""
+        dispatcher = Dispatcher(storage=storage, events_isolation=isolation)
+        dispatcher.workflow_data.update(
+            tickets=self.tickets,
+            blobs=self.blobs,
+            clock=self.clock,
+            report_window=self.report_window,
+        )
+        return dispatcher
+
+
+def build_resident_dispatcher(
+    services: BotServices, storage: BaseStorage, isolation: BaseEventIsolation
+) -> Dispatcher:
+    """The residents' building bot."""
+    dispatcher = services.dispatcher(storage, isolation)
+    dispatcher.update.outer_middleware(PersonMiddleware(resident_by_telegram, "resident"))
+    dispatcher.include_routers(
+        build_cancel_router(),
+        build_membership_router(),
+        build_errors_router(show_details=False),
+        build_registration_router(),
+        build_menu_router(),
+        build_language_router("resident"),
+        build_requests_router(),
+        build_report_router(),
+        build_leftovers_router(N_("Please choose what your message is about: /menu")),
+    )
+    return dispatcher
+
+
+def build_staff_dispatcher(
+    services: BotServices, storage: BaseStorage, isolation: BaseEventIsolation
+) -> Dispatcher:
+    """The staff bot."""
+    dispatcher = services.dispatcher(storage, isolation)
+    dispatcher.update.outer_middleware(PersonMiddleware(staff_by_telegram, "staff"))
+    dispatcher.include_routers(
+        build_cancel_router(),
+        build_membership_router(),
+        build_errors_router(show_details=True),
+        build_access_router(),
+        build_language_router("staff"),
+        build_cards_router(),
+        build_work_router(),
+        build_refusal_router(),
+        build_leftovers_router(N_("Use the buttons on a card, or /help.")),
+    )
+    return dispatcher
+
+
+async def set_command_menus(bot: Bot, commands: tuple[tuple[str, str], ...]) -> None:
+    """The command menu in every catalog language (English for everyone else)."""
+    for language in available_languages():
+        await bot.set_my_commands(
+            [
+                BotCommand(command=name, description=gettext(language, description))
+                for name, description in commands
+            ],
+            language_code=None if language == DEFAULT_LANGUAGE else language,
+        )

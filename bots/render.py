@@ -1,0 +1,72 @@
+"""Tickets as chat text, in the reader's language."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from core.i18n import N_, gettext
+from core.models import Building, EventType, Status, Ticket
+from core.tickets import local_time, status_name
+
+EVENT_NAMES = {
+    EventType.CREATED: N_("created"),
+    EventType.PUBLIC_REPLY: N_("reply"),
+    EventType.INTERNAL_NOTE: N_("internal note"),
+    EventType.STATUS_CHANGED: N_("status"),
+    EventType.ASSIGNED: N_("assigned"),
+    EventType.ATTACHMENT: N_("file"),
+    EventType.RATING: N_("rating"),
+    EventType.DEADLINE_BREACH: N_("deadline missed"),
+    EventType.NOTIFICATION_FAILED: N_("not delivered"),
+    EventType.ROUTING: N_("routing"),
+}
+"""Timeline rows worth showing in a chat (``notification_sent`` is left out)."""
+HISTORY_ROWS = 8
+
+
+def ticket_line(ticket: Ticket, lang: str) -> str:
+    """``#12 · in progress · Water through the ceiling``."""
+    return f"{ticket.ref} · {status_name(ticket.status, lang)} · {ticket.title}"
+
+
+def ticket_list(tickets: Sequence[Ticket], lang: str, empty: str) -> str:
+    """One line per ticket, or ``empty``."""
+    return "\n".join(ticket_line(t, lang) for t in tickets) if tickets else empty
+
+
+def ticket_text(detail: Mapping[str, Any], building: Building | None, lang: str) -> str:
+    """A ticket with its place, people and latest history (as ``TicketService.detail``)."""
+    status = status_name(Status(detail["status"]), lang)
+    lines = [f"{detail['ref']} · {status} · {detail['title']}"]
+    if building is not None:
+        place = building.name
+        if detail["unit"]:
+            place += ", " + gettext(lang, N_("flat {unit}"), unit=detail["unit"])
+        lines.append(place)
+    if detail["description"]:
+        lines.append(detail["description"])
+    if detail["requester"]:
+        lines.append(gettext(lang, N_("Resident: {name}"), name=detail["requester"]))
+    if detail["assignee"]:
+        lines.append(gettext(lang, N_("Assigned to: {name}"), name=detail["assignee"]))
+    if detail["attachments"]:
+        lines.append(gettext(lang, N_("Files: {count}"), count=len(detail["attachments"])))
+    history = [e for e in detail["events"] if EventType(e["type"]) in EVENT_NAMES]
+    if history:
+        lines.append("")
+        lines.append(gettext(lang, N_("History:")))
+        for event in history[-HISTORY_ROWS:]:
+            when = local_time(datetime.fromisoformat(event["at"]), building, lang)
+            kind = _event_name(event, lang)
+            text = f": {event['text']}" if event["text"] else ""
+            lines.append(f"{when} · {kind} · {event['actor']}{text}")
+    return "\n".join(lines)
+
+
+def _event_name(event: Mapping[str, Any], lang: str) -> str:
+    kind = EventType(event["type"])
+    if kind == EventType.STATUS_CHANGED and "to" in event["data"]:
+        return status_name(Status(event["data"]["to"]), lang)
+    return gettext(lang, EVENT_NAMES[kind])

@@ -1,0 +1,1 @@
+"""The residents' building bot: registration, reports, their requests."""

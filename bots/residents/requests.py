@@ -1,0 +1,206 @@
+"""A resident's requests as threads: list them, read one, comment, rate finished work."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+
+from bots.callbacks import FeedbackAction, Menu, MenuItem, PickRequest, ResidentAction
+from bots.common import PRIVATE, REGISTER_FIRST
+from bots.context import RepliesToTicket, inbound_ref
+from bots.keyboards import request_choice
+from bots.media import read_content
+from bots.render import ticket_list, ticket_text
+from bots.residents.report import NOTHING_TO_KEEP
+from bots.residents.states import Thread
+from core.actors import Actor
+from core.blobs import BlobStore
+from core.directory import building_by_code
+from core.i18n import N_, gettext
+from core.models import Person, Status, Ticket
+from core.notify import TELEGRAM_RESIDENT
+from core.tickets import TicketService
+
+MY_REQUESTS_SHOWN = 10
+
+
+async def _comment(
+    message: Message,
+    bot: Bot,
+    lang: str,
+    resident: Person,
+    ticket_id: int,
+    tickets: TicketService,
+    blobs: BlobStore,
+) -> None:
+    content = await read_content(message, bot, blobs)
+    if content.empty:
+        await message.answer(gettext(lang, NOTHING_TO_KEEP))
+        return
+    added = await tickets.reply(
+        ticket_id,
+        Actor.of(resident),
+        content.text,
+        attachments=content.attachments,
+        inbound=inbound_ref(TELEGRAM_RESIDENT, message),
+    )
+    if added is not None:
+        await message.answer(gettext(lang, N_("Added to your request {ref}."), ref=f"#{ticket_id}"))
+
+
+def build_requests_router() -> Router:
+    """``/my``, a chosen request, comments (also by replying), ratings, edits."""
+    router = Router(name="resident-requests")
+
+    @router.message(PRIVATE, RepliesToTicket(TELEGRAM_RESIDENT))
+    async def reply_in_thread(
+        message: Message,
+        ticket: Ticket,
+        bot: Bot,
+        lang: str,
+        resident: Person | None,
+        tickets: TicketService,
+        blobs: BlobStore,
+    ) -> None:
+        if resident is None:
+            await message.answer(gettext(lang, REGISTER_FIRST))
+            return
+        await _comment(message, bot, lang, resident, ticket.id, tickets, blobs)
+
+    async def show_requests(
+        message: Message, lang: str, resident: Person, tickets: TicketService
+    ) -> None:
+        mine = await tickets.find(resident, limit=MY_REQUESTS_SHOWN)
+        text = ticket_list(mine, lang, gettext(lang, N_("You have no requests yet.")))
+        if mine:
+            text += "\n\n" + gettext(lang, N_("Choose one to read it or to write to it:"))
+        await message.answer(text, reply_markup=request_choice(mine) if mine else None)
+
+    @router.message(Command("my"), PRIVATE)
+    async def my_command(
+        message: Message,
+        state: FSMContext,
+        lang: str,
+        resident: Person | None,
+        tickets: TicketService,
+    ) -> None:
+        await state.clear()
+        if resident is None:
+            await message.answer(gettext(lang, REGISTER_FIRST))
+            return
+        await show_requests(message, lang, resident, tickets)
+
+    @router.callback_query(Menu.filter(F.item == MenuItem.MY_REQUESTS))
+    async def my_button(
+        callback: CallbackQuery,
+        state: FSMContext,
+        lang: str,
+        resident: Person | None,
+        tickets: TicketService,
+    ) -> None:
+        if resident is None or not isinstance(callback.message, Message):
+            await callback.answer(gettext(lang, REGISTER_FIRST), show_alert=True)
+            return
+        await callback.answer()
+        await state.clear()
+        await show_requests(callback.message, lang, resident, tickets)
+
+    @router.callback_query(PickRequest.filter())
+    async def pick(
+        callback: CallbackQuery,
+        callback_data: PickRequest,
+        state: FSMContext,
+        lang: str,
+        resident: Person | None,
+        tickets: TicketService,
+    ) -> None:
+        if resident is None or not isinstance(callback.message, Message):
+            await callback.answer(gettext(lang, REGISTER_FIRST), show_alert=True)
+            return
+        detail = await tickets.detail(callback_data.ticket_id, resident)
+        building = await building_by_code(str(detail["building"])) if detail["building"] else None
+        await callback.answer()
+        await state.set_state(Thread.commenting)
+        await state.set_data({"ticket": callback_data.ticket_id})
+        prompt = gettext(lang, N_("Write a message to add to {ref}, or /menu."), ref=detail["ref"])
+        await callback.message.answer(f"{ticket_text(detail, building, lang)}\n\n{prompt}")
+
+    @router.message(StateFilter(Thread.commenting), PRIVATE)
+    async def comment(
+        message: Message,
+        bot: Bot,
+        state: FSMContext,
+        lang: str,
+        resident: Person | None,
+        tickets: TicketService,
+        blobs: BlobStore,
+    ) -> None:
+        ticket_id = (await state.get_data())["ticket"]
+        await state.clear()
+        if resident is None:
+            await message.answer(gettext(lang, REGISTER_FIRST))
+            return
+        await _comment(message, bot, lang, resident, ticket_id, tickets, blobs)
+
+    @router.callback_query(ResidentAction.filter(F.action == FeedbackAction.RATE))
+    async def rate(
+        callback: CallbackQuery,
+        callback_data: ResidentAction,
+        lang: str,
+        resident: Person | None,
+        tickets: TicketService,
+    ) -> None:
+        if resident is None:
+            await callback.answer(gettext(lang, REGISTER_FIRST), show_alert=True)
+            return
+        await tickets.rate(callback_data.ticket_id, Actor.of(resident), callback_data.score)
+        await callback.answer(gettext(lang, N_("Thank you!")))
+        if isinstance(callback.message, Message):
+            with suppress(TelegramBadRequest):
+                await callback.message.edit_reply_markup(reply_markup=None)
+            await callback.message.answer(
+                gettext(
+                    lang,
+                    N_("Thank you for rating {ref}: {stars}"),
+                    ref=f"#{callback_data.ticket_id}",
+                    stars="★" * callback_data.score,
+                )
+            )
+
+    @router.callback_query(ResidentAction.filter(F.action == FeedbackAction.REOPEN))
+    async def not_fixed(
+        callback: CallbackQuery,
+        callback_data: ResidentAction,
+        lang: str,
+        resident: Person | None,
+        tickets: TicketService,
+    ) -> None:
+        if resident is None:
+            await callback.answer(gettext(lang, REGISTER_FIRST), show_alert=True)
+            return
+        await tickets.change_status(
+            callback_data.ticket_id,
+            Actor.of(resident),
+            Status.REOPENED,
+            note=gettext(lang, N_("The resident says it is not fixed.")),
+        )
+        await callback.answer(gettext(lang, N_("Sorry about that. We are on it again.")))
+        if isinstance(callback.message, Message):
+            with suppress(TelegramBadRequest):
+                await callback.message.edit_reply_markup(reply_markup=None)
+
+    @router.edited_message(PRIVATE)
+    async def edited(message: Message, lang: str) -> None:
+        await message.answer(
+            gettext(
+                lang,
+                N_("Edits do not reach the staff. Please send what changed as a new message."),
+            )
+        )
+
+    return router

@@ -1,0 +1,1 @@
+"""The staff bot: invite codes, assignment cards, commands for dispatchers and managers."""

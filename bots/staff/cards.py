@@ -1,0 +1,261 @@
+"""Assignment card buttons: accept, decline (with a reason), postpone (until when), done
+(with a completion photo and a note)."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from dataclasses import asdict
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot, F, Router
+from aiogram.enums import ChatType
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+
+from bots.callbacks import CardAction, Postpone, TicketAction
+from bots.context import HasText, IsStaff
+from bots.keyboards import card_buttons, postpone_choice
+from bots.media import read_content
+from bots.staff.states import CardFlow
+from core.actors import Actor
+from core.blobs import BlobStore
+from core.clock import Clock
+from core.commands import NewAttachment
+from core.i18n import N_, gettext
+from core.models import Person, Status
+from core.tickets import TicketService, local_time
+
+MORNING = time(9, 0)
+DATE_FORMATS = ("%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M", "%Y-%m-%d", "%d.%m.%Y")
+
+
+def postpone_target(now: datetime, zone: ZoneInfo, *, hours: int = 0, days: int = 0) -> datetime:
+    """``hours`` from now, or ``days`` ahead at nine in the morning, building time."""
+    if days:
+        day = now.astimezone(zone).date() + timedelta(days=days)
+        return datetime.combine(day, MORNING, tzinfo=zone).astimezone(UTC)
+    return now + timedelta(hours=hours)
+
+
+def parse_moment(text: str, zone: ZoneInfo) -> datetime | None:
+    """``2026-12-01 10:00``, ``01.12.2026 10:00`` or a date alone (nine in the morning)."""
+    for fmt in DATE_FORMATS:
+        try:
+            parsed = datetime.strptime(text.strip(), fmt)
+        except ValueError:
+            continue
+        if "%H" not in fmt:
+            parsed = datetime.combine(parsed.date(), MORNING)
+        return parsed.replace(tzinfo=zone).astimezone(UTC)
+    return None
+
+
+def build_cards_router() -> Router:
+    """Card buttons and the questions they ask."""
+    router = Router(name="staff-cards")
+    router.message.filter(IsStaff())
+    router.callback_query.filter(IsStaff())
+
+    @router.callback_query(TicketAction.filter(F.action == CardAction.ACCEPT))
+    async def accept(
+        callback: CallbackQuery,
+        callback_data: TicketAction,
+        staff: Person,
+        lang: str,
+        tickets: TicketService,
+    ) -> None:
+        card = callback.message if isinstance(callback.message, Message) else None
+        in_group = card is not None and card.chat.type != ChatType.PRIVATE
+        ticket_id = callback_data.ticket_id
+        await tickets.accept(ticket_id, Actor.of(staff), take_over=in_group)
+        ref = f"#{ticket_id}"
+        await callback.answer(gettext(lang, N_("{ref} is yours now, in progress."), ref=ref))
+        if card is None:
+            return
+        with suppress(TelegramBadRequest):
+            await card.edit_reply_markup(reply_markup=card_buttons(ticket_id, lang, accepted=True))
+        if in_group:
+            await card.answer(
+                gettext(lang, N_("{ref} was taken by {name}."), ref=ref, name=staff.name)
+            )
+
+    @router.callback_query(TicketAction.filter(F.action == CardAction.DECLINE))
+    async def decline(
+        callback: CallbackQuery, callback_data: TicketAction, state: FSMContext, lang: str
+    ) -> None:
+        await _ask(
+            callback,
+            state,
+            CardFlow.decline_reason,
+            callback_data.ticket_id,
+            gettext(
+                lang,
+                N_("Why do you decline {ref}? Send the reason, or /cancel."),
+                ref=f"#{callback_data.ticket_id}",
+            ),
+        )
+
+    @router.message(StateFilter(CardFlow.decline_reason), HasText())
+    async def decline_reason(
+        message: Message, state: FSMContext, staff: Person, lang: str, tickets: TicketService
+    ) -> None:
+        ticket_id = (await state.get_data())["ticket"]
+        await tickets.decline(ticket_id, Actor.of(staff), message.text or "")
+        await state.clear()
+        await message.answer(
+            gettext(lang, N_("You declined {ref}. The dispatchers are told."), ref=f"#{ticket_id}")
+        )
+
+    @router.callback_query(TicketAction.filter(F.action == CardAction.POSTPONE))
+    async def postpone(
+        callback: CallbackQuery, callback_data: TicketAction, state: FSMContext, lang: str
+    ) -> None:
+        question = gettext(
+            lang,
+            N_("Until when do you postpone {ref}? Choose, or send a date like 2026-12-01 10:00."),
+            ref=f"#{callback_data.ticket_id}",
+        )
+        await _ask(
+            callback,
+            state,
+            CardFlow.postpone_until,
+            callback_data.ticket_id,
+            question,
+            postpone_choice(callback_data.ticket_id, lang),
+        )
+
+    @router.callback_query(Postpone.filter())
+    async def postpone_chosen(
+        callback: CallbackQuery,
+        callback_data: Postpone,
+        state: FSMContext,
+        staff: Person,
+        lang: str,
+        tickets: TicketService,
+        clock: Clock,
+    ) -> None:
+        ticket = await tickets.get_for(callback_data.ticket_id, staff)
+        zone = ZoneInfo(ticket.building.timezone if ticket.building else "UTC")
+        until = postpone_target(
+            clock.now(), zone, hours=callback_data.hours, days=callback_data.days
+        )
+        await tickets.postpone(ticket.id, Actor.of(staff), until)
+        await state.clear()
+        text = gettext(
+            lang,
+            N_("{ref} is on hold until {when}. The resident is told."),
+            ref=ticket.ref,
+            when=local_time(until, ticket.building, lang),
+        )
+        await callback.answer()
+        if isinstance(callback.message, Message):
+            await callback.message.answer(text)
+
+    @router.message(StateFilter(CardFlow.postpone_until), HasText())
+    async def postpone_typed(
+        message: Message, state: FSMContext, staff: Person, lang: str, tickets: TicketService
+    ) -> None:
+        ticket = await tickets.get_for((await state.get_data())["ticket"], staff)
+        zone = ZoneInfo(ticket.building.timezone if ticket.building else "UTC")
+        until = parse_moment(message.text or "", zone)
+        if until is None:
+            await message.answer(
+                gettext(lang, N_("I could not read that date. Example: 2026-12-01 10:00"))
+            )
+            return
+        await tickets.postpone(ticket.id, Actor.of(staff), until)
+        await state.clear()
+        await message.answer(
+            gettext(
+                lang,
+                N_("{ref} is on hold until {when}. The resident is told."),
+                ref=ticket.ref,
+                when=local_time(until, ticket.building, lang),
+            )
+        )
+
+    @router.callback_query(TicketAction.filter(F.action == CardAction.DONE))
+    async def done(
+        callback: CallbackQuery, callback_data: TicketAction, state: FSMContext, lang: str
+    ) -> None:
+        question = gettext(
+            lang,
+            N_(
+                "Send a photo of the finished work with a short note as its caption, or just "
+                "the note. /cancel to stop."
+            ),
+        )
+        await _ask(callback, state, CardFlow.done_photo, callback_data.ticket_id, question)
+
+    @router.message(StateFilter(CardFlow.done_photo))
+    async def done_photo(
+        message: Message,
+        bot: Bot,
+        state: FSMContext,
+        staff: Person,
+        lang: str,
+        tickets: TicketService,
+        blobs: BlobStore,
+    ) -> None:
+        content = await read_content(message, bot, blobs)
+        if content.empty:
+            await message.answer(gettext(lang, N_("Please send a photo or a short note.")))
+            return
+        if content.attachments and not content.text.strip():
+            await state.update_data(files=[asdict(a) for a in content.attachments])
+            await state.set_state(CardFlow.done_note)
+            await message.answer(gettext(lang, N_("And a short note about what was done?")))
+            return
+        await _finish(message, state, staff, lang, tickets, content.text, content.attachments)
+
+    @router.message(StateFilter(CardFlow.done_note), HasText())
+    async def done_note(
+        message: Message, state: FSMContext, staff: Person, lang: str, tickets: TicketService
+    ) -> None:
+        files = [NewAttachment(**f) for f in (await state.get_data()).get("files", [])]
+        await _finish(message, state, staff, lang, tickets, message.text or "", files)
+
+    return router
+
+
+async def _ask(
+    callback: CallbackQuery,
+    state: FSMContext,
+    step: State,
+    ticket_id: int,
+    question: str,
+    markup: InlineKeyboardMarkup | None = None,
+) -> None:
+    """Enter ``step`` for the card's ticket and ask its question under the card."""
+    await state.set_state(step)
+    await state.set_data({"ticket": ticket_id})
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.answer(question, reply_markup=markup)
+
+
+async def _finish(
+    message: Message,
+    state: FSMContext,
+    staff: Person,
+    lang: str,
+    tickets: TicketService,
+    note: str,
+    files: list[NewAttachment],
+) -> None:
+    ticket_id = (await state.get_data())["ticket"]
+    await tickets.change_status(
+        ticket_id, Actor.of(staff), Status.DONE, note=note, attachments=files
+    )
+    await state.clear()
+    await message.answer(
+        gettext(
+            lang,
+            N_("{ref} is done. The resident gets your note and photo and can rate the work."),
+            ref=f"#{ticket_id}",
+        )
+    )

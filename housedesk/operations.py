@@ -1,0 +1,62 @@
+"""The operations parts built from ``[operations]``: router, jobs, reports, announcements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.announce import Announcer
+from core.classify import KeywordClassifier
+from core.deadlines import NudgePolicy
+from core.models import Channel
+from core.reports import Reports
+from core.routing import Router
+from core.schedule import DigestPolicy, Operations
+from core.tickets import TicketService
+from housedesk.ops_settings import OperationsSettings
+
+
+@dataclass(frozen=True)
+class OperationsKit:
+    """What bootstrap keeps on the app for the channels, the staff bot and the CLI.
+
+    ``classifier.categorize`` is the ``categorize`` function the email gateway and the
+    voicemail filer take.
+    """
+
+    classifier: KeywordClassifier
+    router: Router
+    jobs: Operations
+    reports: Reports
+    announcer: Announcer
+
+
+def build_operations(
+    settings: OperationsSettings, tickets: TicketService, *, max_attempts: int = 8
+) -> OperationsKit:
+    """Build the parts and register automatic routing as a ticket-creation hook."""
+    classifier = KeywordClassifier(settings.keywords)
+    router = Router(
+        tickets,
+        classifier,
+        classified_channels=frozenset(Channel(c) for c in settings.classify_channels),
+    )
+    if settings.routing_enabled:
+        tickets.on_created.append(router.on_created)
+    jobs = Operations(
+        router,
+        nudges=NudgePolicy(settings.remind_before_minutes, settings.nudge_every_minutes),
+        digest=DigestPolicy(settings.digest_time, settings.timezone),
+        max_attempts=max_attempts,
+    )
+    return OperationsKit(
+        classifier=classifier,
+        router=router,
+        jobs=jobs,
+        reports=Reports(tickets.clock, settings.timezone),
+        announcer=Announcer(
+            tickets.clock,
+            mail_domain=tickets.notifier.settings.mail_domain,
+            per_second=settings.announce_per_second,
+            max_attempts=max_attempts,
+        ),
+    )

@@ -1,0 +1,112 @@
+"""Running the operations jobs on a timer, each job in one process at a time.
+
+APScheduler's ``AsyncIOScheduler`` calls :meth:`OpsScheduler.tick` every
+``tick_interval_s``; a tick runs every job of :class:`core.schedule.Operations` under a
+lock named after the job:
+
+* **PostgreSQL**: ``pg_try_advisory_xact_lock`` inside the job's transaction. The process
+  that gets the lock runs the job; the others skip it this round. The lock goes with the
+  commit, or with the connection of a process that died.
+* **SQLite**: one process per database file is assumed (SQLite serves one host). The job
+  still runs in one transaction, and the unique keys of ``ops_mark`` and of the outbox keep
+  a second process from repeating a breach or a message all the same.
+
+The jobs derive what is due from the database, so a restart, or another process taking
+over, carries on where the last run stopped; a tick missed while the process was busy is
+coalesced into the next one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from tortoise.transactions import in_transaction
+
+from core.clock import Clock
+from core.schedule import Job, Operations
+
+log = logging.getLogger(__name__)
+
+
+def lock_key(name: str) -> int:
+    """A stable signed 64-bit advisory-lock key for a job name."""
+    digest = hashlib.blake2b(f"housedesk:ops:{name}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+async def run_exclusive(name: str, job: Job, now: datetime) -> int | None:
+    """Run ``job`` at ``now`` holding the lock ``name``; None when another process holds it."""
+    async with in_transaction() as conn:
+        if conn.capabilities.dialect == "postgres":
+            rows = await conn.execute_query_dict(
+                "SELECT pg_try_advisory_xact_lock($1) AS locked", [lock_key(name)]
+            )
+            if not rows[0]["locked"]:
+                return None
+        return await job(now)
+
+
+class OpsScheduler:
+    """Ticks the operations jobs on an interval inside the running event loop."""
+
+    JOB_ID = "operations-tick"
+
+    def __init__(self, operations: Operations, clock: Clock, interval_s: float) -> None:
+        self.operations = operations
+        self.clock = clock
+        self.interval_s = interval_s
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.healthy = True
+        self._inflight: asyncio.Task[dict[str, int | None]] | None = None
+
+    async def tick(self) -> dict[str, int | None]:
+        """Run every job once under its lock: what each did (None: skipped or failed)."""
+        now = self.clock.now()
+        done: dict[str, int | None] = {}
+        healthy = True
+        for name, job in self.operations.jobs.items():
+            try:
+                done[name] = await run_exclusive(name, job, now)
+            except Exception:  # the database may be away: the next tick tries again
+                healthy = False
+                log.exception("operations: job %s failed", name)
+                done[name] = None
+        self.healthy = healthy
+        return done
+
+    async def _scheduled_tick(self) -> None:
+        # APScheduler cancels running jobs when it shuts down; a transaction cancelled
+        # half-way would keep SQLite's connection lock, so the tick runs as a task of
+        # its own that a cancellation of this wrapper does not reach.
+        if self._inflight is None or self._inflight.done():
+            self._inflight = asyncio.create_task(self.tick(), name="operations-tick")
+        await asyncio.shield(self._inflight)
+
+    def start(self) -> None:
+        """Start ticking now and then every ``interval_s`` (call inside the event loop)."""
+        self.scheduler.add_job(
+            self._scheduled_tick,
+            IntervalTrigger(seconds=self.interval_s),
+            id=self.JOB_ID,
+            next_run_time=datetime.now(UTC),
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+        )
+        self.scheduler.start()
+        log.info("operations: scheduler started (every %ss)", self.interval_s)
+
+    async def stop(self) -> None:
+        """Stop ticking and let a tick in flight finish (call before closing the database)."""
+        if not self.scheduler.running:
+            return
+        self.scheduler.pause()
+        if self._inflight is not None:
+            await asyncio.wait([self._inflight])
+        self.scheduler.shutdown(wait=False)
+        log.info("operations: scheduler stopped")

@@ -1,0 +1,124 @@
+"""Announcements reach every registered resident once, Telegram first, spread over time."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from core.actors import Actor
+from core.announce import Announcer, Photo
+from core.delivery import Delivery, DeliveryReceipt
+from core.errors import InvalidInput
+from core.models import Announcement, Building, Contact, OutboxMessage, Unit
+from core.outbox import OutboxWorker
+from housedesk.bootstrap import App
+from tests.core import factories
+from tests.core.ops_world import World, build_world, new_ticket
+
+PHOTO = "ab" * 32
+
+
+async def _residents(world: World) -> None:
+    """Ann: email only; Ben: blocked the bot, has email; Cat: no contact; Dan: in ELM."""
+    flat = await world.oak.units.filter(number__in=["4", "5", "6"]).order_by("id")
+    ann = await factories.person("Ann", email="ann@tenant.example", language="ru")
+    ben = await factories.person("Ben", telegram="5002", email="ben@tenant.example")
+    await Contact.filter(value="5002").update(blocked=True)
+    cat = await factories.person("Cat")
+    for person, unit in zip((ann, ben, cat), flat, strict=True):
+        await person.units.add(unit)
+    elm = await Building.create(code="ELM", name="Elm House")
+    dan = await factories.person("Dan", telegram="5003")
+    await dan.units.add(await Unit.create(building=elm, number="1"))
+
+
+def _announcer(app: App, per_second: float = 10.0) -> Announcer:
+    return Announcer(app.clock, mail_domain="oak.example", per_second=per_second)
+
+
+async def test_announcement_to_one_building(app: App) -> None:
+    world = await build_world()
+    await _residents(world)
+    result = await _announcer(app).announce(
+        "OAK", "Water is off on Friday 10:00-12:00.", Actor.of(world.alice)
+    )
+    assert (result.telegram, result.email, result.unreachable, result.queued) == (1, 2, 1, 3)
+
+    rows = await OutboxMessage.all().order_by("id")
+    assert [(r.channel, r.recipient) for r in rows] == [
+        ("telegram_resident", "5001"),
+        ("email", "ann@tenant.example"),
+        ("email", "ben@tenant.example"),
+    ]
+    assert rows[0].payload == {
+        "method": "sendMessage",
+        "text": "Water is off on Friday 10:00-12:00.",
+    }
+    assert rows[0].idempotency_key == f"announce:{result.announcement_id}:telegram_resident:5001"
+    mail = rows[1].payload
+    assert mail["subject"] == "Объявление: Water is off on Friday 10:00-12:00."  # Ann reads Russian
+    assert rows[2].payload["subject"] == "Announcement: Water is off on Friday 10:00-12:00."
+    assert mail["to"] == "ann@tenant.example" and mail["auto_submitted"] == "auto-generated"
+    assert str(mail["message_id"]).startswith(f"<hd-ann-{result.announcement_id}-")
+    assert str(mail["message_id"]).endswith("@oak.example>")
+    assert all(r.ticket_id is None for r in rows)  # type: ignore[attr-defined]
+    announcement = await Announcement.get(id=result.announcement_id)
+    assert announcement.actor_label == "Alice Manager"
+    assert announcement.counts == {"telegram": 1, "email": 2, "unreachable": 1}
+
+
+async def test_announcement_to_all_buildings_with_a_photo(app: App) -> None:
+    world = await build_world()
+    await _residents(world)
+    result = await _announcer(app, per_second=2).announce(
+        None, "Lift inspection tomorrow", Actor.system("cli"), PHOTO
+    )
+    assert (result.telegram, result.email, result.unreachable) == (2, 2, 1)
+    telegram = await OutboxMessage.filter(channel="telegram_resident").order_by("id")
+    assert [r.recipient for r in telegram] == ["5001", "5003"]
+    assert telegram[1].payload == {
+        "method": "sendPhoto",
+        "caption": "Lift inspection tomorrow",
+        "text": "Lift inspection tomorrow",
+        "files": [{"sha256": PHOTO, "filename": "announcement.jpg", "content_type": "image/jpeg"}],
+    }
+    emails = await OutboxMessage.filter(channel="email").order_by("id")
+    assert emails[0].payload["attachments"] == [telegram[1].payload["files"][0]]
+    now = app.clock.now()
+    assert [r.next_attempt_at - now for r in telegram] == [timedelta(0), timedelta(seconds=0.5)]
+    assert [r.next_attempt_at - now for r in emails] == [timedelta(0), timedelta(seconds=0.5)]
+
+
+async def test_a_big_announcement_does_not_hold_up_ticket_messages(app: App) -> None:
+    world = await build_world()
+    flat = await Unit.get(building=world.oak, number="1")
+    for n in range(60):
+        resident = await factories.person(f"Resident {n}", telegram=str(7000 + n))
+        await resident.units.add(flat)
+    await _announcer(app, per_second=10).announce("OAK", "Parking closed", Actor.system("cli"))
+
+    app.clock.advance(timedelta(seconds=1))
+    ticket = await new_ticket(app.tickets, world, title="Radiator cold")  # Tom's ack
+
+    async def sender(delivery: Delivery) -> DeliveryReceipt:
+        return DeliveryReceipt(external_id="1")
+
+    worker = OutboxWorker(app.clock, batch_size=20)
+    worker.register("telegram_resident", sender)
+    claimed = await worker.claim()
+    assert any(row.ticket_id == ticket.id for row in claimed)  # type: ignore[attr-defined]
+    assert sum(1 for row in claimed if row.idempotency_key.startswith("announce:")) == 11
+
+
+async def test_announcement_input_is_checked(app: App) -> None:
+    world = await build_world()
+    announcer = _announcer(app)
+    actor = Actor.of(world.alice)
+    with pytest.raises(InvalidInput):
+        await announcer.announce("OAK", "   ", actor)
+    with pytest.raises(InvalidInput):
+        await announcer.announce("OAK", "x" * 1025, actor, PHOTO)
+    with pytest.raises(InvalidInput):
+        await announcer.announce("OAK", "Hello", actor, Photo("not-a-hash"))
+    assert not await Announcement.exists()

@@ -1,0 +1,44 @@
+"""The managers' daily digest goes out once a day, after the configured local time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+from core.actors import Actor
+from core.models import OutboxMessage, Status
+from core.schedule import DigestPolicy, Operations
+from housedesk.bootstrap import App
+from tests.core.ops_world import build_world, new_ticket, routed
+
+
+async def test_digest_once_a_day_after_eight_local_time(app: App) -> None:
+    world = await build_world()
+    operations = Operations(routed(app.tickets), digest=DigestPolicy(time(8, 0), "Europe/Moscow"))
+    app.clock.set(datetime(2026, 11, 24, 10, 0, tzinfo=UTC))  # Tuesday
+    done = await new_ticket(app.tickets, world, "emergency", title="Leak in flat 3")
+    await app.tickets.change_status(done.id, Actor.of(world.bob), Status.DONE)
+    await new_ticket(app.tickets, world, "technical", title="Door handle loose")
+
+    app.clock.set(datetime(2026, 11, 25, 4, 59, tzinfo=UTC))  # 07:59 in Moscow
+    assert (await operations.tick(app.clock.now()))["digest"] == 0
+    app.clock.set(datetime(2026, 11, 25, 5, 0, tzinfo=UTC))  # 08:00 in Moscow
+    assert (await operations.tick(app.clock.now()))["digest"] == 1
+    app.clock.advance(timedelta(hours=3))
+    assert (await operations.tick(app.clock.now()))["digest"] == 0
+
+    [digest] = await OutboxMessage.filter(idempotency_key__startswith="digest:")
+    assert (digest.recipient, digest.idempotency_key) == (
+        "9006",
+        f"digest:2026-11-25:{world.alice.id}",
+    )
+    assert digest.payload["text"] == "\n".join(
+        [
+            "Daily digest for 2026-11-25",
+            "Yesterday: 2 new, 1 resolved.",
+            "Now: 1 open, 1 overdue.",
+            "#2 Door handle loose: Bob Plumber, 15 h 0 min late",
+        ]
+    )
+
+    app.clock.set(datetime(2026, 11, 26, 5, 0, tzinfo=UTC))
+    assert (await operations.tick(app.clock.now()))["digest"] == 1

@@ -1,0 +1,296 @@
+"""Reports on a seeded month equal the numbers worked out by hand; text, chart, XLSX, CLI."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from openpyxl import load_workbook
+
+from core.errors import InvalidInput
+from core.models import (
+    Building,
+    Category,
+    Channel,
+    EventType,
+    Person,
+    Role,
+    Status,
+    Ticket,
+    TicketEvent,
+)
+from core.reports import Reports, parse_period, percentile
+from housedesk.bootstrap import App
+from housedesk.cli_ops import add_ops_commands
+from tests.core import factories
+
+
+def at(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=UTC)
+
+
+async def _seed() -> None:
+    """Seven tickets in November 2026 (and two outside it); the clock says 25 Nov 09:00."""
+    oak = await factories.building("OAK")
+    elm = await factories.building("ELM")
+    technical = await factories.category("technical")
+    emergency = await factories.category("emergency", emergency=True, priority=1)
+    bob = await factories.person("Bob", Role.TECHNICIAN)
+    olga = await factories.person("Olga", Role.TECHNICIAN)
+    await factories.person("Idle Ian", Role.TECHNICIAN, buildings=[oak])
+
+    async def ticket(
+        created: datetime,
+        status: Status,
+        category: Category,
+        building: Building | None,
+        channel: Channel,
+        assignee: Person | None,
+        **times: Any,
+    ) -> Ticket:
+        return await Ticket.create(
+            created_at=created,
+            updated_at=created,
+            status=status,
+            category=category,
+            building=building,
+            channel=channel,
+            assignee=assignee,
+            title=f"Ticket of {created:%d %b %H:%M}",
+            **times,
+        )
+
+    first = await ticket(
+        at(2, 10), Status.DONE, technical, oak, Channel.TELEGRAM, bob,
+        response_due_at=at(2, 12), first_response_at=at(2, 10, 30),
+        due_at=at(5, 10), resolved_at=at(3, 10), rating=5,
+    )  # fmt: skip
+    await ticket(
+        at(3, 10), Status.CLOSED, emergency, oak, Channel.EMAIL, bob,
+        response_due_at=at(3, 10, 30), first_response_at=at(3, 10, 20),
+        due_at=at(3, 14), resolved_at=at(3, 16), closed_at=at(4, 9), rating=3,
+    )  # fmt: skip
+    await ticket(
+        at(10, 8), Status.IN_PROGRESS, technical, elm, Channel.VOICEMAIL, olga,
+        response_due_at=at(10, 12), first_response_at=at(10, 9), due_at=at(13, 8),
+    )  # fmt: skip
+    await ticket(
+        at(20, 9), Status.NEW, technical, elm, Channel.TELEGRAM, None,
+        response_due_at=at(20, 13), due_at=at(27, 9),
+    )  # fmt: skip
+    await ticket(
+        at(24, 9), Status.NEW, emergency, oak, Channel.PHONE, bob,
+        response_due_at=at(26, 9), due_at=at(28, 9),
+    )  # fmt: skip
+    await ticket(
+        at(15, 12), Status.REJECTED, technical, oak, Channel.EMAIL, olga,
+        response_due_at=at(15, 16), due_at=at(18, 12),
+    )  # fmt: skip
+    await ticket(
+        at(5, 9), Status.DONE, technical, None, Channel.EMAIL, olga,
+        response_due_at=at(5, 13), due_at=at(8, 9), resolved_at=at(5, 11), rating=2,
+    )  # fmt: skip
+    await ticket(at(31, 23, month=10), Status.NEW, technical, oak, Channel.EMAIL, bob)
+    await ticket(at(1, 0, month=12), Status.NEW, technical, oak, Channel.EMAIL, bob)
+    await TicketEvent.create(
+        ticket=first,
+        type=EventType.CREATED,
+        public=True,
+        text='=HYPERLINK("http://x")',
+        at=at(2, 10),
+    )
+    await TicketEvent.create(
+        ticket=first, type=EventType.STATUS_CHANGED, text="fixed", data={"to": "done"}, at=at(3, 10)
+    )
+
+
+EXPECTED = {
+    "total": 7,
+    "by_status": {"closed": 1, "done": 2, "in_progress": 1, "new": 2, "rejected": 1},
+    "by_category": {"emergency": 2, "technical": 5},
+    "by_building": {"ELM": 2, "OAK": 4, "none": 1},
+    "by_channel": {"email": 3, "phone": 1, "telegram": 2, "voicemail": 1},
+    # #3 is past its resolution deadline, #4 past its response deadline; #5 is not due yet
+    "overdue": 2,
+    # met: #1, #7 (the resolution counts as the response); missed: #2 (resolved late),
+    # #3 (unresolved, due passed), #4 (no response, due passed); #5 undecided; #6 rejected
+    "deadlines": {"met": 2, "missed": 3, "met_share": 0.4},
+    # first responses 1200, 1800, 3600 s: median 1800; p90 at rank 1.8 = 1800 + 0.8 * 1800
+    "first_response": {"count": 3, "median_s": 1800.0, "p90_s": 3240.0},
+    # resolutions 7200, 21600, 86400 s: p90 = 21600 + 0.8 * 64800
+    "resolution": {"count": 3, "median_s": 21600.0, "p90_s": 73440.0},
+    "technicians": [
+        {"name": "Bob", "open": 1, "done": 2, "average_rating": 4.0, "rated": 2},
+        {"name": "Olga", "open": 1, "done": 1, "average_rating": 2.0, "rated": 1},
+    ],
+}
+
+
+async def test_report_numbers_equal_the_hand_computed_ones(app: App) -> None:
+    await _seed()
+    reports = Reports(app.clock)
+    for period in ("2026-11-01..2026-11-30", "month"):
+        report = await reports.report(period)
+        assert {k: report[k] for k in EXPECTED} == EXPECTED, period
+    assert report["period"] == {
+        "name": "month",
+        "from": "2026-11-01",
+        "to": "2026-11-25",
+        "timezone": "UTC",
+    }
+
+
+async def test_report_for_one_building(app: App) -> None:
+    await _seed()
+    report = await Reports(app.clock).report("2026-11-01..2026-11-30", "OAK")
+    assert report["building"] == "OAK"
+    assert (report["total"], report["by_building"], report["overdue"]) == (4, {"OAK": 4}, 0)
+    assert report["deadlines"] == {"met": 1, "missed": 1, "met_share": 0.5}
+    assert report["first_response"] == {"count": 2, "median_s": 1500.0, "p90_s": 1740.0}
+
+
+async def test_an_empty_period_reports_zeros(app: App) -> None:
+    await _seed()
+    report = await Reports(app.clock).report("2025-01-01..2025-01-31")
+    assert report["total"] == 0 and report["by_status"] == {} and report["technicians"] == []
+    assert report["first_response"] == {"count": 0, "median_s": None, "p90_s": None}
+    assert report["deadlines"]["met_share"] is None
+
+
+async def test_report_text_in_english(app: App) -> None:
+    await _seed()
+    text = await Reports(app.clock).report_text("2026-11-01..2026-11-30", language="en")
+    assert text == "\n".join(
+        [
+            "Report for 2026-11-01 – 2026-11-30 (UTC)",
+            "All buildings",
+            "Tickets: 7",
+            "By status: done 2, new 2, closed 1, in progress 1, rejected 1",
+            "By category: Technical 5, Emergency 2",
+            "By channel: email 3, Telegram 2, phone 1, voicemail 1",
+            "By building: OAK 4, ELM 2, none 1",
+            "Overdue now: 2",
+            "Deadlines met: 40% (2 of 5)",
+            "First response: median 30 min, 90% within 54 min",
+            "Resolution: median 6 h 0 min, 90% within 20 h 24 min",
+            "Technicians:",
+            "  Bob: 1 open, 2 done, average rating 4.0",
+            "  Olga: 1 open, 1 done, average rating 2.0",
+        ]
+    )
+
+
+async def test_report_text_in_russian(app: App) -> None:
+    await _seed()
+    text = await Reports(app.clock).report_text("2026-11-01..2026-11-30", "OAK", language="ru")
+    lines = text.splitlines()
+    assert lines[0] == "Отчёт за 2026-11-01 – 2026-11-30 (UTC)"
+    assert lines[1] == "Дом: OAK"
+    assert lines[2] == "Заявок: 4"
+    assert "Просрочено сейчас: 0" in lines
+    assert "Первый ответ: медиана 25 мин, 90% — в пределах 29 мин" in lines
+
+
+async def test_report_chart_is_a_png(app: App) -> None:
+    await _seed()
+    png = await Reports(app.clock).report_png("month", language="ru")
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000
+    from matplotlib.image import imread
+
+    assert imread(io.BytesIO(png)).shape[:2] == (450, 1200)
+
+
+async def test_xlsx_holds_every_ticket_and_its_timeline(app: App) -> None:
+    await _seed()
+    data = await Reports(app.clock).export_xlsx("2026-11-01..2026-11-30")
+    workbook = load_workbook(io.BytesIO(data))
+    tickets = list(workbook["Tickets"].iter_rows(values_only=True))
+    assert tickets[0][:3] == ("Ref", "Created (UTC)", "Building")
+    refs = [row[0] for row in tickets[1:]]
+    in_period = await Ticket.filter(created_at__gte=at(1, 0), created_at__lt=at(1, 0, month=12))
+    assert sorted(refs) == sorted(t.ref for t in in_period) and len(refs) == 7
+    first = tickets[1]
+    assert first[:7] == (
+        "#1",
+        datetime(2026, 11, 2, 10, 0),
+        "OAK",
+        None,
+        "technical",
+        "telegram",
+        "done",
+    )
+    timeline = list(workbook["Timeline"].iter_rows(values_only=True))
+    assert timeline[1][:3] == ("#1", datetime(2026, 11, 2, 10, 0), "created")
+    assert timeline[1][5] == '=HYPERLINK("http://x")'  # text, never a formula
+    assert workbook["Timeline"]["F2"].data_type == "s"
+    assert json.loads(timeline[2][6]) == {"to": "done"}
+
+
+async def test_overdue_load_and_ratings_for_the_staff_bot(app: App) -> None:
+    await _seed()
+    reports = Reports(app.clock)
+    overdue = await reports.overdue()
+    assert [t.title for t in overdue] == ["Ticket of 10 Nov 08:00", "Ticket of 20 Nov 09:00"]
+    assert await reports.load_per_technician() == [
+        {"name": "Bob", "open": 3, "overdue": 0},
+        {"name": "Idle Ian", "open": 0, "overdue": 0},
+        {"name": "Olga", "open": 1, "overdue": 1},
+    ]
+    assert await reports.ratings("2026-11-01..2026-11-30") == [
+        {"name": "Bob", "average_rating": 4.0, "rated": 2},
+        {"name": "Olga", "average_rating": 2.0, "rated": 1},
+    ]
+
+
+def test_periods_are_cut_in_the_local_timezone() -> None:
+    now = datetime(2026, 11, 25, 22, 30, tzinfo=UTC)  # already the 26th in Moscow
+    moscow = ZoneInfo("Europe/Moscow")
+    today = parse_period("today", now, moscow)
+    assert (today.start, today.end) == (
+        datetime(2026, 11, 25, 21, 0, tzinfo=UTC),
+        datetime(2026, 11, 26, 21, 0, tzinfo=UTC),
+    )
+    week = parse_period("week", now, moscow)
+    assert (week.first_day.isoformat(), week.last_day.isoformat()) == ("2026-11-23", "2026-11-26")
+    month = parse_period("Month", now, ZoneInfo("UTC"))
+    assert month.start == datetime(2026, 11, 1, tzinfo=UTC)
+    assert month.end - month.start == timedelta(days=25)
+    for bad in ("yesterday", "2026-11-30..2026-11-01", "2026-02-30..2026-03-01"):
+        with pytest.raises(InvalidInput):
+            parse_period(bad, now, moscow)
+
+
+def test_percentile_interpolates_like_postgres() -> None:
+    assert percentile([], 0.5) is None
+    assert percentile([5.0], 0.9) == 5.0
+    assert percentile([1.0, 2.0, 3.0, 4.0], 0.5) == 2.5
+    assert percentile([10.0, 20.0, 30.0, 40.0, 50.0], 0.9) == pytest.approx(46.0)
+
+
+async def test_cli_report_writes_json_xlsx_and_png(
+    app: App, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await _seed()
+    parser = argparse.ArgumentParser()
+    add_ops_commands(parser.add_subparsers(dest="command"))
+
+    async def run(*argv: str) -> str:
+        args = parser.parse_args(["report", *argv])
+        assert await args.func(app, args) == 0
+        return capsys.readouterr().out
+
+    report = json.loads(await run("2026-11-01..2026-11-30", "--json"))
+    assert report["total"] == 7 and report["overdue"] == 2
+    assert (await run("month", "--xlsx", str(tmp_path / "m.xlsx"))).strip().startswith("wrote")
+    assert load_workbook(tmp_path / "m.xlsx")["Tickets"].max_row == 8
+    await run("week", "--building", "OAK", "--png", str(tmp_path / "w.png"))
+    assert (tmp_path / "w.png").read_bytes().startswith(b"\x89PNG")
+    assert (await run("today")).startswith("Report for 2026-11-25 – 2026-11-25 (UTC)")
+    with pytest.raises(SystemExit):
+        parser.parse_args(["report", "month", "--json", "--png", "x.png"])

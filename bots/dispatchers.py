@@ -19,6 +19,7 @@ from bots.common import (
 )
 from bots.context import PersonMiddleware
 from bots.errors import build_errors_router
+from bots.media import VoiceToText
 from bots.residents.menu import build_menu_router
 from bots.residents.registration import build_registration_router
 from bots.residents.report import build_report_router
@@ -63,6 +64,8 @@ class BotServices:
     clock: Clock
     report_window: timedelta = timedelta(minutes=10)
     """How long after a report further messages join it."""
+    voice_to_text: VoiceToText | None = None
+    """Transcribes residents' voice notes (None: they are kept as audio only)."""
 
     def dispatcher(self, storage: BaseStorage, isolation: BaseEventIsolation) -> Dispatcher:
         """A dispatcher that hands these services to handlers asking for them by name."""
@@ -72,6 +75,7 @@ class BotServices:
             blobs=self.blobs,
             clock=self.clock,
             report_window=self.report_window,
+            voice_to_text=self.voice_to_text,
         )
         return dispatcher
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiogram import Bot
-from aiogram.types import Location, Message, Venue, Voice
+from aiogram.types import Location, Message, Venue
 
 from core.blobs import BlobStore
 from core.commands import NewAttachment
@@ -23,6 +24,14 @@ _SIGNATURES = (
 )
 
 
+VoiceToText = Callable[[bytes, str], Awaitable[tuple[str, str]]]
+"""Transcribes a voice note: ``(ogg bytes, language) -> (text, problem)``.
+
+Wired by the composition root to the offline speech service; ``problem`` says why there is
+no text (no model for the language, audio that cannot be decoded), else it is empty.
+"""
+
+
 @dataclass(frozen=True)
 class Content:
     """The text and stored files of one message."""
@@ -31,6 +40,15 @@ class Content:
     attachments: list[NewAttachment] = field(default_factory=list)
     kind: str = "text"
     """What the message mainly is: text, photo, document, voice, video, audio, location."""
+    note: str = ""
+    """Why a voice note has no transcript, for staff to see (never a title)."""
+
+    @property
+    def described(self) -> str:
+        """The text with the note, as it goes onto the ticket."""
+        return "\n".join(
+            part for part in (self.text, f"[{self.note}]" if self.note else "") if part
+        )
 
     @property
     def empty(self) -> bool:
@@ -38,8 +56,18 @@ class Content:
         return not self.text.strip() and not self.attachments
 
 
-async def read_content(message: Message, bot: Bot, blobs: BlobStore) -> Content:
-    """Store the message's files and collect its text (a location becomes a map link)."""
+async def read_content(
+    message: Message,
+    bot: Bot,
+    blobs: BlobStore,
+    *,
+    voice_to_text: VoiceToText | None = None,
+    language: str = "en",
+) -> Content:
+    """Store the message's files and collect its text (a location becomes a map link).
+
+    With ``voice_to_text``, a voice note's transcript (in ``language``) joins the text.
+    """
     text = message.text or message.caption or ""
     if message.location is not None:
         line = location_line(message.location, message.venue)
@@ -51,9 +79,12 @@ async def read_content(message: Message, bot: Bot, blobs: BlobStore) -> Content:
         name = f"photo_{message.message_id}.{suffix}"
         return Content(text, [await _store(blobs, data, content_type, name)], "photo")
     if message.voice is not None:
-        return Content(
-            text, [await voice_note(message.voice, message.message_id, bot, blobs)], "voice"
+        data = await _download(bot, message.voice.file_id)
+        note = await _store(
+            blobs, data, message.voice.mime_type or "audio/ogg", f"voice_{message.message_id}.ogg"
         )
+        spoken, problem = await voice_to_text(data, language) if voice_to_text else ("", "")
+        return Content("\n".join(p for p in (text, spoken) if p), [note], "voice", problem)
     for kind, item in (
         ("document", message.document),
         ("video", message.video),
@@ -65,12 +96,6 @@ async def read_content(message: Message, bot: Bot, blobs: BlobStore) -> Content:
             mime = item.mime_type or "application/octet-stream"
             return Content(text, [await _store(blobs, data, mime, name)], kind)
     return Content(text)
-
-
-async def voice_note(voice: Voice, message_id: int, bot: Bot, blobs: BlobStore) -> NewAttachment:
-    """Store a voice note as an attachment (Ogg/Opus), for people and later transcription."""
-    data = await _download(bot, voice.file_id)
-    return await _store(blobs, data, voice.mime_type or "audio/ogg", f"voice_{message_id}.ogg")
 
 
 def location_line(location: Location, venue: Venue | None = None) -> str:

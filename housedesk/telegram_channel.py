@@ -37,6 +37,7 @@ from bots.telegram_sender import TelegramSender
 from core.notify import TELEGRAM_RESIDENT, TELEGRAM_STAFF
 from housedesk.bootstrap import App
 from housedesk.telegram_settings import TelegramSettings
+from housedesk.voicemail_channel import voice_to_text
 
 log = logging.getLogger("housedesk")
 
@@ -131,6 +132,7 @@ async def start_telegram(
         blobs=app.blobs,
         clock=app.clock,
         report_window=timedelta(minutes=settings.report_window_minutes),
+        voice_to_text=voice_to_text(app),
     )
     for kind in BOT_KINDS:
         running = await _start_bot(app, settings, kind, services, storage, isolation)

@@ -17,13 +17,13 @@ from aiogram.types import Message
 from bots.common import PRIVATE, REGISTER_FIRST
 from bots.context import inbound_ref
 from bots.keyboards import main_menu
-from bots.media import Content, read_content
+from bots.media import Content, VoiceToText, read_content
 from bots.residents.states import Report
 from core.actors import Actor
 from core.blobs import BlobStore
 from core.clock import Clock
 from core.commands import InboundRef, NewTicket
-from core.directory import category_by_code
+from core.directory import building_by_code, category_by_code
 from core.i18n import N_, gettext
 from core.models import Channel, Person
 from core.notify import TELEGRAM_RESIDENT
@@ -80,22 +80,26 @@ def build_report_router() -> Router:
         blobs: BlobStore,
         clock: Clock,
         report_window: timedelta,
+        voice_to_text: VoiceToText | None = None,
     ) -> None:
         if resident is None:
             await state.clear()
             await message.answer(gettext(lang, REGISTER_FIRST))
             return
-        content = await read_content(message, bot, blobs)
+        data = await state.get_data()
+        spoken = (await building_by_code(data["building"])).language if data["building"] else lang
+        content = await read_content(
+            message, bot, blobs, voice_to_text=voice_to_text, language=spoken
+        )
         if content.empty:
             await message.answer(gettext(lang, NOTHING_TO_KEEP))
             return
-        data = await state.get_data()
         this_message = inbound_ref(TELEGRAM_RESIDENT, message)
         result = await tickets.create(
             NewTicket(
                 category=data["category"],
                 title=await report_title(content, data["category"], lang),
-                description=content.text,
+                description=content.described,
                 channel=Channel.TELEGRAM,
                 actor=Actor.of(resident),
                 building=data["building"],
@@ -120,7 +124,7 @@ def build_report_router() -> Router:
         added = await tickets.reply(
             report.id,
             Actor.of(resident),
-            content.text,
+            content.described,
             attachments=content.attachments,
             inbound=this_message,
         )

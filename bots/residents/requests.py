@@ -14,7 +14,7 @@ from bots.callbacks import FeedbackAction, Menu, MenuItem, PickRequest, Resident
 from bots.common import PRIVATE, REGISTER_FIRST
 from bots.context import RepliesToTicket, inbound_ref
 from bots.keyboards import request_choice
-from bots.media import read_content
+from bots.media import VoiceToText, read_content
 from bots.render import ticket_list, ticket_text
 from bots.residents.report import NOTHING_TO_KEEP
 from bots.residents.states import Thread
@@ -37,15 +37,16 @@ async def _comment(
     ticket_id: int,
     tickets: TicketService,
     blobs: BlobStore,
+    voice_to_text: VoiceToText | None,
 ) -> None:
-    content = await read_content(message, bot, blobs)
+    content = await read_content(message, bot, blobs, voice_to_text=voice_to_text, language=lang)
     if content.empty:
         await message.answer(gettext(lang, NOTHING_TO_KEEP))
         return
     added = await tickets.reply(
         ticket_id,
         Actor.of(resident),
-        content.text,
+        content.described,
         attachments=content.attachments,
         inbound=inbound_ref(TELEGRAM_RESIDENT, message),
     )
@@ -66,11 +67,12 @@ def build_requests_router() -> Router:
         resident: Person | None,
         tickets: TicketService,
         blobs: BlobStore,
+        voice_to_text: VoiceToText | None = None,
     ) -> None:
         if resident is None:
             await message.answer(gettext(lang, REGISTER_FIRST))
             return
-        await _comment(message, bot, lang, resident, ticket.id, tickets, blobs)
+        await _comment(message, bot, lang, resident, ticket.id, tickets, blobs, voice_to_text)
 
     async def show_requests(
         message: Message, lang: str, resident: Person, tickets: TicketService
@@ -139,13 +141,14 @@ def build_requests_router() -> Router:
         resident: Person | None,
         tickets: TicketService,
         blobs: BlobStore,
+        voice_to_text: VoiceToText | None = None,
     ) -> None:
         ticket_id = (await state.get_data())["ticket"]
         await state.clear()
         if resident is None:
             await message.answer(gettext(lang, REGISTER_FIRST))
             return
-        await _comment(message, bot, lang, resident, ticket_id, tickets, blobs)
+        await _comment(message, bot, lang, resident, ticket_id, tickets, blobs, voice_to_text)
 
     @router.callback_query(ResidentAction.filter(F.action == FeedbackAction.RATE))
     async def rate(

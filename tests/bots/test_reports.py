@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
 from core.clock import FrozenClock
-from core.models import Attachment, EventType, Ticket, TicketEvent
+from core.models import Attachment, Building, EventType, Ticket, TicketEvent
 from housedesk.bootstrap import App
 from tests.bots.support import (
     RESIDENT,
@@ -19,7 +20,10 @@ from tests.bots.support import (
 )
 from tests.fakes.botapi import BotApiServer
 from tests.fakes.botapi_updates import message_update
+from tests.speech.audio import encode, wav_pcm
 from tests.telegram.support import png
+
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
 
 def _send_with(resident: TelegramUser, **content: Any) -> dict[str, Any]:
@@ -170,3 +174,35 @@ async def test_what_the_bot_has_no_use_for_gets_a_polite_answer(
     assert answers[1] == "Please register first: open the link from your building's poster."
     assert answers[2] == "Please register first: open the link from your building's poster."
     assert await _ticket_count() == 0
+
+
+async def test_a_voice_note_is_transcribed_into_the_ticket(app: App, botapi: BotApiServer) -> None:
+    await load_example_directory()
+    await Building.filter(code="OAK").update(language="ko")
+    voice = encode(wav_pcm("ko1.wav"), "ogg", "libopus", 48000)
+    async with running_housedesk(app, botapi):
+        resident = TelegramUser.of(botapi, RESIDENT, 5550002, "Jisoo")
+        await start_report(resident, "OAK")
+        resident.send(voice=botapi.add_file(RESIDENT, voice, file_path="voice/file_9.oga"))
+        await resident.sees("is registered: ", timeout=30)
+
+    [ticket] = await Ticket.all()
+    assert HANGUL.search(ticket.description), ticket.description
+    assert ticket.title == ticket.description.splitlines()[0]
+    [note] = await Attachment.filter(ticket=ticket)
+    assert note.content_type == "audio/ogg" and app.blobs.read(note.sha256) == voice
+
+
+async def test_a_voice_note_without_a_model_is_kept_and_flagged(
+    app: App, botapi: BotApiServer
+) -> None:
+    await load_example_directory()  # OAK speaks English: no English model is installed
+    voice = encode(wav_pcm("ko2.wav"), "ogg", "libopus", 48000)
+    async with running_housedesk(app, botapi):
+        resident = TelegramUser.of(botapi, RESIDENT, 5550003, "Sam")
+        await start_report(resident, "OAK")
+        resident.send(voice=botapi.add_file(RESIDENT, voice, file_path="voice/file_8.oga"))
+        await resident.sees("is registered: Technical problem: voice message", timeout=30)
+
+    [ticket] = await Ticket.all()
+    assert ticket.description.startswith("[voice note not transcribed: No speech model")

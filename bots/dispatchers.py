@@ -26,10 +26,13 @@ from bots.residents.report import build_report_router
 from bots.residents.requests import build_requests_router
 from bots.staff.access import build_access_router, build_refusal_router
 from bots.staff.cards import build_cards_router
+from bots.staff.manager import build_manager_router
 from bots.staff.work import build_work_router
+from core.announce import Announcer
 from core.blobs import BlobStore
 from core.clock import Clock
 from core.i18n import DEFAULT_LANGUAGE, N_, available_languages, gettext
+from core.reports import Reports
 from core.residents import resident_by_telegram
 from core.staff import staff_by_telegram
 from core.tickets import TicketService
@@ -49,6 +52,12 @@ STAFF_COMMANDS = (
     ("ticket", N_("One request: /ticket 12")),
     ("assign", N_("Assign: /assign 12 NAME")),
     ("note", N_("Internal note: /note 12 TEXT")),
+    ("report", N_("Report: /report week OAK")),
+    ("overdue", N_("Overdue requests")),
+    ("load", N_("Open work per technician")),
+    ("ratings", N_("Ratings per technician")),
+    ("export", N_("Tickets as a spreadsheet: /export month")),
+    ("announce", N_("Announce: /announce OAK TEXT")),
     ("lang", N_("Language")),
     ("cancel", N_("Stop what I started")),
     ("help", N_("What I can do")),
@@ -66,6 +75,8 @@ class BotServices:
     """How long after a report further messages join it."""
     voice_to_text: VoiceToText | None = None
     """Transcribes residents' voice notes (None: they are kept as audio only)."""
+    reports: Reports | None = None
+    announcer: Announcer | None = None
 
     def dispatcher(self, storage: BaseStorage, isolation: BaseEventIsolation) -> Dispatcher:
         """A dispatcher that hands these services to handlers asking for them by name."""
@@ -76,6 +87,8 @@ class BotServices:
             clock=self.clock,
             report_window=self.report_window,
             voice_to_text=self.voice_to_text,
+            reports=self.reports,
+            announcer=self.announcer,
         )
         return dispatcher
 
@@ -114,6 +127,7 @@ def build_staff_dispatcher(
         build_language_router("staff"),
         build_cards_router(),
         build_work_router(),
+        build_manager_router(),
         build_refusal_router(),
         build_leftovers_router(N_("Use the buttons on a card, or /help.")),
     )

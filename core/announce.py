@@ -177,7 +177,7 @@ class Announcer:
         headline = first_line if len(first_line) <= 60 else first_line[:59] + "…"
         return {
             "to": address,
-            "subject": f"{gettext(language, N_('Announcement'))}: {headline}",
+            "subject": gettext(language, N_("Announcement: {headline}"), headline=headline),
             "text": announcement.text,
             "message_id": f"<hd-ann-{announcement.id}-{uuid.uuid4().hex[:16]}@{self.mail_domain}>",
             "in_reply_to": None,

@@ -133,6 +133,8 @@ async def start_telegram(
         clock=app.clock,
         report_window=timedelta(minutes=settings.report_window_minutes),
         voice_to_text=voice_to_text(app),
+        reports=app.operations.reports,
+        announcer=app.operations.announcer,
     )
     for kind in BOT_KINDS:
         running = await _start_bot(app, settings, kind, services, storage, isolation)

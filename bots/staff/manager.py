@@ -1,0 +1,128 @@
+"""Manager and dispatcher commands: /report, /overdue, /load, /ratings, /export, /announce."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import BufferedInputFile, Message
+
+from bots.context import IsStaff
+from core.access import SEES_ALL, require_role
+from core.actors import Actor
+from core.announce import Announcer
+from core.errors import InvalidInput
+from core.i18n import N_, gettext
+from core.models import Person
+from core.reports import Reports
+
+PERIODS = ("today", "week", "month")
+NOTHING = N_("Nothing to show.")
+
+
+def period_and_building(command: CommandObject, default: str) -> tuple[str, str | None]:
+    """``/report [today|week|month|FROM..TO] [BUILDING]`` in either order."""
+    period, building = default, None
+    for word in (command.args or "").split():
+        if word.lower() in PERIODS or ".." in word:
+            period = word.lower()
+        else:
+            building = word
+    return period, building
+
+
+def build_manager_router() -> Router:
+    """Reports, exports and announcements for managers, dispatchers and admins."""
+    router = Router(name="staff-manager")
+    router.message.filter(IsStaff())
+
+    @router.message(Command("report"))
+    async def report(
+        message: Message, command: CommandObject, staff: Person, lang: str, reports: Reports
+    ) -> None:
+        require_role(staff, SEES_ALL)
+        period, building = period_and_building(command, "today")
+        await message.answer(await reports.report_text(period, building, lang))
+        chart = await reports.report_png(period, building, lang)
+        await message.answer_photo(BufferedInputFile(chart, f"report-{period}.png"))
+
+    @router.message(Command("overdue"))
+    async def overdue(
+        message: Message, command: CommandObject, staff: Person, lang: str, reports: Reports
+    ) -> None:
+        require_role(staff, SEES_ALL)
+        late = await reports.overdue((command.args or "").strip() or None)
+        lines = [
+            f"{t.ref} · {t.title} · {t.assignee.name if t.assignee else '—'} · "
+            f"{t.due_at:%Y-%m-%d %H:%M} UTC"
+            for t in late
+            if t.due_at
+        ]
+        header = gettext(lang, N_("Overdue tickets: {count}"), count=len(lines))
+        await message.answer("\n".join([header, *lines]))
+
+    @router.message(Command("load"))
+    async def load(
+        message: Message, command: CommandObject, staff: Person, lang: str, reports: Reports
+    ) -> None:
+        require_role(staff, SEES_ALL)
+        rows = await reports.load_per_technician((command.args or "").strip() or None)
+        lines = [gettext(lang, N_("{name}: {open} open, {overdue} overdue"), **row) for row in rows]
+        await message.answer("\n".join(lines) or gettext(lang, NOTHING))
+
+    @router.message(Command("ratings"))
+    async def ratings(
+        message: Message, command: CommandObject, staff: Person, lang: str, reports: Reports
+    ) -> None:
+        require_role(staff, SEES_ALL)
+        period, building = period_and_building(command, "month")
+        rows = await reports.ratings(period, building)
+        lines = [
+            gettext(
+                lang,
+                N_("{name}: {rating} from {rated} ratings"),
+                name=row["name"],
+                rating=f"{row['average_rating']:.1f}",
+                rated=row["rated"],
+            )
+            for row in rows
+        ]
+        await message.answer("\n".join(lines) or gettext(lang, NOTHING))
+
+    @router.message(Command("export"))
+    async def export(
+        message: Message, command: CommandObject, staff: Person, reports: Reports
+    ) -> None:
+        require_role(staff, SEES_ALL)
+        period, building = period_and_building(command, "month")
+        workbook = await reports.export_xlsx(period, building)
+        name = f"tickets-{period.replace('..', '_')}.xlsx"
+        await message.answer_document(BufferedInputFile(workbook, name))
+
+    @router.message(Command("announce"))
+    async def announce(
+        message: Message,
+        command: CommandObject,
+        staff: Person,
+        lang: str,
+        announcer: Announcer,
+    ) -> None:
+        require_role(staff, SEES_ALL)
+        target, _, text = (command.args or "").strip().partition(" ")
+        if not target or not text.strip():
+            raise InvalidInput(gettext(lang, N_("Usage: /announce BUILDING|all TEXT")))
+        building = None if target.lower() == "all" else target
+        result = await announcer.announce(building, text, Actor.of(staff))
+        await message.answer(
+            gettext(
+                lang,
+                N_(
+                    "Announcement queued: {telegram} by Telegram, {email} by email, "
+                    "{unreachable} without a contact."
+                ),
+                telegram=result.telegram,
+                email=result.email,
+                unreachable=result.unreachable,
+            )
+        )
+
+    return router

@@ -1,0 +1,68 @@
+"""A manager in the staff bot: report and chart, overdue, load, ratings, XLSX, announcements."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+from openpyxl import load_workbook
+
+from core.clock import FrozenClock
+from core.models import OutboxMessage
+from housedesk.bootstrap import App
+from tests.bots.support import (
+    RESIDENT,
+    STAFF,
+    TelegramUser,
+    eventually,
+    load_example_directory,
+    running_housedesk,
+    start_report,
+)
+from tests.fakes.botapi import BotApiServer
+
+
+async def test_manager_reports_export_and_announce(
+    app: App, botapi: BotApiServer, clock: FrozenClock
+) -> None:
+    await load_example_directory()
+    async with running_housedesk(app, botapi):
+        resident = TelegramUser.of(botapi, RESIDENT, 5550001, "Mina")
+        alice = TelegramUser.of(botapi, STAFF, 100001, "Alice")
+        bob = TelegramUser.of(botapi, STAFF, 100003, "Bob")
+        await start_report(resident, "OAK")
+        resident.send("Radiator is cold")
+        await resident.sees("is registered: Radiator is cold")
+        clock.advance(timedelta(days=2))  # past the technical category's deadlines
+
+        alice.send("/report week")
+        summary = await alice.sees("1")
+        assert "Technical" in str(summary.get("text"))
+        await eventually(
+            lambda: botapi.calls(STAFF, "sendPhoto"), what="the report chart as a photo"
+        )
+        [chart] = botapi.calls(STAFF, "sendPhoto")
+        assert next(iter(chart.files.values())).data.startswith(b"\x89PNG")
+
+        alice.send("/overdue")
+        await alice.sees("Overdue tickets: 1")
+        alice.send("/load OAK")
+        await alice.sees("Bob Plumber: 0 open, 0 overdue")
+        alice.send("/ratings")
+        await alice.sees("Nothing to show.")
+
+        alice.send("/export week")
+        await eventually(lambda: botapi.calls(STAFF, "sendDocument"), what="the XLSX export")
+        [export] = botapi.calls(STAFF, "sendDocument")
+        workbook = load_workbook(io.BytesIO(next(iter(export.files.values())).data))
+        cells = [c.value for row in workbook.worksheets[0].iter_rows() for c in row]
+        assert "Radiator is cold" in cells
+
+        alice.send("/announce OAK Water is off on Friday 10:00-14:00")
+        await alice.sees("Announcement queued: 1 by Telegram, 1 by email")
+
+        bob.send("/report")
+        await bob.sees("Sorry, you cannot do that.")
+
+    queued = [row for row in await OutboxMessage.all() if "Water is off" in str(row.payload)]
+    assert {row.channel for row in queued} == {"telegram_resident", "email"}

@@ -232,13 +232,7 @@ class TicketService:
         )
         taken_in = [cmd.inbound, *also_seen] if cmd.inbound else list(also_seen)
         for inbound in taken_in:
-            await MessageRef.create(
-                channel=inbound.channel,
-                external_id=inbound.external_id,
-                inbound=True,
-                ticket=ticket,
-                created_at=now,
-            )
+            await self._taken_in(ticket, inbound)
         event = await self._event(
             ticket,
             EventType.CREATED,
@@ -322,13 +316,7 @@ class TicketService:
     ) -> TicketEvent:
         author = actor.person
         if inbound is not None:
-            await MessageRef.create(
-                channel=inbound.channel,
-                external_id=inbound.external_id,
-                inbound=True,
-                ticket=ticket,
-                created_at=self.clock.now(),
-            )
+            await self._taken_in(ticket, inbound)
         kind = EventType.PUBLIC_REPLY if public else EventType.INTERNAL_NOTE
         event = await self._event(ticket, kind, actor, public=public, text=text)
         files = await self._attach(ticket, event, attachments)
@@ -600,16 +588,20 @@ class TicketService:
         ticket = await self.get(ref)
         async with in_transaction():
             if inbound is not None:
-                await MessageRef.create(
-                    channel=inbound.channel,
-                    external_id=inbound.external_id,
-                    inbound=True,
-                    ticket=ticket,
-                    created_at=self.clock.now(),
-                )
+                await self._taken_in(ticket, inbound)
             return await self._event(ticket, kind, actor, public=False, text=text, data=data)
 
     # -- helpers -----------------------------------------------------------------
+
+    async def _taken_in(self, ticket: Ticket, inbound: InboundRef) -> None:
+        """Record a channel message as taken in for ``ticket`` (a second time fails: unique)."""
+        await MessageRef.create(
+            channel=inbound.channel,
+            external_id=inbound.external_id,
+            inbound=True,
+            ticket=ticket,
+            created_at=self.clock.now(),
+        )
 
     async def _event(
         self,

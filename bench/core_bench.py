@@ -50,7 +50,14 @@ async def _seed() -> int:
 async def _core_run(url: str, data_dir: Path, count: int, workers: int) -> float:
     await open_db(url)
     requester = await _seed()
-    app = bootstrap(Settings(database={"url": url}, storage={"data_dir": data_dir}))
+    app = bootstrap(
+        Settings(
+            database={"url": url},
+            storage={"data_dir": data_dir},
+            # The core service alone: automatic routing is measured with the operations.
+            operations={"routing_enabled": False, "scheduler_enabled": False},
+        )
+    )
 
     async def creator(n: int) -> None:
         for i in range(n):

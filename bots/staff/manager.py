@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from aiogram import Router
+from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 
 from bots.context import IsStaff
+from bots.media import read_content
 from core.access import SEES_ALL, require_role
 from core.actors import Actor
-from core.announce import Announcer
+from core.announce import Announcer, Photo
+from core.blobs import BlobStore
 from core.errors import InvalidInput
 from core.i18n import N_, gettext
 from core.models import Person
@@ -102,16 +104,23 @@ def build_manager_router() -> Router:
     async def announce(
         message: Message,
         command: CommandObject,
+        bot: Bot,
         staff: Person,
         lang: str,
         announcer: Announcer,
+        blobs: BlobStore,
     ) -> None:
+        """``/announce BUILDING|all TEXT``, also as the caption of a photo to send with it."""
         require_role(staff, SEES_ALL)
         target, _, text = (command.args or "").strip().partition(" ")
         if not target or not text.strip():
             raise InvalidInput(gettext(lang, N_("Usage: /announce BUILDING|all TEXT")))
         building = None if target.lower() == "all" else target
-        result = await announcer.announce(building, text, Actor.of(staff))
+        photo = None
+        if message.photo:
+            [picture] = (await read_content(message, bot, blobs)).attachments
+            photo = Photo(picture.sha256, picture.content_type, picture.original_name)
+        result = await announcer.announce(building, text, Actor.of(staff), photo)
         await message.answer(
             gettext(
                 lang,

@@ -17,9 +17,11 @@ from tests.bots.support import (
     eventually,
     load_example_directory,
     running_housedesk,
+    shown_text,
     start_report,
 )
 from tests.fakes.botapi import BotApiServer
+from tests.telegram.support import png
 
 
 async def test_manager_reports_export_and_announce(
@@ -60,6 +62,19 @@ async def test_manager_reports_export_and_announce(
 
         alice.send("/announce OAK Water is off on Friday 10:00-14:00")
         await alice.sees("Announcement queued: 1 by Telegram, 1 by email")
+        notice = png(8, 8, "blue")
+        alice.send(
+            photo_file_id=botapi.add_file(STAFF, notice, file_path="photos/notice.png"),
+            caption="/announce all The lift is serviced on Monday",
+        )
+        await alice.sees("Announcement queued: 1 by Telegram, 1 by email")
+        await resident.sees_where(
+            lambda m: "The lift is serviced on Monday" in shown_text(m) and "photo" in m,
+            "the announcement with its photo",
+            timeout=10,
+        )
+        [upload] = [c for c in botapi.calls(RESIDENT, "sendPhoto") if c.files]
+        assert next(iter(upload.files.values())).data == notice  # re-uploaded by the other bot
 
         bob.send("/report")
         await bob.sees("Sorry, you cannot do that.")

@@ -30,10 +30,15 @@ def _catalog(language: str) -> dict[str, str]:
     }
 
 
-def available_languages() -> list[str]:
-    """Languages with a catalog, English first."""
+@cache
+def _languages() -> tuple[str, ...]:
     others = sorted(p.stem for p in LOCALE_DIR.glob("*.po"))
-    return [DEFAULT_LANGUAGE, *[lang for lang in others if lang != DEFAULT_LANGUAGE]]
+    return (DEFAULT_LANGUAGE, *[lang for lang in others if lang != DEFAULT_LANGUAGE])
+
+
+def available_languages() -> list[str]:
+    """Languages with a catalog, English first (read once per process)."""
+    return list(_languages())
 
 
 def normalize_language(code: str | None) -> str:
@@ -43,7 +48,7 @@ def normalize_language(code: str | None) -> str:
     base = code.replace("_", "-").split("-")[0].lower()
     if base in ("nb", "nn"):
         base = "no"
-    return base if base in available_languages() else DEFAULT_LANGUAGE
+    return base if base in _languages() else DEFAULT_LANGUAGE
 
 
 def gettext(language: str | None, message: str, **params: object) -> str:

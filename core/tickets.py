@@ -153,17 +153,10 @@ class TicketService:
             return None
         return await self.get(ref.ticket_id)  # type: ignore[attr-defined]
 
-    async def created_since(
-        self, channel: Channel, kind: ContactKind, value: str, since: datetime
-    ) -> int:
-        """How many tickets the owner of a contact opened through ``channel`` since ``since``."""
-        contact = await Contact.get_or_none(kind=kind, value=normalize_contact(kind, value))
-        if contact is None:
-            return 0
+    async def created_since(self, requester: Person, channel: Channel, since: datetime) -> int:
+        """How many tickets ``requester`` opened through ``channel`` since ``since``."""
         return await Ticket.filter(
-            requester_id=contact.person_id,  # type: ignore[attr-defined]
-            channel=channel,
-            created_at__gte=since,
+            requester_id=requester.id, channel=channel, created_at__gte=since
         ).count()
 
     async def seen(self, inbound: InboundRef) -> bool:

@@ -164,9 +164,7 @@ class MailGateway:
         text = _with_notes(mail.body, mail.notes)
         category = await self.categorize(f"{mail.subject}\n{text}") if self.categorize else None
         since = self.clock.now() - timedelta(hours=1)
-        recent = await self.tickets.created_since(
-            Channel.EMAIL, ContactKind.EMAIL, mail.sender, since
-        )
+        recent = await self.tickets.created_since(sender, Channel.EMAIL, since) if sender else 0
         result = await self.tickets.create(
             NewTicket(
                 category=category or self.settings.default_category,

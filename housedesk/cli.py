@@ -286,7 +286,8 @@ def main(argv: list[str] | None = None) -> int:
         level=settings.service.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    logging.getLogger("tortoise").setLevel(logging.WARNING)
+    for noisy in ("tortoise", "apscheduler"):  # one line per round is not news
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     for name in unknown_env_variables():
         print(
             f"housedesk: warning: environment variable {name} names no config key", file=sys.stderr

@@ -73,10 +73,6 @@ async def serve(
             scheduler.start()
             stack.push_async_callback(scheduler.stop)
             app.channel_states["operations"] = "up"
-            log.info(
-                "operations: scheduler every %.0f s (ladders, deadlines, nudges, digest)",
-                app.settings.operations.tick_interval_s,
-            )
         else:
             log.info("operations: scheduler is off")
         if ready is not None:

@@ -1,8 +1,8 @@
 """Content-addressed file storage for attachments.
 
 A file is stored once under its sha256 digest (``root/ab/cd/abcd…``); the stored name never
-comes from user input. Writes go to a temporary file that is fsync'd and renamed, so a crash
-never leaves a half-written blob under a valid name.
+comes from user input. Writes go through :func:`write_durably`, so a crash never leaves a
+half-written blob under a valid name.
 """
 
 from __future__ import annotations
@@ -15,6 +15,34 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
+
+
+TEMP_PREFIX = ".tmp-"
+"""Files being written carry this prefix until they are complete."""
+
+
+def write_durably(target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` so that after a crash it is either complete or absent.
+
+    The bytes go to a temporary file in the same directory, which is fsync'd and renamed
+    into place; then the directory is fsync'd so the new name survives a power cut.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=TEMP_PREFIX)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    directory = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 @dataclass(frozen=True)
@@ -43,17 +71,7 @@ class BlobStore:
         target = self.path(digest)
         if target.exists() and target.stat().st_size == len(data):
             return StoredBlob(digest, len(data))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_durably(target, data)
         return StoredBlob(digest, len(data))
 
     def read(self, sha256: str) -> bytes:

@@ -8,31 +8,19 @@ client retries them) and are discarded on recovery.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
+from core.blobs import TEMP_PREFIX, write_durably
+
 _SUFFIX = ".eml"
-_TEMP_PREFIX = ".tmp-"
 
 
 def write_spool_file(spool_dir: Path, data: bytes) -> Path:
     """Durably store ``data`` in ``spool_dir`` and return the spool file's path."""
-    spool_dir.mkdir(parents=True, exist_ok=True)
     target = spool_dir / f"{time.time_ns():020d}-{uuid.uuid4().hex}{_SUFFIX}"
-    fd, temporary = tempfile.mkstemp(dir=spool_dir, prefix=_TEMP_PREFIX)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    _fsync_directory(spool_dir)
+    write_durably(target, data)
     return target
 
 
@@ -47,15 +35,7 @@ def discard_partial_files(spool_dir: Path) -> int:
     """Delete temporary files left by a crash mid-write; return how many there were."""
     if not spool_dir.is_dir():
         return 0
-    partial = list(spool_dir.glob(f"{_TEMP_PREFIX}*"))
+    partial = list(spool_dir.glob(f"{TEMP_PREFIX}*"))
     for path in partial:
         path.unlink(missing_ok=True)
     return len(partial)
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -14,8 +14,6 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -26,6 +24,7 @@ from pathlib import Path
 import aiosqlite
 import asyncpg
 
+from bench.per_database import run_each_database
 from core.actors import CLI
 from core.commands import NewTicket
 from core.db import close_db, migrate_db, open_db, sqlite_url
@@ -225,18 +224,13 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=3000)
     parser.add_argument("--db", choices=("sqlite", "postgres"))
     args = parser.parse_args()
-    if args.db == "sqlite":
-        sys.exit(0 if asyncio.run(bench_sqlite(args.count)) else 1)
-    if args.db == "postgres":
-        sys.exit(0 if asyncio.run(bench_postgres(args.count * 2, 4)) else 1)
-    results = [
-        subprocess.run(
-            [sys.executable, "-m", "bench.core_bench", "--db", kind, "--count", str(args.count)],
-            check=False,
-        ).returncode
-        for kind in ("sqlite", "postgres")
-    ]
-    sys.exit(1 if any(results) else 0)
+    run_each_database(
+        "bench.core_bench",
+        args.db,
+        ["--count", str(args.count)],
+        lambda: bench_sqlite(args.count),
+        lambda: bench_postgres(args.count * 2, 4),
+    )
 
 
 if __name__ == "__main__":

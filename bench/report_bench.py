@@ -15,12 +15,9 @@ Run with ``python -m bench.report_bench [--db sqlite|postgres] [--rows N]``; wit
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import random
 import sqlite3
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -32,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from bench.per_database import run_each_database
 from core.db import close_db, migrate_db, open_db, sqlite_url
 from core.models import Building, Category, Person, Role
 from core.reports import WINDOW, Period, bind, build_report, parse_period, percentile
@@ -347,18 +345,13 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--db", choices=("sqlite", "postgres"))
     args = parser.parse_args()
-    if args.db == "sqlite":
-        sys.exit(0 if asyncio.run(bench_sqlite(args.rows)) else 1)
-    if args.db == "postgres":
-        sys.exit(0 if asyncio.run(bench_postgres(args.rows)) else 1)
-    results = [
-        subprocess.run(
-            [sys.executable, "-m", "bench.report_bench", "--db", kind, "--rows", str(args.rows)],
-            check=False,
-        ).returncode
-        for kind in ("sqlite", "postgres")
-    ]
-    sys.exit(1 if any(results) else 0)
+    run_each_database(
+        "bench.report_bench",
+        args.db,
+        ["--rows", str(args.rows)],
+        lambda: bench_sqlite(args.rows),
+        lambda: bench_postgres(args.rows),
+    )
 
 
 if __name__ == "__main__":

@@ -92,9 +92,9 @@ class MailGateway:
 
     async def _take_in(self, mail: ParsedMail, message_id: str) -> Outcome:
         inbound = InboundRef(EMAIL, message_id)
-        if await self.tickets.seen(inbound):
-            earlier = await self.tickets.ticket_for_message(EMAIL, message_id)
-            return Accepted(earlier.ref if earlier else None, note="duplicate: already taken in")
+        earlier = await self.tickets.ticket_for_message(EMAIL, message_id)
+        if earlier is not None:
+            return Accepted(earlier.ref, note="duplicate: already taken in")
         found = classify(mail, self.settings.own)
         if found.kind == MailKind.BOUNCE:
             return await self._bounce(found)

@@ -69,9 +69,9 @@ class VoicemailFiler:
 
     async def _file(self, item: VoicemailItem) -> Outcome:
         inbound = InboundRef("voicemail", item.source_id)
-        if await self.tickets.seen(inbound):
-            earlier = await self.tickets.ticket_for_message(inbound.channel, inbound.external_id)
-            return Accepted(earlier.ref if earlier else None, note="duplicate voicemail")
+        earlier = await self.tickets.ticket_for_message(inbound.channel, inbound.external_id)
+        if earlier is not None:
+            return Accepted(earlier.ref, note="duplicate voicemail")
         building = await building_by_phone(item.called)
         caller = await person_by_contact(ContactKind.PHONE, item.caller) if item.caller else None
         language = (

@@ -155,6 +155,8 @@ def unavailable_reason(
 
 async def absences_around(person_ids: Sequence[int], moment: datetime) -> list[Absence]:
     """Absences of these people that may cover ``moment`` in any timezone."""
+    if not person_ids:
+        return []
     day = moment.astimezone(UTC).date()
     return await Absence.filter(
         person_id__in=list(person_ids),

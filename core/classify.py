@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from core.directory import all_categories
 from core.models import Category
 
 Keywords = Mapping[str, Mapping[str, Sequence[str]]]
@@ -101,7 +102,7 @@ class KeywordClassifier:
 
     async def categorize(self, text: str) -> str | None:
         """The category code for ``text`` among the directory's categories (None: no match)."""
-        return self.classify(text, await Category.all()).category
+        return self.classify(text, await all_categories()).category
 
 
 def _keyword_words(keyword: str) -> tuple[str, ...]:

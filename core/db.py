@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from tortoise import Tortoise, connections
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate
 from tortoise.migrations.executor import MigrationExecutor
 
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 APP = "models"
 MODELS_MODULE = "core.models"
 MIGRATIONS_MODULE = "core.migrations"
+SQLITE_ENGINE = "core.sqlite_engine"
 
 
 def sqlite_url(url: str, synchronous: str = "FULL") -> str:
@@ -44,9 +46,9 @@ def ensure_sqlite_dir(url: str) -> None:
 
 
 def tortoise_config(url: str) -> dict[str, Any]:
-    """The tortoise configuration for a database URL."""
+    """The tortoise configuration for a database URL (SQLite through :mod:`core.sqlite_engine`)."""
     return {
-        "connections": {"default": url},
+        "connections": {"default": _connection_config(url)},
         "apps": {
             APP: {
                 "models": [MODELS_MODULE],
@@ -57,6 +59,12 @@ def tortoise_config(url: str) -> dict[str, Any]:
         "use_tz": True,
         "timezone": "UTC",
     }
+
+
+def _connection_config(url: str) -> str | dict[str, Any]:
+    if not url or urlsplit(url).scheme != "sqlite":
+        return url
+    return {**expand_db_url(url), "engine": SQLITE_ENGINE}
 
 
 async def open_db(url: str) -> None:

@@ -70,7 +70,8 @@ async def find_staff(identifier: str) -> Person:
 
 
 class _CodeCache:
-    """Buildings and categories by code, re-read at most every ``ttl`` seconds.
+    """Buildings and categories by code (and the list of categories), re-read at most every
+    ``ttl`` seconds.
 
     They change only on a directory import, which clears the cache of its own process;
     other processes see the change within ``ttl`` seconds.
@@ -78,15 +79,15 @@ class _CodeCache:
 
     def __init__(self, ttl: float = 30.0) -> None:
         self.ttl = ttl
-        self._entries: dict[tuple[str, str], tuple[float, Building | Category]] = {}
+        self._entries: dict[tuple[str, str], tuple[float, object]] = {}
 
-    def get(self, kind: str, code: str) -> Building | Category | None:
+    def get(self, kind: str, code: str) -> object | None:
         entry = self._entries.get((kind, code))
         if entry is None or time.monotonic() - entry[0] > self.ttl:
             return None
         return entry[1]
 
-    def put(self, kind: str, code: str, value: Building | Category) -> None:
+    def put(self, kind: str, code: str, value: object) -> None:
         self._entries[(kind, code)] = (time.monotonic(), value)
 
     def clear(self) -> None:
@@ -124,17 +125,38 @@ async def category_by_code(code: str) -> Category:
     return category
 
 
+_CONTACT_COLUMNS = ("id", "person_id", "kind", "value", "blocked")
+
+
+async def all_categories() -> list[Category]:
+    """Every category, by code (the classifier reads them for each new mail)."""
+    cached = CODE_CACHE.get("categories", "*")
+    if isinstance(cached, list):
+        return list(cached)
+    categories = await Category.all().order_by("code")
+    CODE_CACHE.put("categories", "*", categories)
+    return list(categories)
+
+
 async def person_and_contacts(person_id: int) -> tuple[Person, list[Contact]] | None:
-    """A person and their contacts in two plain queries (the ticket-creation hot path)."""
-    db = Person._meta.db
+    """A person and their contacts in one plain query (the ticket-creation hot path)."""
     [mark] = _marks(1)
-    rows = await db.execute_query_dict(f'SELECT * FROM "person" WHERE "id" = {mark}', [person_id])
+    contact = ", ".join(f'"contact"."{c}" AS "contact__{c}"' for c in _CONTACT_COLUMNS)
+    rows = await Person._meta.db.execute_query_dict(
+        f'SELECT "person".*, {contact} FROM "person" LEFT JOIN "contact"'
+        f' ON "contact"."person_id" = "person"."id" WHERE "person"."id" = {mark}'
+        ' ORDER BY "contact"."id"',
+        [person_id],
+    )
     if not rows:
         return None
-    contacts = await db.execute_query_dict(
-        f'SELECT * FROM "contact" WHERE "person_id" = {mark} ORDER BY "id"', [person_id]
-    )
-    return Person._init_from_db(**rows[0]), [Contact._init_from_db(**c) for c in contacts]
+    person = {k: v for k, v in rows[0].items() if not k.startswith("contact__")}
+    contacts = [
+        Contact._init_from_db(**{c: row[f"contact__{c}"] for c in _CONTACT_COLUMNS})
+        for row in rows
+        if row["contact__id"] is not None
+    ]
+    return Person._init_from_db(**person), contacts
 
 
 async def contact_of(person: Person, kind: ContactKind) -> Contact | None:

@@ -129,11 +129,13 @@ class Notifier:
         auto_reply: bool = False,
         contacts: Sequence[Contact] | None = None,
         buttons: Buttons = (),
+        thread: Sequence[MessageRef] | None = None,
     ) -> bool:
         """Tell the ticket's requester ``text``; False when they cannot be reached.
 
-        ``contacts`` are the requester's contacts when the caller has them already;
-        ``buttons`` are shown in Telegram only (an email has none).
+        ``contacts`` are the requester's contacts, and ``thread`` every message reference of
+        the ticket, when the caller has them already; ``buttons`` are shown in Telegram only
+        (an email has none).
         """
         if requester is None:
             return False
@@ -148,7 +150,7 @@ class Notifier:
         if contact is None:
             return False
         if contact.kind == ContactKind.EMAIL:
-            await self._email(ticket, event, contact.value, text, files, auto_reply)
+            await self._email(ticket, event, contact.value, text, files, auto_reply, thread)
         else:
             await self._telegram(
                 TELEGRAM_RESIDENT, ticket, event, contact.value, text, files, buttons=buttons
@@ -225,9 +227,12 @@ class Notifier:
         text: str,
         files: Sequence[Attachment],
         auto_reply: bool,
+        thread: Sequence[MessageRef] | None = None,
     ) -> None:
         now = self.clock.now()
-        refs = await MessageRef.filter(ticket=ticket, channel=EMAIL).order_by("id")
+        if thread is None:
+            thread = await MessageRef.filter(ticket=ticket, channel=EMAIL).order_by("id")
+        refs = [r for r in thread if r.channel == EMAIL]
         inbound = [r for r in refs if r.inbound]
         message_id = self.new_message_id(ticket)
         payload: dict[str, Any] = {

@@ -25,11 +25,10 @@ from core.actors import Actor
 from core.calendar import BusinessCalendar, absences_around, unavailable_reason
 from core.classify import KeywordClassifier
 from core.deadlines import due_times
-from core.directory import contact_of
+from core.directory import all_categories, contact_of
 from core.i18n import N_, gettext, normalize_language
 from core.models import (
     Absence,
-    Category,
     Channel,
     ContactKind,
     DutyRoster,
@@ -64,6 +63,8 @@ class Choice:
 
 async def open_loads(person_ids: Sequence[int]) -> dict[int, int]:
     """Open tickets assigned to each of these people."""
+    if not person_ids:
+        return {}
     rows = (
         await Ticket.filter(assignee_id__in=list(person_ids), status__in=list(OPEN_STATUSES))
         .group_by("assignee_id")
@@ -98,17 +99,17 @@ class Router:
     async def on_created(self, ticket: Ticket, event: TicketEvent) -> None:
         """Classify, set deadlines, then assign, wait for opening hours or call the duty list."""
         now = self.tickets.clock.now()
-        await self._classify(ticket, now)
         calendar = BusinessCalendar.of(ticket.building)
-        ticket.response_due_at, ticket.due_at = due_times(
-            ticket.category, ticket.created_at, calendar
-        )
-        await Ticket.filter(id=ticket.id).update(
-            category_id=ticket.category.id,
-            priority=ticket.priority,
-            response_due_at=ticket.response_due_at,
-            due_at=ticket.due_at,
-        )
+        if await self._classify(ticket, now):
+            ticket.response_due_at, ticket.due_at = due_times(
+                ticket.category, ticket.created_at, calendar
+            )
+            await Ticket.filter(id=ticket.id).update(
+                category_id=ticket.category.id,
+                priority=ticket.priority,
+                response_due_at=ticket.response_due_at,
+                due_at=ticket.due_at,
+            )
         if calendar.is_open(now):
             await self.assign_by_rules(ticket, now)
         elif ticket.category.emergency:
@@ -116,13 +117,15 @@ class Router:
         else:
             await self._defer(ticket, calendar, now)
 
-    async def _classify(self, ticket: Ticket, now: datetime) -> None:
+    async def _classify(self, ticket: Ticket, now: datetime) -> bool:
+        """Record the keyword classification; True when it changed the category."""
         if self.classifier is None or ticket.channel not in self.classified_channels:
-            return
-        categories = await Category.all()
+            return False
+        categories = await all_categories()
         result = self.classifier.classify(f"{ticket.title}\n{ticket.description}", categories)
         previous = ticket.category.code
-        if result.category is not None and result.category != previous:
+        changed = result.category is not None and result.category != previous
+        if changed:
             chosen = next(c for c in categories if c.code == result.category)
             ticket.category = chosen
             ticket.priority = chosen.priority
@@ -142,6 +145,7 @@ class Router:
                 "keywords": [m.keyword for m in result.matches],
             },
         )
+        return changed
 
     # -- assignment rules ------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from tortoise.transactions import in_transaction
 
 from core.access import require_see, require_staff, visibility
 from core.actors import Actor
+from core.calendar import BusinessCalendar
 from core.clock import Clock
 from core.commands import InboundRef, NewAttachment, NewTicket, RequesterHint
 from core.deadlines import due_times
@@ -165,16 +166,28 @@ class TicketService:
 
     # -- creating ----------------------------------------------------------------
 
-    async def create(self, cmd: NewTicket, *, also_seen: Sequence[InboundRef] = ()) -> CreateResult:
+    async def create(
+        self,
+        cmd: NewTicket,
+        *,
+        also_seen: Sequence[InboundRef] = (),
+        inbound_checked: bool = False,
+    ) -> CreateResult:
         """Open a ticket; a delivery seen before returns the ticket it made.
 
         ``also_seen``: further channel ids to recognise as taken in with it (a Telegram report
         is known by its own id, and by the id of the message that opened it).
+        ``inbound_checked``: the caller has just looked ``cmd.inbound`` up and found nothing
+        (a concurrent duplicate is still caught by the unique constraint).
         """
         title = _clean_title(cmd.title, cmd.description)
         category = await category_by_code(cmd.category)
         building = await building_by_code(cmd.building) if cmd.building else None
-        if cmd.inbound and (existing := await self._ticket_of_inbound(cmd.inbound)):
+        if (
+            cmd.inbound
+            and not inbound_checked
+            and (existing := await self._ticket_of_inbound(cmd.inbound))
+        ):
             return CreateResult(existing, created=False)
         try:
             async with in_transaction():
@@ -198,7 +211,7 @@ class TicketService:
         if building is None and requester is not None:
             building = await _only_building_of(requester)
         unit = await _unit(building, cmd.unit) if cmd.unit else None
-        response_due, due = due_times(category, now)
+        response_due, due = due_times(category, now, BusinessCalendar.of(building))
         language = (
             cmd.language
             or (requester.language if requester else None)
@@ -224,8 +237,7 @@ class TicketService:
             due_at=due,
         )
         taken_in = [cmd.inbound, *also_seen] if cmd.inbound else list(also_seen)
-        for inbound in taken_in:
-            await self._taken_in(ticket, inbound)
+        refs = await self._taken_in(ticket, *taken_in)
         event = await self._event(
             ticket,
             EventType.CREATED,
@@ -245,7 +257,7 @@ class TicketService:
                 title=title,
             )
             await self.notifier.to_requester(
-                ticket, requester, event, text, auto_reply=True, contacts=contacts
+                ticket, requester, event, text, auto_reply=True, contacts=contacts, thread=refs
             )
         return ticket
 
@@ -586,15 +598,24 @@ class TicketService:
 
     # -- helpers -----------------------------------------------------------------
 
-    async def _taken_in(self, ticket: Ticket, inbound: InboundRef) -> None:
-        """Record a channel message as taken in for ``ticket`` (a second time fails: unique)."""
-        await MessageRef.create(
-            channel=inbound.channel,
-            external_id=inbound.external_id,
-            inbound=True,
-            ticket=ticket,
-            created_at=self.clock.now(),
-        )
+    async def _taken_in(self, ticket: Ticket, *inbound: InboundRef) -> list[MessageRef]:
+        """Record channel messages as taken in for ``ticket`` (a second time fails: unique)."""
+        now = self.clock.now()
+        refs = [
+            MessageRef(
+                channel=ref.channel,
+                external_id=ref.external_id,
+                inbound=True,
+                ticket=ticket,
+                created_at=now,
+            )
+            for ref in inbound
+        ]
+        if len(refs) == 1:
+            await refs[0].save()
+        elif refs:
+            await MessageRef.bulk_create(refs)
+        return refs
 
     async def _event(
         self,

@@ -180,7 +180,8 @@ class MailGateway:
                 attachments=await self._store(mail.attachments),
                 linked_to=linked_to.id if linked_to else None,
                 acknowledge=recent < self.settings.acks_per_sender_per_hour,
-            )
+            ),
+            inbound_checked=True,
         )
         return Accepted(result.ticket.ref, note="new ticket" if result.created else "duplicate")
 

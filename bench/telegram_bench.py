@@ -8,7 +8,10 @@ does nothing, fed the same updates. Updates are parsed with the bot in their con
 polling and webhooks do. SQLite with housedesk's pragmas (WAL, synchronous=FULL).
 
 For scale, the same tickets created by calling the core directly (no Telegram, no
-conversation) are measured too: on a given disk, that rate is the ceiling of the full path.
+conversation) are measured too, and a Dispatcher whose handler does one 3-row tortoise
+transaction: the issue measured that at about 1,500 updates/s on the machine where it set
+the target, so the target reads as "within 3x of it" on a machine with slower hops to the
+aiosqlite thread or slower fsyncs.
 
 Run with ``python -m bench.telegram_bench`` (``--count N``). Target: >= 500 new-ticket
 updates/s on SQLite.
@@ -29,6 +32,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.base import DefaultKeyBuilder, StorageKey
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.types import Message, Update
+from tortoise.transactions import in_transaction
 
 from bots.dispatchers import BotServices, build_resident_dispatcher
 from bots.fsm_storage import DatabaseStorage
@@ -44,9 +48,11 @@ from core.models import (
     Channel,
     Contact,
     ContactKind,
+    EventType,
     OutboxMessage,
     Person,
     Ticket,
+    TicketEvent,
     Unit,
 )
 from core.tickets import TicketService
@@ -129,6 +135,37 @@ async def _core_rate(tickets: TicketService, count: int) -> float:
     return (len(people) - count) / (time.perf_counter() - start)
 
 
+def _one_transaction_dispatcher() -> Dispatcher:
+    """The issue's reference point: a handler doing one 3-row tortoise transaction."""
+    dispatcher = Dispatcher()
+
+    @dispatcher.message()
+    async def three_rows(message: Message) -> None:
+        """Ticket, event and outbox row, as plain tortoise creates in one transaction."""
+        now = datetime.now(UTC)
+        async with in_transaction():
+            ticket = await Ticket.create(
+                category_id=1,
+                channel=Channel.TELEGRAM,
+                title=message.text or "",
+                language="en",
+                created_at=now,
+                updated_at=now,
+            )
+            await TicketEvent.create(ticket=ticket, type=EventType.CREATED, public=True, at=now)
+            await OutboxMessage.create(
+                ticket=ticket,
+                channel="telegram_resident",
+                recipient=str(message.chat.id),
+                payload={"method": "sendMessage", "text": "ok"},
+                idempotency_key=f"bench:{message.chat.id}",
+                next_attempt_at=now,
+                created_at=now,
+            )
+
+    return dispatcher
+
+
 async def _rate(dispatcher: Dispatcher, bot: Bot, updates: list[Update]) -> float:
     start = time.perf_counter()
     for update in updates:
@@ -160,6 +197,7 @@ async def run(count: int, synchronous: str = "FULL") -> bool:
         full_rate = await _rate(full, bot, _updates(bot, count))
         tickets = await Ticket.all().count()
         acks = await OutboxMessage.filter(channel="telegram_resident").count()
+        plain_rate = await _rate(_one_transaction_dispatcher(), bot, _updates(bot, count))
         core_rate = await _core_rate(app.tickets, count)
         await bot.session.close()
         await close_db()
@@ -168,7 +206,9 @@ async def run(count: int, synchronous: str = "FULL") -> bool:
         f"telegram, sqlite synchronous={synchronous}: full path {full_rate:,.0f} updates/s "
         f"({tickets} tickets, {acks} outbox rows), bare dispatcher {bare_rate:,.0f} updates/s "
         f"(target >= {TARGET}/s) {'OK' if ok else 'MISSED'}; "
-        f"core alone {core_rate:,.0f} tickets/s, full/core {full_rate / core_rate:.2f}"
+        f"core alone {core_rate:,.0f} tickets/s, full/core {full_rate / core_rate:.2f}; "
+        f"one 3-row tortoise transaction per update {plain_rate:,.0f} updates/s, "
+        f"full path {plain_rate / full_rate:.2f}x slower"
     )
     return ok
 

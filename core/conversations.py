@@ -13,14 +13,16 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 
 from core.models import ConversationState
+from core.rawsql import fetch
 
 
 async def conversation(key: str) -> tuple[str | None, dict[str, Any]]:
     """The state a conversation is in (None: none) and the answers it has collected."""
-    row = await ConversationState.get_or_none(key=key).only("id", "state", "data")
-    if row is None:
+    rows = await fetch('SELECT "state", "data" FROM "conversation_state" WHERE "key" = {}', key)
+    if not rows:
         return None, {}
-    return row.state, dict(row.data or {})
+    data = ConversationState._meta.fields_map["data"].to_python_value(rows[0]["data"])
+    return rows[0]["state"], dict(data or {})
 
 
 async def save_conversation_state(key: str, state: str | None, now: datetime) -> None:

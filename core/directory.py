@@ -7,6 +7,7 @@ import time
 
 from core.errors import InvalidInput, NotFound
 from core.models import Building, Category, Contact, ContactKind, Person, Role
+from core.rawsql import fetch
 
 _NON_DIGITS = re.compile(r"[^\d+]")
 
@@ -31,20 +32,13 @@ def guess_contact_kind(value: str) -> ContactKind:
     raise InvalidInput(f"not an email address or phone number: {value!r}")
 
 
-def _marks(count: int) -> list[str]:
-    """Placeholders for a raw query on the current database ("?" or "$1"…)."""
-    if Person._meta.db.capabilities.dialect == "sqlite":
-        return ["?"] * count
-    return [f"${n}" for n in range(1, count + 1)]
-
-
 async def person_by_contact(kind: ContactKind, value: str) -> Person | None:
     """The person who owns this contact, if any (one plain query: every channel asks this)."""
-    kind_mark, value_mark = _marks(2)
-    rows = await Person._meta.db.execute_query_dict(
+    rows = await fetch(
         'SELECT "person".* FROM "person" JOIN "contact" ON "contact"."person_id" = "person"."id"'
-        f' WHERE "contact"."kind" = {kind_mark} AND "contact"."value" = {value_mark}',
-        [kind.value, normalize_contact(kind, value)],
+        ' WHERE "contact"."kind" = {} AND "contact"."value" = {}',
+        kind.value,
+        normalize_contact(kind, value),
     )
     return Person._init_from_db(**rows[0]) if rows else None
 
@@ -126,6 +120,12 @@ async def category_by_code(code: str) -> Category:
 
 
 _CONTACT_COLUMNS = ("id", "person_id", "kind", "value", "blocked")
+_PERSON_AND_CONTACTS = (
+    'SELECT "person".*, '
+    + ", ".join(f'"contact"."{c}" AS "contact__{c}"' for c in _CONTACT_COLUMNS)
+    + ' FROM "person" LEFT JOIN "contact" ON "contact"."person_id" = "person"."id"'
+    + ' WHERE "person"."id" = {} ORDER BY "contact"."id"'
+)
 
 
 async def all_categories() -> list[Category]:
@@ -140,14 +140,7 @@ async def all_categories() -> list[Category]:
 
 async def person_and_contacts(person_id: int) -> tuple[Person, list[Contact]] | None:
     """A person and their contacts in one plain query (the ticket-creation hot path)."""
-    [mark] = _marks(1)
-    contact = ", ".join(f'"contact"."{c}" AS "contact__{c}"' for c in _CONTACT_COLUMNS)
-    rows = await Person._meta.db.execute_query_dict(
-        f'SELECT "person".*, {contact} FROM "person" LEFT JOIN "contact"'
-        f' ON "contact"."person_id" = "person"."id" WHERE "person"."id" = {mark}'
-        ' ORDER BY "contact"."id"',
-        [person_id],
-    )
+    rows = await fetch(_PERSON_AND_CONTACTS, person_id)
     if not rows:
         return None
     person = {k: v for k, v in rows[0].items() if not k.startswith("contact__")}

@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
-from tortoise.expressions import Q
 from tortoise.functions import Count
 
 from core.actors import Actor
@@ -42,6 +41,7 @@ from core.models import (
     TicketEvent,
 )
 from core.notify import work_chat_of
+from core.rawsql import fetch
 from core.staff_messages import managers_of, message_staff
 from core.tickets import TicketService, assignment_buttons
 from core.workflow import OPEN_STATUSES
@@ -49,6 +49,15 @@ from core.workflow import OPEN_STATUSES
 ROUTING = Actor.system("routing")
 DEFAULT_ESCALATE_MINUTES = 15
 CLASSIFIED_CHANNELS = frozenset({Channel.EMAIL, Channel.VOICEMAIL})
+_STAFF_OF_BUILDING = (
+    'SELECT * FROM "person" WHERE "role" <> {} AND "id" IN'
+    ' (SELECT "person_id" FROM "staff_building" WHERE "building_id" = {}) ORDER BY "id"'
+)
+_STAFF_OF_ZONE = (
+    'SELECT * FROM "person" WHERE "role" <> {} AND "id" IN (SELECT "staff_building"."person_id"'
+    ' FROM "staff_building" JOIN "building" ON "building"."id" = "staff_building"."building_id"'
+    ' WHERE "building"."zone" = {}) ORDER BY "id"'
+)
 
 
 @dataclass(frozen=True)
@@ -194,15 +203,20 @@ class Router:
         if building is None:
             return Choice(None, "no building")
         tz = ZoneInfo(building.timezone or "UTC")
-        scopes = [(f"building {building.code}", Q(buildings__id=building.id))]
+        scopes: list[tuple[str, str, int | str]] = [
+            (f"building {building.code}", _STAFF_OF_BUILDING, building.id)
+        ]
         if building.zone:
-            scopes.append((f"zone {building.zone}", Q(buildings__zone=building.zone)))
+            scopes.append((f"zone {building.zone}", _STAFF_OF_ZONE, building.zone))
         seen: set[int] = set()
         skipped: list[dict[str, str]] = []
-        for scope, where in scopes:
+        for scope, query, value in scopes:
             staff = [
                 p
-                for p in await Person.filter(where).exclude(role=Role.RESIDENT).distinct()
+                for p in (
+                    Person._init_from_db(**row)
+                    for row in await fetch(query, Role.RESIDENT.value, value)
+                )
                 if p.id not in seen and _handles(p, ticket.category.trade)
             ]
             seen.update(p.id for p in staff)

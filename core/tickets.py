@@ -47,11 +47,21 @@ from core.models import (
     Unit,
 )
 from core.notify import Notifier, feedback_button, ticket_button
+from core.rawsql import fetch
 from core.staff_messages import dispatchers_of, managers_of
 from core.views import ticket_detail
 from core.workflow import check_transition
 
 TITLE_MAX = 300
+_TICKET_OF_MESSAGE = (
+    'SELECT "ticket_id" FROM "message_ref" WHERE "channel" = {} AND "external_id" = {}'
+)
+_UNIT = 'SELECT * FROM "unit" WHERE "building_id" = {} AND "number" = {}'
+_BUILDINGS_OF_RESIDENT = (
+    'SELECT * FROM "building" WHERE "id" IN (SELECT "unit"."building_id" FROM "unit"'
+    ' JOIN "residency" ON "residency"."unit_id" = "unit"."id"'
+    ' WHERE "residency"."person_id" = {})'
+)
 RELATED = ("building", "unit", "category", "requester", "assignee")
 
 STATUS_NAMES = {
@@ -149,10 +159,10 @@ class TicketService:
 
     async def ticket_for_message(self, channel: str, external_id: str) -> Ticket | None:
         """The ticket a channel message id (ours or theirs) belongs to."""
-        ref = await MessageRef.get_or_none(channel=channel, external_id=external_id)
-        if ref is None or ref.ticket_id is None:  # type: ignore[attr-defined]
+        rows = await fetch(_TICKET_OF_MESSAGE, channel, external_id)
+        if not rows or rows[0]["ticket_id"] is None:
             return None
-        return await self.get(ref.ticket_id)  # type: ignore[attr-defined]
+        return await self.get(rows[0]["ticket_id"])
 
     async def created_since(self, requester: Person, channel: Channel, since: datetime) -> int:
         """How many tickets ``requester`` opened through ``channel`` since ``since``."""
@@ -162,7 +172,7 @@ class TicketService:
 
     async def seen(self, inbound: InboundRef) -> bool:
         """True when this channel message was already taken in."""
-        return await MessageRef.exists(channel=inbound.channel, external_id=inbound.external_id)
+        return bool(await fetch(_TICKET_OF_MESSAGE, inbound.channel, inbound.external_id))
 
     # -- creating ----------------------------------------------------------------
 
@@ -789,16 +799,16 @@ async def _person_for_hint(hint: RequesterHint) -> tuple[Person, bool]:
 
 
 async def _only_building_of(person: Person) -> Building | None:
-    buildings = {u.building_id for u in await person.units.all()}  # type: ignore[attr-defined]
-    if len(buildings) != 1:
+    rows = await fetch(_BUILDINGS_OF_RESIDENT, person.id)
+    if len(rows) != 1:
         return None
-    return await Building.get(id=buildings.pop())
+    return Building._init_from_db(**rows[0])
 
 
 async def _unit(building: Building | None, number: str) -> Unit:
     if building is None:
         raise InvalidInput("a unit needs a building")
-    unit = await Unit.get_or_none(building=building, number=number.strip())
-    if unit is None:
+    rows = await fetch(_UNIT, building.id, number.strip())
+    if not rows:
         raise NotFound(f"building {building.code} has no unit {number!r}")
-    return unit
+    return Unit._init_from_db(**rows[0])

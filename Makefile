@@ -42,7 +42,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy core intake bots housedesk speech_models bench
 
-BENCHES := core_bench email_bench speech_bench report_bench telegram_bench
+BENCHES := speech_bench core_bench email_bench telegram_bench report_bench
 
 bench: install  ## every benchmark, each against its raw baseline measured in the same run
 	@status=0; for b in $(BENCHES); do $(BIN)/python -m bench.$$b || status=1; done; exit $$status

@@ -285,8 +285,7 @@ class TicketService:
             return found[0], found[1], True
         if cmd.requester is None:
             return None, None, False
-        person, known = await _person_for_hint(cmd.requester)
-        return person, None, known
+        return await _person_for_hint(cmd.requester)
 
     # -- changing ----------------------------------------------------------------
 
@@ -791,14 +790,16 @@ def _clean_title(title: str, description: str) -> str:
     return text if len(text) <= TITLE_MAX else text[: TITLE_MAX - 1] + "…"
 
 
-async def _person_for_hint(hint: RequesterHint) -> tuple[Person, bool]:
+async def _person_for_hint(hint: RequesterHint) -> tuple[Person, list[Contact] | None, bool]:
+    """The person a contact belongs to (their contacts not read), else a new resident with
+    just that contact; True when they were known."""
     value = normalize_contact(hint.kind, hint.value)
     contact = await Contact.get_or_none(kind=hint.kind, value=value).select_related("person")
     if contact is not None:
-        return contact.person, True
+        return contact.person, None, True
     person = await Person.create(name=hint.name.strip() or value, role=Role.RESIDENT)
-    await Contact.create(person=person, kind=hint.kind, value=value)
-    return person, False
+    contact = await Contact.create(person=person, kind=hint.kind, value=value)
+    return person, [contact], False
 
 
 async def _only_building_of(person: Person) -> Building | None:

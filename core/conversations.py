@@ -18,7 +18,9 @@ from core.rawsql import fetch
 
 async def conversation(key: str) -> tuple[str | None, dict[str, Any]]:
     """The state a conversation is in (None: none) and the answers it has collected."""
-    rows = await fetch('SELECT "state", "data" FROM "conversation_state" WHERE "key" = {}', key)
+    rows = await fetch(
+        'SELECT "state", "data" FROM "conversation_state" WHERE "key" = :key', key=key
+    )
     if not rows:
         return None, {}
     data = ConversationState._meta.fields_map["data"].to_python_value(rows[0]["data"])

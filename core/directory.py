@@ -36,9 +36,9 @@ async def person_by_contact(kind: ContactKind, value: str) -> Person | None:
     """The person who owns this contact, if any (one plain query: every channel asks this)."""
     rows = await fetch(
         'SELECT "person".* FROM "person" JOIN "contact" ON "contact"."person_id" = "person"."id"'
-        ' WHERE "contact"."kind" = {} AND "contact"."value" = {}',
-        kind.value,
-        normalize_contact(kind, value),
+        ' WHERE "contact"."kind" = :kind AND "contact"."value" = :value',
+        kind=kind.value,
+        value=normalize_contact(kind, value),
     )
     return Person._init_from_db(**rows[0]) if rows else None
 
@@ -124,7 +124,7 @@ _PERSON_AND_CONTACTS = (
     'SELECT "person".*, '
     + ", ".join(f'"contact"."{c}" AS "contact__{c}"' for c in _CONTACT_COLUMNS)
     + ' FROM "person" LEFT JOIN "contact" ON "contact"."person_id" = "person"."id"'
-    + ' WHERE "person"."id" = {} ORDER BY "contact"."id"'
+    + ' WHERE "person"."id" = :person ORDER BY "contact"."id"'
 )
 
 
@@ -140,7 +140,7 @@ async def all_categories() -> list[Category]:
 
 async def person_and_contacts(person_id: int) -> tuple[Person, list[Contact]] | None:
     """A person and their contacts in one plain query (the ticket-creation hot path)."""
-    rows = await fetch(_PERSON_AND_CONTACTS, person_id)
+    rows = await fetch(_PERSON_AND_CONTACTS, person=person_id)
     if not rows:
         return None
     person = {k: v for k, v in rows[0].items() if not k.startswith("contact__")}

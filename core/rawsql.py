@@ -1,31 +1,49 @@
-"""Plain SQL for the hot paths, where building a tortoise query costs more than running it.
+"""Plain SQL for the hot paths and the reports, where building a tortoise query costs more
+than running it.
 
-Queries are written with ``{}`` for each parameter; :func:`fetch` fills in the open
-database's placeholders (``?`` on SQLite, ``$1``… on PostgreSQL) once per query text and
-runs it on the current connection (the transaction's, inside one).
+Queries mark their parameters ``:name``; :func:`bind` turns the markers into the driver's
+placeholders (``?`` on SQLite, ``$1``… on PostgreSQL), translating each query text once,
+and :func:`fetch` runs a query on the current connection (the transaction's, inside one).
 """
 
 from __future__ import annotations
 
+import re
+from functools import cache
 from typing import Any
 
 from tortoise import connections
 
-_FORMATTED: dict[tuple[str, str], str] = {}
+_PARAM = re.compile(r":(\w+)")
 
 
-def _placeholders(dialect: str, count: int) -> list[str]:
-    if dialect == "sqlite":
-        return ["?"] * count
-    return [f"${n}" for n in range(1, count + 1)]
+@cache
+def _translated(sql: str, dialect: str) -> tuple[str, tuple[str, ...]]:
+    """The query for ``dialect`` and the parameter names in placeholder order."""
+    names: list[str] = []
+    numbers: dict[str, int] = {}
+
+    def placeholder(match: re.Match[str]) -> str:
+        name = match[1]
+        if dialect == "sqlite":
+            names.append(name)
+            return "?"
+        if name not in numbers:
+            names.append(name)
+            numbers[name] = len(names)
+        return f"${numbers[name]}"
+
+    return _PARAM.sub(placeholder, sql), tuple(names)
 
 
-async def fetch(query: str, *values: Any) -> list[dict[str, Any]]:
-    """The rows of ``query`` (``{}`` marks each of ``values``), as dicts."""
+def bind(sql: str, params: dict[str, Any], dialect: str) -> tuple[str, list[Any]]:
+    """Turn ``:name`` markers into the driver's placeholders and an argument list."""
+    query, names = _translated(sql, dialect)
+    return query, [params[name] for name in names]
+
+
+async def fetch(query: str, **params: Any) -> list[dict[str, Any]]:
+    """The rows of ``query`` (``:name`` marks each of ``params``), as dicts."""
     db = connections.get("default")
-    dialect = db.capabilities.dialect
-    sql = _FORMATTED.get((dialect, query))
-    if sql is None:
-        sql = query.format(*_placeholders(dialect, len(values)))
-        _FORMATTED[(dialect, query)] = sql
-    return await db.execute_query_dict(sql, list(values))
+    sql, values = bind(query, params, db.capabilities.dialect)
+    return await db.execute_query_dict(sql, values)

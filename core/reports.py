@@ -33,6 +33,7 @@ from core.clock import Clock
 from core.directory import building_by_code
 from core.errors import InvalidInput
 from core.models import Building, Category, Person, Role, Status, Ticket
+from core.rawsql import bind
 from core.report_text import render_report
 from core.workflow import OPEN_STATUSES
 
@@ -169,26 +170,6 @@ WHERE {WINDOW}{{building}}
 """
 """Both duration columns, each as one comma-separated text: far cheaper to carry out of
 SQLite than one row per ticket."""
-
-_PARAM = re.compile(r":(\w+)")
-
-
-def bind(sql: str, params: dict[str, Any], dialect: str) -> tuple[str, list[Any]]:
-    """Turn ``:name`` markers into the driver's placeholders and an argument list."""
-    values: list[Any] = []
-    numbers: dict[str, int] = {}
-
-    def placeholder(match: re.Match[str]) -> str:
-        name = match[1]
-        if dialect == "sqlite":
-            values.append(params[name])
-            return "?"
-        if name not in numbers:
-            values.append(params[name])
-            numbers[name] = len(values)
-        return f"${numbers[name]}"
-
-    return _PARAM.sub(placeholder, sql), values
 
 
 def window_sql(template: str, building_id: int | None) -> str:

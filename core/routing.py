@@ -50,13 +50,14 @@ ROUTING = Actor.system("routing")
 DEFAULT_ESCALATE_MINUTES = 15
 CLASSIFIED_CHANNELS = frozenset({Channel.EMAIL, Channel.VOICEMAIL})
 _STAFF_OF_BUILDING = (
-    'SELECT * FROM "person" WHERE "role" <> {} AND "id" IN'
-    ' (SELECT "person_id" FROM "staff_building" WHERE "building_id" = {}) ORDER BY "id"'
+    'SELECT * FROM "person" WHERE "role" <> :resident AND "id" IN'
+    ' (SELECT "person_id" FROM "staff_building" WHERE "building_id" = :scope) ORDER BY "id"'
 )
 _STAFF_OF_ZONE = (
-    'SELECT * FROM "person" WHERE "role" <> {} AND "id" IN (SELECT "staff_building"."person_id"'
-    ' FROM "staff_building" JOIN "building" ON "building"."id" = "staff_building"."building_id"'
-    ' WHERE "building"."zone" = {}) ORDER BY "id"'
+    'SELECT * FROM "person" WHERE "role" <> :resident AND "id" IN'
+    ' (SELECT "staff_building"."person_id" FROM "staff_building"'
+    ' JOIN "building" ON "building"."id" = "staff_building"."building_id"'
+    ' WHERE "building"."zone" = :scope) ORDER BY "id"'
 )
 
 
@@ -215,7 +216,7 @@ class Router:
                 p
                 for p in (
                     Person._init_from_db(**row)
-                    for row in await fetch(query, Role.RESIDENT.value, value)
+                    for row in await fetch(query, resident=Role.RESIDENT.value, scope=value)
                 )
                 if p.id not in seen and _handles(p, ticket.category.trade)
             ]

@@ -54,17 +54,17 @@ from core.workflow import check_transition
 
 TITLE_MAX = 300
 _TICKET_OF_MESSAGE = (
-    'SELECT "ticket_id" FROM "message_ref" WHERE "channel" = {} AND "external_id" = {}'
+    'SELECT "ticket_id" FROM "message_ref" WHERE "channel" = :channel AND "external_id" = :id'
 )
 _CREATED_SINCE = (
     'SELECT COUNT(*) AS "n" FROM "ticket"'
-    ' WHERE "requester_id" = {} AND "channel" = {} AND "created_at" >= {}'
+    ' WHERE "requester_id" = :requester AND "channel" = :channel AND "created_at" >= :since'
 )
-_UNIT = 'SELECT * FROM "unit" WHERE "building_id" = {} AND "number" = {}'
+_UNIT = 'SELECT * FROM "unit" WHERE "building_id" = :building AND "number" = :number'
 _BUILDINGS_OF_RESIDENT = (
     'SELECT * FROM "building" WHERE "id" IN (SELECT "unit"."building_id" FROM "unit"'
     ' JOIN "residency" ON "residency"."unit_id" = "unit"."id"'
-    ' WHERE "residency"."person_id" = {})'
+    ' WHERE "residency"."person_id" = :person)'
 )
 RELATED = ("building", "unit", "category", "requester", "assignee")
 
@@ -163,19 +163,26 @@ class TicketService:
 
     async def ticket_for_message(self, channel: str, external_id: str) -> Ticket | None:
         """The ticket a channel message id (ours or theirs) belongs to."""
-        rows = await fetch(_TICKET_OF_MESSAGE, channel, external_id)
+        rows = await fetch(_TICKET_OF_MESSAGE, channel=channel, id=external_id)
         if not rows or rows[0]["ticket_id"] is None:
             return None
         return await self.get(rows[0]["ticket_id"])
 
     async def created_since(self, requester: Person, channel: Channel, since: datetime) -> int:
         """How many tickets ``requester`` opened through ``channel`` since ``since``."""
-        rows = await fetch(_CREATED_SINCE, requester.id, channel.value, since.astimezone(UTC))
+        rows = await fetch(
+            _CREATED_SINCE,
+            requester=requester.id,
+            channel=channel.value,
+            since=since.astimezone(UTC),
+        )
         return int(rows[0]["n"])
 
     async def seen(self, inbound: InboundRef) -> bool:
         """True when this channel message was already taken in."""
-        return bool(await fetch(_TICKET_OF_MESSAGE, inbound.channel, inbound.external_id))
+        return bool(
+            await fetch(_TICKET_OF_MESSAGE, channel=inbound.channel, id=inbound.external_id)
+        )
 
     # -- creating ----------------------------------------------------------------
 
@@ -803,7 +810,7 @@ async def _person_for_hint(hint: RequesterHint) -> tuple[Person, list[Contact] |
 
 
 async def _only_building_of(person: Person) -> Building | None:
-    rows = await fetch(_BUILDINGS_OF_RESIDENT, person.id)
+    rows = await fetch(_BUILDINGS_OF_RESIDENT, person=person.id)
     if len(rows) != 1:
         return None
     return Building._init_from_db(**rows[0])
@@ -812,7 +819,7 @@ async def _only_building_of(person: Person) -> Building | None:
 async def _unit(building: Building | None, number: str) -> Unit:
     if building is None:
         raise InvalidInput("a unit needs a building")
-    rows = await fetch(_UNIT, building.id, number.strip())
+    rows = await fetch(_UNIT, building=building.id, number=number.strip())
     if not rows:
         raise NotFound(f"building {building.code} has no unit {number!r}")
     return Unit._init_from_db(**rows[0])

@@ -40,6 +40,7 @@ from core.models import (
     Ticket,
     TicketEvent,
 )
+from core.rows import insert
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,8 @@ async def enqueue(
     Call it inside the transaction of the change that causes the message. A key used
     before violates the unique constraint: use :func:`enqueue_once` where repeats happen.
     """
-    return await OutboxMessage.create(
+    return await insert(
+        OutboxMessage,
         channel=channel,
         recipient=recipient,
         payload=dict(payload),

@@ -48,6 +48,7 @@ from core.models import (
 )
 from core.notify import Notifier, feedback_button, ticket_button
 from core.rawsql import fetch
+from core.rows import insert
 from core.staff_messages import dispatchers_of, managers_of
 from core.views import ticket_detail
 from core.workflow import check_transition
@@ -237,7 +238,8 @@ class TicketService:
             or (requester.language if requester else None)
             or (building.language if building else "en")
         )
-        ticket = await Ticket.create(
+        ticket = await insert(
+            Ticket,
             building=building,
             unit=unit,
             requester=requester,
@@ -620,6 +622,18 @@ class TicketService:
     async def _taken_in(self, ticket: Ticket, *inbound: InboundRef) -> list[MessageRef]:
         """Record channel messages as taken in for ``ticket`` (a second time fails: unique)."""
         now = self.clock.now()
+        if len(inbound) == 1:
+            only = inbound[0]
+            return [
+                await insert(
+                    MessageRef,
+                    channel=only.channel,
+                    external_id=only.external_id,
+                    inbound=True,
+                    ticket=ticket,
+                    created_at=now,
+                )
+            ]
         refs = [
             MessageRef(
                 channel=ref.channel,
@@ -630,9 +644,7 @@ class TicketService:
             )
             for ref in inbound
         ]
-        if len(refs) == 1:
-            await refs[0].save()
-        elif refs:
+        if refs:
             await MessageRef.bulk_create(refs)
         return refs
 
@@ -646,7 +658,8 @@ class TicketService:
         text: str = "",
         data: dict[str, object] | None = None,
     ) -> TicketEvent:
-        return await TicketEvent.create(
+        return await insert(
+            TicketEvent,
             ticket=ticket,
             type=kind,
             public=public,

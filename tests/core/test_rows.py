@@ -1,0 +1,113 @@
+"""core.rows.insert: the row and the instance are what ``Model.create`` would make."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from core.models import Channel, EventType, OutboxMessage, Person, Status, Ticket, TicketEvent
+from core.rows import insert
+from tests.core import factories
+
+pytestmark = pytest.mark.usefixtures("db")
+
+NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
+
+
+async def _ticket(**values: object) -> Ticket:
+    oak = await factories.building()
+    technical = await factories.category()
+    return await insert(
+        Ticket,
+        building=oak,
+        category=technical,
+        channel=Channel.EMAIL,
+        title="Leak under the sink",
+        created_at=NOW,
+        updated_at=NOW,
+        **values,
+    )
+
+
+async def test_the_row_reads_back_as_written() -> None:
+    ticket = await _ticket(description="water on the floor", verified=True)
+    stored = await Ticket.get(id=ticket.id).prefetch_related("building", "category")
+    assert stored.title == "Leak under the sink"
+    assert stored.description == "water on the floor"
+    assert stored.status is Status.NEW  # the declared default
+    assert stored.channel is Channel.EMAIL
+    assert stored.created_at == NOW
+    assert stored.building.code == "OAK"
+    assert stored.category.code == "technical"
+    assert stored.requester_id is None  # type: ignore[attr-defined]
+
+
+async def test_the_instance_carries_its_id_values_and_related_objects() -> None:
+    ticket = await _ticket()
+    assert ticket.id is not None and ticket.pk == ticket.id
+    assert ticket.status is Status.NEW
+    assert ticket.building.code == "OAK"  # kept, as create keeps it: no query needed
+    assert ticket.requester is None
+    assert ticket.ref.startswith("#")
+    event = await insert(
+        TicketEvent,
+        ticket=ticket,
+        type=EventType.CREATED,
+        public=True,
+        data={"channel": "email"},
+        at=NOW,
+    )
+    assert event.ticket is ticket
+    assert event.data == {"channel": "email"}
+    assert event.type is EventType.CREATED
+    assert (await TicketEvent.get(id=event.id)).data == {"channel": "email"}
+
+
+async def test_a_relation_given_by_id_is_fetched_when_asked_for() -> None:
+    ticket = await _ticket()
+    row = await insert(
+        OutboxMessage,
+        ticket_id=ticket.id,
+        channel="email",
+        recipient="tom@oak.example",
+        payload={"subject": "hi"},
+        idempotency_key="k1",
+        next_attempt_at=NOW,
+        created_at=NOW,
+    )
+    assert (await row.ticket).id == ticket.id
+
+
+async def test_the_instance_saves_changes_like_any_other() -> None:
+    ticket = await _ticket()
+    ticket.title = "Leak fixed?"
+    await ticket.save(update_fields=["title"])
+    assert (await Ticket.get(id=ticket.id)).title == "Leak fixed?"
+
+
+async def test_a_unique_violation_is_an_integrity_error_and_rolls_back() -> None:
+    ticket = await _ticket()
+    values = {
+        "ticket": ticket,
+        "channel": "email",
+        "recipient": "tom@oak.example",
+        "payload": {},
+        "idempotency_key": "same",
+        "next_attempt_at": NOW,
+        "created_at": NOW,
+    }
+    await insert(OutboxMessage, **values)
+    with pytest.raises(IntegrityError):
+        async with in_transaction():
+            await insert(OutboxMessage, **{**values, "recipient": "other@oak.example"})
+    assert await OutboxMessage.filter(idempotency_key="same").count() == 1
+
+
+async def test_a_misspelt_field_or_an_auto_stamped_model_is_refused() -> None:
+    with pytest.raises(TypeError, match="no field tittle"):
+        await _ticket(tittle="typo")
+    with pytest.raises(TypeError, match="auto_now"):
+        await insert(Person, name="Tom")

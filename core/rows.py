@@ -94,7 +94,7 @@ async def insert(model: type[M], **values: Any) -> M:
         for name in plan.columns
         if name != plan.pk
     }
-    params = [field.to_db_value(row[name], None) for name, field in plan.fields]
+    params = [field.to_db_value(row[name], model) for name, field in plan.fields]
     result = await db.execute_insert(plan.sql, params)
     row[plan.pk] = result if isinstance(result, int) else result[0]
     instance = model._init_from_db(**{plan.columns[name]: value for name, value in row.items()})

@@ -28,6 +28,7 @@ from core.models import (
     TicketEvent,
 )
 from core.outbox import enqueue
+from core.rows import insert
 
 EMAIL = "email"
 TELEGRAM_RESIDENT = "telegram_resident"
@@ -246,8 +247,13 @@ class Notifier:
             "attachments": [_file(a) for a in files],
             "language": ticket.language,
         }
-        await MessageRef.create(
-            channel=EMAIL, external_id=message_id, inbound=False, ticket=ticket, created_at=now
+        await insert(
+            MessageRef,
+            channel=EMAIL,
+            external_id=message_id,
+            inbound=False,
+            ticket=ticket,
+            created_at=now,
         )
         await enqueue(
             channel=EMAIL,

@@ -234,7 +234,8 @@ class OutboxWorker:
                     external_id=f"{row.recipient}:{receipt.external_id}",
                     defaults={"ticket_id": ticket_id, "inbound": False, "created_at": now},
                 )
-            await TicketEvent.create(
+            await insert(
+                TicketEvent,
                 ticket_id=ticket_id,
                 type=EventType.NOTIFICATION_SENT,
                 text=f"{row.channel} to {row.recipient}",
@@ -284,7 +285,8 @@ class OutboxWorker:
                 )
             ticket_id = row.ticket_id  # type: ignore[attr-defined]
             if ticket_id is not None:
-                await TicketEvent.create(
+                await insert(
+                    TicketEvent,
                     ticket_id=ticket_id,
                     type=EventType.NOTIFICATION_FAILED,
                     text=f"could not deliver {row.channel} message to {row.recipient}: {error}",

@@ -42,6 +42,7 @@ from core.models import (
 )
 from core.notify import work_chat_of
 from core.rawsql import fetch
+from core.rows import insert
 from core.staff_messages import managers_of, message_staff
 from core.tickets import TicketService, assignment_buttons
 from core.workflow import OPEN_STATUSES
@@ -387,7 +388,8 @@ class Router:
         *,
         public: bool = False,
     ) -> TicketEvent:
-        return await TicketEvent.create(
+        return await insert(
+            TicketEvent,
             ticket=ticket,
             type=EventType.ROUTING,
             public=public,

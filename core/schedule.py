@@ -36,6 +36,7 @@ from core.digest import digest_text
 from core.i18n import N_, gettext, normalize_language
 from core.models import EventType, OpsMark, Person, Role, RoutingPlan, Ticket, TicketEvent
 from core.routing import Router
+from core.rows import insert
 from core.staff_messages import dispatchers_of, managers_of, message_staff
 from core.workflow import OPEN_STATUSES
 
@@ -200,7 +201,8 @@ class Operations:
         calendar: BusinessCalendar,
         now: datetime,
     ) -> None:
-        await TicketEvent.create(
+        await insert(
+            TicketEvent,
             ticket=ticket,
             type=EventType.DEADLINE_BREACH,
             public=False,

@@ -3,14 +3,15 @@
 aiosqlite runs every statement on its own thread and hands the result back to the event
 loop: a round trip of 40–200 µs on small VMs, where an indexed insert or look-up costs a
 few µs. Only two steps of a transaction can wait: taking the write lock (another process
-may hold it) and COMMIT (the fsync). So a transaction here starts with ``BEGIN IMMEDIATE``
-on the connection's thread, which takes the write lock or waits for it there; once it is
-held no statement can wait for another writer (WAL: readers never block the writer), so
-the statements inside run directly on the event loop thread, and COMMIT goes back to the
-thread. Outside a transaction, look-ups of a few rows by index (:meth:`fetch_few`, used by
-:func:`core.rawsql.fetch`) run in-line too: a WAL reader never waits for a writer. Other
-statements outside a transaction (reports, listings) still run on the thread and leave the
-loop free. Selected by :func:`core.db.tortoise_config` for ``sqlite://`` URLs.
+may hold it) and COMMIT (the fsync). So a transaction here takes the write lock with
+``BEGIN IMMEDIATE``: in-line when it is free (tried with a busy timeout of 0), else on the
+connection's thread, which waits for it there. Once the lock is held no statement can wait
+for another writer (WAL: readers never block the writer), so the statements inside run
+directly on the event loop thread, and COMMIT goes to the thread. Outside a transaction,
+look-ups of a few rows by index (:meth:`fetch_few`, used by :func:`core.rawsql.fetch`) run
+in-line too: a WAL reader never waits for a writer. Other statements outside a transaction
+(reports, listings) still run on the thread and leave the loop free. Selected by
+:func:`core.db.tortoise_config` for ``sqlite://`` URLs.
 
 All access to the one connection is serialised by tortoise's lock; the sqlite3 connection
 is opened with ``check_same_thread=False`` so that both threads may use it in turn.
@@ -47,14 +48,31 @@ class InlineTransactionWrapper(SqliteTransactionWrapper):
         return self._connection._conn
 
     async def begin(self) -> None:
-        """Take the write lock on the connection's thread (waiting there if another
-        process holds it), closing a transaction left open only if there is one."""
+        """Take the write lock: at once on the loop thread when it is free, else on the
+        connection's thread, which waits there if another process holds it. A transaction
+        left open is closed first, only if there is one."""
         try:
             if self._connection.in_transaction:
                 await self._connection.commit()
-            await self._connection.execute("BEGIN IMMEDIATE")
+            if not self._begin_if_free():
+                await self._connection.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             raise TransactionManagementError(exc) from exc
+
+    def _begin_if_free(self) -> bool:
+        """``BEGIN IMMEDIATE`` without waiting (busy timeout 0): False if another holds it."""
+        db = self._db
+        (timeout,) = db.execute("PRAGMA busy_timeout").fetchone()
+        db.execute("PRAGMA busy_timeout=0")
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                raise
+            return False
+        finally:
+            db.execute(f"PRAGMA busy_timeout={int(timeout)}")
+        return True
 
     @translate_exceptions
     async def execute_insert(self, query: str, values: list[Any]) -> int:

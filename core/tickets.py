@@ -622,20 +622,9 @@ class TicketService:
     async def _taken_in(self, ticket: Ticket, *inbound: InboundRef) -> list[MessageRef]:
         """Record channel messages as taken in for ``ticket`` (a second time fails: unique)."""
         now = self.clock.now()
-        if len(inbound) == 1:
-            only = inbound[0]
-            return [
-                await insert(
-                    MessageRef,
-                    channel=only.channel,
-                    external_id=only.external_id,
-                    inbound=True,
-                    ticket=ticket,
-                    created_at=now,
-                )
-            ]
-        refs = [
-            MessageRef(
+        return [
+            await insert(
+                MessageRef,
                 channel=ref.channel,
                 external_id=ref.external_id,
                 inbound=True,
@@ -644,9 +633,6 @@ class TicketService:
             )
             for ref in inbound
         ]
-        if refs:
-            await MessageRef.bulk_create(refs)
-        return refs
 
     async def _event(
         self,

@@ -32,8 +32,8 @@ from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.base import DefaultKeyBuilder, StorageKey
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.types import Message, Update
-from tortoise.transactions import in_transaction
 
+from bench.tortoise_reference import three_rows
 from bots.dispatchers import BotServices, build_resident_dispatcher
 from bots.fsm_storage import DatabaseStorage
 from bots.residents.states import Report
@@ -48,11 +48,9 @@ from core.models import (
     Channel,
     Contact,
     ContactKind,
-    EventType,
     OutboxMessage,
     Person,
     Ticket,
-    TicketEvent,
     Unit,
 )
 from core.tickets import TicketService
@@ -140,28 +138,10 @@ def _one_transaction_dispatcher() -> Dispatcher:
     dispatcher = Dispatcher()
 
     @dispatcher.message()
-    async def three_rows(message: Message) -> None:
+    async def reference(message: Message) -> None:
         """Ticket, event and outbox row, as plain tortoise creates in one transaction."""
-        now = datetime.now(UTC)
-        async with in_transaction():
-            ticket = await Ticket.create(
-                category_id=1,
-                channel=Channel.TELEGRAM,
-                title=message.text or "",
-                language="en",
-                created_at=now,
-                updated_at=now,
-            )
-            await TicketEvent.create(ticket=ticket, type=EventType.CREATED, public=True, at=now)
-            await OutboxMessage.create(
-                ticket=ticket,
-                channel="telegram_resident",
-                recipient=str(message.chat.id),
-                payload={"method": "sendMessage", "text": "ok"},
-                idempotency_key=f"bench:{message.chat.id}",
-                next_attempt_at=now,
-                created_at=now,
-            )
+        chat = str(message.chat.id)
+        await three_rows(message.text or "", chat, f"bench:{chat}")
 
     return dispatcher
 

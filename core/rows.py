@@ -26,6 +26,7 @@ from tortoise.fields.base import Field
 from tortoise.models import Model
 
 M = TypeVar("M", bound=Model)
+P = TypeVar("P", bound=Model)
 
 
 @dataclass(frozen=True)
@@ -38,9 +39,11 @@ class _Plan:
     relations: dict[str, str]  # relation name -> the field holding its id
     defaults: dict[str, Any]  # field name -> default value or factory
     pk: str
+    table: str
 
 
 _PLANS: dict[tuple[type[Model], str], _Plan] = {}
+_PAIR_SQL: dict[tuple[type[Model], type[Model]], str] = {}  # PostgreSQL only
 
 
 def _plan(model: type[Model], db: BaseDBAsyncClient) -> _Plan:
@@ -67,6 +70,7 @@ def _plan(model: type[Model], db: BaseDBAsyncClient) -> _Plan:
                 if name in meta.fields_db_projection
             },
             pk=meta.pk_attr,
+            table=meta.db_table,
         )
     return plan
 
@@ -79,9 +83,81 @@ async def insert(model: type[M], **values: Any) -> M:
     """Write one row of ``model`` in the current transaction (if any); the saved instance."""
     db = connections.get(model._meta.default_connection or "default")
     plan = _plan(model, db)
+    row, related = _row(model, plan, values)
+    result = await db.execute_insert(plan.sql, _params(model, plan, row))
+    return _built(model, plan, row, related, result if isinstance(result, int) else result[0])
+
+
+async def insert_pair(
+    parent: type[P], parent_values: dict[str, Any], child: type[M], child_values: dict[str, Any]
+) -> tuple[P, M]:
+    """Write a row and one row of ``child`` pointing to it (its relation to ``parent`` is
+    filled in). On PostgreSQL both go in one round trip (an INSERT inside ``WITH``); elsewhere
+    as two :func:`insert` calls."""
+    db = connections.get(parent._meta.default_connection or "default")
+    link = _link(child, parent)
+    if db.capabilities.dialect != "postgres":
+        first = await insert(parent, **parent_values)
+        return first, await insert(child, **child_values, **{link: first})
+    parent_plan, child_plan = _plan(parent, db), _plan(child, db)
+    parent_row, parent_related = _row(parent, parent_plan, parent_values)
+    child_row, child_related = _row(child, child_plan, {**child_values, link: None})
+    link_field = child_plan.relations[link]
+    params = _params(parent, parent_plan, parent_row) + [
+        field.to_db_value(child_row[name], child)
+        for name, field in child_plan.fields
+        if name != link_field
+    ]
+    key = (parent, child)
+    sql = _PAIR_SQL.get(key) or _PAIR_SQL.setdefault(
+        key, _pair_sql(parent_plan, child_plan, link_field)
+    )
+    record = await db.execute_insert(sql, params)
+    first = _built(parent, parent_plan, parent_row, parent_related, record[1])
+    child_row[link_field] = first.pk
+    return first, _built(child, child_plan, child_row, {**child_related, link: first}, record[0])
+
+
+def _link(child: type[Model], parent: type[Model]) -> str:
+    """The one relation of ``child`` to ``parent``."""
+    meta = child._meta
+    links = [
+        n for n in meta.fk_fields if getattr(meta.fields_map[n], "related_model", None) is parent
+    ]
+    if len(links) != 1:
+        raise TypeError(f"{child.__name__} has no single relation to {parent.__name__}")
+    return links[0]
+
+
+def _pair_sql(parent: _Plan, child: _Plan, link_field: str) -> str:
+    """``WITH p AS (INSERT parent RETURNING id) INSERT child RETURNING id, link``."""
+    count = len(parent.fields)
+    values: list[str] = []
+    for name, _field in child.fields:
+        if name == link_field:
+            values.append(f'(SELECT "{parent.columns[parent.pk]}" FROM "parent")')
+        else:
+            count += 1
+            values.append(f"${count}")
+    parent_columns = ", ".join(f'"{parent.columns[name]}"' for name, _ in parent.fields)
+    child_columns = ", ".join(f'"{child.columns[name]}"' for name, _ in child.fields)
+    marks = ", ".join(f"${n}" for n in range(1, len(parent.fields) + 1))
+    return (
+        f'WITH "parent" AS (INSERT INTO "{parent.table}" ({parent_columns}) VALUES ({marks})'
+        f' RETURNING "{parent.columns[parent.pk]}")'
+        f' INSERT INTO "{child.table}" ({child_columns}) VALUES ({", ".join(values)})'
+        f' RETURNING "{child.columns[child.pk]}", "{child.columns[link_field]}"'
+    )
+
+
+def _row(
+    model: type[Model], plan: _Plan, values: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Model | None]]:
+    """Every column's value (defaults filled in) and the related objects given."""
     unknown = values.keys() - plan.columns.keys() - plan.relations.keys()
     if unknown:
         raise TypeError(f"{model.__name__} has no field {', '.join(sorted(unknown))}")
+    values = dict(values)
     related: dict[str, Model | None] = {}
     for name, id_field in plan.relations.items():
         if name in values:
@@ -94,9 +170,18 @@ async def insert(model: type[M], **values: Any) -> M:
         for name in plan.columns
         if name != plan.pk
     }
-    params = [field.to_db_value(row[name], model) for name, field in plan.fields]
-    result = await db.execute_insert(plan.sql, params)
-    row[plan.pk] = result if isinstance(result, int) else result[0]
+    return row, related
+
+
+def _params(model: type[Model], plan: _Plan, row: dict[str, Any]) -> list[Any]:
+    return [field.to_db_value(row[name], model) for name, field in plan.fields]
+
+
+def _built(
+    model: type[M], plan: _Plan, row: dict[str, Any], related: dict[str, Model | None], pk: Any
+) -> M:
+    """The saved instance, as tortoise builds one read from the database."""
+    row[plan.pk] = pk
     instance = model._init_from_db(**{plan.columns[name]: value for name, value in row.items()})
     for name, obj in related.items():
         object.__setattr__(instance, f"_{name}", obj)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.core import UnknownLocaleError
@@ -48,7 +49,7 @@ from core.models import (
 )
 from core.notify import Notifier, feedback_button, ticket_button
 from core.rawsql import fetch
-from core.rows import insert
+from core.rows import insert, insert_pair
 from core.staff_messages import dispatchers_of, managers_of
 from core.views import ticket_detail
 from core.workflow import check_transition
@@ -238,36 +239,38 @@ class TicketService:
             or (requester.language if requester else None)
             or (building.language if building else "en")
         )
-        ticket = await insert(
+        ticket, event = await insert_pair(
             Ticket,
-            building=building,
-            unit=unit,
-            requester=requester,
-            category=category,
-            priority=category.priority,
-            channel=cmd.channel,
-            title=title,
-            description=cmd.description.strip(),
-            language=language,
-            verified=known or cmd.channel in (Channel.CLI, Channel.PHONE),
-            needs_attention=cmd.needs_attention,
-            linked_to_id=cmd.linked_to,
-            assignee=None,
-            created_at=now,
-            updated_at=now,
-            response_due_at=response_due,
-            due_at=due,
+            {
+                "building": building,
+                "unit": unit,
+                "requester": requester,
+                "category": category,
+                "priority": category.priority,
+                "channel": cmd.channel,
+                "title": title,
+                "description": cmd.description.strip(),
+                "language": language,
+                "verified": known or cmd.channel in (Channel.CLI, Channel.PHONE),
+                "needs_attention": cmd.needs_attention,
+                "linked_to_id": cmd.linked_to,
+                "assignee": None,
+                "created_at": now,
+                "updated_at": now,
+                "response_due_at": response_due,
+                "due_at": due,
+            },
+            TicketEvent,
+            self._event_values(
+                EventType.CREATED,
+                cmd.actor,
+                public=True,
+                text=cmd.description.strip(),
+                data={"channel": cmd.channel.value, "title": title},
+            ),
         )
         taken_in = [cmd.inbound, *also_seen] if cmd.inbound else list(also_seen)
         refs = await self._taken_in(ticket, *taken_in)
-        event = await self._event(
-            ticket,
-            EventType.CREATED,
-            cmd.actor,
-            public=True,
-            text=cmd.description.strip(),
-            data={"channel": cmd.channel.value, "title": title},
-        )
         await self._attach(ticket, event, cmd.attachments)
         for hook in self.on_created:
             await hook(ticket, event)
@@ -644,17 +647,28 @@ class TicketService:
         text: str = "",
         data: dict[str, object] | None = None,
     ) -> TicketEvent:
-        return await insert(
-            TicketEvent,
-            ticket=ticket,
-            type=kind,
-            public=public,
-            text=text,
-            actor=actor.person,
-            actor_label=actor.label,
-            data=data or {},
-            at=self.clock.now(),
-        )
+        values = self._event_values(kind, actor, public=public, text=text, data=data)
+        return await insert(TicketEvent, ticket=ticket, **values)
+
+    def _event_values(
+        self,
+        kind: EventType,
+        actor: Actor,
+        *,
+        public: bool,
+        text: str = "",
+        data: dict[str, object] | None = None,
+    ) -> dict[str, Any]:
+        """The fields of a timeline event, all but its ticket."""
+        return {
+            "type": kind,
+            "public": public,
+            "text": text,
+            "actor": actor.person,
+            "actor_label": actor.label,
+            "data": data or {},
+            "at": self.clock.now(),
+        }
 
     async def _attach(
         self, ticket: Ticket, event: TicketEvent, files: Sequence[NewAttachment]

@@ -9,7 +9,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from core.models import Channel, EventType, OutboxMessage, Person, Status, Ticket, TicketEvent
-from core.rows import insert
+from core.rows import insert, insert_pair
 from tests.core import factories
 
 pytestmark = pytest.mark.usefixtures("db")
@@ -111,3 +111,43 @@ async def test_a_misspelt_field_or_an_auto_stamped_model_is_refused() -> None:
         await _ticket(tittle="typo")
     with pytest.raises(TypeError, match="auto_now"):
         await insert(Person, name="Tom")
+
+
+async def test_a_pair_is_a_row_and_its_child_pointing_to_it() -> None:
+    oak = await factories.building()
+    technical = await factories.category()
+    ticket, event = await insert_pair(
+        Ticket,
+        {
+            "building": oak,
+            "category": technical,
+            "channel": Channel.TELEGRAM,
+            "title": "No heating",
+            "created_at": NOW,
+            "updated_at": NOW,
+        },
+        TicketEvent,
+        {"type": EventType.CREATED, "public": True, "text": "cold", "at": NOW},
+    )
+    assert event.ticket is ticket
+    assert ticket.building is oak
+    stored = await TicketEvent.get(id=event.id).prefetch_related("ticket")
+    assert stored.ticket.id == ticket.id
+    assert stored.ticket.title == "No heating"
+    assert stored.text == "cold"
+    assert [e.id for e in await TicketEvent.filter(ticket_id=ticket.id)] == [event.id]
+
+
+async def test_a_failing_pair_leaves_neither_row() -> None:
+    oak = await factories.building()
+    technical = await factories.category()
+    values = {"category": technical, "channel": Channel.EMAIL, "title": "t", "created_at": NOW}
+    with pytest.raises(IntegrityError):
+        async with in_transaction():
+            await insert_pair(
+                Ticket,
+                {**values, "building": oak, "updated_at": NOW},
+                TicketEvent,
+                {"type": EventType.CREATED, "at": None},  # the event's time is required
+            )
+    assert await Ticket.all().count() == 0

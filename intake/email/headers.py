@@ -15,6 +15,7 @@ _FOLD = re.compile(r"\r?\n(?=[ \t])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _MSG_ID = re.compile(r"<([^<>\s]+)>")
 _BARE_ID = re.compile(r"[^\s<>,;\"()]+@[^\s<>,;\"()]+")
+_RAW_BYTE = re.compile("[\udc80-\udcff]")  # an 8-bit byte the parser kept as a surrogate
 
 
 def restore_bytes(value: str) -> bytes:
@@ -28,7 +29,7 @@ def header_text(value: str, charset_hint: str | None = None) -> str:
     Raw 8-bit bytes are decoded (UTF-8, else ``charset_hint``, else a guess), folding is
     undone, encoded words are decoded and control characters become spaces.
     """
-    if any("\udc80" <= char <= "\udcff" for char in value):
+    if _RAW_BYTE.search(value):
         value = decode_text(restore_bytes(value), charset_hint)
     value = _FOLD.sub("", value)
     value = decode_encoded_words(value)
@@ -89,7 +90,7 @@ def parse_addresses(value: str | None, charset_hint: str | None = None) -> list[
     dropped. Names are decoded after splitting so that an encoded comma cannot split them."""
     if not value:
         return []
-    if any("\udc80" <= char <= "\udcff" for char in value):
+    if _RAW_BYTE.search(value):
         value = decode_text(restore_bytes(value), charset_hint)
     value = _FOLD.sub("", value)
     pairs = []

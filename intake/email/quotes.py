@@ -68,6 +68,7 @@ _DEVICE_SIGNATURE = re.compile(
     re.IGNORECASE,
 )
 _SEPARATOR_ONLY = re.compile(r"^[\s\-_=*]*$")
+_DIGIT = re.compile(r"\d")
 
 
 def strip_reply(text: str) -> str:
@@ -125,7 +126,7 @@ def _attribution_length(lines: list[str], index: int) -> int:
 
 def _is_attribution(lines: list[str], index: int, length: int) -> bool:
     window = lines[index : index + length]
-    if len(window) < length or not any(char.isdigit() for char in window[0]):
+    if len(window) < length or not _DIGIT.search(window[0]):
         return False
     if any(_QUOTED.match(line) or not line.strip() for line in window):
         return False

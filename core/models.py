@@ -157,6 +157,7 @@ class Contact(Model):
 
     class Meta:
         table = "contact"
+        indexes = (("person_id",),)
         unique_together = (("kind", "value"),)
 
 
@@ -269,6 +270,12 @@ class Ticket(Model):
 
     class Meta:
         table = "ticket"
+        # A requester's recent tickets, a technician's and a building's open ones.
+        indexes = (
+            ("requester_id", "created_at"),
+            ("assignee_id", "status"),
+            ("building_id", "status"),
+        )
 
     @property
     def ref(self) -> str:
@@ -295,6 +302,7 @@ class TicketEvent(Model):
 
     class Meta:
         table = "ticket_event"
+        indexes = (("ticket_id", "at"),)  # a timeline
 
 
 class Attachment(Model):
@@ -315,6 +323,7 @@ class Attachment(Model):
 
     class Meta:
         table = "attachment"
+        indexes = (("ticket_id",),)
 
 
 class MessageRef(Model):
@@ -335,6 +344,7 @@ class MessageRef(Model):
 
     class Meta:
         table = "message_ref"
+        indexes = (("ticket_id",),)  # the references a reply threads on
         unique_together = (("channel", "external_id"),)
 
 

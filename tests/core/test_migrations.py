@@ -45,7 +45,11 @@ async def test_upgrade_from_first_migration_keeps_rows(empty_url: str) -> None:
     await close_db()
 
     applied = await migrate_db(empty_url)
-    assert applied == ["0002_invites_conversations_rating_comment", "0003_operations"]
+    assert applied == [
+        "0002_invites_conversations_rating_comment",
+        "0003_operations",
+        "0004_lookup_indexes",
+    ]
 
     await open_db(empty_url)
     assert await pending_migrations() == []

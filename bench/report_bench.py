@@ -122,13 +122,14 @@ SELECT status, category_id, building_id, channel, assignee_id, COUNT(*),
                  AND resolved_at <= due_at
                 THEN 1 ELSE 0 END),
        SUM(rating), COUNT(rating)
-FROM ticket WHERE {WINDOW}
+FROM ticket NOT INDEXED WHERE {WINDOW}
 GROUP BY status, category_id, building_id, channel, assignee_id
 """
 SQLITE_BASELINE_DURATIONS = f"""
 SELECT (julianday(first_response_at) - julianday(created_at)) * 86400.0,
        (julianday(resolved_at) - julianday(created_at)) * 86400.0
-FROM ticket WHERE {WINDOW} AND (first_response_at IS NOT NULL OR resolved_at IS NOT NULL)
+FROM ticket NOT INDEXED
+WHERE {WINDOW} AND (first_response_at IS NOT NULL OR resolved_at IS NOT NULL)
 """
 
 

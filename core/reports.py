@@ -7,6 +7,9 @@ tallies by status, category, building, channel and technician in one scan (``GRO
 SETS`` on PostgreSQL; on SQLite one ``GROUP BY`` over the five columns, added up here),
 and percentiles with ``percentile_cont`` on PostgreSQL, while SQLite fetches only the
 duration column and sorts it here. Both interpolate linearly, so both give the same numbers.
+On SQLite the window is read in one sequential pass (``NOT INDEXED``): without statistics
+the planner would walk the building index instead, row by row, which measured 1.6x slower
+on a million tickets.
 
 Deadline rules (the same as the scheduler's): a response is the first response or the
 resolution; a deadline is missed when it passed before it was met, or passed and is still
@@ -128,7 +131,7 @@ TALLY_KEYS = ("n", "overdue", "missed", "met", "rating_sum", "rated")
 SQLITE_COUNTS_SQL = f"""
 SELECT status, category_id, building_id, channel, assignee_id,
        {_TALLY}
-FROM ticket
+FROM ticket NOT INDEXED
 WHERE {WINDOW}{{building}}
 GROUP BY status, category_id, building_id, channel, assignee_id
 """
@@ -165,7 +168,7 @@ WHERE {WINDOW}{{building}}
 SQLITE_DURATIONS_SQL = f"""
 SELECT group_concat((julianday(first_response_at) - julianday(created_at)) * 86400.0),
        group_concat((julianday(resolved_at) - julianday(created_at)) * 86400.0)
-FROM ticket
+FROM ticket NOT INDEXED
 WHERE {WINDOW}{{building}}
 """
 """Both duration columns, each as one comma-separated text: far cheaper to carry out of

@@ -270,11 +270,13 @@ class Ticket(Model):
 
     class Meta:
         table = "ticket"
-        # A requester's recent tickets, a technician's and a building's open ones.
+        # A requester's recent tickets, a technician's and a building's open ones, and the
+        # open tickets whose deadline comes near (the scheduler asks every minute).
         indexes = (
             ("requester_id", "created_at"),
             ("assignee_id", "status"),
             ("building_id", "status"),
+            ("status", "due_at"),
         )
 
     @property

@@ -1,5 +1,6 @@
 """Indexes for the look-ups every request makes (a requester's recent tickets, a timeline,
-a person's contacts, the staff of a building, the residents of a flat)."""
+a person's contacts, the staff of a building, the residents of a flat) and for the
+scheduler's minute-by-minute look for open tickets near their deadline."""
 
 from tortoise import migrations
 from tortoise.indexes import Index
@@ -35,6 +36,10 @@ class Migration(migrations.Migration):
         ops.AddIndex(
             model_name="Ticket",
             index=Index(fields=["building_id", "status"]),
+        ),
+        ops.AddIndex(
+            model_name="Ticket",
+            index=Index(fields=["status", "due_at"]),
         ),
         ops.AddIndex(
             model_name="TicketEvent",

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import pytest
 from tortoise import connections
+from tortoise.expressions import Q
 
 from core import directory, routing, tickets
 from core.models import Attachment, MessageRef, Ticket, TicketEvent
@@ -19,6 +21,7 @@ from core.rawsql import bind
 
 pytestmark = pytest.mark.usefixtures("db")
 
+SOON = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 GROWING = (
     "ticket",
     "ticket_event",
@@ -77,6 +80,9 @@ def _orm_queries() -> dict[str, str]:
         "a building's open tickets": Ticket.filter(
             building_id=3, status__in=["new", "on_hold"]
         ).sql(params_inline=True),
+        "open tickets near a deadline": Ticket.filter(status__in=["new", "in_progress"])
+        .filter(Q(response_due_at__lte=SOON, first_response_at__isnull=True) | Q(due_at__lte=SOON))
+        .sql(params_inline=True),
     }
 
 

@@ -130,20 +130,19 @@ class InlineTransactionWrapper(SqliteTransactionWrapper):
 
     async def savepoint_rollback(self) -> None:
         """Undo the nested transaction."""
-        if self._finalized:
-            raise TransactionManagementError("Transaction already finalised")
-        if self._savepoint is None:
-            raise TransactionManagementError("No savepoint to rollback to")
-        self._db.execute(f"ROLLBACK TO {self._savepoint}")
+        self._db.execute(f"ROLLBACK TO {self._open_savepoint()}")
         self._savepoint = None
 
     async def release_savepoint(self) -> None:
         """Keep the nested transaction's changes in the outer one."""
+        self._db.execute(f"RELEASE {self._open_savepoint()}")
+
+    def _open_savepoint(self) -> str:
         if self._finalized:
             raise TransactionManagementError("Transaction already finalised")
         if self._savepoint is None:
             raise TransactionManagementError("No savepoint to rollback to")
-        self._db.execute(f"RELEASE {self._savepoint}")
+        return self._savepoint
 
 
 class HousedeskSqliteClient(SqliteClient):

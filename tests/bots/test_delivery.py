@@ -62,12 +62,18 @@ async def test_a_429_and_a_500_lose_no_message(
         clock.advance(timedelta(seconds=10))  # backoff after a 2nd failure: 5-10 s
         await resident.sees(f"Your request #{ticket.id} is registered")
 
-        row = await _row(ticket)
+        # The worker records the send after Telegram answered: wait for that commit.
+        row = await eventually(lambda: _sent(ticket), what="the send recorded")
         assert (row.status, row.attempts) == (OutboxStatus.SENT, 3)
         faults = [c.fault for c in botapi.calls(RESIDENT, "sendMessage")][-3:]
         assert faults == ["429", "500", None]
         acks = [m for m in resident.bot_messages() if "is registered" in str(m.get("text"))]
         assert len(acks) == 1
+
+
+async def _sent(ticket: Ticket) -> OutboxMessage | None:
+    row = await _row(ticket)
+    return row if row.status == OutboxStatus.SENT else None
 
 
 async def _attempts(ticket: Ticket, n: int) -> bool:

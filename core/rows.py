@@ -51,8 +51,10 @@ def _plan(model: type[Model], db: BaseDBAsyncClient) -> _Plan:
     plan = _PLANS.get(key)
     if plan is None:
         meta = model._meta
-        stamped = [n for n, f in meta.fields_map.items() if getattr(f, "auto_now_add", False)]
-        if stamped or any(getattr(f, "auto_now", False) for f in meta.fields_map.values()):
+        if any(
+            getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+            for f in meta.fields_map.values()
+        ):
             raise TypeError(f"insert() does not stamp auto_now fields: {model.__name__}")
         executor = db.executor_class(model=model, db=db)
         relations = {
@@ -103,16 +105,13 @@ async def insert_pair(
     parent_row, parent_related = _row(parent, parent_plan, parent_values)
     child_row, child_related = _row(child, child_plan, {**child_values, link: None})
     link_field = child_plan.relations[link]
-    params = _params(parent, parent_plan, parent_row) + [
-        field.to_db_value(child_row[name], child)
-        for name, field in child_plan.fields
-        if name != link_field
-    ]
-    key = (parent, child)
-    sql = _PAIR_SQL.get(key) or _PAIR_SQL.setdefault(
-        key, _pair_sql(parent_plan, child_plan, link_field)
+    params = _params(parent, parent_plan, parent_row) + _params(
+        child, child_plan, child_row, skip=link_field
     )
-    record = await db.execute_insert(sql, params)
+    key = (parent, child)
+    if key not in _PAIR_SQL:
+        _PAIR_SQL[key] = _pair_sql(parent_plan, child_plan, link_field)
+    record = await db.execute_insert(_PAIR_SQL[key], params)
     first = _built(parent, parent_plan, parent_row, parent_related, record[1])
     child_row[link_field] = first.pk
     return first, _built(child, child_plan, child_row, {**child_related, link: first}, record[0])
@@ -173,8 +172,11 @@ def _row(
     return row, related
 
 
-def _params(model: type[Model], plan: _Plan, row: dict[str, Any]) -> list[Any]:
-    return [field.to_db_value(row[name], model) for name, field in plan.fields]
+def _params(
+    model: type[Model], plan: _Plan, row: dict[str, Any], *, skip: str | None = None
+) -> list[Any]:
+    """The row's values as the driver takes them, in placeholder order (but ``skip``)."""
+    return [field.to_db_value(row[name], model) for name, field in plan.fields if name != skip]
 
 
 def _built(

@@ -104,7 +104,7 @@ class InlineTransactionWrapper(SqliteTransactionWrapper):
         """Run a query in-line; its rows as dicts."""
         query = query.replace("\x00", "'||CHAR(0)||'")
         self.log.debug("%s: %s", query, values)
-        return list(map(dict, self._db.execute(query, values or ()).fetchall()))
+        return _dict_rows(self._db, query, values or [])
 
     async def fetch_few(self, query: str, values: list[Any]) -> list[dict[str, Any]]:
         """A look-up of a few rows by index (in a transaction every statement is in-line)."""
@@ -168,7 +168,12 @@ class HousedeskSqliteClient(SqliteClient):
         """A look-up of a few rows by index, in-line once the connection is free."""
         async with self.acquire_connection() as connection:
             self.log.debug("%s: %s", query, values)
-            return list(map(dict, connection._conn.execute(query, values).fetchall()))
+            return _dict_rows(connection._conn, query, values)
+
+
+def _dict_rows(db: sqlite3.Connection, query: str, values: list[Any]) -> list[dict[str, Any]]:
+    """Run ``query`` on the calling thread; its rows as dicts."""
+    return list(map(dict, db.execute(query, values).fetchall()))
 
 
 client_class = HousedeskSqliteClient

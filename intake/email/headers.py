@@ -23,16 +23,20 @@ def restore_bytes(value: str) -> bytes:
     return value.encode("utf-8", "surrogateescape")
 
 
+def _unfolded(value: str, charset_hint: str | None) -> str:
+    """The raw value as text (8-bit bytes decoded) on one line (folding undone)."""
+    if _RAW_BYTE.search(value):
+        value = decode_text(restore_bytes(value), charset_hint)
+    return _FOLD.sub("", value)
+
+
 def header_text(value: str, charset_hint: str | None = None) -> str:
     """Return a header value as one clean line of text.
 
     Raw 8-bit bytes are decoded (UTF-8, else ``charset_hint``, else a guess), folding is
     undone, encoded words are decoded and control characters become spaces.
     """
-    if _RAW_BYTE.search(value):
-        value = decode_text(restore_bytes(value), charset_hint)
-    value = _FOLD.sub("", value)
-    value = decode_encoded_words(value)
+    value = decode_encoded_words(_unfolded(value, charset_hint))
     value = _CONTROL.sub(" ", value.replace("\t", " "))
     return " ".join(value.split())
 
@@ -90,9 +94,7 @@ def parse_addresses(value: str | None, charset_hint: str | None = None) -> list[
     dropped. Names are decoded after splitting so that an encoded comma cannot split them."""
     if not value:
         return []
-    if _RAW_BYTE.search(value):
-        value = decode_text(restore_bytes(value), charset_hint)
-    value = _FOLD.sub("", value)
+    value = _unfolded(value, charset_hint)
     pairs = []
     for name, address in getaddresses([value]):
         address = address.strip().lower()

@@ -38,14 +38,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "postgres: needs PostgreSQL (runs only with --db=postgres)")
+    config.addinivalue_line(
+        "markers", "sqlite_only: about SQLite itself (skipped with --db=postgres)"
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if config.getoption("--db") == "postgres":
-        return
-    skip = pytest.mark.skip(reason="PostgreSQL-only test: run with --db=postgres (make test does)")
+        other, reason = "sqlite_only", "SQLite-only test (the engine, the query planner)"
+    else:
+        other, reason = "postgres", "PostgreSQL-only test: run with --db=postgres (make test does)"
+    skip = pytest.mark.skip(reason=reason)
     for item in items:
-        if "postgres" in item.keywords:
+        if other in item.keywords:
             item.add_marker(skip)
 
 

@@ -19,7 +19,7 @@ from core import directory, routing, tickets
 from core.models import Attachment, MessageRef, Ticket, TicketEvent
 from core.rawsql import bind
 
-pytestmark = pytest.mark.usefixtures("db")
+pytestmark = [pytest.mark.usefixtures("db"), pytest.mark.sqlite_only]
 
 SOON = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 GROWING = (
@@ -31,12 +31,6 @@ GROWING = (
     "residency",
     "staff_building",
 )
-
-
-@pytest.fixture(autouse=True)
-def _sqlite_only(request: pytest.FixtureRequest) -> None:
-    if request.config.getoption("--db") != "sqlite":
-        pytest.skip("read with SQLite's query planner")
 
 
 def _scans(db_url: str, sql: str, params: list[object]) -> list[str]:

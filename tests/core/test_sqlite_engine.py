@@ -15,13 +15,7 @@ from tortoise.transactions import in_transaction
 from core.models import Building
 from core.rawsql import fetch
 
-pytestmark = pytest.mark.usefixtures("db")
-
-
-@pytest.fixture(autouse=True)
-def _sqlite_only(request: pytest.FixtureRequest) -> None:
-    if request.config.getoption("--db") != "sqlite":
-        pytest.skip("the SQLite engine only")
+pytestmark = [pytest.mark.usefixtures("db"), pytest.mark.sqlite_only]
 
 
 def _path(db_url: str) -> str:

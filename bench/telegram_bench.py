@@ -9,9 +9,8 @@ polling and webhooks do. SQLite with housedesk's pragmas (WAL, synchronous=FULL)
 
 For scale, the same tickets created by calling the core directly (no Telegram, no
 conversation) are measured too, and a Dispatcher whose handler does one 3-row tortoise
-transaction: the issue measured that at about 1,500 updates/s on the machine where it set
-the target, so the target reads as "within 3x of it" on a machine with slower hops to the
-aiosqlite thread or slower fsyncs.
+transaction (the issue measured that at about 1,500 updates/s with tortoise's own SQLite
+backend; here it runs on housedesk's, see ``bench/tortoise_reference.py``).
 
 Run with ``python -m bench.telegram_bench`` (``--count N``). Target: >= 500 new-ticket
 updates/s on SQLite.

@@ -40,7 +40,7 @@ test-postgres: install  ## core suite on PostgreSQL (tortoise caches SQL per pro
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy core intake bots housedesk speech_models bench
+	$(BIN)/mypy core intake bots housedesk presentation speech_models bench
 
 BENCHES := speech_bench core_bench email_bench telegram_bench report_bench
 
@@ -48,7 +48,7 @@ bench: install  ## every benchmark, each against its raw baseline measured in th
 	@status=0; for b in $(BENCHES); do $(BIN)/python -m bench.$$b || status=1; done; exit $$status
 
 migrations: install  ## write a migration for model changes: make migrations NAME=what_changed
-	$(BIN)/tortoise -c core.db.MAKEMIGRATIONS_CONFIG makemigrations $(if $(NAME),--name $(NAME))
+	$(BIN)/tortoise -c core.storage.db.MAKEMIGRATIONS_CONFIG makemigrations $(if $(NAME),--name $(NAME))
 
 i18n: install  ## extract messages and update the .po catalogs
 	$(BIN)/pybabel extract -F babel.cfg --no-default-keywords -k N_ -k gettext:2 --omit-header -o core/locale/housedesk.pot .

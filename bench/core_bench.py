@@ -29,11 +29,11 @@ import asyncpg
 from bench.per_database import run_each_database
 from bench.tortoise_reference import three_rows_rate
 from core.actors import CLI
-from core.commands import NewTicket
-from core.db import close_db, migrate_db, open_db, sqlite_url
-from core.models import Building, Category, Channel, Contact, ContactKind, Person
+from core.storage.db import close_db, migrate_db, open_db, sqlite_url
+from core.storage.models import Building, Category, Channel, Contact, ContactKind, Person
+from core.tickets.commands import NewTicket
 from housedesk.bootstrap import bootstrap
-from housedesk.config import Settings
+from housedesk.settings.config import Settings
 
 ISSUE_TORTOISE_PG = 3000  # the issue's "tortoise with 4 tasks", on the machine of its target
 PG_ADMIN = os.environ.get("HOUSEDESK_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")

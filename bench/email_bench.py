@@ -21,10 +21,10 @@ from pathlib import Path
 
 import aiosmtplib
 
-from core.db import close_db, migrate_db, open_db, sqlite_url
-from core.models import Category
+from core.storage.db import close_db, migrate_db, open_db, sqlite_url
+from core.storage.models import Category
 from housedesk.bootstrap import bootstrap
-from housedesk.config import Settings
+from housedesk.settings.config import Settings
 from intake.email.smtp_server import SmtpServerConfig, start_smtp_server
 from intake.email.spool import write_spool_file
 from intake.outcome import Accepted, Outcome

@@ -1,7 +1,7 @@
 """``report month`` over a million tickets against hand-written SQL for the same aggregates.
 
 Seeds 1,000,000 tickets spread over the last 60 days (bulk SQL: ``generate_series`` on
-PostgreSQL, ``executemany`` on SQLite), then times :func:`core.reports.build_report` for
+PostgreSQL, ``executemany`` on SQLite), then times :func:`core.reports.figures.build_report` for
 the current month against a baseline written by hand without the ORM: on PostgreSQL one
 statement (``GROUPING SETS`` and ``percentile_cont``), on SQLite the same ``GROUP BY``
 and the duration column sorted in Python, over the stdlib ``sqlite3`` driver. Both sides
@@ -30,9 +30,9 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from bench.per_database import run_each_database
-from core.db import close_db, migrate_db, open_db, sqlite_url
-from core.models import Building, Category, Person, Role
-from core.reports import WINDOW, Period, bind, build_report, parse_period, percentile
+from core.reports.figures import WINDOW, Period, bind, build_report, parse_period, percentile
+from core.storage.db import close_db, migrate_db, open_db, sqlite_url
+from core.storage.models import Building, Category, Person, Role
 
 PG_ADMIN = os.environ.get("HOUSEDESK_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

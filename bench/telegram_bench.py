@@ -38,10 +38,9 @@ from bots.fsm_storage import DatabaseStorage
 from bots.residents.states import Report
 from core.actors import Actor
 from core.clock import SystemClock
-from core.commands import InboundRef, NewTicket
-from core.conversations import save_conversation_data, save_conversation_state
-from core.db import close_db, migrate_db, open_db, sqlite_url
-from core.models import (
+from core.storage.conversations import save_conversation_data, save_conversation_state
+from core.storage.db import close_db, migrate_db, open_db, sqlite_url
+from core.storage.models import (
     Building,
     Category,
     Channel,
@@ -52,9 +51,10 @@ from core.models import (
     Ticket,
     Unit,
 )
-from core.tickets import TicketService
+from core.tickets.commands import InboundRef, NewTicket
+from core.tickets.service import TicketService
 from housedesk.bootstrap import bootstrap
-from housedesk.config import Settings
+from housedesk.settings.config import Settings
 
 TOKEN = "710000001:AAbenchmarkTokenNeverSentAnywhere-000"
 BOT_ID = 710000001

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from tortoise.transactions import in_transaction
 
-from core.models import Channel, EventType, OutboxMessage, Ticket, TicketEvent
+from core.storage.models import Channel, EventType, OutboxMessage, Ticket, TicketEvent
 
 
 async def three_rows(title: str, recipient: str, key: str) -> None:

@@ -1,8 +1,9 @@
 """Typed inline-button payloads of both bots.
 
 ``TicketAction`` and ``ResidentAction`` unpack buttons the core writes into outbox payloads
-(``core.notify.ticket_button`` and ``core.tickets.rating_buttons``), so their packed form is
-a contract with the core: ``tk:<action>:<ticket_id>`` and ``rs:<action>:<ticket_id>:<score>``.
+(``core.messaging.notifications.ticket_button`` and
+``core.tickets.service.rating_buttons``), so their packed form is a contract with the core:
+``tk:<action>:<ticket_id>`` and ``rs:<action>:<ticket_id>:<score>``.
 """
 
 from __future__ import annotations

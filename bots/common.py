@@ -12,9 +12,9 @@ from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
 from bots.callbacks import PickLanguage
 from bots.context import InPrivateChat
 from bots.keyboards import LANGUAGE_NAMES, language_choice
+from core.directory.residents import set_blocked, set_language
 from core.i18n import N_, gettext, normalize_language
-from core.models import Person
-from core.residents import set_blocked, set_language
+from core.storage.models import Person
 
 PRIVATE = InPrivateChat()
 REGISTER_FIRST = N_("Please register first: open the link from your building's poster.")

@@ -10,10 +10,10 @@ from aiogram.enums import ChatType
 from aiogram.filters import Filter
 from aiogram.types import Message, TelegramObject, User
 
-from core.commands import InboundRef
 from core.i18n import normalize_language
-from core.models import Person
-from core.tickets import TicketService
+from core.storage.models import Person
+from core.tickets.commands import InboundRef
+from core.tickets.service import TicketService
 
 PersonLookup = Callable[[int], Awaitable[Person | None]]
 

@@ -28,14 +28,14 @@ from bots.staff.access import build_access_router, build_refusal_router
 from bots.staff.cards import build_cards_router
 from bots.staff.manager import build_manager_router
 from bots.staff.work import build_work_router
-from core.announce import Announcer
-from core.blobs import BlobStore
 from core.clock import Clock
+from core.directory.invites import staff_by_telegram
+from core.directory.residents import resident_by_telegram
 from core.i18n import DEFAULT_LANGUAGE, N_, available_languages, gettext
-from core.reports import Reports
-from core.residents import resident_by_telegram
-from core.staff import staff_by_telegram
-from core.tickets import TicketService
+from core.operations.announcements import Announcer
+from core.reports.figures import Reports
+from core.storage.blobs import BlobStore
+from core.tickets.service import TicketService
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from aiogram.types import ErrorEvent
 
 from core.errors import AccessDenied, InvalidInput, InvalidTransition, NotFound
 from core.i18n import N_, gettext
-from core.models import Status
-from core.tickets import status_name
+from core.storage.models import Status
+from core.tickets.service import status_name
 
 
 async def tell(event: ErrorEvent, text: str) -> None:

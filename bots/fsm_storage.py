@@ -19,7 +19,7 @@ from aiogram.fsm.storage.base import (
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 
 from core.clock import Clock
-from core.conversations import conversation, save_conversation_data, save_conversation_state
+from core.storage.conversations import conversation, save_conversation_data, save_conversation_state
 
 _READ: ContextVar[tuple[str, dict[str, Any]] | None] = ContextVar("fsm_read", default=None)
 """The answers read with the state at the start of the update being handled."""

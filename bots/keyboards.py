@@ -17,9 +17,9 @@ from bots.callbacks import (
     Postpone,
     TicketAction,
 )
+from core.directory.residents import Residence
 from core.i18n import N_, available_languages, gettext
-from core.models import Ticket
-from core.residents import Residence
+from core.storage.models import Ticket
 
 LANGUAGE_NAMES = {"en": "English", "ru": "Русский", "pl": "Polski", "no": "Norsk", "zh": "中文"}
 """Each language in its own words."""

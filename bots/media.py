@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from aiogram import Bot
 from aiogram.types import Location, Message, Venue
 
-from core.blobs import BlobStore
-from core.commands import NewAttachment
+from core.storage.blobs import BlobStore
+from core.tickets.commands import NewAttachment
 
 _SIGNATURES = (
     (b"\xff\xd8\xff", "image/jpeg", "jpg"),

@@ -9,7 +9,7 @@ import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
 from core.i18n import N_, gettext
-from core.models import Building
+from core.storage.models import Building
 
 A4_AT_150_DPI = (1240, 1754)
 MARGIN = 90

@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from core.i18n import N_, gettext
-from core.models import Building, EventType, Status, Ticket
-from core.tickets import local_time, status_name
+from core.storage.models import Building, EventType, Status, Ticket
+from core.tickets.service import local_time, status_name
 
 EVENT_NAMES = {
     EventType.CREATED: N_("created"),

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from core.delivery import PermanentDeliveryError
+from core.messaging.delivery import PermanentDeliveryError
 
 METHODS = ("sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup", "editMessageText")
 MEDIA_GROUP_MAX = 10

@@ -3,7 +3,7 @@
 Attachments are read from the blob store and uploaded (Telegram never fetches our URLs).
 Sends go through PTB's ``AIORateLimiter`` (about 30 messages a second overall, 20 a minute
 per group) with ``max_retries=0``: the sender never retries, every failure is raised as a
-``core.delivery`` error and the outbox worker owns the backoff.
+``core.messaging.delivery`` error and the outbox worker owns the backoff.
 """
 
 from __future__ import annotations
@@ -36,8 +36,7 @@ from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from bots.telegram_payload import FileRef, TelegramPayload, parse_payload
-from core.blobs import BlobStore
-from core.delivery import (
+from core.messaging.delivery import (
     Delivery,
     DeliveryError,
     DeliveryReceipt,
@@ -45,6 +44,7 @@ from core.delivery import (
     RecipientBlockedError,
     TemporaryDeliveryError,
 )
+from core.storage.blobs import BlobStore
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.models import Person
+from core.storage.models import Person
 
 
 @dataclass(frozen=True)

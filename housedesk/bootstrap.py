@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from core.blobs import BlobStore
 from core.clock import Clock, SystemClock
-from core.db import sqlite_url
-from core.notify import Notifier, NotifySettings
-from core.outbox import OutboxWorker, RetryPolicy
-from core.tickets import TicketService
-from housedesk.config import Settings
+from core.messaging.notifications import Notifier, NotifySettings
+from core.messaging.outbox import OutboxWorker, RetryPolicy
+from core.storage.blobs import BlobStore
+from core.storage.db import sqlite_url
+from core.tickets.service import TicketService
 from housedesk.operations import OperationsKit, build_operations
+from housedesk.settings.config import Settings
 from intake.email.gateway import GatewaySettings, MailGateway
 from intake.speech.transcriber import Transcriber
 from intake.voicemail.filing import FilingSettings, VoicemailFiler, from_email

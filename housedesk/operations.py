@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.announce import Announcer
-from core.classify import KeywordClassifier
-from core.deadlines import NudgePolicy
-from core.models import Channel
-from core.reports import Reports
-from core.routing import Router
-from core.schedule import DigestPolicy, Operations
-from core.tickets import TicketService
-from housedesk.ops_settings import OperationsSettings
+from core.operations.announcements import Announcer
+from core.operations.classify import KeywordClassifier
+from core.operations.deadlines import NudgePolicy
+from core.operations.jobs import DigestPolicy, Operations
+from core.operations.routing import Router
+from core.reports.figures import Reports
+from core.storage.models import Channel
+from core.tickets.service import TicketService
+from housedesk.settings.operations import OperationsSettings
 
 
 @dataclass(frozen=True)

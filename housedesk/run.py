@@ -9,13 +9,13 @@ from contextlib import AsyncExitStack
 
 from aiohttp import web
 
-from core.db import close_db, open_db, pending_migrations
+from core.storage.db import close_db, open_db, pending_migrations
 from housedesk.bootstrap import App
-from housedesk.config import listen_address
-from housedesk.email_channel import start_email
-from housedesk.http import build_http_app
+from housedesk.channels.email import start_email
+from housedesk.channels.http import build_http_app
+from housedesk.channels.voicemail import start_drop_folder, voicemail_http_routes
 from housedesk.scheduler import OpsScheduler
-from housedesk.voicemail_channel import start_drop_folder, voicemail_http_routes
+from housedesk.settings.config import listen_address
 
 log = logging.getLogger("housedesk")
 
@@ -47,7 +47,7 @@ async def serve(
         host, port = listen_address(app.settings.http.listen)
         routes = voicemail_http_routes(app)
         # Imported here: the bot libraries take seconds to load, and only `run` needs them.
-        from housedesk.telegram_channel import start_telegram
+        from housedesk.channels.telegram import start_telegram
 
         telegram = await start_telegram(app, app.settings.telegram, routes)
         stack.push_async_callback(telegram.stop)

@@ -1,7 +1,7 @@
 """Running the operations jobs on a timer, each job in one process at a time.
 
 APScheduler's ``AsyncIOScheduler`` calls :meth:`OpsScheduler.tick` every
-``tick_interval_s``; a tick runs every job of :class:`core.schedule.Operations` under a
+``tick_interval_s``; a tick runs every job of :class:`core.operations.jobs.Operations` under a
 lock named after the job:
 
 * **PostgreSQL**: ``pg_try_advisory_xact_lock`` inside the job's transaction. The process
@@ -28,7 +28,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from tortoise.transactions import in_transaction
 
 from core.clock import Clock
-from core.schedule import Job, Operations
+from core.operations.jobs import Job, Operations
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from core.clock import FrozenClock
-from core.db import close_db, migrate_db, open_db, sqlite_url
+from core.storage.db import close_db, migrate_db, open_db, sqlite_url
 from housedesk.bootstrap import App, bootstrap
-from housedesk.config import Settings
+from housedesk.settings.config import Settings
 
 PG_ADMIN_URL = os.environ.get("HOUSEDESK_TEST_PG", "postgres://postgres@127.0.0.1:5432/postgres")
 START = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)  # a Wednesday morning

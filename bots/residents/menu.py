@@ -13,10 +13,10 @@ from bots.common import PRIVATE, REGISTER_FIRST
 from bots.keyboards import flat_choice, main_menu
 from bots.residents.states import Report
 from core.clock import Clock
-from core.directory import building_by_code
+from core.directory.lookup import building_by_code
+from core.directory.residents import residences
 from core.i18n import N_, gettext
-from core.models import Building, Person
-from core.residents import residences
+from core.storage.models import Building, Person
 
 
 def emergency_text(building: Building, lang: str) -> str:

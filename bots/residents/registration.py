@@ -11,10 +11,10 @@ from bots.common import PRIVATE
 from bots.context import FromUser, HasText
 from bots.keyboards import main_menu
 from bots.residents.states import Registration
-from core.directory import building_by_code
+from core.directory.lookup import building_by_code
+from core.directory.residents import register_resident, residences
 from core.i18n import N_, gettext
-from core.models import Person
-from core.residents import register_resident, residences
+from core.storage.models import Person
 
 
 async def _ask_flat(message: Message, state: FSMContext, lang: str, code: str) -> None:

@@ -20,14 +20,14 @@ from bots.keyboards import main_menu
 from bots.media import Content, VoiceToText, read_content
 from bots.residents.states import Report
 from core.actors import Actor
-from core.blobs import BlobStore
 from core.clock import Clock
-from core.commands import InboundRef, NewTicket
-from core.directory import building_by_code, category_by_code
+from core.directory.lookup import building_by_code, category_by_code
 from core.i18n import N_, gettext
-from core.models import Channel, Person
-from core.notify import TELEGRAM_RESIDENT
-from core.tickets import TicketService
+from core.messaging.notifications import TELEGRAM_RESIDENT
+from core.storage.blobs import BlobStore
+from core.storage.models import Channel, Person
+from core.tickets.commands import InboundRef, NewTicket
+from core.tickets.service import TicketService
 
 TITLE_LENGTH = 80
 KIND_NAMES = {

@@ -19,12 +19,12 @@ from bots.render import ticket_list, ticket_text
 from bots.residents.report import NOTHING_TO_KEEP
 from bots.residents.states import Thread
 from core.actors import Actor
-from core.blobs import BlobStore
-from core.directory import building_by_code
+from core.directory.lookup import building_by_code
 from core.i18n import N_, gettext
-from core.models import Person, Status, Ticket
-from core.notify import TELEGRAM_RESIDENT
-from core.tickets import TicketService
+from core.messaging.notifications import TELEGRAM_RESIDENT
+from core.storage.blobs import BlobStore
+from core.storage.models import Person, Status, Ticket
+from core.tickets.service import TicketService
 
 MY_REQUESTS_SHOWN = 10
 

@@ -10,9 +10,9 @@ from aiogram.types import CallbackQuery, Message, User
 from bots.common import PRIVATE
 from bots.context import FromUser, IsStaff
 from core.clock import Clock
+from core.directory.invites import redeem_invite
 from core.i18n import N_, gettext
-from core.models import Person
-from core.staff import redeem_invite
+from core.storage.models import Person
 
 REFUSAL = N_(
     "Sorry, this bot is only for the staff of the management company. If you work with us, "

@@ -22,12 +22,12 @@ from bots.keyboards import card_buttons, postpone_choice
 from bots.media import read_content
 from bots.staff.states import CardFlow
 from core.actors import Actor
-from core.blobs import BlobStore
 from core.clock import Clock
-from core.commands import NewAttachment
 from core.i18n import N_, gettext
-from core.models import Person, Status
-from core.tickets import TicketService, local_time
+from core.storage.blobs import BlobStore
+from core.storage.models import Person, Status
+from core.tickets.commands import NewAttachment
+from core.tickets.service import TicketService, local_time
 
 MORNING = time(9, 0)
 DATE_FORMATS = ("%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M", "%Y-%m-%d", "%d.%m.%Y")

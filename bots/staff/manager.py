@@ -8,14 +8,14 @@ from aiogram.types import BufferedInputFile, Message
 
 from bots.context import IsStaff
 from bots.media import read_content
-from core.access import SEES_ALL, require_role
 from core.actors import Actor
-from core.announce import Announcer, Photo
-from core.blobs import BlobStore
 from core.errors import InvalidInput
 from core.i18n import N_, gettext
-from core.models import Person
-from core.reports import Reports
+from core.operations.announcements import Announcer, Photo
+from core.reports.figures import Reports
+from core.storage.blobs import BlobStore
+from core.storage.models import Person
+from core.tickets.access import SEES_ALL, require_role
 
 PERIODS = ("today", "week", "month")
 NOTHING = N_("Nothing to show.")

@@ -10,16 +10,16 @@ from aiogram.types import Message
 from bots.context import IsStaff, RepliesToTicket, inbound_ref
 from bots.media import read_content
 from bots.render import ticket_list, ticket_text
-from core.access import SEES_ALL, require_role
 from core.actors import Actor
-from core.blobs import BlobStore
-from core.directory import building_by_code, find_staff
+from core.directory.lookup import building_by_code, find_staff
 from core.errors import InvalidInput
 from core.i18n import N_, gettext
-from core.models import Person, Ticket
-from core.notify import TELEGRAM_STAFF
-from core.tickets import TicketService, parse_ref
-from core.workflow import OPEN_STATUSES
+from core.messaging.notifications import TELEGRAM_STAFF
+from core.storage.blobs import BlobStore
+from core.storage.models import Person, Ticket
+from core.tickets.access import SEES_ALL, require_role
+from core.tickets.service import TicketService, parse_ref
+from core.tickets.workflow import OPEN_STATUSES
 
 OPEN_SHOWN = 30
 

@@ -34,7 +34,7 @@ from email.policy import EmailPolicy
 from email.utils import format_datetime, parseaddr
 from typing import Any
 
-from core.blobs import BlobStore
+from core.storage.blobs import BlobStore
 from intake.email.automatic import LOOP_HEADER
 from intake.email.filenames import safe_filename
 from intake.email.headers import message_ids

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from core.actors import Actor
-from core.blobs import BlobStore
 from core.clock import Clock
-from core.commands import InboundRef, NewAttachment, NewTicket, RequesterHint
-from core.directory import person_by_contact
+from core.directory.lookup import person_by_contact
 from core.errors import DomainError
-from core.models import Channel, ContactKind, EventType, Person, Status, Ticket
-from core.tickets import TicketService
+from core.storage.blobs import BlobStore
+from core.storage.models import Channel, ContactKind, EventType, Person, Status, Ticket
+from core.tickets.commands import InboundRef, NewAttachment, NewTicket, RequesterHint
+from core.tickets.service import TicketService
 from intake.email.classify import Classification, MailKind, classify
 from intake.email.parse import Attachment, MalformedMail, ParsedMail, parse_message
 from intake.email.subjects import base_subject

@@ -19,13 +19,13 @@ from email.utils import parseaddr
 
 import aiosmtplib
 
-from core.blobs import BlobStore
-from core.delivery import (
+from core.messaging.delivery import (
     Delivery,
     DeliveryReceipt,
     PermanentDeliveryError,
     TemporaryDeliveryError,
 )
+from core.storage.blobs import BlobStore
 from intake.email.compose import compose_message
 
 

@@ -12,7 +12,7 @@ import time
 import uuid
 from pathlib import Path
 
-from core.blobs import TEMP_PREFIX, write_durably
+from core.storage.blobs import TEMP_PREFIX, write_durably
 
 _SUFFIX = ".eml"
 

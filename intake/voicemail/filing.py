@@ -13,11 +13,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from core.actors import Actor
-from core.blobs import BlobStore
-from core.commands import InboundRef, NewAttachment, NewTicket, RequesterHint
-from core.directory import building_by_phone, person_by_contact
-from core.models import Channel, ContactKind
-from core.tickets import TicketService
+from core.directory.lookup import building_by_phone, person_by_contact
+from core.storage.blobs import BlobStore
+from core.storage.models import Channel, ContactKind
+from core.tickets.commands import InboundRef, NewAttachment, NewTicket, RequesterHint
+from core.tickets.service import TicketService
 from intake.email.parse import ParsedMail
 from intake.email.voicemail import VoicemailParts
 from intake.outcome import Accepted, Deferred, Outcome

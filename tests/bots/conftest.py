@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from housedesk.config import Settings
+from housedesk.settings.config import Settings
 from tests.fakes.botapi import botapi
 
 __all__ = ["botapi", "settings"]

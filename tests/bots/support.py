@@ -13,11 +13,11 @@ from typing import Any, Literal, cast
 
 from aiohttp import web
 
-from core.importer import import_directory
+from core.directory.importer import import_directory
 from housedesk.bootstrap import App
-from housedesk.http import build_http_app
-from housedesk.telegram_channel import TelegramChannel, start_telegram
-from housedesk.telegram_settings import TelegramSettings
+from housedesk.channels.http import build_http_app
+from housedesk.channels.telegram import TelegramChannel, start_telegram
+from housedesk.settings.telegram import TelegramSettings
 from tests.conftest import REPO
 from tests.fakes.botapi import BotApiServer
 from tests.fakes.botapi_updates import callback_update, message_update, private_chat, user

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from bots.callbacks import CardAction, FeedbackAction, ResidentAction, TicketAction
-from core.models import Ticket
-from core.notify import feedback_button, ticket_button
-from core.tickets import assignment_buttons, rating_buttons
+from core.messaging.notifications import feedback_button, ticket_button
+from core.storage.models import Ticket
+from core.tickets.service import assignment_buttons, rating_buttons
 
 
 def test_assignment_card_buttons_round_trip() -> None:

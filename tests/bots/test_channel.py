@@ -10,9 +10,9 @@ import pytest
 from aiohttp import web
 
 from housedesk.bootstrap import App
-from housedesk.config import ConfigError, load_settings
-from housedesk.telegram_channel import start_telegram
-from housedesk.telegram_settings import TelegramSettings
+from housedesk.channels.telegram import start_telegram
+from housedesk.settings.config import ConfigError, load_settings
+from housedesk.settings.telegram import TelegramSettings
 from tests.bots.support import RESIDENT, STAFF, running_housedesk
 from tests.fakes.botapi import BotApiServer
 

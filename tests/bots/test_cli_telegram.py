@@ -10,10 +10,10 @@ from pathlib import Path
 from PIL import Image
 
 from core.clock import SystemClock
-from core.db import close_db, migrate_db, open_db, sqlite_url
-from core.staff import redeem_invite
-from housedesk.cli_telegram import bot_username
-from housedesk.telegram_settings import TelegramSettings
+from core.directory.invites import redeem_invite
+from core.storage.db import close_db, migrate_db, open_db, sqlite_url
+from housedesk.cli.telegram import bot_username
+from housedesk.settings.telegram import TelegramSettings
 from tests.bots.support import RESIDENT, load_example_directory
 from tests.conftest import REPO
 from tests.fakes.botapi import BotApiServer

@@ -13,9 +13,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from core.actors import Actor
 from core.clock import FrozenClock
-from core.directory import find_staff
-from core.models import Contact, ContactKind, OutboxMessage, OutboxStatus, Ticket
-from core.notify import TELEGRAM_RESIDENT
+from core.directory.lookup import find_staff
+from core.messaging.notifications import TELEGRAM_RESIDENT
+from core.storage.models import Contact, ContactKind, OutboxMessage, OutboxStatus, Ticket
 from housedesk.bootstrap import App
 from tests.bots.support import (
     RESIDENT,

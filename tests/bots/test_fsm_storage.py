@@ -12,8 +12,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bots.fsm_storage import DatabaseStorage, conversation_storage
 from core.clock import FrozenClock
-from core.db import close_db, open_db
-from core.models import ConversationState
+from core.storage.db import close_db, open_db
+from core.storage.models import ConversationState
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from openpyxl import load_workbook
 
 from core.clock import FrozenClock
-from core.models import OutboxMessage
+from core.storage.models import OutboxMessage
 from housedesk.bootstrap import App
 from tests.bots.support import (
     RESIDENT,

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from core.clock import FrozenClock
-from core.models import Attachment, Building, EventType, Ticket, TicketEvent
+from core.storage.models import Attachment, Building, EventType, Ticket, TicketEvent
 from housedesk.bootstrap import App
 from tests.bots.support import (
     RESIDENT,

@@ -4,9 +4,9 @@ replying to any of its messages; staff replies arrive in the chat; "not fixed" r
 from __future__ import annotations
 
 from core.actors import Actor
-from core.directory import find_staff
-from core.models import EventType, Status, Ticket, TicketEvent
-from core.residents import register_resident
+from core.directory.lookup import find_staff
+from core.directory.residents import register_resident
+from core.storage.models import EventType, Status, Ticket, TicketEvent
 from housedesk.bootstrap import App
 from tests.bots.support import (
     RESIDENT,

@@ -8,11 +8,11 @@ import socket
 import urllib.request
 
 from core.clock import FrozenClock
-from core.db import close_db, open_db
+from core.storage.db import close_db, open_db
 from housedesk.bootstrap import bootstrap
-from housedesk.config import Settings
 from housedesk.run import serve
-from housedesk.telegram_settings import TelegramSettings
+from housedesk.settings.config import Settings
+from housedesk.settings.telegram import TelegramSettings
 from tests.bots.support import (
     RESIDENT,
     STAFF,

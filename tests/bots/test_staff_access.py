@@ -7,10 +7,10 @@ import aiohttp
 
 from core.actors import CLI
 from core.clock import FrozenClock
-from core.commands import NewTicket
-from core.directory import find_staff
-from core.models import Channel, StaffChat
-from core.staff import create_invite
+from core.directory.invites import create_invite
+from core.directory.lookup import find_staff
+from core.storage.models import Channel, StaffChat
+from core.tickets.commands import NewTicket
 from housedesk.bootstrap import App
 from tests.bots.support import (
     STAFF,

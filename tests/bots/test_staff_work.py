@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from core.actors import CLI
-from core.commands import NewTicket
-from core.models import Channel, EventType, Status, Ticket, TicketEvent
+from core.storage.models import Channel, EventType, Status, Ticket, TicketEvent
+from core.tickets.commands import NewTicket
 from housedesk.bootstrap import App
 from tests.bots.support import (
     RESIDENT,

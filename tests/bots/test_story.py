@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from core.blobs import BlobStore
-from core.models import Attachment, Ticket
+from core.storage.blobs import BlobStore
+from core.storage.models import Attachment, Ticket
 from housedesk.bootstrap import App
 from tests.bots.support import (
     RESIDENT,

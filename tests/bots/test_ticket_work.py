@@ -9,12 +9,20 @@ from typing import Any, cast
 import pytest
 
 from core.actors import CLI, Actor
-from core.commands import InboundRef, NewAttachment, NewTicket
-from core.directory import find_staff
+from core.directory.lookup import find_staff
+from core.directory.residents import register_resident
 from core.errors import AccessDenied, InvalidInput, InvalidTransition
-from core.models import Attachment, Building, Channel, OutboxMessage, Person, StaffChat, Status
-from core.notify import telegram_payloads, work_chat_of
-from core.residents import register_resident
+from core.messaging.notifications import telegram_payloads, work_chat_of
+from core.storage.models import (
+    Attachment,
+    Building,
+    Channel,
+    OutboxMessage,
+    Person,
+    StaffChat,
+    Status,
+)
+from core.tickets.commands import InboundRef, NewAttachment, NewTicket
 from housedesk.bootstrap import App
 from tests.bots.support import load_example_directory
 

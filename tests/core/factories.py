@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from core.models import Building, Category, Contact, ContactKind, Person, Role, Unit
+from core.storage.models import Building, Category, Contact, ContactKind, Person, Role, Unit
 
 _seq = itertools.count(1)
 

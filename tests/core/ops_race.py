@@ -17,11 +17,11 @@ import time
 from datetime import datetime
 
 from core.clock import FrozenClock
-from core.db import close_db, open_db
-from core.notify import Notifier, NotifySettings
-from core.routing import Router
-from core.schedule import Job, Operations
-from core.tickets import TicketService
+from core.messaging.notifications import Notifier, NotifySettings
+from core.operations.jobs import Job, Operations
+from core.operations.routing import Router
+from core.storage.db import close_db, open_db
+from core.tickets.service import TicketService
 from housedesk.scheduler import run_exclusive
 
 HOLD_SECONDS = 1.0

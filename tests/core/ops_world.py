@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from datetime import date
 
 from core.actors import CLI
-from core.classify import KeywordClassifier
-from core.commands import NewTicket
-from core.models import Building, Category, Channel, DutyRoster, Person, Role, Ticket
-from core.routing import Router
-from core.tickets import TicketService
-from housedesk.ops_settings import DEFAULT_KEYWORDS
+from core.operations.classify import KeywordClassifier
+from core.operations.routing import Router
+from core.storage.models import Building, Category, Channel, DutyRoster, Person, Role, Ticket
+from core.tickets.commands import NewTicket
+from core.tickets.service import TicketService
+from housedesk.settings.operations import DEFAULT_KEYWORDS
 from tests.core import factories
 
 OFFICE = {

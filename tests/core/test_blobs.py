@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from core.blobs import TEMP_PREFIX, BlobStore
+from core.storage.blobs import TEMP_PREFIX, BlobStore
 
 
 def test_put_is_content_addressed_and_idempotent(tmp_path: Path) -> None:

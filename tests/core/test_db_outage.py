@@ -10,12 +10,12 @@ import aiohttp
 import aiosmtplib
 import pytest
 
-from core.delivery import Delivery, DeliveryReceipt
-from core.models import OutboxMessage, OutboxStatus
-from core.outbox import enqueue
+from core.messaging.delivery import Delivery, DeliveryReceipt
+from core.messaging.outbox import enqueue
+from core.storage.models import OutboxMessage, OutboxStatus
 from housedesk.bootstrap import bootstrap
-from housedesk.config import Settings
 from housedesk.run import serve
+from housedesk.settings.config import Settings
 from tests.cli.test_cli import _free_port
 from tests.core import factories
 from tests.core.tcp_proxy import TcpProxy

@@ -22,7 +22,7 @@ def _catalog(language: str) -> dict[str, str]:
 def test_catalog_matches_the_code() -> None:
     in_code = {
         str(message[2])
-        for package in ("core", "bots", "intake", "housedesk")
+        for package in ("core", "bots", "intake", "housedesk", "presentation")
         if (REPO / package).is_dir()
         for message in extract_from_dir(
             REPO / package,

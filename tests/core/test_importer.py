@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from core.directory.importer import import_directory
 from core.errors import InvalidInput
-from core.importer import import_directory
-from core.models import Building, Category, Contact, DutyRoster, Person, Role, Unit
+from core.storage.models import Building, Category, Contact, DutyRoster, Person, Role, Unit
 from tests.conftest import REPO
 
 EXAMPLE = REPO / "examples" / "directory.toml"

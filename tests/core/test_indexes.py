@@ -15,9 +15,11 @@ import pytest
 from tortoise import connections
 from tortoise.expressions import Q
 
-from core import directory, routing, tickets
-from core.models import Attachment, MessageRef, Ticket, TicketEvent
-from core.rawsql import bind
+from core.directory import lookup as directory
+from core.operations import routing
+from core.storage.models import Attachment, MessageRef, Ticket, TicketEvent
+from core.storage.rawsql import bind
+from core.tickets import service as tickets
 
 pytestmark = [pytest.mark.usefixtures("db"), pytest.mark.sqlite_only]
 

@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 
 from core.actors import Actor
-from core.announce import Announcer, Photo
-from core.delivery import Delivery, DeliveryReceipt
 from core.errors import InvalidInput
-from core.models import Announcement, Building, Contact, OutboxMessage, Unit
-from core.outbox import OutboxWorker
+from core.messaging.delivery import Delivery, DeliveryReceipt
+from core.messaging.outbox import OutboxWorker
+from core.operations.announcements import Announcer, Photo
+from core.storage.models import Announcement, Building, Contact, OutboxMessage, Unit
 from housedesk.bootstrap import App
 from tests.core import factories
 from tests.core.ops_world import World, build_world, new_ticket

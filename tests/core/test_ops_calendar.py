@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from core.calendar import BusinessCalendar, parse_week, unavailable_reason
-from core.models import Absence, Building, Person, Role
+from core.operations.calendar import BusinessCalendar, parse_week, unavailable_reason
+from core.storage.models import Absence, Building, Person, Role
 from tests.core.ops_world import OFFICE
 
 LONDON = ZoneInfo("Europe/London")

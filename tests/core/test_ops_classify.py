@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from core.classify import KeywordClassifier
-from core.models import Category
-from housedesk.ops_settings import DEFAULT_KEYWORDS
+from core.operations.classify import KeywordClassifier
+from core.storage.models import Category
+from housedesk.settings.operations import DEFAULT_KEYWORDS
 from tests.core import factories
 
 CATEGORIES = [

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from core.actors import Actor
-from core.deadlines import NudgePolicy
-from core.models import (
+from core.operations.deadlines import NudgePolicy
+from core.operations.jobs import Operations
+from core.storage.models import (
     EventType,
     OpsMark,
     OutboxMessage,
@@ -16,7 +17,6 @@ from core.models import (
     Ticket,
     TicketEvent,
 )
-from core.schedule import Operations
 from housedesk.bootstrap import App
 from tests.core import factories
 from tests.core.ops_world import World, build_world, new_ticket, routed

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 
 from core.actors import Actor
-from core.models import OutboxMessage, Status
-from core.schedule import DigestPolicy, Operations
+from core.operations.jobs import DigestPolicy, Operations
+from core.storage.models import OutboxMessage, Status
 from housedesk.bootstrap import App
 from tests.core.ops_world import build_world, new_ticket, routed
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from core.actors import Actor
-from core.models import (
+from core.operations.jobs import Operations
+from core.storage.models import (
     Absence,
     EventType,
     OutboxMessage,
@@ -16,7 +17,6 @@ from core.models import (
     Ticket,
     TicketEvent,
 )
-from core.schedule import Operations
 from housedesk.bootstrap import App
 from tests.core.ops_world import World, build_world, new_ticket, on, routed
 

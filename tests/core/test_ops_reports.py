@@ -14,7 +14,8 @@ import pytest
 from openpyxl import load_workbook
 
 from core.errors import InvalidInput
-from core.models import (
+from core.reports.figures import Reports, parse_period, percentile
+from core.storage.models import (
     Building,
     Category,
     Channel,
@@ -25,9 +26,8 @@ from core.models import (
     Ticket,
     TicketEvent,
 )
-from core.reports import Reports, parse_period, percentile
 from housedesk.bootstrap import App
-from housedesk.cli_ops import add_ops_commands
+from housedesk.cli.operations import add_ops_commands
 from tests.core import factories
 
 

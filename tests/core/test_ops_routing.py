@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from core.actors import CLI
-from core.commands import NewTicket, RequesterHint
-from core.importer import import_directory
-from core.models import (
+from core.directory.importer import import_directory
+from core.storage.models import (
     Absence,
     Building,
     Channel,
@@ -20,6 +19,7 @@ from core.models import (
     TicketEvent,
     Unit,
 )
+from core.tickets.commands import NewTicket, RequesterHint
 from housedesk.bootstrap import App
 from tests.conftest import REPO
 from tests.core.ops_world import OFFICE, build_world, new_ticket, on, routed

@@ -12,8 +12,8 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
-from core.models import EventType, OutboxMessage, TicketEvent
-from core.schedule import Operations
+from core.operations.jobs import Operations
+from core.storage.models import EventType, OutboxMessage, TicketEvent
 from housedesk.bootstrap import App
 from housedesk.scheduler import OpsScheduler, lock_key, run_exclusive
 from tests.conftest import REPO

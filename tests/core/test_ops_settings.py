@@ -7,11 +7,11 @@ from datetime import time
 import pytest
 from pydantic import ValidationError
 
-from core.models import Channel, OutboxMessage
-from core.routing import Router
+from core.operations.routing import Router
+from core.storage.models import Channel, OutboxMessage
 from housedesk.bootstrap import App
 from housedesk.operations import build_operations
-from housedesk.ops_settings import DEFAULT_KEYWORDS, OperationsSettings
+from housedesk.settings.operations import DEFAULT_KEYWORDS, OperationsSettings
 from tests.core.ops_world import build_world, new_ticket
 
 

@@ -9,15 +9,15 @@ from datetime import timedelta
 
 from core.actors import CLI
 from core.clock import FrozenClock
-from core.commands import NewTicket
-from core.delivery import (
+from core.messaging.delivery import (
     Delivery,
     DeliveryReceipt,
     PermanentDeliveryError,
     RecipientBlockedError,
     TemporaryDeliveryError,
 )
-from core.models import (
+from core.messaging.outbox import OutboxWorker, RetryPolicy, enqueue, enqueue_once
+from core.storage.models import (
     Channel,
     Contact,
     EventType,
@@ -26,7 +26,7 @@ from core.models import (
     OutboxStatus,
     TicketEvent,
 )
-from core.outbox import OutboxWorker, RetryPolicy, enqueue, enqueue_once
+from core.tickets.commands import NewTicket
 from housedesk.bootstrap import App
 from tests.core import factories
 

@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 
 from core.clock import FrozenClock
+from core.directory.invites import create_invite, redeem_invite, staff_by_telegram
+from core.directory.residents import register_resident, residences, resident_by_telegram
 from core.errors import AccessDenied, NotFound
-from core.models import Role
-from core.residents import register_resident, residences, resident_by_telegram
-from core.staff import create_invite, redeem_invite, staff_by_telegram
+from core.storage.models import Role
 from tests.core import factories
 
 

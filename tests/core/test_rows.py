@@ -1,4 +1,4 @@
-"""core.rows.insert: the row and the instance are what ``Model.create`` would make."""
+"""core.storage.rows.insert: the row and the instance are what ``Model.create`` would make."""
 
 from __future__ import annotations
 
@@ -8,8 +8,16 @@ import pytest
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from core.models import Channel, EventType, OutboxMessage, Person, Status, Ticket, TicketEvent
-from core.rows import insert, insert_pair
+from core.storage.models import (
+    Channel,
+    EventType,
+    OutboxMessage,
+    Person,
+    Status,
+    Ticket,
+    TicketEvent,
+)
+from core.storage.rows import insert, insert_pair
 from tests.core import factories
 
 pytestmark = pytest.mark.usefixtures("db")

@@ -12,8 +12,8 @@ import pytest
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
-from core.models import Building
-from core.rawsql import fetch
+from core.storage.models import Building
+from core.storage.rawsql import fetch
 
 pytestmark = [pytest.mark.usefixtures("db"), pytest.mark.sqlite_only]
 

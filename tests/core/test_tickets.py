@@ -10,9 +10,8 @@ import pytest
 
 from core.actors import CLI, Actor
 from core.clock import FrozenClock
-from core.commands import InboundRef, NewAttachment, NewTicket, RequesterHint
 from core.errors import AccessDenied, InvalidInput, InvalidTransition, NotFound
-from core.models import (
+from core.storage.models import (
     Building,
     Channel,
     ContactKind,
@@ -24,6 +23,7 @@ from core.models import (
     Ticket,
     TicketEvent,
 )
+from core.tickets.commands import InboundRef, NewAttachment, NewTicket, RequesterHint
 from housedesk.bootstrap import App
 from tests.core import factories
 

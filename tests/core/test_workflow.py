@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from core.errors import InvalidInput, InvalidTransition
-from core.models import Status
-from core.workflow import TRANSITIONS, check_transition, parse_status
+from core.storage.models import Status
+from core.tickets.workflow import TRANSITIONS, check_transition, parse_status
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from core.blobs import BlobStore
+from core.storage.blobs import BlobStore
 from intake.email.automatic import automatic_reason
 from intake.email.compose import compose_message
 from intake.email.parse import parse_message

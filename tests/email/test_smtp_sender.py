@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from core.blobs import BlobStore
-from core.delivery import Delivery, PermanentDeliveryError, TemporaryDeliveryError
+from core.messaging.delivery import Delivery, PermanentDeliveryError, TemporaryDeliveryError
+from core.storage.blobs import BlobStore
 from intake.email.parse import parse_message
 from intake.email.smtp_sender import SmtpSender, SmtpSettings
 from tests.servers.smtp_sink import SmtpSink

@@ -19,10 +19,10 @@ from pathlib import Path
 import aiosmtplib
 import pytest
 
-from core.models import EventType, Ticket, TicketEvent
+from core.storage.models import EventType, Ticket, TicketEvent
 from housedesk.bootstrap import bootstrap
-from housedesk.config import Settings
 from housedesk.run import serve
+from housedesk.settings.config import Settings
 from tests.cli.test_cli import _env, _free_port
 from tests.core import factories
 from tests.servers.smtp_sink import SmtpSink, smtp_sink

@@ -9,7 +9,7 @@ import pytest
 
 from core.actors import CLI
 from core.clock import FrozenClock
-from core.models import EventType, OutboxMessage, Role, Status, Ticket, TicketEvent
+from core.storage.models import EventType, OutboxMessage, Role, Status, Ticket, TicketEvent
 from housedesk.bootstrap import App
 from intake.email.gateway import GatewaySettings, MailGateway
 from intake.outcome import Accepted, Deferred, Rejected

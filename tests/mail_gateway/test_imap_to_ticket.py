@@ -5,7 +5,7 @@ A crash between the commit and the \\Seen flag makes no second ticket.
 
 from __future__ import annotations
 
-from core.models import OutboxMessage, Ticket
+from core.storage.models import OutboxMessage, Ticket
 from housedesk.bootstrap import App
 from intake.email.imap_poller import ImapPoller
 from tests.core import factories

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from bots.telegram_payload import InvalidPayloadError, parse_payload
-from core.delivery import PermanentDeliveryError
+from core.messaging.delivery import PermanentDeliveryError
 
 PHOTO = {"sha256": "0f" * 32, "filename": "leak.jpg", "content_type": "image/jpeg"}
 

@@ -15,13 +15,13 @@ import pytest_asyncio
 from telegram.error import InvalidToken
 
 from bots.telegram_sender import TelegramSender, TelegramTimeouts
-from core.blobs import BlobStore
-from core.delivery import (
+from core.messaging.delivery import (
     Delivery,
     PermanentDeliveryError,
     RecipientBlockedError,
     TemporaryDeliveryError,
 )
+from core.storage.blobs import BlobStore
 from tests.fakes.botapi import BotApiServer
 from tests.fakes.botapi_errors import Fault
 from tests.fakes.botapi_updates import message_update, private_chat, user

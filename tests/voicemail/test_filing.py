@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from core.models import Attachment, Building, Channel, Ticket
+from core.storage.models import Attachment, Building, Channel, Ticket
 from housedesk.bootstrap import App
 from intake.outcome import Accepted
 from intake.voicemail.filing import FilingSettings
@@ -33,7 +33,7 @@ async def korean_building(app: App) -> Building:
     building.phone = "+82 2 555 0100"
     await building.save()
     caller = await factories.person("Kim")
-    from core.models import Contact, ContactKind
+    from core.storage.models import Contact, ContactKind
 
     await Contact.create(person=caller, kind=ContactKind.PHONE, value="+821055501234")
     return building

@@ -1,0 +1,1 @@
+"""The directory: buildings, people and their contacts, categories, residents, staff invites."""

@@ -1,0 +1,214 @@
+"""The directory file's schema (``housedesk import FILE.toml``), validated row by row."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from core.errors import InvalidInput
+from core.storage.models import Role
+
+_RANGE = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*$")
+_HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class Row(BaseModel):
+    """A directory row: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def expand_units(specs: list[str | int]) -> list[str]:
+    """Expand ``["1-3", "12a"]`` to ``["1", "2", "3", "12a"]``, keeping order, no repeats."""
+    units: list[str] = []
+    for spec in specs:
+        match = _RANGE.match(str(spec))
+        if match:
+            low, high = int(match[1]), int(match[2])
+            if high < low or high - low > 10_000:
+                raise ValueError(f"bad unit range {spec!r}")
+            units.extend(str(n) for n in range(low, high + 1))
+        elif str(spec).strip():
+            units.append(str(spec).strip())
+    return list(dict.fromkeys(units))
+
+
+def _check_hours(value: dict[str, list[str]]) -> dict[str, list[str]]:
+    for day, spans in value.items():
+        if day not in DAYS:
+            raise ValueError(f"unknown day {day!r} (use {', '.join(DAYS)})")
+        for span in spans:
+            if not _HOURS.match(span):
+                raise ValueError(f"bad hours {span!r} on {day} (use HH:MM-HH:MM)")
+    return value
+
+
+class BuildingRow(Row):
+    """``[[buildings]]``"""
+
+    code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    name: str = Field(min_length=1)
+    address: str = ""
+    timezone: str = "UTC"
+    language: str = "en"
+    phone: str | None = None
+    duty_phone: str | None = None
+    emergency_instructions: str = ""
+    zone: str | None = None
+    units: list[str | int] = []
+    hours: dict[str, list[str]] = {}
+    holidays: list[date] = []
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {value!r}") from None
+        return value
+
+    @field_validator("units")
+    @classmethod
+    def _units(cls, value: list[str | int]) -> list[str | int]:
+        expand_units(value)
+        return value
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        return _check_hours(value)
+
+
+class CategoryRow(Row):
+    """``[[categories]]``"""
+
+    code: str = Field(min_length=1, max_length=32, pattern=r"^[a-z0-9_-]+$")
+    names: dict[str, str] = {}
+    priority: int = Field(3, ge=1, le=5)
+    emergency: bool = False
+    response_minutes: int | None = Field(None, ge=1)
+    resolution_minutes: int | None = Field(None, ge=1)
+    business_hours: bool = False
+    trade: str | None = None
+
+
+class AbsenceRow(Row):
+    """An absence inside a ``[[staff]]`` row."""
+
+    kind: str = "vacation"
+    starts: date
+    ends: date
+
+
+class StaffRow(Row):
+    """``[[staff]]``"""
+
+    name: str = Field(min_length=1)
+    role: Role = Role.TECHNICIAN
+    telegram_id: int | None = None
+    email: str | None = None
+    phone: str | None = None
+    language: str | None = None
+    buildings: list[str] = []
+    trades: list[str] = []
+    work_hours: dict[str, list[str]] = {}
+    absences: list[AbsenceRow] = []
+
+    @field_validator("role")
+    @classmethod
+    def _not_resident(cls, value: Role) -> Role:
+        if value == Role.RESIDENT:
+            raise ValueError("staff cannot have the role resident (use [[residents]])")
+        return value
+
+    @field_validator("work_hours")
+    @classmethod
+    def _hours(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        return _check_hours(value)
+
+
+class ResidentRow(Row):
+    """``[[residents]]``"""
+
+    name: str = Field(min_length=1)
+    building: str
+    units: list[str | int] = []
+    telegram_id: int | None = None
+    email: str | None = None
+    phone: str | None = None
+    language: str | None = None
+
+
+class RosterRow(Row):
+    """``[[duty_rosters]]``: members by staff name or email, in the order they are called."""
+
+    name: str = Field(min_length=1)
+    building: str | None = None
+    members: list[str] = Field(min_length=1)
+    escalate_after_minutes: int = Field(15, ge=1)
+
+
+class StaffChatRow(Row):
+    """``[[staff_chats]]``: a Telegram group for a building and/or a trade."""
+
+    chat_id: int
+    title: str = ""
+    building: str | None = None
+    trade: str | None = None
+
+
+class DirectoryFile(BaseModel):
+    """The whole file, validated."""
+
+    buildings: list[BuildingRow] = []
+    categories: list[CategoryRow] = []
+    staff: list[StaffRow] = []
+    residents: list[ResidentRow] = []
+    duty_rosters: list[RosterRow] = []
+    staff_chats: list[StaffChatRow] = []
+
+
+ROW_TYPES: dict[str, type[Row]] = {
+    "buildings": BuildingRow,
+    "categories": CategoryRow,
+    "staff": StaffRow,
+    "residents": ResidentRow,
+    "duty_rosters": RosterRow,
+    "staff_chats": StaffChatRow,
+}
+
+
+def _table_lines(text: str, table: str) -> list[int]:
+    pattern = re.compile(rf"^\s*\[\[\s*{re.escape(table)}\s*\]\]")
+    return [n for n, line in enumerate(text.splitlines(), start=1) if pattern.match(line)]
+
+
+def parse_directory(data: dict[str, Any], text: str, source: str) -> DirectoryFile:
+    """Validate every row; the first bad one raises :class:`InvalidInput` with its line."""
+    unknown = sorted(set(data) - set(ROW_TYPES))
+    if unknown:
+        raise InvalidInput(f"{source}: unknown table [[{unknown[0]}]]")
+    rows: dict[str, list[Row]] = {}
+    for table, row_type in ROW_TYPES.items():
+        raw_rows = data.get(table, [])
+        if not isinstance(raw_rows, list):
+            raise InvalidInput(f"{source}: {table} must be written as [[{table}]] tables")
+        lines = _table_lines(text, table)
+        rows[table] = []
+        for index, raw in enumerate(raw_rows):
+            where = f"line {lines[index]}" if index < len(lines) else f"row {index + 1}"
+            try:
+                rows[table].append(row_type.model_validate(raw))
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                key = ".".join(str(p) for p in first["loc"]) or "row"
+                raise InvalidInput(
+                    f"{source}: {where}: [[{table}]] {key}: {first['msg']}"
+                ) from None
+    return DirectoryFile.model_validate({k: [r.model_dump() for r in v] for k, v in rows.items()})

@@ -1,0 +1,240 @@
+"""``housedesk import FILE.toml``: load or update the directory in one transaction.
+
+Rows are matched by their natural keys (building and category code, staff email, Telegram
+id or name, roster name, chat id), so importing the same file twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from tortoise.models import Model
+from tortoise.transactions import in_transaction
+
+from core.directory.file import (
+    BuildingRow,
+    DirectoryFile,
+    ResidentRow,
+    StaffRow,
+    expand_units,
+    parse_directory,
+)
+from core.directory.lookup import CODE_CACHE, normalize_contact
+from core.errors import InvalidInput
+from core.storage.models import (
+    Absence,
+    Building,
+    Category,
+    Contact,
+    ContactKind,
+    DutyRoster,
+    Person,
+    Role,
+    StaffChat,
+    Unit,
+)
+
+
+class ImportReport(Counter[str]):
+    """Counts of ``created``, ``updated`` and ``unchanged`` rows."""
+
+    def summary(self) -> str:
+        """One line for people."""
+        return ", ".join(f"{self[k]} {k}" for k in ("created", "updated", "unchanged"))
+
+
+def read_directory(path: Path) -> DirectoryFile:
+    """Read and validate a directory file; errors name the file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidInput(f"no such file: {path}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidInput(f"{path}: not valid TOML: {exc}") from None
+    return parse_directory(data, text, str(path))
+
+
+async def import_directory(path: Path) -> ImportReport:
+    """Apply a directory file atomically: all of it, or (on any error) none of it."""
+    directory = read_directory(path)
+    report = ImportReport()
+    CODE_CACHE.clear()
+    async with in_transaction():
+        for row in directory.categories:
+            await _upsert(report, Category, {"code": row.code}, row.model_dump(exclude={"code"}))
+        for building_row in directory.buildings:
+            await _building(report, building_row)
+        for staff in directory.staff:
+            await _staff(report, staff, path)
+        for resident in directory.residents:
+            await _resident(report, resident, path)
+        for roster in directory.duty_rosters:
+            members = [(await _staff_by_key(m, path)).id for m in roster.members]
+            building = await _building_ref(roster.building, path) if roster.building else None
+            await _upsert(
+                report,
+                DutyRoster,
+                {"name": roster.name},
+                {
+                    "building_id": building.id if building else None,
+                    "member_ids": members,
+                    "escalate_after_minutes": roster.escalate_after_minutes,
+                },
+            )
+        for chat in directory.staff_chats:
+            building = await _building_ref(chat.building, path) if chat.building else None
+            await _upsert(
+                report,
+                StaffChat,
+                {"chat_id": chat.chat_id},
+                {
+                    "title": chat.title,
+                    "building_id": building.id if building else None,
+                    "trade": chat.trade,
+                },
+            )
+    CODE_CACHE.clear()
+    return report
+
+
+async def _upsert(
+    report: ImportReport, model: type[Model], keys: dict[str, Any], values: dict[str, Any]
+) -> Any:
+    obj = await model.get_or_none(**keys)
+    if obj is None:
+        report["created"] += 1
+        return await model.create(**keys, **values)
+    changed = {k: v for k, v in values.items() if getattr(obj, k) != v}
+    if changed:
+        obj.update_from_dict(changed)
+        await obj.save(update_fields=list(changed))
+        report["updated"] += 1
+    else:
+        report["unchanged"] += 1
+    return obj
+
+
+async def _building(report: ImportReport, row: BuildingRow) -> None:
+    values = row.model_dump(exclude={"code", "units", "holidays"})
+    values["holidays"] = [d.isoformat() for d in row.holidays]
+    building: Building = await _upsert(report, Building, {"code": row.code}, values)
+    existing = set(await Unit.filter(building=building).values_list("number", flat=True))
+    new = [n for n in expand_units(row.units) if n not in existing]
+    await Unit.bulk_create([Unit(building=building, number=n) for n in new])
+
+
+async def _building_ref(code: str, path: Path) -> Building:
+    building = await Building.get_or_none(code__iexact=code)
+    if building is None:
+        raise InvalidInput(f"{path}: unknown building {code!r}")
+    return building
+
+
+async def _staff_by_key(key: str, path: Path) -> Person:
+    contact = await Contact.get_or_none(
+        kind=ContactKind.EMAIL, value=key.strip().lower()
+    ).select_related("person")
+    if contact is not None:
+        return contact.person
+    people = await Person.filter(name=key.strip()).exclude(role=Role.RESIDENT)
+    if len(people) != 1:
+        raise InvalidInput(f"{path}: duty roster member {key!r} is not one known staff member")
+    return people[0]
+
+
+async def _find_person(
+    telegram_id: int | None, email: str | None, phone: str | None, name: str, role: Role | None
+) -> Person | None:
+    for kind, value in (
+        (ContactKind.TELEGRAM, str(telegram_id) if telegram_id else None),
+        (ContactKind.EMAIL, email),
+        (ContactKind.PHONE, phone),
+    ):
+        if value:
+            contact = await Contact.get_or_none(
+                kind=kind, value=normalize_contact(kind, value)
+            ).select_related("person")
+            if contact is not None:
+                return contact.person
+    if role is not None:
+        return await Person.filter(name=name, role=role).first()
+    return None
+
+
+async def _contacts(
+    person: Person, telegram_id: int | None, email: str | None, phone: str | None
+) -> None:
+    for kind, value in (
+        (ContactKind.TELEGRAM, str(telegram_id) if telegram_id else None),
+        (ContactKind.EMAIL, email),
+        (ContactKind.PHONE, phone),
+    ):
+        if not value:
+            continue
+        normalized = normalize_contact(kind, value)
+        owner = await Contact.get_or_none(kind=kind, value=normalized)
+        if owner is None:
+            await Contact.create(person=person, kind=kind, value=normalized)
+        elif owner.person_id != person.id:  # type: ignore[attr-defined]
+            raise InvalidInput(f"{kind.value} {value!r} already belongs to someone else")
+
+
+async def _staff(report: ImportReport, row: StaffRow, path: Path) -> None:
+    person = await _find_person(row.telegram_id, row.email, row.phone, row.name, row.role)
+    values: dict[str, Any] = {
+        "name": row.name,
+        "role": row.role,
+        "language": row.language,
+        "trades": row.trades,
+        "work_hours": row.work_hours,
+    }
+    if person is None:
+        person = await Person.create(**values)
+        report["created"] += 1
+    else:
+        person = await _upsert(report, Person, {"id": person.id}, values)
+    try:
+        await _contacts(person, row.telegram_id, row.email, row.phone)
+    except InvalidInput as exc:
+        raise InvalidInput(f"{path}: staff {row.name!r}: {exc}") from None
+    if row.buildings == ["*"]:
+        wanted = await Building.all()
+    else:
+        wanted = [await _building_ref(code, path) for code in row.buildings]
+    current = {b.id for b in await person.buildings.all()}
+    if current != {b.id for b in wanted}:
+        await person.buildings.clear()
+        if wanted:
+            await person.buildings.add(*wanted)
+    existing = {(a.kind, a.starts, a.ends) for a in await Absence.filter(person=person)}
+    for absence in row.absences:
+        if (absence.kind, absence.starts, absence.ends) not in existing:
+            await Absence.create(person=person, **absence.model_dump())
+
+
+async def _resident(report: ImportReport, row: ResidentRow, path: Path) -> None:
+    person = await _find_person(row.telegram_id, row.email, row.phone, row.name, None)
+    values: dict[str, Any] = {"name": row.name, "language": row.language}
+    if person is None:
+        person = await Person.create(role=Role.RESIDENT, **values)
+        report["created"] += 1
+    else:
+        person = await _upsert(report, Person, {"id": person.id}, values)
+    try:
+        await _contacts(person, row.telegram_id, row.email, row.phone)
+    except InvalidInput as exc:
+        raise InvalidInput(f"{path}: resident {row.name!r}: {exc}") from None
+    building = await _building_ref(row.building, path)
+    for number in expand_units(row.units):
+        unit = await Unit.get_or_none(building=building, number=number)
+        if unit is None:
+            raise InvalidInput(
+                f"{path}: resident {row.name!r}: no unit {number!r} in {row.building}"
+            )
+        if not await person.units.filter(id=unit.id).exists():
+            await person.units.add(unit)

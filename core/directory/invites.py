@@ -1,0 +1,60 @@
+"""Linking staff to their Telegram accounts with one-time, expiring invite codes."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from tortoise.transactions import in_transaction
+
+from core.clock import Clock
+from core.directory.lookup import find_staff, normalize_contact, person_by_contact
+from core.errors import AccessDenied, InvalidInput
+from core.storage.models import Contact, ContactKind, Person, StaffInvite
+
+INVITE_TTL = timedelta(hours=48)
+_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def _digest(code: str) -> str:
+    return hashlib.sha256(code.strip().upper().replace("-", "").encode()).hexdigest()
+
+
+async def create_invite(staff: str, clock: Clock, ttl: timedelta = INVITE_TTL) -> str:
+    """A new invite code for a member of staff (only its hash is stored)."""
+    person = await find_staff(staff)
+    raw = "".join(secrets.choice(_ALPHABET) for _ in range(10))
+    now = clock.now()
+    await StaffInvite.create(
+        person=person, code_sha256=_digest(raw), expires_at=now + ttl, created_at=now
+    )
+    return f"{raw[:5]}-{raw[5:]}"
+
+
+async def redeem_invite(code: str, telegram_id: int | str, clock: Clock) -> Person:
+    """Link a Telegram account to the staff member the code was made for, once."""
+    if not code.strip():
+        raise InvalidInput("no invite code given")
+    now = clock.now()
+    async with in_transaction():
+        invite = await StaffInvite.get_or_none(code_sha256=_digest(code)).select_related("person")
+        if invite is None or invite.used_at is not None or invite.expires_at <= now:
+            raise AccessDenied("this invite code is unknown, used or expired")
+        telegram = normalize_contact(ContactKind.TELEGRAM, str(telegram_id))
+        existing = await Contact.get_or_none(kind=ContactKind.TELEGRAM, value=telegram)
+        if existing is not None and existing.person_id != invite.person.id:  # type: ignore[attr-defined]
+            raise AccessDenied("this Telegram account already belongs to someone else")
+        if existing is None:
+            await Contact.create(person=invite.person, kind=ContactKind.TELEGRAM, value=telegram)
+        invite.used_at = now
+        await invite.save(update_fields=["used_at"])
+    return invite.person
+
+
+async def staff_by_telegram(telegram_id: int | str) -> Person | None:
+    """The active member of staff behind a Telegram account, or None for anyone else."""
+    person = await person_by_contact(ContactKind.TELEGRAM, str(telegram_id))
+    if person is None or not person.is_staff or not person.active:
+        return None
+    return person

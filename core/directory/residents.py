@@ -1,0 +1,81 @@
+"""Residents who register themselves through the building bot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tortoise.transactions import in_transaction
+
+from core.directory.lookup import building_by_code, person_by_contact
+from core.errors import AccessDenied, NotFound
+from core.storage.models import Building, Contact, ContactKind, Person, Role, Unit
+
+
+@dataclass(frozen=True)
+class Residence:
+    """One flat a resident is registered to."""
+
+    building_code: str
+    building_name: str
+    unit: str
+
+
+async def resident_by_telegram(telegram_id: int | str) -> Person | None:
+    """The person behind a Telegram account, if registered."""
+    return await person_by_contact(ContactKind.TELEGRAM, str(telegram_id))
+
+
+async def register_resident(
+    telegram_id: int | str,
+    name: str,
+    building_code: str,
+    unit_number: str,
+    language: str | None = None,
+) -> tuple[Person, Unit]:
+    """Register a Telegram user to a flat; registering again to another flat adds it."""
+    building = await building_by_code(building_code)
+    unit = await Unit.get_or_none(building=building, number=unit_number.strip())
+    if unit is None:
+        raise NotFound(f"{building.name} has no flat {unit_number.strip()!r}")
+    async with in_transaction():
+        person = await resident_by_telegram(telegram_id)
+        if person is None:
+            person = await Person.create(
+                name=name.strip() or f"Telegram {telegram_id}",
+                role=Role.RESIDENT,
+                language=language,
+            )
+            await Contact.create(person=person, kind=ContactKind.TELEGRAM, value=str(telegram_id))
+        if not await person.units.filter(id=unit.id).exists():
+            await person.units.add(unit)
+    return person, unit
+
+
+async def residences(person: Person) -> list[Residence]:
+    """The flats a person is registered to, by building and number."""
+    units = await person.units.all().select_related("building").order_by("building__code", "number")
+    return [Residence(u.building.code, u.building.name, u.number) for u in units]
+
+
+async def set_language(person: Person, language: str) -> None:
+    """Remember the language a person chose."""
+    person.language = language
+    await person.save(update_fields=["language"])
+
+
+async def set_blocked(telegram_id: int | str, blocked: bool) -> None:
+    """Mark whether a Telegram chat blocked the bot (no more sends until unblocked)."""
+    await Contact.filter(kind=ContactKind.TELEGRAM, value=str(telegram_id)).update(blocked=blocked)
+
+
+async def building_of_residence(person: Person, building_code: str | None) -> Building:
+    """The building a resident reports for: the one named, else their only one."""
+    homes = await residences(person)
+    codes = {h.building_code for h in homes}
+    if building_code:
+        if building_code not in codes:
+            raise AccessDenied(f"you are not registered in {building_code}")
+        return await building_by_code(building_code)
+    if len(codes) != 1:
+        raise NotFound("choose a building first")
+    return await building_by_code(codes.pop())

@@ -1,0 +1,1 @@
+"""Outgoing messages: the outbox, its delivery contract, the notifications written to it."""

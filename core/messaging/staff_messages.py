@@ -1,0 +1,65 @@
+"""Scheduled messages to staff through the staff bot, each written once per key.
+
+The scheduler's messages (reminders, breaches, nudges, digests) are keyed by what they
+are about (``nudge:42:resolution:3:7``), not by a timeline event, so running a job twice
+writes nothing new. A message can be held until a later moment (business hours) through
+the outbox row's ``next_attempt_at``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from core.directory.lookup import contact_of
+from core.messaging.notifications import TELEGRAM_STAFF
+from core.messaging.outbox import enqueue_once
+from core.storage.models import ContactKind, OutboxMessage, Person, Role, Ticket
+
+
+async def message_staff(
+    person: Person,
+    text: str,
+    *,
+    key: str,
+    now: datetime,
+    ticket: Ticket | None = None,
+    not_before: datetime | None = None,
+    buttons: Sequence[Sequence[dict[str, str]]] = (),
+    max_attempts: int = 8,
+) -> bool:
+    """Queue ``text`` for ``person``; False when they have no usable Telegram chat."""
+    telegram = await contact_of(person, ContactKind.TELEGRAM)
+    if telegram is None or telegram.blocked:
+        return False
+    payload: dict[str, object] = {"method": "sendMessage", "text": text}
+    if buttons:
+        payload["reply_markup"] = {"inline_keyboard": [list(row) for row in buttons]}
+    row = await enqueue_once(
+        channel=TELEGRAM_STAFF,
+        recipient=telegram.value,
+        payload=payload,
+        key=f"{key}:{person.id}",
+        now=now,
+        ticket=ticket,
+        max_attempts=max_attempts,
+    )
+    if row is not None and not_before is not None and not_before > now:
+        await OutboxMessage.filter(id=row.id).update(next_attempt_at=not_before)
+    return True
+
+
+async def managers_of(building_id: int | None) -> list[Person]:
+    """Active managers serving a building (every active manager for no building)."""
+    query = Person.filter(role=Role.MANAGER, active=True)
+    if building_id is not None:
+        query = query.filter(buildings__id=building_id)
+    return await query.distinct().order_by("id")
+
+
+async def dispatchers_of(building_id: int | None) -> list[Person]:
+    """Active dispatchers serving a building (every active dispatcher for no building)."""
+    query = Person.filter(role=Role.DISPATCHER, active=True)
+    if building_id is not None:
+        query = query.filter(buildings__id=building_id)
+    return await query.distinct().order_by("id")

@@ -1,0 +1,1 @@
+"""Operations: routing, business calendars, deadlines, periodic jobs, digests, announcements."""

@@ -1,0 +1,452 @@
+"""Automatic routing: category from keywords, deadlines, then an assignee, a wait or a duty list.
+
+:meth:`Router.on_created` is a ticket-creation hook: it runs inside the transaction that
+creates the ticket, so a ticket never exists without its routing. In business hours the
+ticket goes to the member of staff who serves its building (or the building's zone), has
+the category's trade, is on shift and not away, and has the fewest open tickets; with
+nobody like that it stays in the dispatchers' queue. Out of hours an emergency walks the
+duty roster (then the managers), one person every ``escalate_after_minutes`` until
+someone accepts; anything else waits for the opening, and the requester is told so.
+Every decision is a ``routing`` timeline event with its reason and data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from tortoise.functions import Count
+
+from core.actors import Actor
+from core.directory.lookup import all_categories, contact_of
+from core.i18n import N_, gettext, normalize_language
+from core.messaging.notifications import work_chat_of
+from core.messaging.staff_messages import managers_of, message_staff
+from core.operations.calendar import BusinessCalendar, absences_around, unavailable_reason
+from core.operations.classify import KeywordClassifier
+from core.operations.deadlines import due_times
+from core.storage.models import (
+    Absence,
+    Channel,
+    ContactKind,
+    DutyRoster,
+    EventType,
+    Person,
+    PlanKind,
+    Role,
+    RoutingPlan,
+    Status,
+    Ticket,
+    TicketEvent,
+)
+from core.storage.rawsql import fetch
+from core.storage.rows import insert
+from core.tickets.service import TicketService, assignment_buttons
+from core.tickets.workflow import OPEN_STATUSES
+
+ROUTING = Actor.system("routing")
+DEFAULT_ESCALATE_MINUTES = 15
+CLASSIFIED_CHANNELS = frozenset({Channel.EMAIL, Channel.VOICEMAIL})
+_STAFF_OF_BUILDING = (
+    'SELECT * FROM "person" WHERE "role" <> :resident AND "id" IN'
+    ' (SELECT "person_id" FROM "staff_building" WHERE "building_id" = :scope) ORDER BY "id"'
+)
+_STAFF_OF_ZONE = (
+    'SELECT * FROM "person" WHERE "role" <> :resident AND "id" IN'
+    ' (SELECT "staff_building"."person_id" FROM "staff_building"'
+    ' JOIN "building" ON "building"."id" = "staff_building"."building_id"'
+    ' WHERE "building"."zone" = :scope) ORDER BY "id"'
+)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The outcome of the assignment rules: who (or nobody), where from, and who was passed over."""
+
+    person: Person | None
+    scope: str
+    load: dict[str, int] = field(default_factory=dict)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+
+
+async def open_loads(person_ids: Sequence[int]) -> dict[int, int]:
+    """Open tickets assigned to each of these people."""
+    if not person_ids:
+        return {}
+    rows = (
+        await Ticket.filter(assignee_id__in=list(person_ids), status__in=list(OPEN_STATUSES))
+        .group_by("assignee_id")
+        .annotate(n=Count("id"))
+        .values("assignee_id", "n")
+    )
+    return {int(r["assignee_id"]): int(r["n"]) for r in rows}
+
+
+def _handles(person: Person, trade: str | None) -> bool:
+    if trade:
+        return trade in (person.trades or [])
+    return person.role == Role.TECHNICIAN
+
+
+class Router:
+    """Routes new tickets and walks what is left to route (waits, duty ladders)."""
+
+    def __init__(
+        self,
+        tickets: TicketService,
+        classifier: KeywordClassifier | None = None,
+        *,
+        classified_channels: frozenset[Channel] = CLASSIFIED_CHANNELS,
+    ) -> None:
+        self.tickets = tickets
+        self.classifier = classifier
+        self.classified_channels = classified_channels
+
+    # -- the creation hook ---------------------------------------------------------
+
+    async def on_created(self, ticket: Ticket, event: TicketEvent) -> None:
+        """Classify, set deadlines, then assign, wait for opening hours or call the duty list."""
+        now = self.tickets.clock.now()
+        calendar = BusinessCalendar.of(ticket.building)
+        if await self._classify(ticket, now):
+            ticket.response_due_at, ticket.due_at = due_times(
+                ticket.category, ticket.created_at, calendar
+            )
+            await Ticket.filter(id=ticket.id).update(
+                category_id=ticket.category.id,
+                priority=ticket.priority,
+                response_due_at=ticket.response_due_at,
+                due_at=ticket.due_at,
+            )
+        if calendar.is_open(now):
+            await self.assign_by_rules(ticket, now)
+        elif ticket.category.emergency:
+            await self.start_duty_ladder(ticket, now)
+        else:
+            await self._defer(ticket, calendar, now)
+
+    async def _classify(self, ticket: Ticket, now: datetime) -> bool:
+        """Record the keyword classification; True when it changed the category."""
+        if self.classifier is None or ticket.channel not in self.classified_channels:
+            return False
+        categories = await all_categories()
+        result = self.classifier.classify(f"{ticket.title}\n{ticket.description}", categories)
+        previous = ticket.category.code
+        changed = result.category is not None and result.category != previous
+        if changed:
+            chosen = next(c for c in categories if c.code == result.category)
+            ticket.category = chosen
+            ticket.priority = chosen.priority
+        if result.category is None:
+            text = f"No keyword matched: category stays {previous}"
+        else:
+            text = f"Category {result.category} from keywords: {', '.join(result.found)}"
+        await self._event(
+            ticket,
+            text,
+            now,
+            {
+                "decision": "category",
+                "category": ticket.category.code,
+                "previous": previous,
+                "matched": result.found,
+                "keywords": [m.keyword for m in result.matches],
+            },
+        )
+        return changed
+
+    # -- assignment rules ------------------------------------------------------------
+
+    async def assign_by_rules(self, ticket: Ticket, now: datetime) -> Person | None:
+        """Assign by building or zone, trade, shift and load; else leave it in the queue."""
+        choice = await self.choose(ticket, now)
+        trade = ticket.category.trade or "technician"
+        if choice.person is None:
+            why = (
+                "the building is not known"
+                if ticket.building is None
+                else f"nobody with trade {trade} is on shift for {choice.scope}"
+            )
+            await self._event(
+                ticket,
+                f"Left in the dispatchers' queue: {why}",
+                now,
+                {"decision": "queue", "reason": why, "skipped": choice.skipped},
+            )
+            return None
+        person = choice.person
+        reason = (
+            f"{trade} for {choice.scope}, on shift, fewest open tickets "
+            f"({choice.load[person.name]})"
+        )
+        await self._event(
+            ticket,
+            f"Assigned to {person.name}: {reason}",
+            now,
+            {
+                "decision": "assign",
+                "assignee": person.name,
+                "assignee_id": person.id,
+                "trade": trade,
+                "scope": choice.scope,
+                "open_tickets": choice.load,
+                "skipped": choice.skipped,
+            },
+        )
+        await self._assign(ticket, person, reason)
+        return person
+
+    async def choose(self, ticket: Ticket, now: datetime) -> Choice:
+        """Apply the assignment rules to ``ticket`` at ``now`` without changing anything."""
+        building = ticket.building
+        if building is None:
+            return Choice(None, "no building")
+        tz = ZoneInfo(building.timezone or "UTC")
+        scopes: list[tuple[str, str, int | str]] = [
+            (f"building {building.code}", _STAFF_OF_BUILDING, building.id)
+        ]
+        if building.zone:
+            scopes.append((f"zone {building.zone}", _STAFF_OF_ZONE, building.zone))
+        seen: set[int] = set()
+        skipped: list[dict[str, str]] = []
+        for scope, query, value in scopes:
+            staff = [
+                p
+                for p in (
+                    Person._init_from_db(**row)
+                    for row in await fetch(query, resident=Role.RESIDENT.value, scope=value)
+                )
+                if p.id not in seen and _handles(p, ticket.category.trade)
+            ]
+            seen.update(p.id for p in staff)
+            absences = await absences_around([p.id for p in staff], now)
+            available = []
+            for person in sorted(staff, key=lambda p: p.id):
+                reason = unavailable_reason(person, absences, now, tz)
+                if reason is None:
+                    available.append(person)
+                else:
+                    skipped.append({"name": person.name, "reason": reason})
+            if available:
+                loads = await open_loads([p.id for p in available])
+                chosen = min(available, key=lambda p: (loads.get(p.id, 0), p.id))
+                load = {p.name: loads.get(p.id, 0) for p in available}
+                return Choice(chosen, scope, load, skipped)
+        return Choice(None, scopes[-1][0], {}, skipped)
+
+    # -- out of hours ------------------------------------------------------------------
+
+    async def _defer(self, ticket: Ticket, calendar: BusinessCalendar, now: datetime) -> None:
+        opening = calendar.next_opening(now)
+        if opening is None:
+            await self.assign_by_rules(ticket, now)
+            return
+        await RoutingPlan.create(
+            ticket=ticket, kind=PlanKind.DEFERRED, started_at=now, next_at=opening
+        )
+        language = normalize_language(ticket.language)
+        when = format_datetime(opening, "EEEE d MMMM, HH:mm", tzinfo=calendar.tz, locale=language)
+        text = gettext(
+            language,
+            N_(
+                "We received your request {ref} outside office hours. "
+                "We will deal with it from {when}."
+            ),
+            ref=ticket.ref,
+            when=when,
+        )
+        event = await self._event(
+            ticket,
+            text,
+            now,
+            {"decision": "wait", "until": opening.isoformat(), "timezone": str(calendar.tz)},
+            public=True,
+        )
+        await self.tickets.notifier.to_requester(ticket, ticket.requester, event, text)
+
+    async def start_duty_ladder(self, ticket: Ticket, now: datetime) -> RoutingPlan | None:
+        """Start walking the duty roster, then the managers, for an after-hours emergency."""
+        roster = (
+            await DutyRoster.filter(building_id=ticket.building_id).order_by("id").first()  # type: ignore[attr-defined]
+            or await DutyRoster.filter(building_id__isnull=True).order_by("id").first()
+        )
+        managers = await managers_of(ticket.building_id)  # type: ignore[attr-defined]
+        members = list(
+            dict.fromkeys([*(roster.member_ids if roster else []), *(m.id for m in managers)])
+        )
+        if not members:
+            await self.assign_by_rules(ticket, now)
+            return None
+        plan = await RoutingPlan.create(
+            ticket=ticket,
+            kind=PlanKind.DUTY,
+            member_ids=members,
+            step=-1,
+            escalate_after_minutes=roster.escalate_after_minutes
+            if roster
+            else DEFAULT_ESCALATE_MINUTES,
+            started_at=now,
+            next_at=now,
+        )
+        await self.advance_ladder(plan, ticket, now)
+        return plan
+
+    async def advance_ladder(self, plan: RoutingPlan, ticket: Ticket, now: datetime) -> None:
+        """Stop the ladder if someone accepted, else call the next available person."""
+        if plan.step >= 0 and await ladder_accepted(ticket.id, plan):
+            await _finish(plan, now, "accepted")
+            return
+        people = {p.id: p for p in await Person.filter(id__in=plan.member_ids)}
+        absences = await absences_around(plan.member_ids, now)
+        tz = BusinessCalendar.of(ticket.building).tz
+        previous = people.get(plan.member_ids[plan.step]) if plan.step >= 0 else None
+        why = (
+            "after-hours emergency"
+            if previous is None
+            else f"{previous.name} did not accept within {plan.escalate_after_minutes} min"
+        )
+        skipped: list[dict[str, str]] = []
+        for index in range(plan.step + 1, len(plan.member_ids)):
+            person = people.get(plan.member_ids[index])
+            if person is None:
+                continue
+            reason = await _duty_unavailable(person, absences, now, tz)
+            if reason is not None:
+                skipped.append({"name": person.name, "reason": reason})
+                continue
+            await self._event(
+                ticket,
+                f"Duty list step {index + 1} of {len(plan.member_ids)}: {person.name} ({why})",
+                now,
+                {
+                    "decision": "duty",
+                    "step": index + 1,
+                    "of": len(plan.member_ids),
+                    "person": person.name,
+                    "person_id": person.id,
+                    "reason": why,
+                    "skipped": skipped,
+                },
+            )
+            await self._assign(ticket, person, why)
+            await _page(ticket, person, index + 1, now)
+            plan.step = index
+            plan.next_at = now + timedelta(minutes=plan.escalate_after_minutes)
+            await plan.save(update_fields=["step", "next_at"])
+            return
+        await self._event(
+            ticket,
+            f"Nobody on the duty list accepted ({why}): left in the dispatchers' queue",
+            now,
+            {"decision": "duty_exhausted", "reason": why, "skipped": skipped},
+        )
+        await _finish(plan, now, "exhausted")
+
+    # -- what the scheduler runs -------------------------------------------------------------
+
+    async def due_plans(self, now: datetime) -> list[RoutingPlan]:
+        """Waits and duty ladders whose next step has come."""
+        return await RoutingPlan.filter(next_at__lte=now).order_by("next_at", "id")
+
+    async def run_plan(self, plan: RoutingPlan, now: datetime) -> None:
+        """Take the next step of one plan (re-read inside the caller's transaction)."""
+        plan = await RoutingPlan.get(id=plan.id)
+        if plan.next_at is None or plan.next_at > now:
+            return
+        ticket = await Ticket.get(id=plan.ticket_id).select_related(  # type: ignore[attr-defined]
+            "building", "category", "requester"
+        )
+        if plan.kind == PlanKind.DUTY:
+            await self.advance_ladder(plan, ticket, now)
+            return
+        if ticket.status != Status.NEW or ticket.assignee_id is not None:  # type: ignore[attr-defined]
+            await _finish(plan, now, "handled")
+            return
+        calendar = BusinessCalendar.of(ticket.building)
+        if not calendar.is_open(now):
+            plan.next_at = calendar.next_opening(now)
+            await plan.save(update_fields=["next_at"])
+            return
+        await self.assign_by_rules(ticket, now)
+        await _finish(plan, now, "routed")
+
+    # -- helpers -------------------------------------------------------------------------
+
+    async def _assign(self, ticket: Ticket, person: Person, reason: str) -> None:
+        await self.tickets.assign(ticket.id, ROUTING, person, reason=reason)
+        ticket.assignee = person
+
+    async def _event(
+        self,
+        ticket: Ticket,
+        text: str,
+        now: datetime,
+        data: dict[str, object],
+        *,
+        public: bool = False,
+    ) -> TicketEvent:
+        return await insert(
+            TicketEvent,
+            ticket=ticket,
+            type=EventType.ROUTING,
+            public=public,
+            text=text,
+            actor_label=ROUTING.label,
+            data=data,
+            at=now,
+        )
+
+
+async def ladder_accepted(ticket_id: int, plan: RoutingPlan) -> bool:
+    """True once anyone took the ticket on: a status change, a reply, or a manual assignment."""
+    ticket = await Ticket.get(id=ticket_id)
+    if ticket.status != Status.NEW or ticket.first_response_at is not None:
+        return True
+    return (
+        await TicketEvent.filter(
+            ticket_id=ticket_id, type=EventType.ASSIGNED, at__gte=plan.started_at
+        )
+        .exclude(actor_label=ROUTING.label)
+        .exists()
+    )
+
+
+async def _duty_unavailable(
+    person: Person, absences: Sequence[Absence], now: datetime, tz: ZoneInfo
+) -> str | None:
+    reason = unavailable_reason(person, absences, now, tz, check_hours=False)
+    if reason is not None:
+        return reason
+    telegram = await contact_of(person, ContactKind.TELEGRAM)
+    if telegram is None or telegram.blocked:
+        return "no Telegram chat"
+    return None
+
+
+async def _page(ticket: Ticket, person: Person, step: int, now: datetime) -> None:
+    """Reach the person on duty in their own chat when the card went to a staff group."""
+    if await work_chat_of(ticket) is None:
+        return  # the assignment card itself went to them
+    await message_staff(
+        person,
+        gettext(
+            person.language,
+            N_("Emergency {ref} «{title}» out of hours: you are on duty. Please accept it."),
+            ref=ticket.ref,
+            title=ticket.title,
+        ),
+        key=f"duty:{ticket.id}:{step}",
+        now=now,
+        ticket=ticket,
+        buttons=assignment_buttons(ticket, person.language),
+    )
+
+
+async def _finish(plan: RoutingPlan, now: datetime, outcome: str) -> None:
+    plan.finished_at = now
+    plan.next_at = None
+    plan.outcome = outcome
+    await plan.save(update_fields=["finished_at", "next_at", "outcome"])

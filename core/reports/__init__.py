@@ -1,0 +1,1 @@
+"""Manager reports: the figures of a period (rendering lives in :mod:`presentation`)."""

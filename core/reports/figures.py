@@ -1,0 +1,430 @@
+"""Manager reports: counts, response and resolution times, deadlines, technicians.
+
+A report covers the tickets created in a period (``today``, ``week``, ``month`` to date,
+or ``FROM..TO`` inclusive dates) in the report's timezone: the building's when one is
+given, else the configured one. Aggregates are computed in SQL, never by loading tickets:
+tallies by status, category, building, channel and technician in one scan (``GROUPING
+SETS`` on PostgreSQL; on SQLite one ``GROUP BY`` over the five columns, added up here),
+and percentiles with ``percentile_cont`` on PostgreSQL, while SQLite fetches only the
+duration column and sorts it here. Both interpolate linearly, so both give the same numbers.
+On SQLite the window is read in one sequential pass (``NOT INDEXED``): without statistics
+the planner would walk the building index instead, row by row, which measured 1.6x slower
+on a million tickets.
+
+Deadline rules (the same as the scheduler's): a response is the first response or the
+resolution; a deadline is missed when it passed before it was met, or passed and is still
+unmet; rejected tickets have no deadline outcome. ``overdue`` counts open tickets with a
+deadline passed and unmet now.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tortoise import connections
+from tortoise.expressions import Q
+from tortoise.functions import Count
+
+from core.clock import Clock
+from core.directory.lookup import building_by_code
+from core.errors import InvalidInput
+from core.storage.models import Building, Category, Person, Role, Status, Ticket
+from core.storage.rawsql import bind
+from core.tickets.workflow import OPEN_STATUSES
+from presentation.reports.text import render_report
+
+DONE_STATUSES = (Status.DONE, Status.CLOSED)
+_RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
+_OPEN_SQL = "status IN ({})".format(", ".join(f"'{s.value}'" for s in sorted(OPEN_STATUSES)))
+
+
+@dataclass(frozen=True)
+class Period:
+    """``[start, end)`` in UTC, named as the user asked for it, with the zone it was cut in."""
+
+    name: str
+    start: datetime
+    end: datetime
+    timezone: str
+
+    @property
+    def first_day(self) -> date:
+        """The first local day of the period."""
+        return self.start.astimezone(ZoneInfo(self.timezone)).date()
+
+    @property
+    def last_day(self) -> date:
+        """The last local day of the period."""
+        return (self.end - timedelta(microseconds=1)).astimezone(ZoneInfo(self.timezone)).date()
+
+
+def parse_period(text: str, now: datetime, tz: ZoneInfo) -> Period:
+    """``today``, ``week`` (since Monday), ``month`` (since the 1st) or ``FROM..TO``."""
+    key = text.strip().lower()
+    today = now.astimezone(tz).date()
+    if key == "today":
+        first, last = today, today
+    elif key == "week":
+        first, last = today - timedelta(days=today.weekday()), today
+    elif key == "month":
+        first, last = today.replace(day=1), today
+    elif match := _RANGE.match(key):
+        try:
+            first, last = date.fromisoformat(match[1]), date.fromisoformat(match[2])
+        except ValueError as exc:
+            raise InvalidInput(f"bad period {text!r}: {exc}") from None
+        if last < first:
+            raise InvalidInput(f"bad period {text!r}: it ends before it starts")
+    else:
+        raise InvalidInput(f"unknown period {text!r} (use today, week, month or FROM..TO)")
+    return Period(key, _midnight(first, tz), _midnight(last + timedelta(days=1), tz), str(tz))
+
+
+def _midnight(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(), tzinfo=tz).astimezone(UTC)
+
+
+def percentile(sorted_values: Sequence[float], fraction: float) -> float | None:
+    """Linear-interpolated percentile of sorted values (PostgreSQL's ``percentile_cont``)."""
+    if not sorted_values:
+        return None
+    rank = fraction * (len(sorted_values) - 1)
+    low, high = math.floor(rank), math.ceil(rank)
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (rank - low)
+
+
+# -- SQL ----------------------------------------------------------------------------------
+
+_MISSED_RESPONSE = (
+    "COALESCE(response_due_at < COALESCE(first_response_at, resolved_at, :now), FALSE)"
+)
+_MISSED_RESOLUTION = "COALESCE(due_at < COALESCE(resolved_at, :now), FALSE)"
+_MISSED = f"(status <> 'rejected' AND ({_MISSED_RESPONSE} OR {_MISSED_RESOLUTION}))"
+_MET = (
+    "(status <> 'rejected'"
+    f" AND NOT {_MISSED_RESPONSE} AND NOT {_MISSED_RESOLUTION}"
+    " AND (response_due_at IS NOT NULL OR due_at IS NOT NULL)"
+    " AND (response_due_at IS NULL OR COALESCE(first_response_at, resolved_at) IS NOT NULL)"
+    " AND (due_at IS NULL OR resolved_at IS NOT NULL))"
+)
+_OVERDUE = (
+    f"({_OPEN_SQL} AND (COALESCE(due_at < :now, FALSE)"
+    " OR COALESCE(response_due_at < :now AND first_response_at IS NULL, FALSE)))"
+)
+WINDOW = "created_at >= :start AND created_at < :end"
+
+_TALLY = f"""COUNT(*) AS n,
+       SUM(CASE WHEN {_OVERDUE} THEN 1 ELSE 0 END) AS overdue,
+       SUM(CASE WHEN {_MISSED} THEN 1 ELSE 0 END) AS missed,
+       SUM(CASE WHEN {_MET} THEN 1 ELSE 0 END) AS met,
+       SUM(rating) AS rating_sum,
+       COUNT(rating) AS rated"""
+TALLY_KEYS = ("n", "overdue", "missed", "met", "rating_sum", "rated")
+
+SQLITE_COUNTS_SQL = f"""
+SELECT status, category_id, building_id, channel, assignee_id,
+       {_TALLY}
+FROM ticket NOT INDEXED
+WHERE {WINDOW}{{building}}
+GROUP BY status, category_id, building_id, channel, assignee_id
+"""
+
+PG_COUNTS_SQL = f"""
+SELECT GROUPING(status, category_id, building_id, channel, assignee_id) AS sets,
+       status, category_id, building_id, channel, assignee_id,
+       {_TALLY}
+FROM ticket
+WHERE {WINDOW}{{building}}
+GROUP BY GROUPING SETS ((status), (category_id), (building_id), (channel), (assignee_id, status))
+"""
+PG_SETS = {
+    0b01111: "status",
+    0b10111: "category",
+    0b11011: "building",
+    0b11101: "channel",
+    0b01110: "assignee",
+}
+"""``GROUPING()`` bit masks (1: column not grouped) of PG_COUNTS_SQL's sets, by dimension."""
+DIMENSIONS = tuple(PG_SETS.values())
+
+PG_PERCENTILES_SQL = f"""
+SELECT percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP
+           (ORDER BY date_part('epoch', first_response_at - created_at)) AS first_response,
+       percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP
+           (ORDER BY date_part('epoch', resolved_at - created_at)) AS resolution,
+       COUNT(first_response_at) AS first_response_n,
+       COUNT(resolved_at) AS resolution_n
+FROM ticket
+WHERE {WINDOW}{{building}}
+"""
+
+SQLITE_DURATIONS_SQL = f"""
+SELECT group_concat((julianday(first_response_at) - julianday(created_at)) * 86400.0),
+       group_concat((julianday(resolved_at) - julianday(created_at)) * 86400.0)
+FROM ticket NOT INDEXED
+WHERE {WINDOW}{{building}}
+"""
+"""Both duration columns, each as one comma-separated text: far cheaper to carry out of
+SQLite than one row per ticket."""
+
+
+def window_sql(template: str, building_id: int | None) -> str:
+    """A query template with the optional building condition filled in."""
+    return template.replace("{building}", " AND building_id = :building" if building_id else "")
+
+
+Tally = dict[str, int]
+"""Counts of a group of tickets, by :data:`TALLY_KEYS`."""
+Tallies = dict[str, dict[Any, Tally]]
+"""Tallies by dimension, then by the dimension's value (``assignee``: ``(id, status)``)."""
+
+
+def _dimension_key(dimension: str, row: Mapping[str, Any]) -> Any:
+    if dimension == "assignee":
+        return (row["assignee_id"], row["status"])
+    column = {"status": "status", "category": "category_id", "building": "building_id"}
+    return row[column.get(dimension, dimension)]
+
+
+async def _tallies(period: Period, building_id: int | None, now: datetime) -> Tallies:
+    """One scan of the window: tallies by status, category, building, channel, assignee.
+
+    PostgreSQL computes each dimension with ``GROUPING SETS``; SQLite groups by all five
+    columns at once and the groups are added up here.
+    """
+    conn = connections.get("default")
+    dialect = conn.capabilities.dialect
+    template = PG_COUNTS_SQL if dialect == "postgres" else SQLITE_COUNTS_SQL
+    params = {"start": period.start, "end": period.end, "building": building_id, "now": now}
+    sql, args = bind(window_sql(template, building_id), params, dialect)
+    _, rows = await conn.execute_query(sql, args)
+    sums: dict[str, dict[Any, list[int]]] = {dimension: {} for dimension in DIMENSIONS}
+    for row in rows:
+        values = [int(row[key] or 0) for key in TALLY_KEYS]
+        dimensions = (PG_SETS[row["sets"]],) if dialect == "postgres" else DIMENSIONS
+        for dimension in dimensions:
+            key = _dimension_key(dimension, row)
+            found = sums[dimension].get(key)
+            if found is None:
+                sums[dimension][key] = values.copy()
+            else:
+                for index, value in enumerate(values):
+                    found[index] += value
+    return {
+        dimension: {key: dict(zip(TALLY_KEYS, v, strict=True)) for key, v in groups.items()}
+        for dimension, groups in sums.items()
+    }
+
+
+def _summary(values: Sequence[float | None], count: int) -> dict[str, Any]:
+    median, p90 = (values[0], values[1]) if values else (None, None)
+    return {
+        "count": count,
+        "median_s": None if median is None else round(float(median), 3),
+        "p90_s": None if p90 is None else round(float(p90), 3),
+    }
+
+
+async def _durations(period: Period, building_id: int | None, now: datetime) -> dict[str, Any]:
+    conn = connections.get("default")
+    dialect = conn.capabilities.dialect
+    params = {"start": period.start, "end": period.end, "building": building_id, "now": now}
+    if dialect == "postgres":
+        sql, args = bind(window_sql(PG_PERCENTILES_SQL, building_id), params, dialect)
+        row = (await conn.execute_query_dict(sql, args))[0]
+        return {
+            "first_response": _summary(row["first_response"] or [], row["first_response_n"]),
+            "resolution": _summary(row["resolution"] or [], row["resolution_n"]),
+        }
+    sql, args = bind(window_sql(SQLITE_DURATIONS_SQL, building_id), params, dialect)
+    _, rows = await conn.execute_query(sql, args)
+    first, resolved = (sorted(map(float, text.split(","))) if text else [] for text in rows[0])
+    return {
+        "first_response": _summary([percentile(first, 0.5), percentile(first, 0.9)], len(first)),
+        "resolution": _summary(
+            [percentile(resolved, 0.5), percentile(resolved, 0.9)], len(resolved)
+        ),
+    }
+
+
+def _counts(tallies: dict[Any, Tally], name: Callable[[Any], str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for key, tally in tallies.items():
+        counts[name(key)] = counts.get(name(key), 0) + tally["n"]
+    return dict(sorted(counts.items()))
+
+
+async def build_report(period: Period, building: Building | None, now: datetime) -> dict[str, Any]:
+    """The report of ``period`` (one building or all) as a JSON-ready dict.
+
+    The tallies and the durations are two scans of the window; on PostgreSQL they run at
+    the same time on two pooled connections.
+    """
+    building_id = building.id if building else None
+    tallies, durations = await asyncio.gather(
+        _tallies(period, building_id, now), _durations(period, building_id, now)
+    )
+    categories = dict(await Category.all().values_list("id", "code"))
+    buildings = dict(await Building.all().values_list("id", "code"))
+    totals = {key: sum(t[key] for t in tallies["status"].values()) for key in TALLY_KEYS}
+    staff: dict[int, Tally] = {}
+    for (person_id, status), tally in tallies["assignee"].items():
+        if person_id is None:
+            continue
+        tech = staff.setdefault(int(person_id), dict.fromkeys(_TECH_KEYS, 0))
+        if status in OPEN_STATUSES:
+            tech["open"] += tally["n"]
+        elif status in DONE_STATUSES:
+            tech["done"] += tally["n"]
+        tech["rating_sum"] += tally["rating_sum"]
+        tech["rated"] += tally["rated"]
+    names = dict(await Person.filter(id__in=list(staff)).values_list("id", "name"))
+    decided = totals["met"] + totals["missed"]
+    return {
+        "period": {
+            "name": period.name,
+            "from": period.first_day.isoformat(),
+            "to": period.last_day.isoformat(),
+            "timezone": period.timezone,
+        },
+        "building": building.code if building else None,
+        "generated_at": now.isoformat(),
+        "total": totals["n"],
+        "by_status": _counts(tallies["status"], str),
+        "by_category": _counts(tallies["category"], lambda c: str(categories.get(c, c))),
+        "by_building": _counts(tallies["building"], lambda b: str(buildings.get(b, "none"))),
+        "by_channel": _counts(tallies["channel"], str),
+        "overdue": totals["overdue"],
+        "deadlines": {
+            "met": totals["met"],
+            "missed": totals["missed"],
+            "met_share": round(totals["met"] / decided, 4) if decided else None,
+        },
+        **durations,
+        "technicians": sorted(
+            (_technician(names.get(pid, f"#{pid}"), t) for pid, t in staff.items()),
+            key=lambda t: str(t["name"]),
+        ),
+    }
+
+
+_TECH_KEYS = ("open", "done", "rating_sum", "rated")
+
+
+def _technician(name: str, tally: Tally) -> dict[str, Any]:
+    rated = tally["rated"]
+    return {
+        "name": name,
+        "open": tally["open"],
+        "done": tally["done"],
+        "average_rating": round(tally["rating_sum"] / rated, 2) if rated else None,
+        "rated": rated,
+    }
+
+
+def overdue_filter(now: datetime) -> Q:
+    """Open tickets with a deadline passed and not met."""
+    return Q(status__in=list(OPEN_STATUSES)) & (
+        Q(due_at__lt=now) | Q(response_due_at__lt=now, first_response_at__isnull=True)
+    )
+
+
+async def _count_by_assignee(where: Q, person_ids: list[int]) -> dict[int, int]:
+    rows = (
+        await Ticket.filter(where, assignee_id__in=person_ids)
+        .group_by("assignee_id")
+        .annotate(n=Count("id"))
+        .values("assignee_id", "n")
+    )
+    return {int(r["assignee_id"]): int(r["n"]) for r in rows}
+
+
+async def _category_names(language: str | None) -> dict[str, str]:
+    return {c.code: c.name_in(language) for c in await Category.all()}
+
+
+class Reports:
+    """What managers ask for (CLI, staff bot): reports, overdue lists, load, ratings."""
+
+    def __init__(self, clock: Clock, timezone: str = "UTC") -> None:
+        self.clock = clock
+        self.timezone = ZoneInfo(timezone)
+
+    async def period(
+        self, text: str, building: str | None = None
+    ) -> tuple[Period, Building | None]:
+        """Parse ``text`` in the building's timezone (or the configured one)."""
+        found = await building_by_code(building) if building else None
+        tz = ZoneInfo(found.timezone) if found else self.timezone
+        return parse_period(text, self.clock.now(), tz), found
+
+    async def report(self, period: str = "today", building: str | None = None) -> dict[str, Any]:
+        """The report as a dict (``housedesk report --json``)."""
+        chosen, found = await self.period(period, building)
+        return await build_report(chosen, found, self.clock.now())
+
+    async def report_text(
+        self, period: str = "today", building: str | None = None, language: str | None = None
+    ) -> str:
+        """The report as a short text in ``language``."""
+        report = await self.report(period, building)
+        return render_report(report, language, await _category_names(language))
+
+    async def report_png(
+        self, period: str = "today", building: str | None = None, language: str | None = None
+    ) -> bytes:
+        """The report as a PNG chart."""
+        from presentation.reports.chart import report_png  # matplotlib loads only when asked for
+
+        report = await self.report(period, building)
+        return report_png(report, language, await _category_names(language))
+
+    async def export_xlsx(self, period: str = "month", building: str | None = None) -> bytes:
+        """Every ticket of the period with its timeline, as an XLSX workbook."""
+        from presentation.reports.xlsx import export_xlsx  # openpyxl loads only when asked for
+
+        chosen, found = await self.period(period, building)
+        return await export_xlsx(chosen, found)
+
+    async def overdue(self, building: str | None = None, limit: int = 50) -> list[Ticket]:
+        """Open tickets past a deadline, the longest overdue first."""
+        query = Ticket.filter(overdue_filter(self.clock.now()))
+        if building:
+            query = query.filter(building=await building_by_code(building))
+        return (
+            await query.order_by("due_at", "id")
+            .limit(limit)
+            .select_related("building", "category", "assignee", "unit", "requester")
+        )
+
+    async def load_per_technician(self, building: str | None = None) -> list[dict[str, Any]]:
+        """Every active technician (of a building) with their open and overdue tickets now."""
+        staff = Person.filter(role=Role.TECHNICIAN, active=True)
+        if building:
+            staff = staff.filter(buildings__id=(await building_by_code(building)).id)
+        people = await staff.distinct().order_by("name", "id")
+        ids = [p.id for p in people]
+        open_now = await _count_by_assignee(Q(status__in=list(OPEN_STATUSES)), ids)
+        late_now = await _count_by_assignee(overdue_filter(self.clock.now()), ids)
+        return [
+            {"name": p.name, "open": open_now.get(p.id, 0), "overdue": late_now.get(p.id, 0)}
+            for p in people
+        ]
+
+    async def ratings(
+        self, period: str = "month", building: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Average rating per technician over ``period`` (only those with rated tickets)."""
+        report = await self.report(period, building)
+        return [
+            {"name": t["name"], "average_rating": t["average_rating"], "rated": t["rated"]}
+            for t in report["technicians"]
+            if t["rated"]
+        ]

@@ -1,0 +1,1 @@
+"""Persistence: tortoise models, migrations, the database engine, fast row writes, blobs."""

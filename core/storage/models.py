@@ -1,0 +1,465 @@
+"""Tortoise models: the directory (buildings, people, categories) and the ticket log.
+
+Every table the service uses is declared here, so that one migrations package
+(``core/migrations``) describes the whole schema.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Role(StrEnum):
+    """What a person is to housedesk."""
+
+    RESIDENT = "resident"
+    TECHNICIAN = "technician"
+    DISPATCHER = "dispatcher"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+class ContactKind(StrEnum):
+    """A channel through which a person can be reached and recognised."""
+
+    TELEGRAM = "telegram"
+    EMAIL = "email"
+    PHONE = "phone"
+
+
+class Channel(StrEnum):
+    """Where a ticket came from."""
+
+    TELEGRAM = "telegram"
+    EMAIL = "email"
+    VOICEMAIL = "voicemail"
+    PHONE = "phone"
+    CLI = "cli"
+
+
+class Status(StrEnum):
+    """The ticket workflow's states (transitions live in :mod:`core.tickets.workflow`)."""
+
+    NEW = "new"
+    IN_PROGRESS = "in_progress"
+    ON_HOLD = "on_hold"
+    DONE = "done"
+    CLOSED = "closed"
+    REJECTED = "rejected"
+    REOPENED = "reopened"
+
+
+class EventType(StrEnum):
+    """Kinds of timeline rows."""
+
+    CREATED = "created"
+    PUBLIC_REPLY = "public_reply"
+    INTERNAL_NOTE = "internal_note"
+    STATUS_CHANGED = "status_changed"
+    ASSIGNED = "assigned"
+    ATTACHMENT = "attachment"
+    RATING = "rating"
+    DEADLINE_BREACH = "deadline_breach"
+    NOTIFICATION_SENT = "notification_sent"
+    NOTIFICATION_FAILED = "notification_failed"
+    ROUTING = "routing"
+
+
+class PlanKind(StrEnum):
+    """What an automatic routing plan waits for."""
+
+    DEFERRED = "deferred"
+    DUTY = "duty"
+
+
+class OutboxStatus(StrEnum):
+    """Life of an outbox row."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Building(Model):
+    """A building (or estate) residents report from."""
+
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=32, unique=True)
+    name = fields.CharField(max_length=200)
+    address = fields.CharField(max_length=300, default="")
+    timezone = fields.CharField(max_length=64, default="UTC")
+    language = fields.CharField(max_length=8, default="en")
+    phone = fields.CharField(max_length=32, null=True)
+    duty_phone = fields.CharField(max_length=32, null=True)
+    emergency_instructions = fields.TextField(default="")
+    zone = fields.CharField(max_length=64, null=True)
+    hours: fields.Field[dict[str, list[str]]] = fields.JSONField(default=dict)
+    holidays: fields.Field[list[str]] = fields.JSONField(default=list)
+
+    class Meta:
+        table = "building"
+
+
+class Unit(Model):
+    """A flat or premises in a building."""
+
+    id = fields.IntField(primary_key=True)
+    building: fields.ForeignKeyRelation[Building] = fields.ForeignKeyField(
+        "models.Building", related_name="units", on_delete=fields.CASCADE
+    )
+    number = fields.CharField(max_length=32)
+
+    class Meta:
+        table = "unit"
+        unique_together = (("building", "number"),)
+
+
+class Person(Model):
+    """A resident or a member of staff."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=200)
+    role = fields.CharEnumField(Role, max_length=16, default=Role.RESIDENT)
+    language = fields.CharField(max_length=8, null=True)
+    trades: fields.Field[list[str]] = fields.JSONField(default=list)
+    work_hours: fields.Field[dict[str, list[str]]] = fields.JSONField(default=dict)
+    active = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    buildings: fields.ManyToManyRelation[Building] = fields.ManyToManyField(
+        "models.Building", related_name="staff", through="staff_building"
+    )
+    units: fields.ManyToManyRelation[Unit] = fields.ManyToManyField(
+        "models.Unit", related_name="residents", through="residency"
+    )
+
+    class Meta:
+        table = "person"
+
+    @property
+    def is_staff(self) -> bool:
+        """True for everyone but residents."""
+        return self.role != Role.RESIDENT
+
+
+class Contact(Model):
+    """A way to recognise and reach a person (Telegram user id, email, phone)."""
+
+    id = fields.IntField(primary_key=True)
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="contacts", on_delete=fields.CASCADE
+    )
+    kind = fields.CharEnumField(ContactKind, max_length=16)
+    value = fields.CharField(max_length=255)
+    blocked = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "contact"
+        indexes = (("person_id",),)
+        unique_together = (("kind", "value"),)
+
+
+class Absence(Model):
+    """A period a member of staff is away (vacation, sick leave)."""
+
+    id = fields.IntField(primary_key=True)
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="absences", on_delete=fields.CASCADE
+    )
+    kind = fields.CharField(max_length=16, default="vacation")
+    starts = fields.DateField()
+    ends = fields.DateField()
+
+    class Meta:
+        table = "absence"
+
+
+class DutyRoster(Model):
+    """An ordered after-hours duty list, for one building or for all (``building`` null)."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=100, unique=True)
+    building: fields.ForeignKeyNullableRelation[Building] = fields.ForeignKeyField(
+        "models.Building", related_name="rosters", null=True, on_delete=fields.CASCADE
+    )
+    member_ids: fields.Field[list[int]] = fields.JSONField(default=list)
+    escalate_after_minutes = fields.IntField(default=15)
+
+    class Meta:
+        table = "duty_roster"
+
+
+class StaffChat(Model):
+    """A Telegram group that receives the work of a trade and/or building."""
+
+    id = fields.IntField(primary_key=True)
+    chat_id = fields.BigIntField(unique=True)
+    title = fields.CharField(max_length=200, default="")
+    building: fields.ForeignKeyNullableRelation[Building] = fields.ForeignKeyField(
+        "models.Building", related_name="staff_chats", null=True, on_delete=fields.CASCADE
+    )
+    trade = fields.CharField(max_length=64, null=True)
+
+    class Meta:
+        table = "staff_chat"
+
+
+class Category(Model):
+    """A kind of request with its priority and deadlines."""
+
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=32, unique=True)
+    names: fields.Field[dict[str, str]] = fields.JSONField(default=dict)
+    priority = fields.IntField(default=3)
+    emergency = fields.BooleanField(default=False)
+    response_minutes = fields.IntField(null=True)
+    resolution_minutes = fields.IntField(null=True)
+    business_hours = fields.BooleanField(default=False)
+    trade = fields.CharField(max_length=64, null=True)
+
+    class Meta:
+        table = "category"
+
+    def name_in(self, language: str | None) -> str:
+        """The category's name in ``language``, falling back to English, then the code."""
+        names = self.names or {}
+        return names.get(language or "en") or names.get("en") or self.code
+
+
+class Ticket(Model):
+    """One request, shown to people as ``#<id>``."""
+
+    id = fields.IntField(primary_key=True)
+    building: fields.ForeignKeyNullableRelation[Building] = fields.ForeignKeyField(
+        "models.Building", related_name="tickets", null=True, on_delete=fields.RESTRICT
+    )
+    unit: fields.ForeignKeyNullableRelation[Unit] = fields.ForeignKeyField(
+        "models.Unit", related_name="tickets", null=True, on_delete=fields.SET_NULL
+    )
+    requester: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="requested", null=True, on_delete=fields.SET_NULL
+    )
+    category: fields.ForeignKeyRelation[Category] = fields.ForeignKeyField(
+        "models.Category", related_name="tickets", on_delete=fields.RESTRICT
+    )
+    assignee: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="assigned", null=True, on_delete=fields.SET_NULL
+    )
+    linked_to: fields.ForeignKeyNullableRelation[Ticket] = fields.ForeignKeyField(
+        "models.Ticket", related_name="follow_ups", null=True, on_delete=fields.SET_NULL
+    )
+    priority = fields.IntField(default=3)
+    channel = fields.CharEnumField(Channel, max_length=16)
+    status = fields.CharEnumField(Status, max_length=16, default=Status.NEW)
+    title = fields.CharField(max_length=300)
+    description = fields.TextField(default="")
+    language = fields.CharField(max_length=8, default="en")
+    verified = fields.BooleanField(default=True)
+    needs_attention = fields.TextField(default="")
+    created_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField()
+    response_due_at = fields.DatetimeField(null=True)
+    due_at = fields.DatetimeField(null=True)
+    first_response_at = fields.DatetimeField(null=True)
+    resolved_at = fields.DatetimeField(null=True)
+    closed_at = fields.DatetimeField(null=True)
+    rating = fields.IntField(null=True)
+    rating_comment = fields.TextField(default="", db_default="")
+    version = fields.IntField(default=1, db_default=1)
+    """Bumped by every change; a change made on an older copy is refused (``StaleTicket``)."""
+
+    class Meta:
+        table = "ticket"
+        # A requester's recent tickets, a technician's and a building's open ones, and the
+        # open tickets whose deadline comes near (the scheduler asks every minute).
+        indexes = (
+            ("requester_id", "created_at"),
+            ("assignee_id", "status"),
+            ("building_id", "status"),
+            ("status", "due_at"),
+        )
+
+    @property
+    def ref(self) -> str:
+        """The reference shown to people in every channel."""
+        return f"#{self.id}"
+
+
+class TicketEvent(Model):
+    """One row of the timeline of a ticket: who did what, when."""
+
+    id = fields.IntField(primary_key=True)
+    ticket: fields.ForeignKeyRelation[Ticket] = fields.ForeignKeyField(
+        "models.Ticket", related_name="events", on_delete=fields.CASCADE
+    )
+    type = fields.CharEnumField(EventType, max_length=32)
+    public = fields.BooleanField(default=False)
+    text = fields.TextField(default="")
+    actor: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="events", null=True, on_delete=fields.SET_NULL
+    )
+    actor_label = fields.CharField(max_length=200, default="system")
+    data: fields.Field[dict[str, object]] = fields.JSONField(default=dict)
+    at = fields.DatetimeField()
+
+    class Meta:
+        table = "ticket_event"
+        indexes = (("ticket_id", "at"),)  # a timeline
+
+
+class Attachment(Model):
+    """A file on a ticket, stored content-addressed by sha256."""
+
+    id = fields.IntField(primary_key=True)
+    ticket: fields.ForeignKeyRelation[Ticket] = fields.ForeignKeyField(
+        "models.Ticket", related_name="attachments", on_delete=fields.CASCADE
+    )
+    event: fields.ForeignKeyNullableRelation[TicketEvent] = fields.ForeignKeyField(
+        "models.TicketEvent", related_name="attachments", null=True, on_delete=fields.SET_NULL
+    )
+    sha256 = fields.CharField(max_length=64)
+    size = fields.BigIntField()
+    content_type = fields.CharField(max_length=128, default="application/octet-stream")
+    original_name = fields.CharField(max_length=255, default="")
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "attachment"
+        indexes = (("ticket_id",),)
+
+
+class MessageRef(Model):
+    """A message id of a channel, linked to a ticket (email Message-ID, Telegram chat:message).
+
+    Inbound ids make a delivery seen twice create one ticket; outbound ids let replies
+    thread back to their ticket.
+    """
+
+    id = fields.IntField(primary_key=True)
+    channel = fields.CharField(max_length=32)
+    external_id = fields.CharField(max_length=255)
+    inbound = fields.BooleanField(default=True)
+    ticket: fields.ForeignKeyNullableRelation[Ticket] = fields.ForeignKeyField(
+        "models.Ticket", related_name="message_refs", null=True, on_delete=fields.CASCADE
+    )
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "message_ref"
+        indexes = (("ticket_id",),)  # the references a reply threads on
+        unique_together = (("channel", "external_id"),)
+
+
+class OutboxMessage(Model):
+    """A message to send, written in the same transaction as the change that caused it."""
+
+    id = fields.IntField(primary_key=True)
+    channel = fields.CharField(max_length=32)
+    recipient = fields.CharField(max_length=255)
+    payload: fields.Field[dict[str, object]] = fields.JSONField(default=dict)
+    idempotency_key = fields.CharField(max_length=200, unique=True)
+    status = fields.CharEnumField(OutboxStatus, max_length=16, default=OutboxStatus.PENDING)
+    attempts = fields.IntField(default=0)
+    max_attempts = fields.IntField(default=8)
+    next_attempt_at = fields.DatetimeField()
+    locked_until = fields.DatetimeField(null=True)
+    last_error = fields.TextField(default="")
+    external_id = fields.CharField(max_length=255, null=True)
+    ticket: fields.ForeignKeyNullableRelation[Ticket] = fields.ForeignKeyField(
+        "models.Ticket", related_name="outbox", null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField()
+    sent_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "outbox"
+        indexes = (("status", "next_attempt_at"),)
+
+
+class StaffInvite(Model):
+    """A one-time, expiring code that links a Telegram account to a member of staff."""
+
+    id = fields.IntField(primary_key=True)
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="invites", on_delete=fields.CASCADE
+    )
+    code_sha256 = fields.CharField(max_length=64, unique=True)
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "staff_invite"
+
+
+class ConversationState(Model):
+    """Where a chat is in a bot conversation, kept across restarts (aiogram FSM storage)."""
+
+    id = fields.IntField(primary_key=True)
+    key = fields.CharField(max_length=255, unique=True)
+    state = fields.CharField(max_length=255, null=True)
+    data: fields.Field[dict[str, object]] = fields.JSONField(default=dict)
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "conversation_state"
+
+
+class RoutingPlan(Model):
+    """Automatic routing still to do for a ticket: opening hours to wait for, or a duty ladder.
+
+    The scheduler looks at plans whose ``next_at`` has come. A duty ladder notifies
+    ``member_ids`` in order, one step every ``escalate_after_minutes`` until someone accepts.
+    """
+
+    id = fields.IntField(primary_key=True)
+    ticket: fields.ForeignKeyRelation[Ticket] = fields.ForeignKeyField(
+        "models.Ticket", related_name="routing_plans", on_delete=fields.CASCADE
+    )
+    kind = fields.CharEnumField(PlanKind, max_length=16)
+    member_ids: fields.Field[list[int]] = fields.JSONField(default=list)
+    step = fields.IntField(default=0)
+    escalate_after_minutes = fields.IntField(default=15)
+    started_at = fields.DatetimeField()
+    next_at = fields.DatetimeField(null=True, db_index=True)
+    finished_at = fields.DatetimeField(null=True)
+    outcome = fields.CharField(max_length=32, default="")
+
+    class Meta:
+        table = "routing_plan"
+
+
+class OpsMark(Model):
+    """A scheduled action already taken (breach, reminder, nudge, digest), so it happens once."""
+
+    id = fields.IntField(primary_key=True)
+    key = fields.CharField(max_length=200, unique=True)
+    ticket: fields.ForeignKeyNullableRelation[Ticket] = fields.ForeignKeyField(
+        "models.Ticket", related_name="ops_marks", null=True, on_delete=fields.CASCADE
+    )
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "ops_mark"
+
+
+class Announcement(Model):
+    """A message sent to every registered resident of a building, or of all buildings."""
+
+    id = fields.IntField(primary_key=True)
+    building: fields.ForeignKeyNullableRelation[Building] = fields.ForeignKeyField(
+        "models.Building", related_name="announcements", null=True, on_delete=fields.SET_NULL
+    )
+    text = fields.TextField()
+    photo_sha256 = fields.CharField(max_length=64, null=True)
+    actor: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="announcements", null=True, on_delete=fields.SET_NULL
+    )
+    actor_label = fields.CharField(max_length=200, default="system")
+    counts: fields.Field[dict[str, int]] = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "announcement"

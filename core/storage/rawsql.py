@@ -1,0 +1,56 @@
+"""Plain SQL for the hot paths and the reports, where building a tortoise query costs more
+than running it.
+
+Queries mark their parameters ``:name``; :func:`bind` turns the markers into the driver's
+placeholders (``?`` on SQLite, ``$1``… on PostgreSQL), translating each query text once,
+and :func:`fetch` runs a look-up on the current connection (the transaction's, inside one).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+from tortoise import connections
+
+from core.storage.sqlite_engine import HousedeskSqliteClient, InlineTransactionWrapper
+
+_PARAM = re.compile(r":(\w+)")
+
+
+@cache
+def _translated(sql: str, dialect: str) -> tuple[str, tuple[str, ...]]:
+    """The query for ``dialect`` and the parameter names in placeholder order."""
+    names: list[str] = []
+    numbers: dict[str, int] = {}
+
+    def placeholder(match: re.Match[str]) -> str:
+        name = match[1]
+        if dialect == "sqlite":
+            names.append(name)
+            return "?"
+        if name not in numbers:
+            names.append(name)
+            numbers[name] = len(names)
+        return f"${numbers[name]}"
+
+    return _PARAM.sub(placeholder, sql), tuple(names)
+
+
+def bind(sql: str, params: dict[str, Any], dialect: str) -> tuple[str, list[Any]]:
+    """Turn ``:name`` markers into the driver's placeholders and an argument list."""
+    query, names = _translated(sql, dialect)
+    return query, [params[name] for name in names]
+
+
+async def fetch(query: str, **params: Any) -> list[dict[str, Any]]:
+    """The rows of ``query`` (``:name`` marks each of ``params``), as dicts.
+
+    For look-ups of a few rows by index: on SQLite they run on the event loop thread.
+    """
+    db = connections.get("default")
+    sql, values = bind(query, params, db.capabilities.dialect)
+    if isinstance(db, HousedeskSqliteClient | InlineTransactionWrapper):
+        return await db.fetch_few(sql, values)
+    return await db.execute_query_dict(sql, values)

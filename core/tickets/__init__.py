@@ -1,0 +1,1 @@
+"""Tickets: the service that changes them, the workflow, commands, access rules, views."""

@@ -1,0 +1,838 @@
+"""The ticket service: the one place that changes tickets.
+
+Every change runs in one transaction that writes the ticket, its timeline event and the
+outbox rows that tell people about it, so history, reports and notifications agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.core import UnknownLocaleError
+from babel.dates import format_datetime
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from core.actors import Actor
+from core.clock import Clock
+from core.directory.lookup import (
+    building_by_code,
+    category_by_code,
+    normalize_contact,
+    person_and_contacts,
+)
+from core.errors import AccessDenied, InvalidInput, NotFound
+from core.i18n import N_, gettext
+from core.messaging.notifications import Notifier, feedback_button, ticket_button
+from core.messaging.staff_messages import dispatchers_of, managers_of
+from core.operations.calendar import BusinessCalendar
+from core.operations.deadlines import due_times
+from core.storage.models import (
+    Attachment,
+    Building,
+    Category,
+    Channel,
+    Contact,
+    ContactKind,
+    EventType,
+    MessageRef,
+    Person,
+    Role,
+    Status,
+    Ticket,
+    TicketEvent,
+    Unit,
+)
+from core.storage.rawsql import fetch
+from core.storage.rows import insert, insert_pair
+from core.tickets.access import require_see, require_staff, visibility
+from core.tickets.commands import InboundRef, NewAttachment, NewTicket, RequesterHint
+from core.tickets.views import ticket_detail
+from core.tickets.workflow import check_transition
+
+TITLE_MAX = 300
+_TICKET_OF_MESSAGE = (
+    'SELECT "ticket_id" FROM "message_ref" WHERE "channel" = :channel AND "external_id" = :id'
+)
+_CREATED_SINCE = (
+    'SELECT COUNT(*) AS "n" FROM "ticket"'
+    ' WHERE "requester_id" = :requester AND "channel" = :channel AND "created_at" >= :since'
+)
+_UNIT = 'SELECT * FROM "unit" WHERE "building_id" = :building AND "number" = :number'
+_BUILDINGS_OF_RESIDENT = (
+    'SELECT * FROM "building" WHERE "id" IN (SELECT "unit"."building_id" FROM "unit"'
+    ' JOIN "residency" ON "residency"."unit_id" = "unit"."id"'
+    ' WHERE "residency"."person_id" = :person)'
+)
+RELATED = ("building", "unit", "category", "requester", "assignee")
+
+STATUS_NAMES = {
+    Status.NEW: N_("new"),
+    Status.IN_PROGRESS: N_("in progress"),
+    Status.ON_HOLD: N_("on hold"),
+    Status.DONE: N_("done"),
+    Status.CLOSED: N_("closed"),
+    Status.REJECTED: N_("rejected"),
+    Status.REOPENED: N_("reopened"),
+}
+
+
+def parse_ref(ref: str | int) -> int:
+    """Turn ``#42``, ``42`` or ``[#42]`` into the ticket number."""
+    text = str(ref).strip().strip("[]").lstrip("#").strip()
+    if not text.isdigit():
+        raise InvalidInput(f"not a ticket reference: {ref!r} (expected something like #42)")
+    return int(text)
+
+
+def status_name(status: Status, language: str | None) -> str:
+    """The status as residents read it, in their language."""
+    return gettext(language, STATUS_NAMES[status])
+
+
+@dataclass(frozen=True)
+class CreateResult:
+    """A ticket and whether this call created it (False: a repeated delivery)."""
+
+    ticket: Ticket
+    created: bool
+
+
+CreationHook = Callable[[Ticket, TicketEvent], Awaitable[None]]
+"""Runs inside the creating transaction (e.g. automatic assignment)."""
+
+
+class TicketService:
+    """Creates and changes tickets, writing timeline events and outbox rows together."""
+
+    def __init__(
+        self, clock: Clock, notifier: Notifier, on_created: Sequence[CreationHook] = ()
+    ) -> None:
+        self.clock = clock
+        self.notifier = notifier
+        self.on_created: list[CreationHook] = list(on_created)
+
+    # -- reading -----------------------------------------------------------------
+
+    async def get(self, ref: str | int) -> Ticket:
+        """The ticket with this reference, with its related rows fetched."""
+        ticket = await Ticket.get_or_none(id=parse_ref(ref)).select_related(*RELATED)
+        if ticket is None:
+            raise NotFound(f"no ticket #{parse_ref(ref)}")
+        return ticket
+
+    async def get_for(self, ref: str | int, viewer: Person | None) -> Ticket:
+        """Like :meth:`get`, but only if ``viewer`` (None: the operator) may see it."""
+        ticket = await self.get(ref)
+        if viewer is not None:
+            await require_see(viewer, ticket)
+        return ticket
+
+    async def find(
+        self,
+        viewer: Person | None = None,
+        *,
+        statuses: Sequence[Status] = (),
+        building: str | None = None,
+        assignee: Person | None = None,
+        limit: int | None = None,
+    ) -> list[Ticket]:
+        """Tickets newest first, filtered, limited to what ``viewer`` may see."""
+        query = Ticket.filter(await visibility(viewer)) if viewer else Ticket.all()
+        if statuses:
+            query = query.filter(status__in=list(statuses))
+        if building:
+            query = query.filter(building=await building_by_code(building))
+        if assignee:
+            query = query.filter(assignee=assignee)
+        query = query.order_by("-created_at", "-id").select_related(*RELATED)
+        if limit is not None:
+            query = query.limit(limit)
+        return await query
+
+    async def detail(self, ref: str | int, viewer: Person | None = None) -> dict[str, object]:
+        """The JSON view of a ticket with its timeline (``tickets show``)."""
+        ticket = await self.get_for(ref, viewer)
+        events = await TicketEvent.filter(ticket=ticket).order_by("at", "id")
+        if viewer is not None and not viewer.is_staff:
+            events = [e for e in events if e.public]
+        attachments = await Attachment.filter(ticket=ticket).order_by("id")
+        return ticket_detail(ticket, events, attachments)
+
+    async def ticket_for_message(self, channel: str, external_id: str) -> Ticket | None:
+        """The ticket a channel message id (ours or theirs) belongs to."""
+        rows = await fetch(_TICKET_OF_MESSAGE, channel=channel, id=external_id)
+        if not rows or rows[0]["ticket_id"] is None:
+            return None
+        return await self.get(rows[0]["ticket_id"])
+
+    async def created_since(self, requester: Person, channel: Channel, since: datetime) -> int:
+        """How many tickets ``requester`` opened through ``channel`` since ``since``."""
+        rows = await fetch(
+            _CREATED_SINCE,
+            requester=requester.id,
+            channel=channel.value,
+            since=since.astimezone(UTC),
+        )
+        return int(rows[0]["n"])
+
+    async def seen(self, inbound: InboundRef) -> bool:
+        """True when this channel message was already taken in."""
+        return bool(
+            await fetch(_TICKET_OF_MESSAGE, channel=inbound.channel, id=inbound.external_id)
+        )
+
+    # -- creating ----------------------------------------------------------------
+
+    async def create(
+        self,
+        cmd: NewTicket,
+        *,
+        also_seen: Sequence[InboundRef] = (),
+        inbound_checked: bool = False,
+    ) -> CreateResult:
+        """Open a ticket; a delivery seen before returns the ticket it made.
+
+        ``also_seen``: further channel ids to recognise as taken in with it (a Telegram report
+        is known by its own id, and by the id of the message that opened it).
+        ``inbound_checked``: the caller has just looked ``cmd.inbound`` up and found nothing
+        (a concurrent duplicate is still caught by the unique constraint).
+        """
+        title = _clean_title(cmd.title, cmd.description)
+        category = await category_by_code(cmd.category)
+        building = await building_by_code(cmd.building) if cmd.building else None
+        if (
+            cmd.inbound
+            and not inbound_checked
+            and (existing := await self._ticket_of_inbound(cmd.inbound))
+        ):
+            return CreateResult(existing, created=False)
+        try:
+            async with in_transaction():
+                ticket = await self._create(cmd, title, category, building, also_seen)
+        except IntegrityError:
+            if cmd.inbound and (existing := await self._ticket_of_inbound(cmd.inbound)):
+                return CreateResult(existing, created=False)
+            raise
+        return CreateResult(ticket, created=True)
+
+    async def _create(
+        self,
+        cmd: NewTicket,
+        title: str,
+        category: Category,
+        building: Building | None,
+        also_seen: Sequence[InboundRef],
+    ) -> Ticket:
+        now = self.clock.now()
+        requester, contacts, known = await self._requester(cmd)
+        if building is None and requester is not None:
+            building = await _only_building_of(requester)
+        unit = await _unit(building, cmd.unit) if cmd.unit else None
+        response_due, due = due_times(category, now, BusinessCalendar.of(building))
+        language = (
+            cmd.language
+            or (requester.language if requester else None)
+            or (building.language if building else "en")
+        )
+        ticket, event = await insert_pair(
+            Ticket,
+            {
+                "building": building,
+                "unit": unit,
+                "requester": requester,
+                "category": category,
+                "priority": category.priority,
+                "channel": cmd.channel,
+                "title": title,
+                "description": cmd.description.strip(),
+                "language": language,
+                "verified": known or cmd.channel in (Channel.CLI, Channel.PHONE),
+                "needs_attention": cmd.needs_attention,
+                "linked_to_id": cmd.linked_to,
+                "assignee": None,
+                "created_at": now,
+                "updated_at": now,
+                "response_due_at": response_due,
+                "due_at": due,
+            },
+            TicketEvent,
+            self._event_values(
+                EventType.CREATED,
+                cmd.actor,
+                public=True,
+                text=cmd.description.strip(),
+                data={"channel": cmd.channel.value, "title": title},
+            ),
+        )
+        taken_in = [cmd.inbound, *also_seen] if cmd.inbound else list(also_seen)
+        refs = await self._taken_in(ticket, *taken_in)
+        await self._attach(ticket, event, cmd.attachments)
+        for hook in self.on_created:
+            await hook(ticket, event)
+        if cmd.acknowledge:
+            text = gettext(
+                language,
+                N_("Your request {ref} is registered: {title}. We will keep you informed here."),
+                ref=ticket.ref,
+                title=title,
+            )
+            await self.notifier.to_requester(
+                ticket, requester, event, text, auto_reply=True, contacts=contacts, thread=refs
+            )
+        return ticket
+
+    async def _ticket_of_inbound(self, inbound: InboundRef) -> Ticket | None:
+        return await self.ticket_for_message(inbound.channel, inbound.external_id)
+
+    async def _requester(self, cmd: NewTicket) -> tuple[Person | None, list[Contact] | None, bool]:
+        if cmd.requester_id is not None:
+            found = await person_and_contacts(cmd.requester_id)
+            if found is None:
+                raise NotFound(f"no person with id {cmd.requester_id}")
+            return found[0], found[1], True
+        if cmd.requester is None:
+            return None, None, False
+        return await _person_for_hint(cmd.requester)
+
+    # -- changing ----------------------------------------------------------------
+
+    async def reply(
+        self,
+        ref: str | int,
+        actor: Actor,
+        text: str,
+        *,
+        public: bool = True,
+        attachments: Sequence[NewAttachment] = (),
+        inbound: InboundRef | None = None,
+    ) -> TicketEvent | None:
+        """Add a public reply or an internal note; public staff replies reach the requester.
+
+        A channel message taken in before (``inbound`` seen) changes nothing: None.
+        """
+        text = text.strip()
+        if not text and not attachments:
+            raise InvalidInput("a reply needs text or an attachment")
+        ticket = await self.get(ref)
+        author = actor.person
+        if author is not None and not author.is_staff and not public:
+            raise InvalidInput("residents cannot write internal notes")
+        if author is not None and not author.is_staff:
+            await require_see(author, ticket)
+        if inbound is not None and await self.seen(inbound):
+            return None
+        try:
+            async with in_transaction():
+                return await self._reply(ticket, actor, text, public, attachments, inbound)
+        except IntegrityError:
+            if inbound is not None and await self.seen(inbound):
+                return None  # the same message, taken in concurrently
+            raise
+
+    async def _reply(
+        self,
+        ticket: Ticket,
+        actor: Actor,
+        text: str,
+        public: bool,
+        attachments: Sequence[NewAttachment],
+        inbound: InboundRef | None,
+    ) -> TicketEvent:
+        author = actor.person
+        if inbound is not None:
+            await self._taken_in(ticket, inbound)
+        kind = EventType.PUBLIC_REPLY if public else EventType.INTERNAL_NOTE
+        event = await self._event(ticket, kind, actor, public=public, text=text)
+        files = await self._attach(ticket, event, attachments)
+        from_requester = author is not None and author.id == ticket.requester_id  # type: ignore[attr-defined]
+        if public and not from_requester:
+            await self._mark_first_response(ticket)
+            await self.notifier.to_requester(
+                ticket, ticket.requester, event, _reply_text(ticket, actor, text), files=files
+            )
+        if public and from_requester and ticket.assignee is not None:
+            language = ticket.assignee.language
+            await self.notifier.to_staff(
+                ticket.assignee,
+                ticket,
+                event,
+                gettext(
+                    language, N_("{ref}: the resident wrote: {text}"), ref=ticket.ref, text=text
+                )
+                if text
+                else gettext(language, N_("{ref}: the resident sent a file."), ref=ticket.ref),
+                files=files,
+            )
+        await self._touch(ticket)
+        return event
+
+    async def change_status(
+        self,
+        ref: str | int,
+        actor: Actor,
+        status: Status,
+        *,
+        note: str = "",
+        attachments: Sequence[NewAttachment] = (),
+    ) -> TicketEvent:
+        """Move a ticket along the workflow; a forbidden move raises ``InvalidTransition``.
+
+        A resident may only reopen their own finished request ("not fixed"); staff may change
+        the tickets they can see. "Done" reaches the requester with rating buttons.
+        """
+        ticket = await self.get(ref)
+        await _check_status_change(actor, ticket, status)
+        check_transition(ticket.status, status)
+        async with in_transaction():
+            return await self._set_status(ticket, actor, status, note=note, attachments=attachments)
+
+    async def _set_status(
+        self,
+        ticket: Ticket,
+        actor: Actor,
+        status: Status,
+        *,
+        note: str = "",
+        attachments: Sequence[NewAttachment] = (),
+        data: dict[str, object] | None = None,
+        told: str = "",
+    ) -> TicketEvent:
+        """Change the status inside the caller's transaction; ``told`` replaces the note in
+        what the requester reads."""
+        previous = ticket.status
+        now = self.clock.now()
+        ticket.status = status
+        if status == Status.DONE:
+            ticket.resolved_at = now
+        elif status == Status.CLOSED:
+            ticket.closed_at = now
+        elif status == Status.REOPENED:
+            ticket.resolved_at = None
+            ticket.closed_at = None
+        if status == Status.IN_PROGRESS:
+            await self._mark_first_response(ticket)
+        event = await self._event(
+            ticket,
+            EventType.STATUS_CHANGED,
+            actor,
+            public=True,
+            text=note.strip(),
+            data={"from": previous.value, "to": status.value, **(data or {})},
+        )
+        files = await self._attach(ticket, event, attachments)
+        await self._touch(ticket)
+        await self.notifier.to_requester(
+            ticket,
+            ticket.requester,
+            event,
+            _status_text(ticket, status, told or note),
+            files=files,
+            buttons=rating_buttons(ticket) if status == Status.DONE else (),
+        )
+        by_requester = actor.person is not None and actor.person.id == ticket.requester_id  # type: ignore[attr-defined]
+        if by_requester and status == Status.REOPENED and ticket.assignee is not None:
+            await self.notifier.to_staff(
+                ticket.assignee,
+                ticket,
+                event,
+                gettext(
+                    ticket.assignee.language,
+                    N_("{ref}: the resident says it is not fixed; the request is reopened."),
+                    ref=ticket.ref,
+                ),
+            )
+        return event
+
+    async def assign(
+        self, ref: str | int, actor: Actor, assignee: Person, *, reason: str = ""
+    ) -> TicketEvent:
+        """Give the ticket to a member of staff and send them the assignment card."""
+        if not assignee.is_staff:
+            raise InvalidInput(f"{assignee.name} is not staff")
+        ticket = await self.get(ref)
+        async with in_transaction():
+            previous = ticket.assignee.name if ticket.assignee else None
+            ticket.assignee = assignee
+            event = await self._event(
+                ticket,
+                EventType.ASSIGNED,
+                actor,
+                public=False,
+                text=reason,
+                data={"from": previous, "to": assignee.name, "to_id": assignee.id},
+            )
+            await self._touch(ticket)
+            await self.notifier.to_work_chat(
+                assignee,
+                ticket,
+                event,
+                assignment_card(ticket, assignee.language, await _contacts_of(ticket.requester)),
+                buttons=assignment_buttons(ticket, assignee.language),
+                files=await Attachment.filter(ticket=ticket).order_by("id"),
+            )
+        return event
+
+    async def accept(self, ref: str | int, actor: Actor, *, take_over: bool = False) -> TicketEvent:
+        """A member of staff takes the work on: it becomes theirs and in progress.
+
+        ``take_over`` (a card in a staff group): whoever accepts takes the work, even from the
+        colleague it was assigned to; otherwise only an unassigned ticket or one's own.
+        """
+        staff = _staff_of(actor)
+        ticket = await self.get(ref)
+        await require_see(staff, ticket)
+        assignee = ticket.assignee
+        if assignee is not None and assignee.id != staff.id and not take_over:
+            raise AccessDenied(f"{ticket.ref} is assigned to {assignee.name}")
+        if assignee is not None and assignee.id == staff.id and ticket.status == Status.IN_PROGRESS:
+            raise InvalidInput(f"{ticket.ref} is already yours and in progress")
+        check_transition(ticket.status, Status.IN_PROGRESS)
+        async with in_transaction():
+            if assignee is None or assignee.id != staff.id:
+                ticket.assignee = staff
+                await self._event(
+                    ticket,
+                    EventType.ASSIGNED,
+                    actor,
+                    public=False,
+                    data={
+                        "from": assignee.name if assignee else None,
+                        "to": staff.name,
+                        "to_id": staff.id,
+                        "accepted": True,
+                    },
+                )
+            return await self._set_status(ticket, actor, Status.IN_PROGRESS)
+
+    async def decline(self, ref: str | int, actor: Actor, reason: str) -> TicketEvent:
+        """The assignee gives the work back, with a reason; managers and dispatchers are told."""
+        reason = reason.strip()
+        if not reason:
+            raise InvalidInput("say why you decline")
+        staff = _staff_of(actor)
+        ticket = await self.get(ref)
+        _require_assignee(staff, ticket)
+        async with in_transaction():
+            ticket.assignee = None
+            event = await self._event(
+                ticket,
+                EventType.ASSIGNED,
+                actor,
+                public=False,
+                text=reason,
+                data={"from": staff.name, "to": None, "declined": True},
+            )
+            await self._touch(ticket)
+            for person in await _coordinators(ticket):
+                await self.notifier.to_staff(
+                    person,
+                    ticket,
+                    event,
+                    gettext(
+                        person.language,
+                        N_("{ref} was declined by {name}: {reason}. It needs a new assignee."),
+                        ref=ticket.ref,
+                        name=staff.name,
+                        reason=reason,
+                    ),
+                )
+        return event
+
+    async def postpone(
+        self, ref: str | int, actor: Actor, until: datetime, note: str = ""
+    ) -> TicketEvent:
+        """The assignee puts the work on hold until a moment; the requester is told when."""
+        staff = _staff_of(actor)
+        ticket = await self.get(ref)
+        _require_assignee(staff, ticket)
+        if until <= self.clock.now():
+            raise InvalidInput("postpone to a moment in the future")
+        if ticket.status != Status.ON_HOLD:  # on hold already: a new date
+            check_transition(ticket.status, Status.ON_HOLD)
+        when = local_time(until, ticket.building, ticket.language)
+        told = gettext(ticket.language, N_("The work is postponed until {when}."), when=when)
+        async with in_transaction():
+            return await self._set_status(
+                ticket,
+                actor,
+                Status.ON_HOLD,
+                note=note or told,
+                data={"until": until.isoformat()},
+                told=f"{told}\n{note.strip()}" if note.strip() else told,
+            )
+
+    async def rate(
+        self, ref: str | int, actor: Actor, rating: int, comment: str = ""
+    ) -> TicketEvent:
+        """Record the requester's 1–5 rating of finished work."""
+        if not 1 <= rating <= 5:
+            raise InvalidInput("a rating is a whole number from 1 to 5")
+        ticket = await self.get(ref)
+        if actor.person is not None and actor.person.id != ticket.requester_id:  # type: ignore[attr-defined]
+            raise AccessDenied(f"only the requester rates {ticket.ref}")
+        if ticket.status not in (Status.DONE, Status.CLOSED):
+            raise InvalidInput(f"ticket {ticket.ref} is not done yet")
+        async with in_transaction():
+            ticket.rating = rating
+            ticket.rating_comment = comment.strip()
+            event = await self._event(
+                ticket,
+                EventType.RATING,
+                actor,
+                public=True,
+                text=comment.strip(),
+                data={"rating": rating},
+            )
+            await self._touch(ticket)
+            if ticket.assignee is not None:
+                await self.notifier.to_staff(
+                    ticket.assignee,
+                    ticket,
+                    event,
+                    gettext(
+                        ticket.assignee.language,
+                        N_("{ref}: the resident rated the work {rating} of 5."),
+                        ref=ticket.ref,
+                        rating=rating,
+                    ),
+                )
+        return event
+
+    async def record(
+        self,
+        ref: str | int,
+        actor: Actor,
+        kind: EventType,
+        text: str,
+        *,
+        data: dict[str, object] | None = None,
+        inbound: InboundRef | None = None,
+    ) -> TicketEvent:
+        """Add an internal timeline event that tells nobody (a bounce, a routing decision)."""
+        ticket = await self.get(ref)
+        async with in_transaction():
+            if inbound is not None:
+                await self._taken_in(ticket, inbound)
+            return await self._event(ticket, kind, actor, public=False, text=text, data=data)
+
+    # -- helpers -----------------------------------------------------------------
+
+    async def _taken_in(self, ticket: Ticket, *inbound: InboundRef) -> list[MessageRef]:
+        """Record channel messages as taken in for ``ticket`` (a second time fails: unique)."""
+        now = self.clock.now()
+        return [
+            await insert(
+                MessageRef,
+                channel=ref.channel,
+                external_id=ref.external_id,
+                inbound=True,
+                ticket=ticket,
+                created_at=now,
+            )
+            for ref in inbound
+        ]
+
+    async def _event(
+        self,
+        ticket: Ticket,
+        kind: EventType,
+        actor: Actor,
+        *,
+        public: bool,
+        text: str = "",
+        data: dict[str, object] | None = None,
+    ) -> TicketEvent:
+        values = self._event_values(kind, actor, public=public, text=text, data=data)
+        return await insert(TicketEvent, ticket=ticket, **values)
+
+    def _event_values(
+        self,
+        kind: EventType,
+        actor: Actor,
+        *,
+        public: bool,
+        text: str = "",
+        data: dict[str, object] | None = None,
+    ) -> dict[str, Any]:
+        """The fields of a timeline event, all but its ticket."""
+        return {
+            "type": kind,
+            "public": public,
+            "text": text,
+            "actor": actor.person,
+            "actor_label": actor.label,
+            "data": data or {},
+            "at": self.clock.now(),
+        }
+
+    async def _attach(
+        self, ticket: Ticket, event: TicketEvent, files: Sequence[NewAttachment]
+    ) -> list[Attachment]:
+        now = self.clock.now()
+        return [
+            await Attachment.create(
+                ticket=ticket,
+                event=event,
+                sha256=f.sha256,
+                size=f.size,
+                content_type=f.content_type or "application/octet-stream",
+                original_name=f.original_name[:255],
+                created_at=now,
+            )
+            for f in files
+        ]
+
+    async def _mark_first_response(self, ticket: Ticket) -> None:
+        if ticket.first_response_at is None:
+            ticket.first_response_at = self.clock.now()
+
+    async def _touch(self, ticket: Ticket) -> None:
+        ticket.updated_at = self.clock.now()
+        await ticket.save()
+
+
+def assignment_card(ticket: Ticket, language: str | None, contacts: Sequence[Contact] = ()) -> str:
+    """The text of a technician's assignment card (``contacts``: the resident's)."""
+    place = ", ".join(
+        part
+        for part in (
+            ticket.building.name if ticket.building else "",
+            gettext(language, N_("flat {unit}"), unit=ticket.unit.number) if ticket.unit else "",
+        )
+        if part
+    )
+    lines = [
+        f"{ticket.ref} · {ticket.category.name_in(language)} · {ticket.title}",
+        place,
+        ticket.description,
+    ]
+    if ticket.requester:
+        lines.append(gettext(language, N_("Resident: {name}"), name=ticket.requester.name))
+    reachable = [c.value for c in contacts if c.kind in (ContactKind.PHONE, ContactKind.EMAIL)]
+    if reachable:
+        lines.append(gettext(language, N_("Contact: {contacts}"), contacts=", ".join(reachable)))
+    if ticket.due_at:
+        lines.append(
+            gettext(language, N_("Due: {due}"), due=ticket.due_at.strftime("%Y-%m-%d %H:%M UTC"))
+        )
+    return "\n".join(line for line in lines if line)
+
+
+def assignment_buttons(ticket: Ticket, language: str | None) -> list[list[dict[str, str]]]:
+    """Accept / decline / postpone / done buttons for an assignment card."""
+    return [
+        [
+            ticket_button(gettext(language, N_("Accept")), "accept", ticket.id),
+            ticket_button(gettext(language, N_("Decline")), "decline", ticket.id),
+        ],
+        [
+            ticket_button(gettext(language, N_("Postpone")), "postpone", ticket.id),
+            ticket_button(gettext(language, N_("Done")), "done", ticket.id),
+        ],
+    ]
+
+
+def rating_buttons(ticket: Ticket) -> list[list[dict[str, str]]]:
+    """1–5 rating buttons and "not fixed" under the "done" message to the requester."""
+    return [
+        [feedback_button("★" * n, "rate", ticket.id, n) for n in range(1, 6)],
+        [feedback_button(gettext(ticket.language, N_("Not fixed")), "reopen", ticket.id)],
+    ]
+
+
+def local_time(moment: datetime, building: Building | None, language: str | None) -> str:
+    """A moment as people in the building read it: their time zone and language."""
+    zone = ZoneInfo(building.timezone if building else "UTC")
+    try:
+        return format_datetime(moment, "d MMM, HH:mm", tzinfo=zone, locale=language or "en")
+    except (ValueError, UnknownLocaleError):
+        return format_datetime(moment, "d MMM, HH:mm", tzinfo=zone, locale="en")
+
+
+def _staff_of(actor: Actor) -> Person:
+    if actor.person is None:
+        raise AccessDenied("only a member of staff can do this")
+    require_staff(actor.person)
+    return actor.person
+
+
+def _require_assignee(staff: Person, ticket: Ticket) -> None:
+    if ticket.assignee is None or ticket.assignee.id != staff.id:
+        raise AccessDenied(f"{ticket.ref} is not assigned to you")
+
+
+async def _check_status_change(actor: Actor, ticket: Ticket, status: Status) -> None:
+    person = actor.person
+    if person is None:
+        return
+    if person.is_staff:
+        await require_see(person, ticket)
+    elif person.id != ticket.requester_id or status != Status.REOPENED:  # type: ignore[attr-defined]
+        raise AccessDenied("a resident may only reopen their own request")
+
+
+async def _contacts_of(person: Person | None) -> list[Contact]:
+    if person is None:
+        return []
+    return await Contact.filter(person=person).order_by("id")
+
+
+async def _coordinators(ticket: Ticket) -> list[Person]:
+    building_id = ticket.building_id  # type: ignore[attr-defined]
+    people = [*await managers_of(building_id), *await dispatchers_of(building_id)]
+    return list({p.id: p for p in people}.values())
+
+
+def _reply_text(ticket: Ticket, actor: Actor, text: str) -> str:
+    header = gettext(ticket.language, N_("Reply on your request {ref}:"), ref=ticket.ref)
+    return f"{header}\n{text}"
+
+
+def _status_text(ticket: Ticket, status: Status, note: str) -> str:
+    line = gettext(
+        ticket.language,
+        N_("Your request {ref} is now: {status}."),
+        ref=ticket.ref,
+        status=status_name(status, ticket.language),
+    )
+    return f"{line}\n{note.strip()}" if note.strip() else line
+
+
+def _clean_title(title: str, description: str) -> str:
+    text = " ".join(title.split()) or " ".join(description.split())
+    if not text:
+        raise InvalidInput("a ticket needs a title or a description")
+    return text if len(text) <= TITLE_MAX else text[: TITLE_MAX - 1] + "…"
+
+
+async def _person_for_hint(hint: RequesterHint) -> tuple[Person, list[Contact] | None, bool]:
+    """The person a contact belongs to (their contacts not read), else a new resident with
+    just that contact; True when they were known."""
+    value = normalize_contact(hint.kind, hint.value)
+    contact = await Contact.get_or_none(kind=hint.kind, value=value).select_related("person")
+    if contact is not None:
+        return contact.person, None, True
+    person = await Person.create(name=hint.name.strip() or value, role=Role.RESIDENT)
+    contact = await Contact.create(person=person, kind=hint.kind, value=value)
+    return person, [contact], False
+
+
+async def _only_building_of(person: Person) -> Building | None:
+    rows = await fetch(_BUILDINGS_OF_RESIDENT, person=person.id)
+    if len(rows) != 1:
+        return None
+    return Building._init_from_db(**rows[0])
+
+
+async def _unit(building: Building | None, number: str) -> Unit:
+    if building is None:
+        raise InvalidInput("a unit needs a building")
+    rows = await fetch(_UNIT, building=building.id, number=number.strip())
+    if not rows:
+        raise NotFound(f"building {building.code} has no unit {number!r}")
+    return Unit._init_from_db(**rows[0])

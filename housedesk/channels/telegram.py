@@ -1,0 +1,219 @@
+"""Start and stop the Telegram bots.
+
+Each bot with a token gets a python-telegram-bot sender for the outbox (channel
+``telegram_resident`` or ``telegram_staff``) and an aiogram dispatcher for its conversations,
+fed by long polling or by webhooks on housedesk's HTTP server. A bot without a token is off,
+in one log line, and everything else runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
+from telegram.error import InvalidToken
+
+from bots.dispatchers import (
+    RESIDENT_COMMANDS,
+    STAFF_COMMANDS,
+    BotServices,
+    build_resident_dispatcher,
+    build_staff_dispatcher,
+    set_command_menus,
+)
+from bots.fsm_storage import conversation_storage
+from bots.telegram_sender import TelegramSender
+from core.messaging.notifications import TELEGRAM_RESIDENT, TELEGRAM_STAFF
+from housedesk.bootstrap import App
+from housedesk.channels.voicemail import voice_to_text
+from housedesk.settings.telegram import TelegramSettings
+
+log = logging.getLogger("housedesk")
+
+DispatcherFactory = Callable[[BotServices, BaseStorage, BaseEventIsolation], Dispatcher]
+
+
+@dataclass(frozen=True)
+class BotKind:
+    """One of the two bots: its name, outbox channel, conversations and command menu."""
+
+    name: str
+    channel: str
+    build: DispatcherFactory
+    commands: tuple[tuple[str, str], ...]
+
+    def token(self, settings: TelegramSettings) -> str | None:
+        """The configured token, if any."""
+        secret = settings.resident_token if self.name == "resident" else settings.staff_token
+        return secret.get_secret_value() if secret else None
+
+    @property
+    def webhook_path(self) -> str:
+        """Where housedesk's HTTP server takes this bot's webhook requests."""
+        return f"/telegram/{self.name}"
+
+
+BOT_KINDS = (
+    BotKind("resident", TELEGRAM_RESIDENT, build_resident_dispatcher, RESIDENT_COMMANDS),
+    BotKind("staff", TELEGRAM_STAFF, build_staff_dispatcher, STAFF_COMMANDS),
+)
+
+
+@dataclass
+class RunningBot:
+    """A bot that is up: its conversations and its outbox sender."""
+
+    kind: BotKind
+    bot: Bot
+    dispatcher: Dispatcher
+    sender: TelegramSender
+    polling: asyncio.Task[None] | None = None
+
+
+@dataclass
+class TelegramChannel:
+    """The running bots; :meth:`connect_webhooks` once the HTTP server listens."""
+
+    settings: TelegramSettings
+    storage: BaseStorage
+    isolation: BaseEventIsolation
+    bots: list[RunningBot] = field(default_factory=list)
+
+    async def connect_webhooks(self) -> None:
+        """Webhook mode: tell Telegram where to push each bot's updates (kept while down, so
+        updates that arrive during a restart are delivered afterwards)."""
+        if self.settings.mode != "webhook" or self.settings.webhook_url is None:
+            return
+        secret = self.settings.webhook_secret
+        for running in self.bots:
+            url = f"{self.settings.webhook_url}{running.kind.webhook_path}"
+            try:
+                await running.bot.set_webhook(
+                    url,
+                    secret_token=secret.get_secret_value() if secret else None,
+                    allowed_updates=running.dispatcher.resolve_used_update_types(),
+                )
+            except (TelegramAPIError, TelegramNetworkError) as exc:
+                log.error("telegram: %s bot cannot set its webhook: %s", running.kind.name, exc)
+
+    async def stop(self) -> None:
+        """Stop taking updates, then close the bots' connections and the senders."""
+        bots, self.bots = self.bots, []
+        for running in bots:
+            await _stop_polling(running)
+        for running in bots:
+            await running.bot.session.close()
+            await running.sender.stop()
+        await self.storage.close()
+        await self.isolation.close()
+
+
+async def start_telegram(
+    app: App, settings: TelegramSettings, http_routes: list[web.RouteDef]
+) -> TelegramChannel:
+    """Start the bots that have a token; in webhook mode add their routes to ``http_routes``
+    (before the HTTP server is built) and call :meth:`TelegramChannel.connect_webhooks`
+    after it listens."""
+    storage, isolation = conversation_storage(app.clock, settings.redis_url)
+    channel = TelegramChannel(settings, storage, isolation)
+    services = BotServices(
+        tickets=app.tickets,
+        blobs=app.blobs,
+        clock=app.clock,
+        report_window=timedelta(minutes=settings.report_window_minutes),
+        voice_to_text=voice_to_text(app),
+        reports=app.operations.reports,
+        announcer=app.operations.announcer,
+    )
+    for kind in BOT_KINDS:
+        running = await _start_bot(app, settings, kind, services, storage, isolation)
+        if running is None:
+            continue
+        channel.bots.append(running)
+        if settings.mode == "webhook":
+            handler = SimpleRequestHandler(
+                running.dispatcher,
+                running.bot,
+                handle_in_background=False,
+                secret_token=settings.webhook_secret.get_secret_value()
+                if settings.webhook_secret
+                else None,
+            )
+            http_routes.append(web.post(kind.webhook_path, handler.handle))
+        else:
+            running.polling = asyncio.create_task(
+                _poll(running, settings.polling_timeout_s), name=f"telegram {kind.name} polling"
+            )
+    return channel
+
+
+async def _start_bot(
+    app: App,
+    settings: TelegramSettings,
+    kind: BotKind,
+    services: BotServices,
+    storage: BaseStorage,
+    isolation: BaseEventIsolation,
+) -> RunningBot | None:
+    token = kind.token(settings)
+    if token is None:
+        app.channel_states[kind.channel] = "off"
+        log.info("telegram: %s bot is off (no %s_token)", kind.name, kind.name)
+        return None
+    sender = TelegramSender(token, settings.api_base, app.blobs)
+    try:
+        await sender.start()
+    except InvalidToken:
+        app.channel_states[kind.channel] = "off (token rejected)"
+        log.error("telegram: %s bot is off: Telegram rejected its token", kind.name)
+        return None
+    app.outbox.register(kind.channel, sender)
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.api_base))
+    bot = Bot(token, session=session)
+    dispatcher = kind.build(services, storage, isolation)
+    name = kind.name
+    try:
+        await set_command_menus(bot, kind.commands)
+        name = f"{kind.name} bot @{(await bot.me()).username}"
+    except (TelegramAPIError, TelegramNetworkError) as exc:
+        log.warning("telegram: %s bot cannot reach Telegram yet (menus not set): %s", name, exc)
+        name = f"{kind.name} bot"
+    app.channel_states[kind.channel] = f"up ({settings.mode})"
+    log.info("telegram: %s is up (%s)", name, settings.mode)
+    return RunningBot(kind, bot, dispatcher, sender)
+
+
+async def _poll(running: RunningBot, timeout: int) -> None:
+    """Long-poll until stopped; a webhook left from webhook mode would block getUpdates."""
+    with contextlib.suppress(TelegramAPIError, TelegramNetworkError):
+        await running.bot.delete_webhook(drop_pending_updates=False)
+    await running.dispatcher.start_polling(
+        running.bot,
+        polling_timeout=timeout,
+        handle_signals=False,
+        close_bot_session=False,
+        allowed_updates=running.dispatcher.resolve_used_update_types(),
+    )
+
+
+async def _stop_polling(running: RunningBot) -> None:
+    task = running.polling
+    if task is None or task.done():
+        return
+    try:
+        await running.dispatcher.stop_polling()
+    except RuntimeError:  # asked to stop before polling began
+        task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -1,0 +1,5 @@
+"""The ``housedesk`` command line."""
+
+from housedesk.cli.main import main
+
+__all__ = ["main"]

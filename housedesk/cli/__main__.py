@@ -1,0 +1,5 @@
+"""``python -m housedesk.cli``."""
+
+from housedesk.cli.main import main
+
+raise SystemExit(main())

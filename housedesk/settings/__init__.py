@@ -1,0 +1,1 @@
+"""Configuration: the TOML file and environment variables, validated into settings."""

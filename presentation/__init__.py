@@ -1,0 +1,1 @@
+"""Adapters that render what core computes for people: report text, charts and spreadsheets."""

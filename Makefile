@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-dev
 CONFIG ?= config.example.toml
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
 
-.PHONY: install run test test-sqlite test-postgres lint bench migrations i18n clean system-deps
+.PHONY: install run test test-sqlite test-postgres lint bench bench-compare migrations i18n clean system-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ BENCHES := speech_bench core_bench email_bench telegram_bench report_bench
 
 bench: install  ## every benchmark, each against its raw baseline measured in the same run
 	@status=0; for b in $(BENCHES); do $(BIN)/python -m bench.$$b || status=1; done; exit $$status
+
+BASE ?= HEAD~1
+
+bench-compare: install  ## the benchmarks of commit BASE and of this tree, in one run: make bench-compare BASE=REV
+	$(BIN)/python -m bench.compare --base $(BASE)
 
 migrations: install  ## write a migration for model changes: make migrations NAME=what_changed
 	$(BIN)/tortoise -c core.storage.db.MAKEMIGRATIONS_CONFIG makemigrations $(if $(NAME),--name $(NAME))

@@ -45,7 +45,7 @@ async def _seed() -> int:
         code="technical", names={"en": "Technical"}, response_minutes=60, resolution_minutes=1440
     )
     person = await Person.create(name="Resident", language="en")
-    await Contact.create(person=person, kind=ContactKind.TELEGRAM, value="42")
+    await Contact.create(person=person, kind=ContactKind.CHAT, value="42")
     del building
     return person.id
 
@@ -69,7 +69,7 @@ async def _core_run(url: str, data_dir: Path, count: int, workers: int) -> float
                     category="technical",
                     title=f"Bench {i}",
                     description="dripping tap",
-                    channel=Channel.TELEGRAM,
+                    channel=Channel.CHAT,
                     actor=CLI,
                     building="B1",
                     requester_id=requester,
@@ -97,8 +97,8 @@ async def _reference_run(url: str, count: int, workers: int) -> float:
 def _rows(
     i: int, now: datetime
 ) -> tuple[tuple[object, ...], tuple[object, ...], tuple[object, ...]]:
-    ticket = (1, 1, 1, 3, "telegram", "new", f"Bench {i}", "dripping tap", "en", True, "", now, now)
-    event = ("created", True, "dripping tap", "cli", json.dumps({"channel": "telegram"}), now)
+    ticket = (1, 1, 1, 3, "chat", "new", f"Bench {i}", "dripping tap", "en", True, "", now, now)
+    event = ("created", True, "dripping tap", "cli", json.dumps({"channel": "chat"}), now)
     outbox = (
         "telegram_resident",
         "42",

@@ -48,7 +48,7 @@ STATUSES = [  # (status, share, has a first response, is resolved)
     ("closed", 0.15, True, True),
     ("rejected", 0.05, False, False),
 ]
-CHANNELS = ("telegram", "email", "voicemail", "phone", "cli")
+CHANNELS = ("chat", "email", "voicemail", "phone", "cli")
 
 PG_SEED = f"""
 INSERT INTO ticket (building_id, category_id, assignee_id, priority, channel, status, title,

@@ -72,7 +72,7 @@ async def _seed(count: int, clock: SystemClock) -> None:
     people = await Person.all().order_by("id")
     await Contact.bulk_create(
         [
-            Contact(person=p, kind=ContactKind.TELEGRAM, value=str(FIRST_USER + n))
+            Contact(person=p, kind=ContactKind.CHAT, value=str(FIRST_USER + n))
             for n, p in enumerate(people)
         ]
     )
@@ -120,7 +120,7 @@ async def _core_rate(tickets: TicketService, count: int) -> float:
                 category="technical",
                 title=f"Dripping tap in the kitchen, report {n}",
                 description=f"Dripping tap in the kitchen, report {n}",
-                channel=Channel.TELEGRAM,
+                channel=Channel.CHAT,
                 actor=Actor(label="bench"),
                 building="B1",
                 unit="1",

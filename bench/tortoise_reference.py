@@ -24,7 +24,7 @@ async def three_rows(title: str, recipient: str, key: str) -> None:
     async with in_transaction():
         ticket = await Ticket.create(
             category_id=1,
-            channel=Channel.TELEGRAM,
+            channel=Channel.CHAT,
             title=title,
             language="en",
             created_at=now,

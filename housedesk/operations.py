@@ -10,9 +10,9 @@ from core.operations.deadlines import NudgePolicy
 from core.operations.jobs import DigestPolicy, Operations
 from core.operations.routing import Router
 from core.reports.figures import Reports
-from core.storage.models import Channel
 from core.tickets.service import TicketService
 from housedesk.settings.operations import OperationsSettings
+from presentation.channels import channel_of_word
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ def build_operations(
     router = Router(
         tickets,
         classifier,
-        classified_channels=frozenset(Channel(c) for c in settings.classify_channels),
+        classified_channels=frozenset(channel_of_word(c) for c in settings.classify_channels),
     )
     if settings.routing_enabled:
         tickets.on_created.append(router.on_created)

@@ -100,7 +100,7 @@ def build_report_router() -> Router:
                 category=data["category"],
                 title=await report_title(content, data["category"], lang),
                 description=content.described,
-                channel=Channel.TELEGRAM,
+                channel=Channel.CHAT,
                 actor=Actor.of(resident),
                 building=data["building"],
                 unit=data["unit"],

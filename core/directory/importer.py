@@ -151,7 +151,7 @@ async def _find_person(
     telegram_id: int | None, email: str | None, phone: str | None, name: str, role: Role | None
 ) -> Person | None:
     for kind, value in (
-        (ContactKind.TELEGRAM, str(telegram_id) if telegram_id else None),
+        (ContactKind.CHAT, str(telegram_id) if telegram_id else None),
         (ContactKind.EMAIL, email),
         (ContactKind.PHONE, phone),
     ):
@@ -170,7 +170,7 @@ async def _contacts(
     person: Person, telegram_id: int | None, email: str | None, phone: str | None
 ) -> None:
     for kind, value in (
-        (ContactKind.TELEGRAM, str(telegram_id) if telegram_id else None),
+        (ContactKind.CHAT, str(telegram_id) if telegram_id else None),
         (ContactKind.EMAIL, email),
         (ContactKind.PHONE, phone),
     ):

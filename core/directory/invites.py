@@ -41,12 +41,12 @@ async def redeem_invite(code: str, telegram_id: int | str, clock: Clock) -> Pers
         invite = await StaffInvite.get_or_none(code_sha256=_digest(code)).select_related("person")
         if invite is None or invite.used_at is not None or invite.expires_at <= now:
             raise AccessDenied("this invite code is unknown, used or expired")
-        telegram = normalize_contact(ContactKind.TELEGRAM, str(telegram_id))
-        existing = await Contact.get_or_none(kind=ContactKind.TELEGRAM, value=telegram)
+        telegram = normalize_contact(ContactKind.CHAT, str(telegram_id))
+        existing = await Contact.get_or_none(kind=ContactKind.CHAT, value=telegram)
         if existing is not None and existing.person_id != invite.person.id:  # type: ignore[attr-defined]
             raise AccessDenied("this Telegram account already belongs to someone else")
         if existing is None:
-            await Contact.create(person=invite.person, kind=ContactKind.TELEGRAM, value=telegram)
+            await Contact.create(person=invite.person, kind=ContactKind.CHAT, value=telegram)
         invite.used_at = now
         await invite.save(update_fields=["used_at"])
     return invite.person
@@ -54,7 +54,7 @@ async def redeem_invite(code: str, telegram_id: int | str, clock: Clock) -> Pers
 
 async def staff_by_telegram(telegram_id: int | str) -> Person | None:
     """The active member of staff behind a Telegram account, or None for anyone else."""
-    person = await person_by_contact(ContactKind.TELEGRAM, str(telegram_id))
+    person = await person_by_contact(ContactKind.CHAT, str(telegram_id))
     if person is None or not person.is_staff or not person.active:
         return None
     return person

@@ -49,7 +49,7 @@ async def find_staff(identifier: str) -> Person:
     if not ident:
         raise InvalidInput("no staff member given")
     candidates: list[Person] = []
-    for kind in (ContactKind.TELEGRAM, ContactKind.EMAIL, ContactKind.PHONE):
+    for kind in (ContactKind.CHAT, ContactKind.EMAIL, ContactKind.PHONE):
         person = await person_by_contact(kind, ident)
         if person is not None:
             candidates.append(person)

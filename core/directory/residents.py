@@ -22,7 +22,7 @@ class Residence:
 
 async def resident_by_telegram(telegram_id: int | str) -> Person | None:
     """The person behind a Telegram account, if registered."""
-    return await person_by_contact(ContactKind.TELEGRAM, str(telegram_id))
+    return await person_by_contact(ContactKind.CHAT, str(telegram_id))
 
 
 async def register_resident(
@@ -45,7 +45,7 @@ async def register_resident(
                 role=Role.RESIDENT,
                 language=language,
             )
-            await Contact.create(person=person, kind=ContactKind.TELEGRAM, value=str(telegram_id))
+            await Contact.create(person=person, kind=ContactKind.CHAT, value=str(telegram_id))
         if not await person.units.filter(id=unit.id).exists():
             await person.units.add(unit)
     return person, unit
@@ -65,7 +65,7 @@ async def set_language(person: Person, language: str) -> None:
 
 async def set_blocked(telegram_id: int | str, blocked: bool) -> None:
     """Mark whether a Telegram chat blocked the bot (no more sends until unblocked)."""
-    await Contact.filter(kind=ContactKind.TELEGRAM, value=str(telegram_id)).update(blocked=blocked)
+    await Contact.filter(kind=ContactKind.CHAT, value=str(telegram_id)).update(blocked=blocked)
 
 
 async def building_of_residence(person: Person, building_code: str | None) -> Building:

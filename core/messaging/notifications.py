@@ -144,7 +144,7 @@ class Notifier:
             contacts = await Contact.filter(person_id=requester.id).order_by("id")
         usable = [c for c in contacts if not c.blocked]
         first = {kind: next((c for c in usable if c.kind == kind), None) for kind in ContactKind}
-        telegram, email = first[ContactKind.TELEGRAM], first[ContactKind.EMAIL]
+        telegram, email = first[ContactKind.CHAT], first[ContactKind.EMAIL]
         prefer_email = ticket.channel == Channel.EMAIL
         order: list[Contact | None] = [email, telegram] if prefer_email else [telegram, email]
         contact = next((c for c in order if c is not None), None)
@@ -169,7 +169,7 @@ class Notifier:
         files: Sequence[Attachment] = (),
     ) -> bool:
         """Send ``text`` to a member of staff through the staff bot."""
-        telegram = await contact_of(person, ContactKind.TELEGRAM)
+        telegram = await contact_of(person, ContactKind.CHAT)
         if telegram is None or telegram.blocked:
             return False
         await self._telegram(

@@ -280,7 +280,7 @@ class OutboxWorker:
                 locked_until=None,
             )
             if blocked:
-                await Contact.filter(kind=ContactKind.TELEGRAM, value=row.recipient).update(
+                await Contact.filter(kind=ContactKind.CHAT, value=row.recipient).update(
                     blocked=True
                 )
             ticket_id = row.ticket_id  # type: ignore[attr-defined]

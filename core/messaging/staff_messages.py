@@ -29,7 +29,7 @@ async def message_staff(
     max_attempts: int = 8,
 ) -> bool:
     """Queue ``text`` for ``person``; False when they have no usable Telegram chat."""
-    telegram = await contact_of(person, ContactKind.TELEGRAM)
+    telegram = await contact_of(person, ContactKind.CHAT)
     if telegram is None or telegram.blocked:
         return False
     payload: dict[str, object] = {"method": "sendMessage", "text": text}

@@ -145,8 +145,8 @@ class Announcer:
         unreachable = 0
         for person in residents:
             mine = usable.get(person.id, {})
-            if ContactKind.TELEGRAM in mine:
-                channel, recipient = TELEGRAM_RESIDENT, mine[ContactKind.TELEGRAM].value
+            if ContactKind.CHAT in mine:
+                channel, recipient = TELEGRAM_RESIDENT, mine[ContactKind.CHAT].value
                 payload = _telegram_payload(announcement.text, photo)
             elif ContactKind.EMAIL in mine:
                 channel, recipient = EMAIL, mine[ContactKind.EMAIL].value

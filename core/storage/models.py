@@ -23,17 +23,20 @@ class Role(StrEnum):
 
 
 class ContactKind(StrEnum):
-    """A channel through which a person can be reached and recognised."""
+    """A channel through which a person can be reached and recognised.
 
-    TELEGRAM = "telegram"
+    ``CHAT`` is an account on the chat platform the bots run on.
+    """
+
+    CHAT = "chat"
     EMAIL = "email"
     PHONE = "phone"
 
 
 class Channel(StrEnum):
-    """Where a ticket came from."""
+    """Where a ticket came from (``CHAT``: the chat platform the bots run on)."""
 
-    TELEGRAM = "telegram"
+    CHAT = "chat"
     EMAIL = "email"
     VOICEMAIL = "voicemail"
     PHONE = "phone"
@@ -363,6 +366,7 @@ class OutboxMessage(Model):
     status = fields.CharEnumField(OutboxStatus, max_length=16, default=OutboxStatus.PENDING)
     attempts = fields.IntField(default=0)
     max_attempts = fields.IntField(default=8)
+    progress = fields.IntField(default=0, db_default=0)  # parts of the message already sent
     next_attempt_at = fields.DatetimeField()
     locked_until = fields.DatetimeField(null=True)
     last_error = fields.TextField(default="")

@@ -10,7 +10,7 @@ from core.storage.models import Channel, Status
 from core.tickets.service import status_name
 
 CHANNEL_NAMES = {
-    Channel.TELEGRAM: N_("Telegram"),
+    Channel.CHAT: N_("Telegram"),
     Channel.EMAIL: N_("email"),
     Channel.VOICEMAIL: N_("voicemail"),
     Channel.PHONE: N_("phone"),

@@ -116,7 +116,7 @@ async def test_a_blocked_chat_is_marked_not_retried_and_unmarked_on_return(
 
 
 async def _contact_blocked(blocked: bool) -> bool:
-    contact = await Contact.get(kind=ContactKind.TELEGRAM, value="5550001")
+    contact = await Contact.get(kind=ContactKind.CHAT, value="5550001")
     return contact.blocked is blocked
 
 

@@ -92,7 +92,7 @@ async def _world(app: App) -> tuple[int, Person, Person, Person]:
         NewTicket(
             category="technical",
             title="Door",
-            channel=Channel.TELEGRAM,
+            channel=Channel.CHAT,
             actor=Actor.of(tom),
             building="OAK",
             unit="12",
@@ -167,7 +167,7 @@ async def test_messages_are_taken_in_once(app: App) -> None:
     report = NewTicket(
         category="technical",
         title="Mould",
-        channel=Channel.TELEGRAM,
+        channel=Channel.CHAT,
         actor=Actor.of(tom),
         building="OAK",
         unit="12",

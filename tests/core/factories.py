@@ -41,7 +41,7 @@ async def person(
     """A person with optional contacts and served buildings."""
     p = await Person.create(name=name or f"Person {next(_seq)}", role=role, language=language)
     if telegram:
-        await Contact.create(person=p, kind=ContactKind.TELEGRAM, value=telegram)
+        await Contact.create(person=p, kind=ContactKind.CHAT, value=telegram)
     if email:
         await Contact.create(person=p, kind=ContactKind.EMAIL, value=email.lower())
     if buildings:

@@ -117,7 +117,7 @@ async def new_ticket(
     *,
     title: str = "Radiator cold",
     description: str = "The radiator in the bedroom is cold.",
-    channel: Channel = Channel.TELEGRAM,
+    channel: Channel = Channel.CHAT,
 ) -> Ticket:
     """A ticket from Tom in flat 3, re-read with its related rows."""
     result = await tickets.create(

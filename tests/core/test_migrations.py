@@ -17,7 +17,7 @@ from core.storage.db import (
     sqlite_url,
     tortoise_config,
 )
-from core.storage.models import Building, Ticket
+from core.storage.models import Building, Channel, Contact, ContactKind, Ticket, TicketEvent
 from tests.conftest import REPO, _pg_admin, _pg_url
 
 LATER_MIGRATIONS = sorted(
@@ -66,4 +66,53 @@ async def test_upgrade_from_first_migration_keeps_rows(empty_url: str) -> None:
     assert [t.title for t in tickets] == ["Old ticket 1", "Old ticket 2", "Old ticket 3"]
     assert all(t.description == "kept" and t.rating_comment == "" for t in tickets)
     assert (await Building.get(code="OLD")).name == "Old House"
+    await close_db()
+
+
+async def test_chat_channel_renames_stored_rows_and_keeps_them(empty_url: str) -> None:
+    await migrate(config=tortoise_config(empty_url), target="models.0005_ticket_version")
+    conn = connections.get("default")
+    await conn.execute_script(
+        "INSERT INTO building (code, name, address, timezone, language, emergency_instructions,"
+        " hours, holidays) VALUES ('OLD', 'Old House', '', 'UTC', 'en', '', '{}', '[]');"
+        "INSERT INTO category (code, names, priority, emergency, business_hours)"
+        " VALUES ('technical', '{}', 3, false, false);"
+        "INSERT INTO person (name, role, trades, work_hours, active, created_at)"
+        " VALUES ('Anna', 'resident', '[]', '{}', true, '2025-01-01 10:00:00+00:00');"
+        "INSERT INTO contact (person_id, kind, value, blocked) VALUES (1, 'telegram', '42', false);"
+        "INSERT INTO contact (person_id, kind, value, blocked)"
+        " VALUES (1, 'email', 'anna@example.org', false);"
+    )
+    for n, channel in enumerate(("telegram", "email"), start=1):
+        await conn.execute_script(
+            "INSERT INTO ticket (building_id, category_id, requester_id, priority, channel,"
+            " status, title, description, language, verified, needs_attention, created_at,"
+            f" updated_at) VALUES (1, 1, 1, 3, '{channel}', 'new', 'Old ticket {n}', 'kept',"
+            " 'en', true, '', '2025-01-01 10:00:00+00:00', '2025-01-01 10:00:00+00:00');"
+            "INSERT INTO ticket_event (ticket_id, type, public, text, actor_label, data, at)"
+            f" VALUES ({n}, 'created', true, 'kept', 'Anna',"
+            f' \'{{"channel": "{channel}", "title": "Old ticket {n}"}}\','
+            " '2025-01-01 10:00:00+00:00');"
+        )
+    await close_db()
+
+    assert await migrate_db(empty_url) == [m for m in LATER_MIGRATIONS if m >= "0006"]
+
+    await open_db(empty_url)
+    assert await pending_migrations() == []
+    contacts = await Contact.all().order_by("id")
+    assert [(c.kind, c.value) for c in contacts] == [
+        (ContactKind.CHAT, "42"),
+        (ContactKind.EMAIL, "anna@example.org"),
+    ]
+    tickets = await Ticket.all().order_by("id")
+    assert [(t.title, t.channel) for t in tickets] == [
+        ("Old ticket 1", Channel.CHAT),
+        ("Old ticket 2", Channel.EMAIL),
+    ]
+    events = await TicketEvent.all().order_by("id")
+    assert [e.data for e in events] == [
+        {"channel": "chat", "title": "Old ticket 1"},
+        {"channel": "email", "title": "Old ticket 2"},
+    ]
     await close_db()

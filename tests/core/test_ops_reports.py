@@ -67,7 +67,7 @@ async def _seed() -> None:
         )
 
     first = await ticket(
-        at(2, 10), Status.DONE, technical, oak, Channel.TELEGRAM, bob,
+        at(2, 10), Status.DONE, technical, oak, Channel.CHAT, bob,
         response_due_at=at(2, 12), first_response_at=at(2, 10, 30),
         due_at=at(5, 10), resolved_at=at(3, 10), rating=5,
     )  # fmt: skip
@@ -81,7 +81,7 @@ async def _seed() -> None:
         response_due_at=at(10, 12), first_response_at=at(10, 9), due_at=at(13, 8),
     )  # fmt: skip
     await ticket(
-        at(20, 9), Status.NEW, technical, elm, Channel.TELEGRAM, None,
+        at(20, 9), Status.NEW, technical, elm, Channel.CHAT, None,
         response_due_at=at(20, 13), due_at=at(27, 9),
     )  # fmt: skip
     await ticket(

@@ -56,7 +56,7 @@ async def _ticket_with_ack(app: App) -> int:
         NewTicket(
             category="technical",
             title="Leak",
-            channel=Channel.TELEGRAM,
+            channel=Channel.CHAT,
             actor=CLI,
             building="OAK",
             requester_id=tom.id,

@@ -129,7 +129,7 @@ async def test_a_pair_is_a_row_and_its_child_pointing_to_it() -> None:
         {
             "building": oak,
             "category": technical,
-            "channel": Channel.TELEGRAM,
+            "channel": Channel.CHAT,
             "title": "No heating",
             "created_at": NOW,
             "updated_at": NOW,

@@ -57,7 +57,7 @@ def _new(**values: object) -> NewTicket:
         "category": "technical",
         "title": "Radiator cold",
         "description": "The radiator in the bedroom is cold.",
-        "channel": Channel.TELEGRAM,
+        "channel": Channel.CHAT,
         "actor": CLI,
         "building": "OAK",
         "unit": "3",

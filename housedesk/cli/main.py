@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -25,6 +24,7 @@ from housedesk.bootstrap import App, bootstrap
 from housedesk.cli.operations import add_ops_commands
 from housedesk.cli.speech import add_speech_commands
 from housedesk.cli.telegram import add_telegram_commands
+from housedesk.logs import configure_logging, secure_process
 from housedesk.run import StartupError, serve
 from housedesk.settings.config import ConfigError, load_settings, unknown_env_variables
 
@@ -282,12 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"housedesk: config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    logging.basicConfig(
-        level=settings.service.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for noisy in ("tortoise", "apscheduler"):  # one line per round is not news
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    secure_process(settings.storage.data_dir)
+    configure_logging(settings)
     for name in unknown_env_variables():
         print(
             f"housedesk: warning: environment variable {name} names no config key", file=sys.stderr

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiogram import Router
 from aiogram.filters import KICKED, MEMBER, ChatMemberUpdatedFilter, Command
 from aiogram.fsm.context import FSMContext
@@ -20,66 +18,77 @@ PRIVATE = InPrivateChat()
 REGISTER_FIRST = N_("Please register first: open the link from your building's poster.")
 
 
-def build_cancel_router() -> Router:
+async def cancel(message: Message, state: FSMContext, lang: str) -> None:
     """``/cancel`` leaves any conversation, whatever state it is in."""
+    await state.clear()
+    await message.answer(gettext(lang, N_("Cancelled.")))
+
+
+def cancel_router() -> Router:
+    """``/cancel``, before any conversation's own handlers."""
     router = Router(name="cancel")
-
-    @router.message(Command("cancel"))
-    async def cancel(message: Message, state: FSMContext, lang: str) -> None:
-        await state.clear()
-        await message.answer(gettext(lang, N_("Cancelled.")))
-
+    router.message.register(cancel, Command("cancel"))
     return router
 
 
-def build_membership_router() -> Router:
+async def blocked(event: ChatMemberUpdated) -> None:
+    await set_blocked(event.from_user.id, True)
+
+
+async def unblocked(event: ChatMemberUpdated) -> None:
+    await set_blocked(event.from_user.id, False)
+
+
+def membership_router() -> Router:
     """A private chat that blocks the bot is marked, and unmarked when it comes back."""
     router = Router(name="membership")
     router.my_chat_member.filter(PRIVATE)
-
-    @router.my_chat_member(ChatMemberUpdatedFilter(member_status_changed=KICKED))
-    async def blocked(event: ChatMemberUpdated) -> None:
-        await set_blocked(event.from_user.id, True)
-
-    @router.my_chat_member(ChatMemberUpdatedFilter(member_status_changed=MEMBER))
-    async def unblocked(event: ChatMemberUpdated) -> None:
-        await set_blocked(event.from_user.id, False)
-
+    router.my_chat_member.register(blocked, ChatMemberUpdatedFilter(member_status_changed=KICKED))
+    router.my_chat_member.register(unblocked, ChatMemberUpdatedFilter(member_status_changed=MEMBER))
     return router
 
 
-def build_language_router(person_key: str) -> Router:
-    """``/lang``: choose the language; remembered for the person under ``person_key``."""
-    router = Router(name="language")
+async def ask_language(message: Message, lang: str) -> None:
+    await message.answer(gettext(lang, N_("Choose your language:")), reply_markup=language_choice())
 
-    @router.message(Command("lang"), PRIVATE)
-    async def ask(message: Message, lang: str) -> None:
-        await message.answer(
-            gettext(lang, N_("Choose your language:")), reply_markup=language_choice()
+
+async def language_chosen(
+    callback: CallbackQuery, callback_data: PickLanguage, person: Person | None
+) -> None:
+    """Remember the language for the person writing (see ``PersonMiddleware``)."""
+    lang = normalize_language(callback_data.code)
+    if person is None:
+        await callback.answer(gettext(lang, REGISTER_FIRST), show_alert=True)
+        return
+    await set_language(person, lang)
+    await callback.answer()
+    if callback.message is not None:
+        await callback.message.answer(
+            gettext(
+                lang,
+                N_("I will speak {name} from now on."),
+                name=LANGUAGE_NAMES.get(lang, lang),
+            )
         )
 
-    @router.callback_query(PickLanguage.filter())
-    async def choose(callback: CallbackQuery, callback_data: PickLanguage, **data: Any) -> None:
-        person: Person | None = data.get(person_key)
-        lang = normalize_language(callback_data.code)
-        if person is None:
-            await callback.answer(gettext(lang, REGISTER_FIRST), show_alert=True)
-            return
-        await set_language(person, lang)
-        await callback.answer()
-        if callback.message is not None:
-            await callback.message.answer(
-                gettext(
-                    lang,
-                    N_("I will speak {name} from now on."),
-                    name=LANGUAGE_NAMES.get(lang, lang),
-                )
-            )
 
+def language_router() -> Router:
+    """``/lang``: choose the language the bot speaks to you."""
+    router = Router(name="language")
+    router.message.register(ask_language, Command("lang"), PRIVATE)
+    router.callback_query.register(language_chosen, PickLanguage.filter())
     return router
 
 
-def build_leftovers_router(hint: str) -> Router:
+async def stale_button(callback: CallbackQuery, lang: str) -> None:
+    await callback.answer(gettext(lang, N_("This button is no longer active.")))
+
+
+async def group_chatter(message: Message) -> None:
+    """Messages in groups are not for the bot unless they are commands or replies."""
+
+
+def leftovers_router(hint: str) -> Router:
     """The last router: a polite ``hint`` for private messages nobody handled, a short note
     for stale buttons; group chatter and everything else is ignored."""
     router = Router(name="leftovers")
@@ -88,12 +97,6 @@ def build_leftovers_router(hint: str) -> Router:
     async def unknown_message(message: Message, lang: str) -> None:
         await message.answer(gettext(lang, hint))
 
-    @router.callback_query()
-    async def stale_button(callback: CallbackQuery, lang: str) -> None:
-        await callback.answer(gettext(lang, N_("This button is no longer active.")))
-
-    @router.message()
-    async def group_chatter(message: Message) -> None:
-        """Messages in groups are not for the bot unless they are commands or replies."""
-
+    router.callback_query.register(stale_button)
+    router.message.register(group_chatter)
     return router

@@ -19,7 +19,8 @@ PersonLookup = Callable[[int], Awaitable[Person | None]]
 
 
 class PersonMiddleware(BaseMiddleware):
-    """Puts the person behind the update under ``key`` (None for strangers) and ``lang``.
+    """Puts the person behind the update under ``key`` and ``person`` (None for strangers),
+    and ``lang``.
 
     ``lang`` is the language the person chose, else their Telegram app's language.
     """
@@ -36,7 +37,7 @@ class PersonMiddleware(BaseMiddleware):
     ) -> Any:
         user: User | None = data.get("event_from_user")
         person = await self.lookup(user.id) if user is not None and not user.is_bot else None
-        data[self.key] = person
+        data[self.key] = data["person"] = person
         data["lang"] = (
             person.language
             if person is not None and person.language

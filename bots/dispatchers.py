@@ -11,26 +11,15 @@ from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.types import BotCommand
 
-from bots.common import (
-    build_cancel_router,
-    build_language_router,
-    build_leftovers_router,
-    build_membership_router,
-)
+from bots import common
 from bots.context import PersonMiddleware
 from bots.errors import build_errors_router
 from bots.media import VoiceToText
-from bots.residents.menu import build_menu_router
-from bots.residents.registration import build_registration_router
-from bots.residents.report import build_report_router
-from bots.residents.requests import build_requests_router
-from bots.staff.access import build_access_router, build_refusal_router
-from bots.staff.cards import build_cards_router
-from bots.staff.manager import build_manager_router
-from bots.staff.work import build_work_router
+from bots.residents import menu, registration, report, requests
+from bots.staff import access, cards, manager, work
 from core.clock import Clock
-from core.directory.invites import staff_by_telegram
-from core.directory.residents import resident_by_telegram
+from core.directory.invites import staff_by_chat
+from core.directory.residents import resident_by_chat
 from core.i18n import DEFAULT_LANGUAGE, N_, available_languages, gettext
 from core.operations.announcements import Announcer
 from core.reports.figures import Reports
@@ -98,17 +87,17 @@ def build_resident_dispatcher(
 ) -> Dispatcher:
     """The residents' building bot."""
     dispatcher = services.dispatcher(storage, isolation)
-    dispatcher.update.outer_middleware(PersonMiddleware(resident_by_telegram, "resident"))
+    dispatcher.update.outer_middleware(PersonMiddleware(resident_by_chat, "resident"))
     dispatcher.include_routers(
-        build_cancel_router(),
-        build_membership_router(),
+        common.cancel_router(),
+        common.membership_router(),
         build_errors_router(show_details=False),
-        build_registration_router(),
-        build_menu_router(),
-        build_language_router("resident"),
-        build_requests_router(),
-        build_report_router(),
-        build_leftovers_router(N_("Please choose what your message is about: /menu")),
+        registration.router(),
+        menu.router(),
+        common.language_router(),
+        requests.router(),
+        report.build_report_router(),
+        common.leftovers_router(N_("Please choose what your message is about: /menu")),
     )
     return dispatcher
 
@@ -118,18 +107,18 @@ def build_staff_dispatcher(
 ) -> Dispatcher:
     """The staff bot."""
     dispatcher = services.dispatcher(storage, isolation)
-    dispatcher.update.outer_middleware(PersonMiddleware(staff_by_telegram, "staff"))
+    dispatcher.update.outer_middleware(PersonMiddleware(staff_by_chat, "staff"))
     dispatcher.include_routers(
-        build_cancel_router(),
-        build_membership_router(),
+        common.cancel_router(),
+        common.membership_router(),
         build_errors_router(show_details=True),
-        build_access_router(),
-        build_language_router("staff"),
-        build_cards_router(),
-        build_work_router(),
-        build_manager_router(),
-        build_refusal_router(),
-        build_leftovers_router(N_("Use the buttons on a card, or /help.")),
+        access.router(),
+        common.language_router(),
+        cards.router(),
+        work.router(),
+        manager.router(),
+        access.refusal_router(),
+        common.leftovers_router(N_("Use the buttons on a card, or /help.")),
     )
     return dispatcher
 

@@ -52,56 +52,58 @@ async def ask_description(
     )
 
 
-def build_menu_router() -> Router:
-    """``/menu`` and the topic buttons."""
-    router = Router(name="resident-menu")
+async def show_menu(message: Message, state: FSMContext, lang: str) -> None:
+    await state.clear()
+    await message.answer(gettext(lang, N_("How can we help?")), reply_markup=main_menu(lang))
 
-    @router.message(Command("menu"), PRIVATE)
-    async def menu(message: Message, state: FSMContext, lang: str) -> None:
-        await state.clear()
-        await message.answer(gettext(lang, N_("How can we help?")), reply_markup=main_menu(lang))
 
-    @router.callback_query(Menu.filter(F.item != MenuItem.MY_REQUESTS))
-    async def topic(
-        callback: CallbackQuery,
-        callback_data: Menu,
-        state: FSMContext,
-        lang: str,
-        resident: Person | None,
-        clock: Clock,
-    ) -> None:
-        homes = await residences(resident) if resident is not None else []
-        if not homes or not isinstance(callback.message, Message):
-            await callback.answer(gettext(lang, REGISTER_FIRST), show_alert=True)
-            return
-        await callback.answer()
-        await state.set_data({"category": callback_data.item.value})
-        if len(homes) == 1:
-            await ask_description(
-                callback.message, state, lang, clock, homes[0].building_code, homes[0].unit
-            )
-            return
-        await state.set_state(Report.flat)
-        await callback.message.answer(
-            gettext(lang, N_("Which flat is it about?")), reply_markup=flat_choice(homes, lang)
+async def topic_chosen(
+    callback: CallbackQuery,
+    callback_data: Menu,
+    state: FSMContext,
+    lang: str,
+    resident: Person | None,
+    clock: Clock,
+) -> None:
+    homes = await residences(resident) if resident is not None else []
+    if not homes or not isinstance(callback.message, Message):
+        await callback.answer(gettext(lang, REGISTER_FIRST), show_alert=True)
+        return
+    await callback.answer()
+    await state.set_data({"category": callback_data.item.value})
+    if len(homes) == 1:
+        await ask_description(
+            callback.message, state, lang, clock, homes[0].building_code, homes[0].unit
         )
+        return
+    await state.set_state(Report.flat)
+    await callback.message.answer(
+        gettext(lang, N_("Which flat is it about?")), reply_markup=flat_choice(homes, lang)
+    )
 
-    @router.callback_query(StateFilter(Report.flat), PickFlat.filter())
-    async def flat(
-        callback: CallbackQuery,
-        callback_data: PickFlat,
-        state: FSMContext,
-        lang: str,
-        resident: Person | None,
-        clock: Clock,
-    ) -> None:
-        homes = await residences(resident) if resident is not None else []
-        chosen = (callback_data.building, callback_data.unit)
-        if chosen not in {(h.building_code, h.unit) for h in homes}:
-            await callback.answer(gettext(lang, REGISTER_FIRST), show_alert=True)
-            return
-        await callback.answer()
-        if isinstance(callback.message, Message):
-            await ask_description(callback.message, state, lang, clock, *chosen)
 
-    return router
+async def flat_chosen(
+    callback: CallbackQuery,
+    callback_data: PickFlat,
+    state: FSMContext,
+    lang: str,
+    resident: Person | None,
+    clock: Clock,
+) -> None:
+    homes = await residences(resident) if resident is not None else []
+    chosen = (callback_data.building, callback_data.unit)
+    if chosen not in {(h.building_code, h.unit) for h in homes}:
+        await callback.answer(gettext(lang, REGISTER_FIRST), show_alert=True)
+        return
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await ask_description(callback.message, state, lang, clock, *chosen)
+
+
+def router() -> Router:
+    """``/menu`` and the topic buttons."""
+    menu = Router(name="resident-menu")
+    menu.message.register(show_menu, Command("menu"), PRIVATE)
+    menu.callback_query.register(topic_chosen, Menu.filter(F.item != MenuItem.MY_REQUESTS))
+    menu.callback_query.register(flat_chosen, StateFilter(Report.flat), PickFlat.filter())
+    return menu

@@ -30,61 +30,61 @@ async def _ask_flat(message: Message, state: FSMContext, lang: str, code: str) -
     )
 
 
-def build_registration_router() -> Router:
-    """Deep-link start, plain start, building code, flat number."""
-    router = Router(name="resident-registration")
-    router.message.filter(PRIVATE)
+async def start_with_code(
+    message: Message, command: CommandObject, state: FSMContext, lang: str
+) -> None:
+    await _ask_flat(message, state, lang, command.args or "")
 
-    @router.message(CommandStart(deep_link=True))
-    async def start_with_code(
-        message: Message, command: CommandObject, state: FSMContext, lang: str
-    ) -> None:
-        await _ask_flat(message, state, lang, command.args or "")
 
-    @router.message(CommandStart())
-    async def start(
-        message: Message, state: FSMContext, lang: str, resident: Person | None
-    ) -> None:
-        await state.clear()
-        if resident is not None and await residences(resident):
-            await message.answer(
-                gettext(lang, N_("How can we help?")), reply_markup=main_menu(lang)
-            )
-            return
-        await state.set_state(Registration.building)
-        await message.answer(
-            gettext(
-                lang,
-                N_(
-                    "Hello! Send the code of your building: it is on the poster with the QR "
-                    "code in your entrance."
-                ),
-            )
-        )
-
-    @router.message(StateFilter(Registration.building), HasText())
-    async def building(message: Message, state: FSMContext, lang: str) -> None:
-        await _ask_flat(message, state, lang, message.text or "")
-
-    @router.message(StateFilter(Registration.flat), HasText(), FromUser())
-    async def flat(message: Message, user: User, state: FSMContext, lang: str) -> None:
-        code = (await state.get_data())["building"]
-        _, unit = await register_resident(user.id, user.full_name, code, message.text or "", lang)
-        await state.clear()
-        building = await building_by_code(code)
-        await message.answer(
-            gettext(
-                lang,
-                N_("You are registered: {building}, flat {unit}. How can we help?"),
-                building=building.name,
-                unit=unit.number,
+async def start(message: Message, state: FSMContext, lang: str, resident: Person | None) -> None:
+    await state.clear()
+    if resident is not None and await residences(resident):
+        await message.answer(gettext(lang, N_("How can we help?")), reply_markup=main_menu(lang))
+        return
+    await state.set_state(Registration.building)
+    await message.answer(
+        gettext(
+            lang,
+            N_(
+                "Hello! Send the code of your building: it is on the poster with the QR "
+                "code in your entrance."
             ),
-            reply_markup=main_menu(lang),
         )
+    )
 
-    @router.message(StateFilter(Registration.building))
-    @router.message(StateFilter(Registration.flat))
-    async def not_text(message: Message, lang: str) -> None:
-        await message.answer(gettext(lang, N_("Please send it as a text message.")))
 
-    return router
+async def code_sent(message: Message, state: FSMContext, lang: str) -> None:
+    await _ask_flat(message, state, lang, message.text or "")
+
+
+async def flat_sent(message: Message, user: User, state: FSMContext, lang: str) -> None:
+    code = (await state.get_data())["building"]
+    _, unit = await register_resident(user.id, user.full_name, code, message.text or "", lang)
+    await state.clear()
+    building = await building_by_code(code)
+    await message.answer(
+        gettext(
+            lang,
+            N_("You are registered: {building}, flat {unit}. How can we help?"),
+            building=building.name,
+            unit=unit.number,
+        ),
+        reply_markup=main_menu(lang),
+    )
+
+
+async def not_text(message: Message, lang: str) -> None:
+    await message.answer(gettext(lang, N_("Please send it as a text message.")))
+
+
+def router() -> Router:
+    """Deep-link start, plain start, building code, flat number."""
+    registration = Router(name="resident-registration")
+    registration.message.filter(PRIVATE)
+    registration.message.register(start_with_code, CommandStart(deep_link=True))
+    registration.message.register(start, CommandStart())
+    registration.message.register(code_sent, StateFilter(Registration.building), HasText())
+    registration.message.register(flat_sent, StateFilter(Registration.flat), HasText(), FromUser())
+    registration.message.register(not_text, StateFilter(Registration.building))
+    registration.message.register(not_text, StateFilter(Registration.flat))
+    return registration

@@ -54,156 +54,166 @@ async def _comment(
         await message.answer(gettext(lang, N_("Added to your request {ref}."), ref=f"#{ticket_id}"))
 
 
-def build_requests_router() -> Router:
-    """``/my``, a chosen request, comments (also by replying), ratings, edits."""
-    router = Router(name="resident-requests")
+async def reply_in_thread(
+    message: Message,
+    ticket: Ticket,
+    bot: Bot,
+    lang: str,
+    resident: Person | None,
+    tickets: TicketService,
+    blobs: BlobStore,
+    voice_to_text: VoiceToText | None = None,
+) -> None:
+    if resident is None:
+        await message.answer(gettext(lang, REGISTER_FIRST))
+        return
+    await _comment(message, bot, lang, resident, ticket.id, tickets, blobs, voice_to_text)
 
-    @router.message(PRIVATE, RepliesToTicket(TELEGRAM_RESIDENT))
-    async def reply_in_thread(
-        message: Message,
-        ticket: Ticket,
-        bot: Bot,
-        lang: str,
-        resident: Person | None,
-        tickets: TicketService,
-        blobs: BlobStore,
-        voice_to_text: VoiceToText | None = None,
-    ) -> None:
-        if resident is None:
-            await message.answer(gettext(lang, REGISTER_FIRST))
-            return
-        await _comment(message, bot, lang, resident, ticket.id, tickets, blobs, voice_to_text)
 
-    async def show_requests(
-        message: Message, lang: str, resident: Person, tickets: TicketService
-    ) -> None:
-        mine = await tickets.find(resident, limit=MY_REQUESTS_SHOWN)
-        text = ticket_list(mine, lang, gettext(lang, N_("You have no requests yet.")))
-        if mine:
-            text += "\n\n" + gettext(lang, N_("Choose one to read it or to write to it:"))
-        await message.answer(text, reply_markup=request_choice(mine) if mine else None)
+async def _show_requests(
+    message: Message, lang: str, resident: Person, tickets: TicketService
+) -> None:
+    mine = await tickets.find(resident, limit=MY_REQUESTS_SHOWN)
+    text = ticket_list(mine, lang, gettext(lang, N_("You have no requests yet.")))
+    if mine:
+        text += "\n\n" + gettext(lang, N_("Choose one to read it or to write to it:"))
+    await message.answer(text, reply_markup=request_choice(mine) if mine else None)
 
-    @router.message(Command("my"), PRIVATE)
-    async def my_command(
-        message: Message,
-        state: FSMContext,
-        lang: str,
-        resident: Person | None,
-        tickets: TicketService,
-    ) -> None:
-        await state.clear()
-        if resident is None:
-            await message.answer(gettext(lang, REGISTER_FIRST))
-            return
-        await show_requests(message, lang, resident, tickets)
 
-    @router.callback_query(Menu.filter(F.item == MenuItem.MY_REQUESTS))
-    async def my_button(
-        callback: CallbackQuery,
-        state: FSMContext,
-        lang: str,
-        resident: Person | None,
-        tickets: TicketService,
-    ) -> None:
-        if resident is None or not isinstance(callback.message, Message):
-            await callback.answer(gettext(lang, REGISTER_FIRST), show_alert=True)
-            return
-        await callback.answer()
-        await state.clear()
-        await show_requests(callback.message, lang, resident, tickets)
+async def my_command(
+    message: Message,
+    state: FSMContext,
+    lang: str,
+    resident: Person | None,
+    tickets: TicketService,
+) -> None:
+    await state.clear()
+    if resident is None:
+        await message.answer(gettext(lang, REGISTER_FIRST))
+        return
+    await _show_requests(message, lang, resident, tickets)
 
-    @router.callback_query(PickRequest.filter())
-    async def pick(
-        callback: CallbackQuery,
-        callback_data: PickRequest,
-        state: FSMContext,
-        lang: str,
-        resident: Person | None,
-        tickets: TicketService,
-    ) -> None:
-        if resident is None or not isinstance(callback.message, Message):
-            await callback.answer(gettext(lang, REGISTER_FIRST), show_alert=True)
-            return
-        detail = await tickets.detail(callback_data.ticket_id, resident)
-        building = await building_by_code(str(detail["building"])) if detail["building"] else None
-        await callback.answer()
-        await state.set_state(Thread.commenting)
-        await state.set_data({"ticket": callback_data.ticket_id})
-        prompt = gettext(lang, N_("Write a message to add to {ref}, or /menu."), ref=detail["ref"])
-        await callback.message.answer(f"{ticket_text(detail, building, lang)}\n\n{prompt}")
 
-    @router.message(StateFilter(Thread.commenting), PRIVATE)
-    async def comment(
-        message: Message,
-        bot: Bot,
-        state: FSMContext,
-        lang: str,
-        resident: Person | None,
-        tickets: TicketService,
-        blobs: BlobStore,
-        voice_to_text: VoiceToText | None = None,
-    ) -> None:
-        ticket_id = (await state.get_data())["ticket"]
-        await state.clear()
-        if resident is None:
-            await message.answer(gettext(lang, REGISTER_FIRST))
-            return
-        await _comment(message, bot, lang, resident, ticket_id, tickets, blobs, voice_to_text)
+async def my_button(
+    callback: CallbackQuery,
+    state: FSMContext,
+    lang: str,
+    resident: Person | None,
+    tickets: TicketService,
+) -> None:
+    if resident is None or not isinstance(callback.message, Message):
+        await callback.answer(gettext(lang, REGISTER_FIRST), show_alert=True)
+        return
+    await callback.answer()
+    await state.clear()
+    await _show_requests(callback.message, lang, resident, tickets)
 
-    @router.callback_query(ResidentAction.filter(F.action == FeedbackAction.RATE))
-    async def rate(
-        callback: CallbackQuery,
-        callback_data: ResidentAction,
-        lang: str,
-        resident: Person | None,
-        tickets: TicketService,
-    ) -> None:
-        if resident is None:
-            await callback.answer(gettext(lang, REGISTER_FIRST), show_alert=True)
-            return
-        await tickets.rate(callback_data.ticket_id, Actor.of(resident), callback_data.score)
-        await callback.answer(gettext(lang, N_("Thank you!")))
-        if isinstance(callback.message, Message):
-            with suppress(TelegramBadRequest):
-                await callback.message.edit_reply_markup(reply_markup=None)
-            await callback.message.answer(
-                gettext(
-                    lang,
-                    N_("Thank you for rating {ref}: {stars}"),
-                    ref=f"#{callback_data.ticket_id}",
-                    stars="★" * callback_data.score,
-                )
-            )
 
-    @router.callback_query(ResidentAction.filter(F.action == FeedbackAction.REOPEN))
-    async def not_fixed(
-        callback: CallbackQuery,
-        callback_data: ResidentAction,
-        lang: str,
-        resident: Person | None,
-        tickets: TicketService,
-    ) -> None:
-        if resident is None:
-            await callback.answer(gettext(lang, REGISTER_FIRST), show_alert=True)
-            return
-        await tickets.change_status(
-            callback_data.ticket_id,
-            Actor.of(resident),
-            Status.REOPENED,
-            note=gettext(lang, N_("The resident says it is not fixed.")),
-        )
-        await callback.answer(gettext(lang, N_("Sorry about that. We are on it again.")))
-        if isinstance(callback.message, Message):
-            with suppress(TelegramBadRequest):
-                await callback.message.edit_reply_markup(reply_markup=None)
+async def pick(
+    callback: CallbackQuery,
+    callback_data: PickRequest,
+    state: FSMContext,
+    lang: str,
+    resident: Person | None,
+    tickets: TicketService,
+) -> None:
+    if resident is None or not isinstance(callback.message, Message):
+        await callback.answer(gettext(lang, REGISTER_FIRST), show_alert=True)
+        return
+    detail = await tickets.detail(callback_data.ticket_id, resident)
+    building = await building_by_code(str(detail["building"])) if detail["building"] else None
+    await callback.answer()
+    await state.set_state(Thread.commenting)
+    await state.set_data({"ticket": callback_data.ticket_id})
+    prompt = gettext(lang, N_("Write a message to add to {ref}, or /menu."), ref=detail["ref"])
+    await callback.message.answer(f"{ticket_text(detail, building, lang)}\n\n{prompt}")
 
-    @router.edited_message(PRIVATE)
-    async def edited(message: Message, lang: str) -> None:
-        await message.answer(
+
+async def comment(
+    message: Message,
+    bot: Bot,
+    state: FSMContext,
+    lang: str,
+    resident: Person | None,
+    tickets: TicketService,
+    blobs: BlobStore,
+    voice_to_text: VoiceToText | None = None,
+) -> None:
+    ticket_id = (await state.get_data())["ticket"]
+    await state.clear()
+    if resident is None:
+        await message.answer(gettext(lang, REGISTER_FIRST))
+        return
+    await _comment(message, bot, lang, resident, ticket_id, tickets, blobs, voice_to_text)
+
+
+async def rate(
+    callback: CallbackQuery,
+    callback_data: ResidentAction,
+    lang: str,
+    resident: Person | None,
+    tickets: TicketService,
+) -> None:
+    if resident is None:
+        await callback.answer(gettext(lang, REGISTER_FIRST), show_alert=True)
+        return
+    await tickets.rate(callback_data.ticket_id, Actor.of(resident), callback_data.score)
+    await callback.answer(gettext(lang, N_("Thank you!")))
+    if isinstance(callback.message, Message):
+        with suppress(TelegramBadRequest):
+            await callback.message.edit_reply_markup(reply_markup=None)
+        await callback.message.answer(
             gettext(
                 lang,
-                N_("Edits do not reach the staff. Please send what changed as a new message."),
+                N_("Thank you for rating {ref}: {stars}"),
+                ref=f"#{callback_data.ticket_id}",
+                stars="★" * callback_data.score,
             )
         )
 
-    return router
+
+async def not_fixed(
+    callback: CallbackQuery,
+    callback_data: ResidentAction,
+    lang: str,
+    resident: Person | None,
+    tickets: TicketService,
+) -> None:
+    if resident is None:
+        await callback.answer(gettext(lang, REGISTER_FIRST), show_alert=True)
+        return
+    await tickets.change_status(
+        callback_data.ticket_id,
+        Actor.of(resident),
+        Status.REOPENED,
+        note=gettext(lang, N_("The resident says it is not fixed.")),
+    )
+    await callback.answer(gettext(lang, N_("Sorry about that. We are on it again.")))
+    if isinstance(callback.message, Message):
+        with suppress(TelegramBadRequest):
+            await callback.message.edit_reply_markup(reply_markup=None)
+
+
+async def edited(message: Message, lang: str) -> None:
+    await message.answer(
+        gettext(
+            lang,
+            N_("Edits do not reach the staff. Please send what changed as a new message."),
+        )
+    )
+
+
+def router() -> Router:
+    """``/my``, a chosen request, comments (also by replying), ratings, edits."""
+    requests = Router(name="resident-requests")
+    requests.message.register(reply_in_thread, PRIVATE, RepliesToTicket(TELEGRAM_RESIDENT))
+    requests.message.register(my_command, Command("my"), PRIVATE)
+    requests.callback_query.register(my_button, Menu.filter(F.item == MenuItem.MY_REQUESTS))
+    requests.callback_query.register(pick, PickRequest.filter())
+    requests.message.register(comment, StateFilter(Thread.commenting), PRIVATE)
+    requests.callback_query.register(rate, ResidentAction.filter(F.action == FeedbackAction.RATE))
+    requests.callback_query.register(
+        not_fixed, ResidentAction.filter(F.action == FeedbackAction.REOPEN)
+    )
+    requests.edited_message.register(edited, PRIVATE)
+    return requests

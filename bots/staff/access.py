@@ -31,51 +31,54 @@ HELP = N_(
 )
 
 
-def build_access_router() -> Router:
+async def link(
+    message: Message,
+    command: CommandObject,
+    user: User,
+    staff: Person | None,
+    lang: str,
+    clock: Clock,
+) -> None:
+    if staff is None:
+        staff = await redeem_invite(command.args or "", user.id, clock)
+    await message.answer(
+        gettext(lang, N_("Welcome, {name}!"), name=staff.name) + "\n\n" + gettext(lang, HELP)
+    )
+
+
+async def start(message: Message, staff: Person | None, lang: str) -> None:
+    await message.answer(gettext(lang, HELP if staff is not None else REFUSAL))
+
+
+def router() -> Router:
     """``/start CODE`` links a Telegram account; ``/start`` and ``/help`` explain the bot."""
-    router = Router(name="staff-access")
-    router.message.filter(PRIVATE)
-
-    @router.message(CommandStart(deep_link=True), FromUser())
-    async def link(
-        message: Message,
-        command: CommandObject,
-        user: User,
-        staff: Person | None,
-        lang: str,
-        clock: Clock,
-    ) -> None:
-        if staff is None:
-            staff = await redeem_invite(command.args or "", user.id, clock)
-        await message.answer(
-            gettext(lang, N_("Welcome, {name}!"), name=staff.name) + "\n\n" + gettext(lang, HELP)
-        )
-
-    @router.message(CommandStart())
-    @router.message(Command("help"))
-    async def start(message: Message, staff: Person | None, lang: str) -> None:
-        await message.answer(gettext(lang, HELP if staff is not None else REFUSAL))
-
-    return router
+    access = Router(name="staff-access")
+    access.message.filter(PRIVATE)
+    access.message.register(link, CommandStart(deep_link=True), FromUser())
+    access.message.register(start, CommandStart())
+    access.message.register(start, Command("help"))
+    return access
 
 
-def build_refusal_router() -> Router:
+async def refuse(message: Message, lang: str) -> None:
+    await message.answer(gettext(lang, REFUSAL))
+
+
+async def refuse_button(callback: CallbackQuery, lang: str) -> None:
+    await callback.answer(gettext(lang, REFUSAL), show_alert=True)
+
+
+async def ignore(message: Message) -> None:
+    """Group members who are not staff: not the bot's business."""
+
+
+def refusal_router() -> Router:
     """For anyone who is not staff: a refusal in private, an alert on a button, silence in
     groups."""
-    router = Router(name="staff-refusal")
-    router.message.filter(~IsStaff())
-    router.callback_query.filter(~IsStaff())
-
-    @router.message(PRIVATE)
-    async def refuse(message: Message, lang: str) -> None:
-        await message.answer(gettext(lang, REFUSAL))
-
-    @router.callback_query()
-    async def refuse_button(callback: CallbackQuery, lang: str) -> None:
-        await callback.answer(gettext(lang, REFUSAL), show_alert=True)
-
-    @router.message()
-    async def ignore(message: Message) -> None:
-        """Group members who are not staff: not the bot's business."""
-
-    return router
+    refusal = Router(name="staff-refusal")
+    refusal.message.filter(~IsStaff())
+    refusal.callback_query.filter(~IsStaff())
+    refusal.message.register(refuse, PRIVATE)
+    refusal.callback_query.register(refuse_button)
+    refusal.message.register(ignore)
+    return refusal

@@ -54,172 +54,159 @@ def parse_moment(text: str, zone: ZoneInfo) -> datetime | None:
     return None
 
 
-def build_cards_router() -> Router:
-    """Card buttons and the questions they ask."""
-    router = Router(name="staff-cards")
-    router.message.filter(IsStaff())
-    router.callback_query.filter(IsStaff())
+async def accept(
+    callback: CallbackQuery,
+    callback_data: TicketAction,
+    staff: Person,
+    lang: str,
+    tickets: TicketService,
+) -> None:
+    card = callback.message if isinstance(callback.message, Message) else None
+    in_group = card is not None and card.chat.type != ChatType.PRIVATE
+    ticket_id = callback_data.ticket_id
+    await tickets.accept(ticket_id, Actor.of(staff), take_over=in_group)
+    ref = f"#{ticket_id}"
+    await callback.answer(gettext(lang, N_("{ref} is yours now, in progress."), ref=ref))
+    if card is None:
+        return
+    with suppress(TelegramBadRequest):
+        await card.edit_reply_markup(reply_markup=card_buttons(ticket_id, lang, accepted=True))
+    if in_group:
+        await card.answer(gettext(lang, N_("{ref} was taken by {name}."), ref=ref, name=staff.name))
 
-    @router.callback_query(TicketAction.filter(F.action == CardAction.ACCEPT))
-    async def accept(
-        callback: CallbackQuery,
-        callback_data: TicketAction,
-        staff: Person,
-        lang: str,
-        tickets: TicketService,
-    ) -> None:
-        card = callback.message if isinstance(callback.message, Message) else None
-        in_group = card is not None and card.chat.type != ChatType.PRIVATE
-        ticket_id = callback_data.ticket_id
-        await tickets.accept(ticket_id, Actor.of(staff), take_over=in_group)
-        ref = f"#{ticket_id}"
-        await callback.answer(gettext(lang, N_("{ref} is yours now, in progress."), ref=ref))
-        if card is None:
-            return
-        with suppress(TelegramBadRequest):
-            await card.edit_reply_markup(reply_markup=card_buttons(ticket_id, lang, accepted=True))
-        if in_group:
-            await card.answer(
-                gettext(lang, N_("{ref} was taken by {name}."), ref=ref, name=staff.name)
-            )
 
-    @router.callback_query(TicketAction.filter(F.action == CardAction.DECLINE))
-    async def decline(
-        callback: CallbackQuery, callback_data: TicketAction, state: FSMContext, lang: str
-    ) -> None:
-        await _ask(
-            callback,
-            state,
-            CardFlow.decline_reason,
-            callback_data.ticket_id,
-            gettext(
-                lang,
-                N_("Why do you decline {ref}? Send the reason, or /cancel."),
-                ref=f"#{callback_data.ticket_id}",
-            ),
-        )
-
-    @router.message(StateFilter(CardFlow.decline_reason), HasText())
-    async def decline_reason(
-        message: Message, state: FSMContext, staff: Person, lang: str, tickets: TicketService
-    ) -> None:
-        ticket_id = (await state.get_data())["ticket"]
-        await tickets.decline(ticket_id, Actor.of(staff), message.text or "")
-        await state.clear()
-        await message.answer(
-            gettext(lang, N_("You declined {ref}. The dispatchers are told."), ref=f"#{ticket_id}")
-        )
-
-    @router.callback_query(TicketAction.filter(F.action == CardAction.POSTPONE))
-    async def postpone(
-        callback: CallbackQuery, callback_data: TicketAction, state: FSMContext, lang: str
-    ) -> None:
-        question = gettext(
+async def decline(
+    callback: CallbackQuery, callback_data: TicketAction, state: FSMContext, lang: str
+) -> None:
+    await _ask(
+        callback,
+        state,
+        CardFlow.decline_reason,
+        callback_data.ticket_id,
+        gettext(
             lang,
-            N_("Until when do you postpone {ref}? Choose, or send a date like 2026-12-01 10:00."),
+            N_("Why do you decline {ref}? Send the reason, or /cancel."),
             ref=f"#{callback_data.ticket_id}",
-        )
-        await _ask(
-            callback,
-            state,
-            CardFlow.postpone_until,
-            callback_data.ticket_id,
-            question,
-            postpone_choice(callback_data.ticket_id, lang),
-        )
+        ),
+    )
 
-    @router.callback_query(Postpone.filter())
-    async def postpone_chosen(
-        callback: CallbackQuery,
-        callback_data: Postpone,
-        state: FSMContext,
-        staff: Person,
-        lang: str,
-        tickets: TicketService,
-        clock: Clock,
-    ) -> None:
-        ticket = await tickets.get_for(callback_data.ticket_id, staff)
-        zone = ZoneInfo(ticket.building.timezone if ticket.building else "UTC")
-        until = postpone_target(
-            clock.now(), zone, hours=callback_data.hours, days=callback_data.days
+
+async def decline_reason(
+    message: Message, state: FSMContext, staff: Person, lang: str, tickets: TicketService
+) -> None:
+    ticket_id = (await state.get_data())["ticket"]
+    await tickets.decline(ticket_id, Actor.of(staff), message.text or "")
+    await state.clear()
+    await message.answer(
+        gettext(lang, N_("You declined {ref}. The dispatchers are told."), ref=f"#{ticket_id}")
+    )
+
+
+async def postpone(
+    callback: CallbackQuery, callback_data: TicketAction, state: FSMContext, lang: str
+) -> None:
+    question = gettext(
+        lang,
+        N_("Until when do you postpone {ref}? Choose, or send a date like 2026-12-01 10:00."),
+        ref=f"#{callback_data.ticket_id}",
+    )
+    await _ask(
+        callback,
+        state,
+        CardFlow.postpone_until,
+        callback_data.ticket_id,
+        question,
+        postpone_choice(callback_data.ticket_id, lang),
+    )
+
+
+async def postpone_chosen(
+    callback: CallbackQuery,
+    callback_data: Postpone,
+    state: FSMContext,
+    staff: Person,
+    lang: str,
+    tickets: TicketService,
+    clock: Clock,
+) -> None:
+    ticket = await tickets.get_for(callback_data.ticket_id, staff)
+    zone = ZoneInfo(ticket.building.timezone if ticket.building else "UTC")
+    until = postpone_target(clock.now(), zone, hours=callback_data.hours, days=callback_data.days)
+    await tickets.postpone(ticket.id, Actor.of(staff), until)
+    await state.clear()
+    text = gettext(
+        lang,
+        N_("{ref} is on hold until {when}. The resident is told."),
+        ref=ticket.ref,
+        when=local_time(until, ticket.building, lang),
+    )
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.answer(text)
+
+
+async def postpone_typed(
+    message: Message, state: FSMContext, staff: Person, lang: str, tickets: TicketService
+) -> None:
+    ticket = await tickets.get_for((await state.get_data())["ticket"], staff)
+    zone = ZoneInfo(ticket.building.timezone if ticket.building else "UTC")
+    until = parse_moment(message.text or "", zone)
+    if until is None:
+        await message.answer(
+            gettext(lang, N_("I could not read that date. Example: 2026-12-01 10:00"))
         )
-        await tickets.postpone(ticket.id, Actor.of(staff), until)
-        await state.clear()
-        text = gettext(
+        return
+    await tickets.postpone(ticket.id, Actor.of(staff), until)
+    await state.clear()
+    await message.answer(
+        gettext(
             lang,
             N_("{ref} is on hold until {when}. The resident is told."),
             ref=ticket.ref,
             when=local_time(until, ticket.building, lang),
         )
-        await callback.answer()
-        if isinstance(callback.message, Message):
-            await callback.message.answer(text)
+    )
 
-    @router.message(StateFilter(CardFlow.postpone_until), HasText())
-    async def postpone_typed(
-        message: Message, state: FSMContext, staff: Person, lang: str, tickets: TicketService
-    ) -> None:
-        ticket = await tickets.get_for((await state.get_data())["ticket"], staff)
-        zone = ZoneInfo(ticket.building.timezone if ticket.building else "UTC")
-        until = parse_moment(message.text or "", zone)
-        if until is None:
-            await message.answer(
-                gettext(lang, N_("I could not read that date. Example: 2026-12-01 10:00"))
-            )
-            return
-        await tickets.postpone(ticket.id, Actor.of(staff), until)
-        await state.clear()
-        await message.answer(
-            gettext(
-                lang,
-                N_("{ref} is on hold until {when}. The resident is told."),
-                ref=ticket.ref,
-                when=local_time(until, ticket.building, lang),
-            )
-        )
 
-    @router.callback_query(TicketAction.filter(F.action == CardAction.DONE))
-    async def done(
-        callback: CallbackQuery, callback_data: TicketAction, state: FSMContext, lang: str
-    ) -> None:
-        question = gettext(
-            lang,
-            N_(
-                "Send a photo of the finished work with a short note as its caption, or just "
-                "the note. /cancel to stop."
-            ),
-        )
-        await _ask(callback, state, CardFlow.done_photo, callback_data.ticket_id, question)
+async def done(
+    callback: CallbackQuery, callback_data: TicketAction, state: FSMContext, lang: str
+) -> None:
+    question = gettext(
+        lang,
+        N_(
+            "Send a photo of the finished work with a short note as its caption, or just "
+            "the note. /cancel to stop."
+        ),
+    )
+    await _ask(callback, state, CardFlow.done_photo, callback_data.ticket_id, question)
 
-    @router.message(StateFilter(CardFlow.done_photo))
-    async def done_photo(
-        message: Message,
-        bot: Bot,
-        state: FSMContext,
-        staff: Person,
-        lang: str,
-        tickets: TicketService,
-        blobs: BlobStore,
-    ) -> None:
-        content = await read_content(message, bot, blobs)
-        if content.empty:
-            await message.answer(gettext(lang, N_("Please send a photo or a short note.")))
-            return
-        if content.attachments and not content.text.strip():
-            await state.update_data(files=[asdict(a) for a in content.attachments])
-            await state.set_state(CardFlow.done_note)
-            await message.answer(gettext(lang, N_("And a short note about what was done?")))
-            return
-        await _finish(message, state, staff, lang, tickets, content.text, content.attachments)
 
-    @router.message(StateFilter(CardFlow.done_note), HasText())
-    async def done_note(
-        message: Message, state: FSMContext, staff: Person, lang: str, tickets: TicketService
-    ) -> None:
-        files = [NewAttachment(**f) for f in (await state.get_data()).get("files", [])]
-        await _finish(message, state, staff, lang, tickets, message.text or "", files)
+async def done_photo(
+    message: Message,
+    bot: Bot,
+    state: FSMContext,
+    staff: Person,
+    lang: str,
+    tickets: TicketService,
+    blobs: BlobStore,
+) -> None:
+    content = await read_content(message, bot, blobs)
+    if content.empty:
+        await message.answer(gettext(lang, N_("Please send a photo or a short note.")))
+        return
+    if content.attachments and not content.text.strip():
+        await state.update_data(files=[asdict(a) for a in content.attachments])
+        await state.set_state(CardFlow.done_note)
+        await message.answer(gettext(lang, N_("And a short note about what was done?")))
+        return
+    await _finish(message, state, staff, lang, tickets, content.text, content.attachments)
 
-    return router
+
+async def done_note(
+    message: Message, state: FSMContext, staff: Person, lang: str, tickets: TicketService
+) -> None:
+    files = [NewAttachment(**f) for f in (await state.get_data()).get("files", [])]
+    await _finish(message, state, staff, lang, tickets, message.text or "", files)
 
 
 async def _ask(
@@ -259,3 +246,20 @@ async def _finish(
             ref=f"#{ticket_id}",
         )
     )
+
+
+def router() -> Router:
+    """Card buttons and the questions they ask."""
+    cards = Router(name="staff-cards")
+    cards.message.filter(IsStaff())
+    cards.callback_query.filter(IsStaff())
+    cards.callback_query.register(accept, TicketAction.filter(F.action == CardAction.ACCEPT))
+    cards.callback_query.register(decline, TicketAction.filter(F.action == CardAction.DECLINE))
+    cards.message.register(decline_reason, StateFilter(CardFlow.decline_reason), HasText())
+    cards.callback_query.register(postpone, TicketAction.filter(F.action == CardAction.POSTPONE))
+    cards.callback_query.register(postpone_chosen, Postpone.filter())
+    cards.message.register(postpone_typed, StateFilter(CardFlow.postpone_until), HasText())
+    cards.callback_query.register(done, TicketAction.filter(F.action == CardAction.DONE))
+    cards.message.register(done_photo, StateFilter(CardFlow.done_photo))
+    cards.message.register(done_note, StateFilter(CardFlow.done_note), HasText())
+    return cards

@@ -32,106 +32,109 @@ def period_and_building(command: CommandObject, default: str) -> tuple[str, str 
     return period, building
 
 
-def build_manager_router() -> Router:
-    """Reports, exports and announcements for managers, dispatchers and admins."""
-    router = Router(name="staff-manager")
-    router.message.filter(IsStaff())
+async def report(
+    message: Message, command: CommandObject, staff: Person, lang: str, reports: Reports
+) -> None:
+    require_role(staff, SEES_ALL)
+    period, building = period_and_building(command, "today")
+    await message.answer(await reports.report_text(period, building, lang))
+    chart = await reports.report_png(period, building, lang)
+    await message.answer_photo(BufferedInputFile(chart, f"report-{period}.png"))
 
-    @router.message(Command("report"))
-    async def report(
-        message: Message, command: CommandObject, staff: Person, lang: str, reports: Reports
-    ) -> None:
-        require_role(staff, SEES_ALL)
-        period, building = period_and_building(command, "today")
-        await message.answer(await reports.report_text(period, building, lang))
-        chart = await reports.report_png(period, building, lang)
-        await message.answer_photo(BufferedInputFile(chart, f"report-{period}.png"))
 
-    @router.message(Command("overdue"))
-    async def overdue(
-        message: Message, command: CommandObject, staff: Person, lang: str, reports: Reports
-    ) -> None:
-        require_role(staff, SEES_ALL)
-        late = await reports.overdue((command.args or "").strip() or None)
-        lines = [
-            f"{t.ref} · {t.title} · {t.assignee.name if t.assignee else '—'} · "
-            f"{t.due_at:%Y-%m-%d %H:%M} UTC"
-            for t in late
-            if t.due_at
-        ]
-        header = gettext(lang, N_("Overdue tickets: {count}"), count=len(lines))
-        await message.answer("\n".join([header, *lines]))
+async def overdue(
+    message: Message, command: CommandObject, staff: Person, lang: str, reports: Reports
+) -> None:
+    require_role(staff, SEES_ALL)
+    late = await reports.overdue((command.args or "").strip() or None)
+    lines = [
+        f"{t.ref} · {t.title} · {t.assignee.name if t.assignee else '—'} · "
+        f"{t.due_at:%Y-%m-%d %H:%M} UTC"
+        for t in late
+        if t.due_at
+    ]
+    header = gettext(lang, N_("Overdue tickets: {count}"), count=len(lines))
+    await message.answer("\n".join([header, *lines]))
 
-    @router.message(Command("load"))
-    async def load(
-        message: Message, command: CommandObject, staff: Person, lang: str, reports: Reports
-    ) -> None:
-        require_role(staff, SEES_ALL)
-        rows = await reports.load_per_technician((command.args or "").strip() or None)
-        lines = [gettext(lang, N_("{name}: {open} open, {overdue} overdue"), **row) for row in rows]
-        await message.answer("\n".join(lines) or gettext(lang, NOTHING))
 
-    @router.message(Command("ratings"))
-    async def ratings(
-        message: Message, command: CommandObject, staff: Person, lang: str, reports: Reports
-    ) -> None:
-        require_role(staff, SEES_ALL)
-        period, building = period_and_building(command, "month")
-        rows = await reports.ratings(period, building)
-        lines = [
-            gettext(
-                lang,
-                N_("{name}: {rating} from {rated} ratings"),
-                name=row["name"],
-                rating=f"{row['average_rating']:.1f}",
-                rated=row["rated"],
-            )
-            for row in rows
-        ]
-        await message.answer("\n".join(lines) or gettext(lang, NOTHING))
+async def load(
+    message: Message, command: CommandObject, staff: Person, lang: str, reports: Reports
+) -> None:
+    require_role(staff, SEES_ALL)
+    rows = await reports.load_per_technician((command.args or "").strip() or None)
+    lines = [gettext(lang, N_("{name}: {open} open, {overdue} overdue"), **row) for row in rows]
+    await message.answer("\n".join(lines) or gettext(lang, NOTHING))
 
-    @router.message(Command("export"))
-    async def export(
-        message: Message, command: CommandObject, staff: Person, reports: Reports
-    ) -> None:
-        require_role(staff, SEES_ALL)
-        period, building = period_and_building(command, "month")
-        workbook = await reports.export_xlsx(period, building)
-        name = f"tickets-{period.replace('..', '_')}.xlsx"
-        await message.answer_document(BufferedInputFile(workbook, name))
 
-    @router.message(Command("announce"))
-    async def announce(
-        message: Message,
-        command: CommandObject,
-        bot: Bot,
-        staff: Person,
-        lang: str,
-        announcer: Announcer,
-        blobs: BlobStore,
-    ) -> None:
-        """``/announce BUILDING|all TEXT``, also as the caption of a photo to send with it."""
-        require_role(staff, SEES_ALL)
-        target, _, text = (command.args or "").strip().partition(" ")
-        if not target or not text.strip():
-            raise InvalidInput(gettext(lang, N_("Usage: /announce BUILDING|all TEXT")))
-        building = None if target.lower() == "all" else target
-        photo = None
-        if message.photo:
-            [picture] = (await read_content(message, bot, blobs)).attachments
-            photo = Photo(picture.sha256, picture.content_type, picture.original_name)
-        result = await announcer.announce(building, text, Actor.of(staff), photo)
-        await message.answer(
-            gettext(
-                lang,
-                N_(
-                    "Announcement queued: {telegram} by Telegram, {email} by email, "
-                    "{unreachable} without a contact."
-                ),
-                telegram=result.telegram,
-                email=result.email,
-                unreachable=result.unreachable,
-            )
+async def ratings(
+    message: Message, command: CommandObject, staff: Person, lang: str, reports: Reports
+) -> None:
+    require_role(staff, SEES_ALL)
+    period, building = period_and_building(command, "month")
+    rows = await reports.ratings(period, building)
+    lines = [
+        gettext(
+            lang,
+            N_("{name}: {rating} from {rated} ratings"),
+            name=row["name"],
+            rating=f"{row['average_rating']:.1f}",
+            rated=row["rated"],
         )
+        for row in rows
+    ]
+    await message.answer("\n".join(lines) or gettext(lang, NOTHING))
 
-    return router
+
+async def export(message: Message, command: CommandObject, staff: Person, reports: Reports) -> None:
+    require_role(staff, SEES_ALL)
+    period, building = period_and_building(command, "month")
+    workbook = await reports.export_xlsx(period, building)
+    name = f"tickets-{period.replace('..', '_')}.xlsx"
+    await message.answer_document(BufferedInputFile(workbook, name))
+
+
+async def announce(
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    staff: Person,
+    lang: str,
+    announcer: Announcer,
+    blobs: BlobStore,
+) -> None:
+    """``/announce BUILDING|all TEXT``, also as the caption of a photo to send with it."""
+    require_role(staff, SEES_ALL)
+    target, _, text = (command.args or "").strip().partition(" ")
+    if not target or not text.strip():
+        raise InvalidInput(gettext(lang, N_("Usage: /announce BUILDING|all TEXT")))
+    building = None if target.lower() == "all" else target
+    photo = None
+    if message.photo:
+        [picture] = (await read_content(message, bot, blobs)).attachments
+        photo = Photo(picture.sha256, picture.content_type, picture.original_name)
+    result = await announcer.announce(building, text, Actor.of(staff), photo)
+    await message.answer(
+        gettext(
+            lang,
+            N_(
+                "Announcement queued: {telegram} by Telegram, {email} by email, "
+                "{unreachable} without a contact."
+            ),
+            telegram=result.chat,
+            email=result.email,
+            unreachable=result.unreachable,
+        )
+    )
+
+
+def router() -> Router:
+    """Reports, exports and announcements for managers, dispatchers and admins."""
+    manager = Router(name="staff-manager")
+    manager.message.filter(IsStaff())
+    manager.message.register(report, Command("report"))
+    manager.message.register(overdue, Command("overdue"))
+    manager.message.register(load, Command("load"))
+    manager.message.register(ratings, Command("ratings"))
+    manager.message.register(export, Command("export"))
+    manager.message.register(announce, Command("announce"))
+    return manager

@@ -31,93 +31,95 @@ def _two_parts(command: CommandObject, usage: str) -> tuple[str, str]:
     return first, rest.strip()
 
 
-def build_work_router() -> Router:
+async def mine(message: Message, staff: Person, lang: str, tickets: TicketService) -> None:
+    work = await tickets.find(staff, assignee=staff, statuses=sorted(OPEN_STATUSES))
+    await message.answer(ticket_list(work, lang, gettext(lang, N_("You have no open work."))))
+
+
+async def open_tickets(message: Message, staff: Person, lang: str, tickets: TicketService) -> None:
+    found = await tickets.find(staff, statuses=sorted(OPEN_STATUSES), limit=OPEN_SHOWN)
+    await message.answer(ticket_list(found, lang, gettext(lang, N_("No open requests."))))
+
+
+async def show(
+    message: Message, command: CommandObject, staff: Person, lang: str, tickets: TicketService
+) -> None:
+    detail = await tickets.detail(command.args or "", staff)
+    building = await building_by_code(str(detail["building"])) if detail["building"] else None
+    await message.answer(ticket_text(detail, building, lang))
+
+
+async def assign(
+    message: Message, command: CommandObject, staff: Person, lang: str, tickets: TicketService
+) -> None:
+    require_role(staff, SEES_ALL)
+    ref, who = _two_parts(command, "usage: /assign 12 NAME")
+    assignee = await find_staff(who)
+    await tickets.assign(ref, Actor.of(staff), assignee)
+    await message.answer(
+        gettext(
+            lang,
+            N_("{ref} is assigned to {name}; the card is on its way."),
+            ref=f"#{parse_ref(ref)}",
+            name=assignee.name,
+        )
+    )
+
+
+async def note_on_card(
+    message: Message,
+    command: CommandObject,
+    ticket: Ticket,
+    staff: Person,
+    lang: str,
+    tickets: TicketService,
+) -> None:
+    await tickets.reply(ticket.id, Actor.of(staff), command.args or "", public=False)
+    await message.answer(gettext(lang, N_("Internal note added to {ref}."), ref=ticket.ref))
+
+
+async def note(
+    message: Message, command: CommandObject, staff: Person, lang: str, tickets: TicketService
+) -> None:
+    ref, text = _two_parts(command, "usage: /note 12 TEXT, or reply to a card")
+    await tickets.reply(ref, Actor.of(staff), text, public=False)
+    await message.answer(
+        gettext(lang, N_("Internal note added to {ref}."), ref=f"#{parse_ref(ref)}")
+    )
+
+
+async def reply_to_card(
+    message: Message,
+    bot: Bot,
+    ticket: Ticket,
+    staff: Person,
+    lang: str,
+    tickets: TicketService,
+    blobs: BlobStore,
+) -> None:
+    content = await read_content(message, bot, blobs)
+    if content.empty:
+        return
+    sent = await tickets.reply(
+        ticket.id,
+        Actor.of(staff),
+        content.text,
+        attachments=content.attachments,
+        inbound=inbound_ref(TELEGRAM_STAFF, message),
+    )
+    if sent is not None:
+        await message.answer(gettext(lang, N_("Sent to the resident of {ref}."), ref=ticket.ref))
+
+
+def router() -> Router:
     """Commands for every member of staff, and for managers and dispatchers."""
-    router = Router(name="staff-work")
-    router.message.filter(IsStaff())
-
-    @router.message(Command("mine"))
-    async def mine(message: Message, staff: Person, lang: str, tickets: TicketService) -> None:
-        work = await tickets.find(staff, assignee=staff, statuses=sorted(OPEN_STATUSES))
-        await message.answer(ticket_list(work, lang, gettext(lang, N_("You have no open work."))))
-
-    @router.message(Command("open"))
-    async def open_tickets(
-        message: Message, staff: Person, lang: str, tickets: TicketService
-    ) -> None:
-        found = await tickets.find(staff, statuses=sorted(OPEN_STATUSES), limit=OPEN_SHOWN)
-        await message.answer(ticket_list(found, lang, gettext(lang, N_("No open requests."))))
-
-    @router.message(Command("ticket"))
-    async def show(
-        message: Message, command: CommandObject, staff: Person, lang: str, tickets: TicketService
-    ) -> None:
-        detail = await tickets.detail(command.args or "", staff)
-        building = await building_by_code(str(detail["building"])) if detail["building"] else None
-        await message.answer(ticket_text(detail, building, lang))
-
-    @router.message(Command("assign"))
-    async def assign(
-        message: Message, command: CommandObject, staff: Person, lang: str, tickets: TicketService
-    ) -> None:
-        require_role(staff, SEES_ALL)
-        ref, who = _two_parts(command, "usage: /assign 12 NAME")
-        assignee = await find_staff(who)
-        await tickets.assign(ref, Actor.of(staff), assignee)
-        await message.answer(
-            gettext(
-                lang,
-                N_("{ref} is assigned to {name}; the card is on its way."),
-                ref=f"#{parse_ref(ref)}",
-                name=assignee.name,
-            )
-        )
-
-    @router.message(Command("note"), RepliesToTicket(TELEGRAM_STAFF))
-    async def note_on_card(
-        message: Message,
-        command: CommandObject,
-        ticket: Ticket,
-        staff: Person,
-        lang: str,
-        tickets: TicketService,
-    ) -> None:
-        await tickets.reply(ticket.id, Actor.of(staff), command.args or "", public=False)
-        await message.answer(gettext(lang, N_("Internal note added to {ref}."), ref=ticket.ref))
-
-    @router.message(Command("note"))
-    async def note(
-        message: Message, command: CommandObject, staff: Person, lang: str, tickets: TicketService
-    ) -> None:
-        ref, text = _two_parts(command, "usage: /note 12 TEXT, or reply to a card")
-        await tickets.reply(ref, Actor.of(staff), text, public=False)
-        await message.answer(
-            gettext(lang, N_("Internal note added to {ref}."), ref=f"#{parse_ref(ref)}")
-        )
-
-    @router.message(RepliesToTicket(TELEGRAM_STAFF))
-    async def reply_to_card(
-        message: Message,
-        bot: Bot,
-        ticket: Ticket,
-        staff: Person,
-        lang: str,
-        tickets: TicketService,
-        blobs: BlobStore,
-    ) -> None:
-        content = await read_content(message, bot, blobs)
-        if content.empty:
-            return
-        sent = await tickets.reply(
-            ticket.id,
-            Actor.of(staff),
-            content.text,
-            attachments=content.attachments,
-            inbound=inbound_ref(TELEGRAM_STAFF, message),
-        )
-        if sent is not None:
-            await message.answer(
-                gettext(lang, N_("Sent to the resident of {ref}."), ref=ticket.ref)
-            )
-
-    return router
+    work = Router(name="staff-work")
+    work.message.filter(IsStaff())
+    work.message.register(mine, Command("mine"))
+    work.message.register(open_tickets, Command("open"))
+    work.message.register(show, Command("ticket"))
+    work.message.register(assign, Command("assign"))
+    work.message.register(note_on_card, Command("note"), RepliesToTicket(TELEGRAM_STAFF))
+    work.message.register(note, Command("note"))
+    work.message.register(reply_to_card, RepliesToTicket(TELEGRAM_STAFF))
+    return work

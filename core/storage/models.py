@@ -330,7 +330,7 @@ class Attachment(Model):
 
     class Meta:
         table = "attachment"
-        indexes = (("ticket_id",),)
+        indexes = (("ticket_id",), ("sha256",))  # a timeline's files; is a blob in use
 
 
 class MessageRef(Model):
@@ -467,3 +467,27 @@ class Announcement(Model):
 
     class Meta:
         table = "announcement"
+
+
+class InboundUpdate(Model):
+    """An update a chat bot received, stored before it is confirmed and handled from here.
+
+    Handled rows have ``handled_at``; one that failed ``attempts`` times while the database
+    answered is set aside (``quarantined_at``) for an operator instead of retried forever.
+    """
+
+    id = fields.IntField(primary_key=True)
+    bot = fields.CharField(max_length=32)
+    update_id = fields.BigIntField()
+    payload: fields.Field[dict[str, object]] = fields.JSONField(default=dict)  # as received
+    attempts = fields.IntField(default=0)
+    last_error = fields.TextField(default="")
+    received_at = fields.DatetimeField()
+    next_attempt_at = fields.DatetimeField()
+    handled_at = fields.DatetimeField(null=True)
+    quarantined_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "inbound_update"
+        unique_together = (("bot", "update_id"),)
+        indexes = (("bot", "handled_at", "next_attempt_at"),)  # what is due, per bot

@@ -13,6 +13,7 @@ from core.storage.db import sqlite_url
 from core.tickets.service import TicketService
 from housedesk.operations import OperationsKit, build_operations
 from housedesk.settings.config import Settings
+from intake.email.authentication import AuthMode, SenderAuthentication
 from intake.email.gateway import GatewaySettings, MailGateway
 from intake.speech.transcriber import Transcriber
 from intake.voicemail.filing import FilingSettings, VoicemailFiler, from_email
@@ -78,6 +79,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> App:
             default_category=email.default_category,
             reopen_window=timedelta(days=email.reopen_window_days),
             acks_per_sender_per_hour=email.acks_per_sender_per_hour,
+            authentication=SenderAuthentication(AuthMode(email.authentication), email.authserv_id),
         ),
         categorize=operations.classifier.categorize,
     )

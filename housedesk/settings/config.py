@@ -120,6 +120,8 @@ class EmailSettings(Section):
     default_category: str = "technical"
     reopen_window_days: int = Field(14, ge=0)
     acks_per_sender_per_hour: int = Field(5, ge=0)
+    authentication: Literal["trusted-mta", "verify", "none"] = "trusted-mta"
+    authserv_id: str = ""
     imap: ImapSettings = ImapSettings()
     outgoing: OutgoingMailSettings = OutgoingMailSettings()
 

@@ -13,7 +13,7 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from core.actors import Actor
@@ -24,7 +24,9 @@ from core.storage.blobs import BlobStore
 from core.storage.models import Channel, ContactKind, EventType, Person, Status, Ticket
 from core.tickets.commands import InboundRef, NewAttachment, NewTicket, RequesterHint
 from core.tickets.service import TicketService
+from intake.email.authentication import SenderAuthentication, authenticate
 from intake.email.classify import Classification, MailKind, classify
+from intake.email.notes import record_unverified, unverified_attention
 from intake.email.parse import Attachment, MalformedMail, ParsedMail, parse_message
 from intake.email.subjects import base_subject
 from intake.email.voicemail import VoicemailParts
@@ -51,6 +53,7 @@ class GatewaySettings:
     reopen_window: timedelta = timedelta(days=14)
     acks_per_sender_per_hour: int = 5
     own_addresses: tuple[str, ...] = ()
+    authentication: SenderAuthentication = field(default_factory=SenderAuthentication)
 
     @property
     def own(self) -> tuple[str, ...]:
@@ -85,6 +88,7 @@ class MailGateway:
         except MalformedMail as exc:
             return Rejected(f"not a mail message: {exc}", 550, "5.6.0")
         try:
+            mail = await authenticate(self.settings.authentication, raw, mail)
             return await self._take_in(mail, _message_id(mail, raw))
         except Exception as exc:  # database away, or a bug: the sender must retry
             log.exception("mail %s deferred", mail.message_id)
@@ -106,6 +110,8 @@ class MailGateway:
         if found.kind == MailKind.FOLLOW_UP:
             ticket = await self._thread_of(mail, found)
             if ticket is not None and _may_follow_up(ticket, sender):
+                if not mail.authenticated:
+                    return await record_unverified(self.tickets, ticket, mail, inbound)
                 if not _closed_long_ago(ticket, self.clock, self.settings.reopen_window):
                     return await self._follow_up(ticket, mail, sender, inbound)
                 return await self._new(mail, sender, inbound, linked_to=ticket)
@@ -180,6 +186,7 @@ class MailGateway:
                 attachments=await self._store(mail.attachments),
                 linked_to=linked_to.id if linked_to else None,
                 acknowledge=recent < self.settings.acks_per_sender_per_hour,
+                needs_attention=unverified_attention(mail, sender),
             ),
             inbound_checked=True,
         )

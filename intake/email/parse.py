@@ -91,6 +91,8 @@ class ParsedMail:
     attachments: tuple[Attachment, ...]
     notes: tuple[str, ...]
     headers: tuple[tuple[str, str], ...]
+    authenticated: bool = False
+    """True once :mod:`intake.email.authentication` found the From domain authentic."""
 
     def header(self, name: str) -> str | None:
         """Return the first value of header ``name`` (decoded), or None."""

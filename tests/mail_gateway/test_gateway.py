@@ -11,6 +11,7 @@ from core.actors import CLI
 from core.clock import FrozenClock
 from core.storage.models import EventType, OutboxMessage, Role, Status, Ticket, TicketEvent
 from housedesk.bootstrap import App
+from intake.email.authentication import AuthMode, SenderAuthentication
 from intake.email.gateway import GatewaySettings, MailGateway
 from intake.outcome import Accepted, Deferred, Rejected
 from tests.core import factories
@@ -46,7 +47,14 @@ async def gateway(app: App) -> MailGateway:
     oak_units = await (await factories.building("ELM")).units.all()
     await tom.units.add(oak_units[0])
     await factories.person("Bob", Role.TECHNICIAN, email="bob@oak.example")
-    return MailGateway(app.tickets, app.blobs, app.clock, GatewaySettings(help_address=HELP))
+    # Threading, not sender authentication, is tested here: every From: is believed.
+    believe_all = SenderAuthentication(AuthMode.NONE)
+    return MailGateway(
+        app.tickets,
+        app.blobs,
+        app.clock,
+        GatewaySettings(help_address=HELP, authentication=believe_all),
+    )
 
 
 async def test_new_mail_makes_a_ticket_and_an_acknowledgement(gateway: MailGateway) -> None:

@@ -1,0 +1,80 @@
+"""Mail that lands on a ticket's timeline as an internal note, never as a public reply.
+
+Two kinds: a mail claiming to come from staff or the requester whose sender is not
+authenticated (it might be forged: it must not reach the resident nor reopen anything),
+and automatic mail answering one of ours (an out-of-office: "away until Monday"), useful
+to staff but never to be answered. Both keep the mail's text so staff can read it.
+"""
+
+from __future__ import annotations
+
+from core.actors import Actor
+from core.i18n import N_, gettext
+from core.storage.models import EventType, Person, Ticket
+from core.tickets.commands import InboundRef
+from core.tickets.service import TicketService
+from intake.email.parse import ParsedMail
+from intake.outcome import Accepted, Outcome
+
+_MAX_QUOTED = 4000
+
+
+async def record_unverified(
+    tickets: TicketService, ticket: Ticket, mail: ParsedMail, inbound: InboundRef
+) -> Outcome:
+    """Keep an unauthenticated reply as an internal note marked "sender not verified"."""
+    heading = gettext(
+        ticket.language,
+        N_(
+            "Sender not verified: a mail from {sender} was not taken as a reply "
+            "(its sender could not be authenticated). Its text:"
+        ),
+        sender=mail.sender or "?",
+    )
+    await tickets.record(
+        ticket.ref,
+        Actor(label=mail.sender or "email"),
+        EventType.INTERNAL_NOTE,
+        _with_text(heading, mail),
+        data={"sender_not_verified": True, "sender": mail.sender, "subject": mail.subject},
+        inbound=inbound,
+    )
+    return Accepted(ticket.ref, note="sender not verified: internal note")
+
+
+async def record_automatic(
+    tickets: TicketService, ticket: Ticket, mail: ParsedMail, reason: str, inbound: InboundRef
+) -> Outcome:
+    """Keep an automatic answer to one of the ticket's mails as an internal note."""
+    heading = gettext(
+        ticket.language,
+        N_("Automatic reply from {sender} (not answered):"),
+        sender=mail.sender or "?",
+    )
+    await tickets.record(
+        ticket.ref,
+        Actor(label=mail.sender or "email"),
+        EventType.INTERNAL_NOTE,
+        _with_text(heading, mail),
+        data={"automatic": reason, "sender": mail.sender, "subject": mail.subject},
+        inbound=inbound,
+    )
+    return Accepted(ticket.ref, note=f"automatic mail ({reason}): internal note")
+
+
+def unverified_attention(mail: ParsedMail, sender: Person | None) -> str:
+    """What a new ticket from a known but unauthenticated address tells staff (else "")."""
+    if mail.authenticated or sender is None:
+        return ""
+    return gettext(
+        sender.language,
+        N_("Sender not verified: this mail says it is from {sender}, which was not authenticated."),
+        sender=mail.sender or "?",
+    )
+
+
+def _with_text(heading: str, mail: ParsedMail) -> str:
+    text = (mail.reply or mail.body).strip()
+    if len(text) > _MAX_QUOTED:
+        text = text[:_MAX_QUOTED].rstrip() + " …"
+    return f"{heading}\n\n{text}" if text else heading

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from core.i18n import N_, gettext
+
 
 class DomainError(Exception):
     """Base of every error the core raises on purpose."""
@@ -30,6 +32,29 @@ class InvalidTransition(DomainError):
 
 class AccessDenied(DomainError):
     """The actor may not do this."""
+
+
+class ConflictError(DomainError):
+    """The change was decided on a state that has changed since; nothing was written."""
+
+
+class StaleTicket(ConflictError):
+    """A ticket changed between reading it and changing it (its version moved on)."""
+
+    MESSAGE = N_("{ref} was changed meanwhile by someone else; look again and retry.")
+
+    def __init__(self, ticket_id: int) -> None:
+        self.ticket_id = ticket_id
+        super().__init__(self.text(None))
+
+    def text(self, language: str | None) -> str:
+        """What a person reads, in their language (None: English)."""
+        return gettext(language, self.MESSAGE, ref=self.ref)
+
+    @property
+    def ref(self) -> str:
+        """The ticket's reference as people read it."""
+        return f"#{self.ticket_id}"
 
 
 class DatabaseUnavailable(Exception):

@@ -3,12 +3,20 @@
 Check :func:`intake.email.bounce.bounce_info` first: a bounce is automatic too, but it
 carries information (a failed delivery) that the caller wants to record.
 
+Automatic, after RFC 3834 and RFC 8098: ``Auto-Submitted`` other than ``no``, any
+``multipart/report`` (read receipts and delivery reports), a null reverse-path
+(``Return-Path: <>``, which the SMTP server writes from ``MAIL FROM:<>``), mailing lists and
+bulk precedence, robot senders, and our own loop header. ``X-Auto-Response-Suppress`` is
+*not* automatic: ordinary clients (Outlook) set it on human mail too. It only asks not to be
+auto-answered, which :func:`suppresses_auto_reply` tells.
+
 Another housedesk's ``X-Housedesk-Loop`` header is deliberately *not* treated as automatic:
 staff replies sent through housedesk carry it as well. Only our own address in it is a loop.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 
 from intake.email.headers import parse_addresses
@@ -18,7 +26,9 @@ LOOP_HEADER = "X-Housedesk-Loop"
 
 _BULK_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
 _AUTO_REPLY_HEADERS = ("X-Autoreply", "X-Autorespond")
-_SUPPRESSING = {"all", "oof"}
+_SUPPRESSING = {"all", "oof", "autoreply"}
+_REPORT = re.compile(r"\s*multipart/report\b")
+_REPORT_TYPE = re.compile(r"report-type\s*=\s*\"?([\w-]+)")
 _ROBOT_LOCAL_PARTS = {
     "mailer-daemon",
     "postmaster",
@@ -41,12 +51,10 @@ def automatic_reason(mail: ParsedMail, own_addresses: Collection[str]) -> str | 
     auto_submitted = (mail.header("Auto-Submitted") or "").split(";")[0].strip().lower()
     if auto_submitted and auto_submitted != "no":
         return f"Auto-Submitted: {auto_submitted}"
-    suppress = {
-        token.strip().lower()
-        for token in (mail.header("X-Auto-Response-Suppress") or "").split(",")
-    }
-    if suppress & _SUPPRESSING:
-        return "X-Auto-Response-Suppress: " + ", ".join(sorted(suppress & _SUPPRESSING))
+    content_type = (mail.header("Content-Type") or "").lower()
+    if _REPORT.match(content_type):
+        kind = _REPORT_TYPE.search(content_type)
+        return f"multipart/report ({kind.group(1) if kind else 'report'})"
     precedence = (mail.header("Precedence") or "").strip().lower()
     if precedence in _BULK_PRECEDENCE:
         return f"Precedence: {precedence}"
@@ -62,6 +70,15 @@ def automatic_reason(mail: ParsedMail, own_addresses: Collection[str]) -> str | 
     if mail.sender and _is_robot(mail.sender):
         return f"robot sender {mail.sender}"
     return None
+
+
+def suppresses_auto_reply(mail: ParsedMail) -> bool:
+    """True when the sender asked for no automatic answer (``X-Auto-Response-Suppress``)."""
+    suppress = {
+        token.strip().lower()
+        for token in (mail.header("X-Auto-Response-Suppress") or "").split(",")
+    }
+    return bool(suppress & _SUPPRESSING)
 
 
 def _is_robot(address: str) -> bool:

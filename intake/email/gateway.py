@@ -25,8 +25,9 @@ from core.storage.models import Channel, ContactKind, EventType, Person, Status,
 from core.tickets.commands import InboundRef, NewAttachment, NewTicket, RequesterHint
 from core.tickets.service import TicketService
 from intake.email.authentication import SenderAuthentication, authenticate
+from intake.email.automatic import suppresses_auto_reply
 from intake.email.classify import Classification, MailKind, classify
-from intake.email.notes import record_unverified, unverified_attention
+from intake.email.notes import record_automatic, record_unverified, unverified_attention
 from intake.email.parse import Attachment, MalformedMail, ParsedMail, parse_message
 from intake.email.subjects import base_subject
 from intake.email.voicemail import VoicemailParts
@@ -80,6 +81,8 @@ class MailGateway:
         self.settings = settings
         self.categorize = categorize
         self.voicemail = voicemail
+        self.automatic_unthreaded = 0
+        """How many automatic mails answered none of our mails (each is logged too)."""
 
     async def __call__(self, raw: bytes) -> Outcome:
         """Take in one message; never raises."""
@@ -103,7 +106,7 @@ class MailGateway:
         if found.kind == MailKind.BOUNCE:
             return await self._bounce(found)
         if found.kind == MailKind.AUTOMATIC:
-            return Accepted(note=f"automatic mail ({found.reason}): nothing created, nothing sent")
+            return await self._automatic(mail, found, inbound)
         if found.voicemail is not None and self.voicemail is not None:
             return await self.voicemail(found.voicemail, mail)
         sender = await person_by_contact(ContactKind.EMAIL, mail.sender) if mail.sender else None
@@ -185,12 +188,24 @@ class MailGateway:
                 inbound=inbound,
                 attachments=await self._store(mail.attachments),
                 linked_to=linked_to.id if linked_to else None,
-                acknowledge=recent < self.settings.acks_per_sender_per_hour,
+                acknowledge=recent < self.settings.acks_per_sender_per_hour
+                and not suppresses_auto_reply(mail),
                 needs_attention=unverified_attention(mail, sender),
             ),
             inbound_checked=True,
         )
         return Accepted(result.ticket.ref, note="new ticket" if result.created else "duplicate")
+
+    async def _automatic(
+        self, mail: ParsedMail, found: Classification, inbound: InboundRef
+    ) -> Outcome:
+        """Never answered: on the ticket it answers as an internal note, else counted."""
+        ticket = await self._thread_of(mail, found)
+        if ticket is not None:
+            return await record_automatic(self.tickets, ticket, mail, found.reason, inbound)
+        self.automatic_unthreaded += 1
+        log.info("automatic mail from %s not answered: %s", mail.sender, found.reason)
+        return Accepted(note=f"automatic mail ({found.reason}): nothing created, nothing sent")
 
     async def _bounce(self, found: Classification) -> Outcome:
         bounce = found.bounce

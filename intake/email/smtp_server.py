@@ -231,8 +231,19 @@ def _trace_headers(hostname: str, session: Session, envelope: Envelope) -> bytes
         f"Received: from {helo} ([{peer_ip}])\r\n\tby {hostname} (housedesk) with {protocol}"
         f"{recipient};\r\n\t{format_datetime(datetime.now(UTC))}\r\n"
     )
-    return_path = f"Return-Path: <{envelope.mail_from or ''}>\r\n"
+    return_path = f"Return-Path: <{_reverse_path(envelope.mail_from)}>\r\n"
     return (return_path + received).encode("utf-8", "surrogateescape")
+
+
+def _reverse_path(mail_from: str | None) -> str:
+    """The envelope sender without brackets; ``""`` for the null reverse-path.
+
+    aiosmtpd keeps ``MAIL FROM:<>`` as the two characters ``<>``; written as they are, the
+    trace header would read ``<<>>`` and the gateway would miss that the mail must never be
+    answered (RFC 3834, RFC 5321 4.5.5).
+    """
+    address = (mail_from or "").strip()
+    return "" if address in {"", "<>"} else address
 
 
 def _reply_text(text: str) -> str:

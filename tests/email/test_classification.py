@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from intake.email.automatic import automatic_reason
+from intake.email.automatic import automatic_reason, suppresses_auto_reply
 from intake.email.bounce import bounce_info
 from intake.email.classify import MailKind, classify
 from intake.email.parse import ParsedMail, parse_message
@@ -28,8 +28,11 @@ RESIDENT = "From: Anna <anna@resident.example>\nSubject: Lift broken\n"
         ("X-Housedesk-Loop: help@housedesk.example", "our own X-Housedesk-Loop header"),
         ("Auto-Submitted: auto-replied", "Auto-Submitted: auto-replied"),
         ("Auto-Submitted: auto-generated; owner-email=x@y", "Auto-Submitted: auto-generated"),
-        ("X-Auto-Response-Suppress: All", "X-Auto-Response-Suppress: all"),
-        ("X-Auto-Response-Suppress: DR, OOF, AutoReply", "X-Auto-Response-Suppress: oof"),
+        (
+            "Content-Type: multipart/report; report-type=disposition-notification; boundary=b",
+            "multipart/report (disposition-notification)",
+        ),
+        ('Content-Type: Multipart/Report; boundary="b"', "multipart/report (report)"),
         ("Precedence: bulk", "Precedence: bulk"),
         ("Precedence: junk", "Precedence: junk"),
         ("Precedence: list", "Precedence: list"),
@@ -74,6 +77,8 @@ def test_mail_from_our_own_address_is_a_loop() -> None:
         "",
         "Auto-Submitted: no",
         "X-Auto-Response-Suppress: DR, RN",
+        "X-Auto-Response-Suppress: All",  # Outlook sets it on human mail too
+        "Content-Type: multipart/mixed; boundary=b",
         "Precedence: first-class",
         "X-Housedesk-Loop: help@other-housedesk.example",  # another desk's staff reply
         "Return-Path: <anna@resident.example>",
@@ -81,6 +86,17 @@ def test_mail_from_our_own_address_is_a_loop() -> None:
 )
 def test_human_mail_is_not_automatic(extra: str) -> None:
     assert automatic_reason(_mail(RESIDENT + extra), OWN) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "suppresses"),
+    [("All", True), ("DR, OOF, AutoReply", True), ("DR, RN, NRN", False), ("", False)],
+)
+def test_x_auto_response_suppress_only_asks_for_no_auto_reply(value: str, suppresses: bool) -> None:
+    mail = _mail(RESIDENT + f"X-Auto-Response-Suppress: {value}")
+
+    assert suppresses_auto_reply(mail) is suppresses
+    assert automatic_reason(mail, OWN) is None
 
 
 def test_delayed_dsn_is_a_temporary_bounce() -> None:

@@ -2,8 +2,9 @@
 
 A tenant's mail reaches the aiosmtpd intake of a running `housedesk` service, becomes a
 ticket and an acknowledgement (delivered to a real SMTP sink); a staff reply written with
-the CLI arrives threaded; the tenant's answer lands on the same ticket; an out-of-office
-answer creates nothing and sends nothing.
+the CLI arrives threaded; the tenant's answer (authenticated by the MTA's
+Authentication-Results) lands on the same ticket; an out-of-office answer becomes an
+internal note and sends nothing.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from tests.servers.smtp_sink import SmtpSink, smtp_sink
 __all__ = ["smtp_sink"]
 
 HELP = "help@oak.example"
+MTA = "mx.oak.example"
+PASSED = f"{MTA}; dkim=pass header.d=tenant.example; dmarc=pass header.from=tenant.example"
 
 
 def tenant_mail(subject: str, body: str, **headers: str) -> EmailMessage:
@@ -38,6 +41,7 @@ def tenant_mail(subject: str, body: str, **headers: str) -> EmailMessage:
     msg["To"] = HELP
     msg["Subject"] = subject
     msg["Message-ID"] = make_msgid(domain="tenant.example")
+    msg["Authentication-Results"] = PASSED  # as the organisation's MTA writes it
     for name, value in headers.items():
         msg[name.replace("_", "-")] = value
     msg.set_content(body)
@@ -64,6 +68,7 @@ async def test_mail_in_ack_staff_reply_tenant_reply_and_out_of_office(
         outbox={"poll_interval_s": 0.05},
         email={
             "help_address": HELP,
+            "authserv_id": MTA,
             "smtp_listen": f"127.0.0.1:{smtp_port}",
             "outgoing": {"host": "127.0.0.1", "port": smtp_sink.port},
         },
@@ -123,7 +128,6 @@ async def test_mail_in_ack_staff_reply_tenant_reply_and_out_of_office(
         comments = await TicketEvent.filter(ticket_id=1, type=EventType.PUBLIC_REPLY).order_by("id")
         assert [c.text for c in comments] == ["A plumber comes at 3pm.", "Thanks, I will be home."]
 
-        events_before = await TicketEvent.filter(ticket_id=1).count()
         out_of_office = tenant_mail(
             "Automatic reply: [#1] Leak under the sink",
             "I am out of the office until Monday.",
@@ -135,7 +139,8 @@ async def test_mail_in_ack_staff_reply_tenant_reply_and_out_of_office(
         assert result[1].startswith("2.0.0 Message accepted")
         await asyncio.sleep(0.5)
         assert await Ticket.all().count() == 1
-        assert await TicketEvent.filter(ticket_id=1).count() == events_before
+        note = await TicketEvent.get(ticket_id=1, type=EventType.INTERNAL_NOTE)
+        assert "I am out of the office until Monday." in note.text and not note.public
         assert len(smtp_sink.messages) == 2
     finally:
         stop.set()

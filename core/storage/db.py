@@ -36,13 +36,14 @@ def sqlite_url(url: str, synchronous: str = "FULL") -> str:
 
 
 def ensure_sqlite_dir(url: str) -> None:
-    """Create the directory of a SQLite database file."""
+    """Create the directory of a SQLite database file (0700 if it is new; an existing
+    directory keeps its mode). The file itself is created 0600 by the engine."""
     parts = urlsplit(url)
     if parts.scheme != "sqlite":
         return
     path = (parts.netloc + parts.path) if parts.netloc else parts.path
     if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
 def tortoise_config(url: str) -> dict[str, Any]:
@@ -126,8 +127,7 @@ async def pending_migrations() -> list[str]:
     """Migrations not yet applied to the open database."""
     apps = tortoise_config("")["apps"]
     executor = MigrationExecutor(connections.get("default"), apps)
-    await executor.recorder.ensure_schema(executor._schema_editor(atomic=False))
-    plan = await executor.plan()
+    plan = await executor.plan()  # no migration table yet: every migration is pending
     return [step.migration.name for step in plan if not step.backward]
 
 
@@ -138,11 +138,6 @@ async def ping() -> bool:
     except Exception:
         return False
     return True
-
-
-def is_postgres(url: str) -> bool:
-    """True for a PostgreSQL URL."""
-    return urlsplit(url).scheme in ("postgres", "postgresql", "asyncpg")
 
 
 def _looks_unreachable(exc: Exception) -> bool:

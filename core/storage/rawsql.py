@@ -3,7 +3,7 @@ than running it.
 
 Queries mark their parameters ``:name``; :func:`bind` turns the markers into the driver's
 placeholders (``?`` on SQLite, ``$1``… on PostgreSQL), translating each query text once,
-and :func:`fetch` runs a look-up on the current connection (the transaction's, inside one).
+and :func:`fetch` runs a query on the current connection (the transaction's, inside one).
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ from functools import cache
 from typing import Any
 
 from tortoise import connections
-
-from core.storage.sqlite_engine import HousedeskSqliteClient, InlineTransactionWrapper
 
 _PARAM = re.compile(r":(\w+)")
 
@@ -45,12 +43,7 @@ def bind(sql: str, params: dict[str, Any], dialect: str) -> tuple[str, list[Any]
 
 
 async def fetch(query: str, **params: Any) -> list[dict[str, Any]]:
-    """The rows of ``query`` (``:name`` marks each of ``params``), as dicts.
-
-    For look-ups of a few rows by index: on SQLite they run on the event loop thread.
-    """
+    """The rows of ``query`` (``:name`` marks each of ``params``), as dicts."""
     db = connections.get("default")
     sql, values = bind(query, params, db.capabilities.dialect)
-    if isinstance(db, HousedeskSqliteClient | InlineTransactionWrapper):
-        return await db.fetch_few(sql, values)
     return await db.execute_query_dict(sql, values)

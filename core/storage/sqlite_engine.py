@@ -1,28 +1,33 @@
-"""tortoise's SQLite backend, with write transactions whose statements run in-line.
+"""tortoise's SQLite backend with write transactions that take the write lock up front.
 
-aiosqlite runs every statement on its own thread and hands the result back to the event
-loop: a round trip of 40–200 µs on small VMs, where an indexed insert or look-up costs a
-few µs. Only two steps of a transaction can wait: taking the write lock (another process
-may hold it) and COMMIT (the fsync). So a transaction here takes the write lock with
-``BEGIN IMMEDIATE``: in-line when it is free (tried with a busy timeout of 0), else on the
-connection's thread, which waits for it there. Once the lock is held no statement can wait
-for another writer (WAL: readers never block the writer), so the statements inside run
-directly on the event loop thread, and COMMIT goes to the thread. Outside a transaction,
-look-ups of a few rows by index (:meth:`fetch_few`, used by :func:`core.storage.rawsql.fetch`) run
-in-line too: a WAL reader never waits for a writer. Other statements outside a transaction
-(reports, listings) still run on the thread and leave the loop free. Selected by
-:func:`core.storage.db.tortoise_config` for ``sqlite://`` URLs.
+Every statement runs on aiosqlite's connection thread, through aiosqlite's public API: the
+event loop never touches the sqlite3 connection, so a long transaction (a scheduler round,
+an announcement, a directory import) leaves the loop free for SMTP sessions, bot updates
+and outbox sends. What keeps SQLite robust here:
 
-All access to the one connection is serialised by tortoise's lock; the sqlite3 connection
-is opened with ``check_same_thread=False`` so that both threads may use it in turn.
+- a write transaction opens with ``BEGIN IMMEDIATE``, so it holds the write lock before its
+  first read and can never fail half-way with ``SQLITE_BUSY`` when another process writes;
+  waiting for that lock (the busy timeout, :func:`core.storage.db.sqlite_url`) happens on
+  the connection's thread, not on the loop;
+- one connection per process, whose lock (tortoise's) lets one transaction at a time run:
+  the process's one write lock;
+- WAL, so readers never wait for the writer; rows come back as ``sqlite3.Row`` (set
+  through aiosqlite's ``row_factory``);
+- a new database file is created 0600 before SQLite opens it; SQLite gives its ``-wal``
+  and ``-shm`` files the mode of the database file.
+
+Selected by :func:`core.storage.db.tortoise_config` for ``sqlite://`` URLs.
+
+Version pin: the transaction hook (``_in_transaction``) and the wrapper and context classes
+of ``tortoise.backends.sqlite.client`` are tortoise internals, and this is the one module
+that uses any: pyproject.toml pins tortoise-orm (1.1.9) and aiosqlite (0.22.1) to the
+versions it was written against. Check the subclassed classes before moving either pin.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
-from collections.abc import Sequence
-from itertools import count
-from typing import Any
 
 import aiosqlite
 from tortoise.backends.base.client import NestedTransactionContext, TransactionContext
@@ -30,150 +35,60 @@ from tortoise.backends.sqlite.client import (
     SqliteClient,
     SqliteTransactionContext,
     SqliteTransactionWrapper,
-    translate_exceptions,
 )
 from tortoise.exceptions import TransactionManagementError
 
-_savepoints = count()
+DATABASE_FILE_MODE = 0o600
 
 
-class InlineTransactionWrapper(SqliteTransactionWrapper):
-    """A transaction that holds the write lock, its statements run on the loop thread."""
+class ImmediateTransactionWrapper(SqliteTransactionWrapper):
+    """A transaction that takes the write lock with ``BEGIN IMMEDIATE``."""
 
     def _in_transaction(self) -> TransactionContext:
-        return NestedTransactionContext(InlineTransactionWrapper(self))
-
-    @property
-    def _db(self) -> sqlite3.Connection:
-        return self._connection._conn
+        return NestedTransactionContext(ImmediateTransactionWrapper(self))
 
     async def begin(self) -> None:
-        """Take the write lock: at once on the loop thread when it is free, else on the
-        connection's thread, which waits there if another process holds it. A transaction
-        left open is closed first, only if there is one."""
+        """Take the write lock (waiting on the connection's thread while another process
+        holds it). A transaction left open is committed first, only if there is one."""
         try:
             if self._connection.in_transaction:
                 await self._connection.commit()
-            if not self._begin_if_free():
-                await self._connection.execute("BEGIN IMMEDIATE")
+            await self._connection.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             raise TransactionManagementError(exc) from exc
 
-    def _begin_if_free(self) -> bool:
-        """``BEGIN IMMEDIATE`` without waiting (busy timeout 0): False if another holds it."""
-        db = self._db
-        (timeout,) = db.execute("PRAGMA busy_timeout").fetchone()
-        db.execute("PRAGMA busy_timeout=0")
-        try:
-            db.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
-                raise
-            return False
-        finally:
-            db.execute(f"PRAGMA busy_timeout={int(timeout)}")
-        return True
-
-    @translate_exceptions
-    async def execute_insert(self, query: str, values: list[Any]) -> int:
-        """Run an INSERT in-line; the new row's id."""
-        self.log.debug("%s: %s", query, values)
-        return self._db.execute(query, values).lastrowid or 0
-
-    @translate_exceptions
-    async def execute_many(self, query: str, values: list[list[Any]]) -> None:
-        """Run one statement for each row of ``values``, in-line."""
-        self.log.debug("%s: %s", query, values)
-        self._db.executemany(query, values)
-
-    @translate_exceptions
-    async def execute_query(
-        self, query: str, values: list[Any] | None = None
-    ) -> tuple[int, Sequence[dict[str, Any]]]:
-        """Run a query in-line: (rows changed or returned, rows)."""
-        query = query.replace("\x00", "'||CHAR(0)||'")
-        self.log.debug("%s: %s", query, values)
-        start = self._db.total_changes
-        rows = self._db.execute(query, values or ()).fetchall()
-        return (self._db.total_changes - start) or len(rows), rows
-
-    @translate_exceptions
-    async def execute_query_dict(
-        self, query: str, values: list[Any] | None = None
-    ) -> list[dict[str, Any]]:
-        """Run a query in-line; its rows as dicts."""
-        query = query.replace("\x00", "'||CHAR(0)||'")
-        self.log.debug("%s: %s", query, values)
-        return _dict_rows(self._db, query, values or [])
-
-    async def fetch_few(self, query: str, values: list[Any]) -> list[dict[str, Any]]:
-        """A look-up of a few rows by index (in a transaction every statement is in-line)."""
-        return await self.execute_query_dict(query, values)
-
-    @translate_exceptions
-    async def execute_script(self, query: str) -> None:
-        """Run several statements in-line."""
-        self.log.debug(query)
-        self._db.executescript(query)
-
-    async def rollback(self) -> None:
-        """Undo the transaction (in WAL mode nothing reaches the disk: in-line)."""
-        if self._finalized:
-            raise TransactionManagementError("Transaction already finalised")
-        self._db.rollback()
-        self._finalized = True
-
-    async def savepoint(self) -> None:
-        """Open a nested transaction."""
-        self._savepoint = f"housedesk_sp_{next(_savepoints)}"
-        self._db.execute(f"SAVEPOINT {self._savepoint}")
-
-    async def savepoint_rollback(self) -> None:
-        """Undo the nested transaction."""
-        self._db.execute(f"ROLLBACK TO {self._open_savepoint()}")
-        self._savepoint = None
-
-    async def release_savepoint(self) -> None:
-        """Keep the nested transaction's changes in the outer one."""
-        self._db.execute(f"RELEASE {self._open_savepoint()}")
-
-    def _open_savepoint(self) -> str:
-        if self._finalized:
-            raise TransactionManagementError("Transaction already finalised")
-        if self._savepoint is None:
-            raise TransactionManagementError("No savepoint to rollback to")
-        return self._savepoint
-
 
 class HousedeskSqliteClient(SqliteClient):
-    """tortoise's SQLite client with :class:`InlineTransactionWrapper` transactions."""
+    """tortoise's SQLite client with :class:`ImmediateTransactionWrapper` transactions."""
 
     async def create_connection(self, with_db: bool) -> None:
-        """Open the connection (usable from the loop thread too) and set the pragmas."""
+        """Open the connection (creating the file 0600) and set the pragmas."""
         if self._connection:
             return
-        self._connection = await aiosqlite.connect(
-            self.filename, isolation_level=None, check_same_thread=False
-        )
-        self._connection._conn.row_factory = sqlite3.Row
+        create_private(self.filename)
+        self._connection = await aiosqlite.connect(self.filename, isolation_level=None)
+        self._connection.row_factory = sqlite3.Row
         for pragma, value in self.pragmas.items():
-            await self._connection.execute(f"PRAGMA {pragma}={value}")
+            await self._connection.execute_fetchall(f"PRAGMA {pragma}={value}")
         await self._post_connect()
 
     def _in_transaction(self) -> TransactionContext:
-        return SqliteTransactionContext(InlineTransactionWrapper(self), self._lock)
-
-    @translate_exceptions
-    async def fetch_few(self, query: str, values: list[Any]) -> list[dict[str, Any]]:
-        """A look-up of a few rows by index, in-line once the connection is free."""
-        async with self.acquire_connection() as connection:
-            self.log.debug("%s: %s", query, values)
-            return _dict_rows(connection._conn, query, values)
+        return SqliteTransactionContext(ImmediateTransactionWrapper(self), self._lock)
 
 
-def _dict_rows(db: sqlite3.Connection, query: str, values: list[Any]) -> list[dict[str, Any]]:
-    """Run ``query`` on the calling thread; its rows as dicts."""
-    return list(map(dict, db.execute(query, values).fetchall()))
+def create_private(filename: str) -> None:
+    """Create an empty database file readable by its owner only, unless it exists.
+
+    An empty file is a valid empty SQLite database; SQLite creates the ``-wal`` and
+    ``-shm`` files with the database file's mode. An existing file keeps its mode.
+    """
+    if filename == ":memory:" or filename.startswith("file:") or not filename:
+        return
+    try:
+        fd = os.open(filename, os.O_WRONLY | os.O_CREAT | os.O_EXCL, DATABASE_FILE_MODE)
+    except FileExistsError:
+        return
+    os.close(fd)
 
 
 client_class = HousedeskSqliteClient

@@ -1,29 +1,37 @@
-"""Row inserts for the hot paths: a ticket, its timeline events, its outbox rows.
+"""Rows written and read without tortoise's query machinery: a ticket, its timeline
+events, its outbox rows, and model instances built from plain SQL rows.
 
 ``Model.create`` passes every attribute through tortoise's validating ``__setattr__``, runs
 the save signals and looks up an executor on each call: measured here, that was most of
 the CPU time of opening a ticket, more than the database work. :func:`insert` writes the
-row with the model's own prepared INSERT and builds the instance the way tortoise builds
-one it has read from the database.
+row with one prepared INSERT and builds the instance with ``Model.construct``; values are
+validated as ``Model.create`` validates them (a text longer than its column refused with
+:class:`~core.errors.InvalidInput` naming the field, on SQLite too, which would store it).
 
 Values are what the model's fields hold in Python (enums, aware datetimes, dicts). A
 relation may be given as an instance or None (kept on the new object, as ``create`` keeps
 it) or as its ``<name>_id``. Fields not given take their declared default.
 
-This module is the one place that leans on tortoise internals (``Model._init_from_db``,
-the ``_<relation>`` attribute that caches a foreign key's object); tests/core/test_rows.py
-pins what it promises, on SQLite and on PostgreSQL.
+:func:`from_row` turns a row read with :func:`core.storage.rawsql.fetch` into an instance.
+It uses tortoise's public API only (``Model.construct``, the fields' own conversions and
+validation; the field list is read from the model's ``_meta``); tests/core/test_rows.py
+pins what this module promises, on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, TypeVar
 
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import ValidationError
 from tortoise.fields.base import Field
 from tortoise.models import Model
+
+from core.errors import InvalidInput
 
 M = TypeVar("M", bound=Model)
 P = TypeVar("P", bound=Model)
@@ -47,7 +55,8 @@ _PAIR_SQL: dict[tuple[type[Model], type[Model]], str] = {}  # PostgreSQL only
 
 
 def _plan(model: type[Model], db: BaseDBAsyncClient) -> _Plan:
-    key = (model, db.capabilities.dialect)
+    dialect = db.capabilities.dialect
+    key = (model, dialect)
     plan = _PLANS.get(key)
     if plan is None:
         meta = model._meta
@@ -56,25 +65,33 @@ def _plan(model: type[Model], db: BaseDBAsyncClient) -> _Plan:
             for f in meta.fields_map.values()
         ):
             raise TypeError(f"insert() does not stamp auto_now fields: {model.__name__}")
-        executor = db.executor_class(model=model, db=db)
-        relations = {
-            name: str(meta.fields_map[name].source_field)
-            for name in (*meta.fk_fields, *meta.o2o_fields)
-        }
+        columns = dict(meta.fields_db_projection)
+        fields = tuple((name, meta.fields_map[name]) for name in columns if name != meta.pk_attr)
         plan = _PLANS[key] = _Plan(
-            sql=executor.insert_query,
-            fields=tuple((name, meta.fields_map[name]) for name in executor.regular_columns),
-            columns=dict(meta.fields_db_projection),
-            relations=relations,
-            defaults={
-                name: field.default
-                for name, field in meta.fields_map.items()
-                if name in meta.fields_db_projection
+            sql=_insert_sql(
+                meta.db_table, [columns[n] for n, _ in fields], columns[meta.pk_attr], dialect
+            ),
+            fields=fields,
+            columns=columns,
+            relations={
+                name: str(meta.fields_map[name].source_field)
+                for name in (*meta.fk_fields, *meta.o2o_fields)
             },
+            defaults={name: field.default for name, field in fields},
             pk=meta.pk_attr,
             table=meta.db_table,
         )
     return plan
+
+
+def _insert_sql(table: str, columns: list[str], pk: str, dialect: str) -> str:
+    """One row's INSERT: ``?`` marks on SQLite (the id is the last row id), ``$n`` and
+    ``RETURNING`` the id on PostgreSQL."""
+    names = ", ".join(f'"{c}"' for c in columns)
+    if dialect == "sqlite":
+        return f'INSERT INTO "{table}" ({names}) VALUES ({", ".join("?" for _ in columns)})'
+    marks = ", ".join(f"${n}" for n in range(1, len(columns) + 1))
+    return f'INSERT INTO "{table}" ({names}) VALUES ({marks}) RETURNING "{pk}"'
 
 
 def _default(value: Any) -> Any:
@@ -175,8 +192,28 @@ def _row(
 def _params(
     model: type[Model], plan: _Plan, row: dict[str, Any], *, skip: str | None = None
 ) -> list[Any]:
-    """The row's values as the driver takes them, in placeholder order (but ``skip``)."""
-    return [field.to_db_value(row[name], model) for name, field in plan.fields if name != skip]
+    """The row's values as the driver takes them, in placeholder order (but ``skip``),
+    validated as ``Model.create`` validates them."""
+    try:
+        return [field.to_db_value(row[name], model) for name, field in plan.fields if name != skip]
+    except ValidationError:
+        raise _invalid(model, plan, row) from None
+
+
+def _invalid(model: type[Model], plan: _Plan, row: dict[str, Any]) -> InvalidInput:
+    """Which field of ``row`` is refused, and why (without repeating the value)."""
+    for name, field in plan.fields:
+        value = row[name]
+        limit = getattr(field, "max_length", None)
+        if isinstance(value, str) and limit is not None and len(value) > limit:
+            return InvalidInput(
+                f"{model.__name__}.{name} is {len(value)} characters long, at most {limit} fit"
+            )
+        try:
+            field.to_db_value(value, model)
+        except ValidationError:
+            return InvalidInput(f"{model.__name__}.{name} is not a valid value")
+    return InvalidInput(f"{model.__name__}: invalid values")
 
 
 def _built(
@@ -184,7 +221,24 @@ def _built(
 ) -> M:
     """The saved instance, as tortoise builds one read from the database."""
     row[plan.pk] = pk
-    instance = model._init_from_db(**{plan.columns[name]: value for name, value in row.items()})
-    for name, obj in related.items():
-        object.__setattr__(instance, f"_{name}", obj)
-    return instance
+    values = {name: field.to_python_value(row[name]) for name, _column, field in _columns(model)}
+    return model.construct(_saved_in_db=True, **values, **related)
+
+
+def from_row(model: type[M], row: Mapping[str, Any]) -> M:
+    """An instance of ``model`` from a database row (column name -> value as the driver
+    returns it), as a tortoise query would build it. Every column of the model must be in
+    ``row``; other keys are ignored."""
+    return model.construct(
+        _saved_in_db=True,
+        **{name: field.to_python_value(row[column]) for name, column, field in _columns(model)},
+    )
+
+
+@cache
+def _columns(model: type[Model]) -> tuple[tuple[str, str, Field[Any]], ...]:
+    """(field name, column, field) of every column of ``model``."""
+    meta = model._meta
+    return tuple(
+        (name, column, meta.fields_map[name]) for name, column in meta.fields_db_projection.items()
+    )

@@ -1,4 +1,5 @@
-"""core.storage.rows.insert: the row and the instance are what ``Model.create`` would make."""
+"""core.storage.rows: the row and the instance are what ``Model.create`` would make, and
+``from_row`` builds what a query builds."""
 
 from __future__ import annotations
 
@@ -8,16 +9,19 @@ import pytest
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from core.errors import InvalidInput
 from core.storage.models import (
     Channel,
     EventType,
+    MessageRef,
     OutboxMessage,
     Person,
     Status,
     Ticket,
     TicketEvent,
 )
-from core.storage.rows import insert, insert_pair
+from core.storage.rawsql import fetch
+from core.storage.rows import from_row, insert, insert_pair
 from tests.core import factories
 
 pytestmark = pytest.mark.usefixtures("db")
@@ -159,3 +163,46 @@ async def test_a_failing_pair_leaves_neither_row() -> None:
                 {"type": EventType.CREATED, "at": None},  # the event's time is required
             )
     assert await Ticket.all().count() == 0
+
+
+async def test_a_text_longer_than_its_column_is_refused_on_every_database() -> None:
+    """SQLite would store it and PostgreSQL refuse it: both refuse it here, naming the field."""
+    with pytest.raises(InvalidInput, match=r"MessageRef\.external_id is 400 characters long"):
+        await insert(MessageRef, channel="email", external_id="x" * 400, created_at=NOW)
+    assert await MessageRef.all().count() == 0
+    fits = await insert(MessageRef, channel="email", external_id="x" * 255, created_at=NOW)
+    assert (await MessageRef.get(id=fits.id)).external_id == "x" * 255
+
+
+async def test_a_pair_with_a_title_too_long_writes_neither_row() -> None:
+    oak = await factories.building()
+    technical = await factories.category()
+    with pytest.raises(InvalidInput, match=r"Ticket\.title is 301 characters long, at most 300"):
+        await insert_pair(
+            Ticket,
+            {
+                "building": oak,
+                "category": technical,
+                "channel": Channel.EMAIL,
+                "title": "t" * 301,
+                "created_at": NOW,
+                "updated_at": NOW,
+            },
+            TicketEvent,
+            {"type": EventType.CREATED, "at": NOW},
+        )
+    assert await Ticket.all().count() == 0 and await TicketEvent.all().count() == 0
+
+
+async def test_from_row_builds_what_a_query_builds() -> None:
+    ticket = await _ticket(description="water on the floor", verified=True)
+    [row] = await fetch('SELECT * FROM "ticket" WHERE "id" = :id', id=ticket.id)
+    built = from_row(Ticket, row)
+    read = await Ticket.get(id=ticket.id)
+    assert dict(built) == dict(read)
+    assert built.status is Status.NEW and built.channel is Channel.EMAIL
+    assert built.created_at == NOW and built.created_at.tzinfo is not None
+    assert built.verified is True
+    built.title = "Leak fixed?"
+    await built.save(update_fields=["title"])
+    assert (await Ticket.get(id=ticket.id)).title == "Leak fixed?"

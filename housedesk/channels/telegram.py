@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -20,7 +20,6 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from telegram.error import InvalidToken
 
@@ -33,7 +32,9 @@ from bots.dispatchers import (
     set_command_menus,
 )
 from bots.fsm_storage import conversation_storage
+from bots.inbox_feed import UpdateFeed
 from bots.telegram_sender import TelegramSender
+from core.messaging.inbox import InboxPolicy
 from core.messaging.notifications import TELEGRAM_RESIDENT, TELEGRAM_STAFF
 from housedesk.bootstrap import App
 from housedesk.channels.voicemail import voice_to_text
@@ -78,7 +79,9 @@ class RunningBot:
     bot: Bot
     dispatcher: Dispatcher
     sender: TelegramSender
+    feed: UpdateFeed
     polling: asyncio.Task[None] | None = None
+    handling: asyncio.Task[None] | None = None
 
 
 @dataclass
@@ -89,6 +92,7 @@ class TelegramChannel:
     storage: BaseStorage
     isolation: BaseEventIsolation
     bots: list[RunningBot] = field(default_factory=list)
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def connect_webhooks(self) -> None:
         """Webhook mode: tell Telegram where to push each bot's updates (kept while down, so
@@ -110,8 +114,9 @@ class TelegramChannel:
     async def stop(self) -> None:
         """Stop taking updates, then close the bots' connections and the senders."""
         bots, self.bots = self.bots, []
+        self.stopping.set()
         for running in bots:
-            await _stop_polling(running)
+            await _stop_feed(running)
         for running in bots:
             await running.bot.session.close()
             await running.sender.stop()
@@ -141,16 +146,12 @@ async def start_telegram(
         if running is None:
             continue
         channel.bots.append(running)
+        running.handling = asyncio.create_task(
+            running.feed.handle(channel.stopping), name=f"telegram {kind.name} updates"
+        )
         if settings.mode == "webhook":
-            handler = SimpleRequestHandler(
-                running.dispatcher,
-                running.bot,
-                handle_in_background=False,
-                secret_token=settings.webhook_secret.get_secret_value()
-                if settings.webhook_secret
-                else None,
-            )
-            http_routes.append(web.post(kind.webhook_path, handler.handle))
+            secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+            http_routes.append(web.post(kind.webhook_path, _webhook_route(running.feed, secret)))
         else:
             running.polling = asyncio.create_task(
                 _poll(running, settings.polling_timeout_s), name=f"telegram {kind.name} polling"
@@ -191,29 +192,32 @@ async def _start_bot(
         name = f"{kind.name} bot"
     app.channel_states[kind.channel] = f"up ({settings.mode})"
     log.info("telegram: %s is up (%s)", name, settings.mode)
-    return RunningBot(kind, bot, dispatcher, sender)
+    policy = InboxPolicy(max_attempts=settings.update_max_attempts)
+    feed = UpdateFeed(kind.name, bot, dispatcher, app.clock, policy)
+    return RunningBot(kind, bot, dispatcher, sender, feed)
 
 
 async def _poll(running: RunningBot, timeout: int) -> None:
     """Long-poll until stopped; a webhook left from webhook mode would block getUpdates."""
     with contextlib.suppress(TelegramAPIError, TelegramNetworkError):
         await running.bot.delete_webhook(drop_pending_updates=False)
-    await running.dispatcher.start_polling(
-        running.bot,
-        polling_timeout=timeout,
-        handle_signals=False,
-        close_bot_session=False,
-        allowed_updates=running.dispatcher.resolve_used_update_types(),
-    )
+    await running.feed.poll(timeout)
 
 
-async def _stop_polling(running: RunningBot) -> None:
-    task = running.polling
-    if task is None or task.done():
-        return
-    try:
-        await running.dispatcher.stop_polling()
-    except RuntimeError:  # asked to stop before polling began
-        task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+def _webhook_route(
+    feed: UpdateFeed, secret: str | None
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def take(request: web.Request) -> web.Response:
+        return await feed.webhook(request, secret)
+
+    return take
+
+
+async def _stop_feed(running: RunningBot) -> None:
+    """Stop asking for updates (unconfirmed ones are delivered again), finish the one in hand."""
+    if running.polling is not None:
+        running.polling.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running.polling
+    if running.handling is not None:
+        await running.handling

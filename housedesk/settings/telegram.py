@@ -43,6 +43,11 @@ class TelegramSettings(BaseModel):
     """Long-polling wait per getUpdates request."""
     report_window_minutes: int = Field(10, ge=0)
     """How long after a report the resident's further messages join it."""
+    update_max_attempts: int = Field(5, ge=1)
+    """An update whose handling fails this many times (while the database answers) is
+    quarantined: set aside for ``housedesk quarantine``, and the managers are told."""
+    keep_handled_updates_days: int = Field(7, ge=1)
+    """``housedesk gc`` deletes updates handled longer ago than this."""
 
     @field_validator("api_base", "webhook_url")
     @classmethod

@@ -1,0 +1,227 @@
+"""A bot's updates go through the inbox: stored before they are confirmed, handled from there.
+
+Long polling asks for the next updates only after the last batch is stored, so Telegram
+redelivers whatever could not be stored; a webhook request is answered 200 only once its
+update is stored (503 otherwise, and Telegram retries). The handling loop feeds stored
+updates to the dispatcher, one chat's updates in order and chats side by side. When handling
+fails while the database is away, nothing is counted: the loop waits, with backoff, until
+the database answers and tries again. Other failures count towards quarantine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+from collections.abc import Awaitable
+from enum import Enum
+
+from aiogram import Bot, Dispatcher
+from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
+from aiogram.methods import GetUpdates
+from aiogram.types import Update
+from aiohttp import web
+
+from core.clock import Clock
+from core.messaging import inbox
+from core.messaging.inbox import InboxPolicy
+from core.storage.db import ping
+from core.storage.models import InboundUpdate
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+BATCH = 100
+
+
+class _Outcome(Enum):
+    HANDLED = "handled"
+    FAILED = "failed"
+    OUTAGE = "outage"
+
+
+class Backoff:
+    """Doubling waits from ``first`` up to ``longest`` seconds, reset on success."""
+
+    def __init__(self, first: float = 0.5, longest: float = 30.0) -> None:
+        self.first, self.longest = first, longest
+        self.current = first
+
+    def next(self) -> float:
+        """The wait now; the next one is twice as long."""
+        wait, self.current = self.current, min(self.current * 2, self.longest)
+        return wait
+
+    def reset(self) -> None:
+        """Back to the first, short wait."""
+        self.current = self.first
+
+
+class UpdateFeed:
+    """Feeds one bot's dispatcher from the inbox (see the module's docstring)."""
+
+    def __init__(
+        self,
+        name: str,
+        bot: Bot,
+        dispatcher: Dispatcher,
+        clock: Clock,
+        policy: InboxPolicy,
+        *,
+        idle_s: float = 5.0,
+    ) -> None:
+        self.name = name
+        self.bot = bot
+        self.dispatcher = dispatcher
+        self.clock = clock
+        self.policy = policy
+        self.idle_s = idle_s
+        self._wake = asyncio.Event()
+
+    # -- taking updates in -------------------------------------------------------------------
+
+    async def poll(self, timeout: int) -> None:
+        """Long-poll until cancelled, storing each batch before asking past it."""
+        allowed = self.dispatcher.resolve_used_update_types()
+        offset: int | None = None
+        backoff = Backoff()
+        while True:
+            try:
+                updates = await self.bot(
+                    GetUpdates(offset=offset, timeout=timeout, allowed_updates=allowed),
+                    request_timeout=timeout + 10,
+                )
+            except (TelegramAPIError, TelegramNetworkError) as exc:
+                log.warning("telegram: %s bot cannot get updates: %s", self.name, exc)
+                await asyncio.sleep(backoff.next())
+                continue
+            if not updates:
+                backoff.reset()
+                continue
+            if not await self._store(updates):
+                await asyncio.sleep(backoff.next())  # not confirmed: Telegram keeps them
+                continue
+            backoff.reset()
+            offset = updates[-1].update_id + 1
+
+    async def webhook(self, request: web.Request, secret: str | None) -> web.Response:
+        """Take one webhook request: 200 once its update is stored, 503 when it cannot be."""
+        given = request.headers.get(SECRET_HEADER, "")
+        if secret is not None and not hmac.compare_digest(given.encode(), secret.encode()):
+            return web.Response(status=401)
+        try:
+            update = Update.model_validate(await request.json(), context={"bot": self.bot})
+        except ValueError:
+            return web.Response(status=400)
+        if not await self._store([update]):
+            return web.Response(status=503, headers={"Retry-After": "5"})
+        return web.Response(status=200)
+
+    async def _store(self, updates: list[Update]) -> bool:
+        payloads = [
+            (u.update_id, u.model_dump(mode="json", by_alias=True, exclude_unset=True))
+            for u in updates
+        ]
+        try:
+            await inbox.store(self.name, payloads, self.clock.now())
+        except Exception as exc:  # whatever the database raised: confirm nothing
+            log.warning(
+                "telegram: %s bot cannot store %d update(s), Telegram will deliver them again: %s",
+                self.name,
+                len(updates),
+                exc,
+            )
+            return False
+        self._wake.set()
+        return True
+
+    # -- handling them -----------------------------------------------------------------------
+
+    async def handle(self, stop: asyncio.Event) -> None:
+        """Handle stored updates until ``stop``; the batch in hand is finished first."""
+        backoff = Backoff()
+        while not stop.is_set():
+            try:
+                rows = await inbox.due(self.name, self.clock.now(), BATCH)
+            except Exception as exc:
+                log.warning("telegram: %s bot inbox unreachable: %s", self.name, exc)
+                await self._pause(stop, backoff.next())
+                continue
+            if not rows:
+                self._wake.clear()
+                await self._pause(stop, self.idle_s, wakeable=True)
+                continue
+            chains = _by_chat(rows)
+            outcomes = await asyncio.gather(*(self._handle_chain(chain) for chain in chains))
+            if _Outcome.OUTAGE in outcomes:
+                await self._pause(stop, backoff.next())
+            else:
+                backoff.reset()
+
+    async def _handle_chain(self, rows: list[InboundUpdate]) -> _Outcome:
+        """One chat's updates in order; an outage stops the chain (order is kept)."""
+        for row in rows:
+            if await self._handle_one(row) is _Outcome.OUTAGE:
+                return _Outcome.OUTAGE
+        return _Outcome.HANDLED
+
+    async def _handle_one(self, row: InboundUpdate) -> _Outcome:
+        try:
+            update = Update.model_validate(row.payload, context={"bot": self.bot})
+            await self.dispatcher.feed_update(self.bot, update)
+        except Exception as exc:
+            if not await ping():
+                log.warning(
+                    "telegram: %s bot update %s waits for the database: %s",
+                    self.name,
+                    row.update_id,
+                    exc,
+                )
+                return _Outcome.OUTAGE
+            log.exception("telegram: %s bot update %s failed", self.name, row.update_id)
+            return await self._record(
+                inbox.record_failure(
+                    row, f"{type(exc).__name__}: {exc}", self.clock.now(), self.policy
+                ),
+                _Outcome.FAILED,
+            )
+        return await self._record(inbox.mark_handled(row, self.clock.now()), _Outcome.HANDLED)
+
+    async def _record(self, write: Awaitable[object], outcome: _Outcome) -> _Outcome:
+        try:
+            await write
+        except Exception as exc:  # lost with the database: the update is handled again
+            log.warning("telegram: %s bot cannot record an update: %s", self.name, exc)
+            return _Outcome.OUTAGE
+        return outcome
+
+    async def _pause(self, stop: asyncio.Event, seconds: float, *, wakeable: bool = False) -> None:
+        waits = [asyncio.ensure_future(stop.wait())]
+        if wakeable:
+            waits.append(asyncio.ensure_future(self._wake.wait()))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED), seconds
+            )
+        for waiting in waits:
+            waiting.cancel()
+
+
+def _chat_key(row: InboundUpdate) -> object:
+    """Whose conversation an update belongs to: its chat, else its sender."""
+    event = next(
+        (v for k, v in row.payload.items() if k != "update_id" and isinstance(v, dict)), {}
+    )
+    for holder in (event, event.get("message")):
+        if isinstance(holder, dict) and isinstance(holder.get("chat"), dict):
+            return holder["chat"].get("id")
+    sender = event.get("from")
+    return sender.get("id") if isinstance(sender, dict) else row.id
+
+
+def _by_chat(rows: list[InboundUpdate]) -> list[list[InboundUpdate]]:
+    chains: dict[object, list[InboundUpdate]] = {}
+    for row in rows:
+        chains.setdefault(_chat_key(row), []).append(row)
+    return list(chains.values())

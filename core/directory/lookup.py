@@ -8,6 +8,7 @@ import time
 from core.errors import InvalidInput, NotFound
 from core.storage.models import Building, Category, Contact, ContactKind, Person, Role
 from core.storage.rawsql import fetch
+from core.storage.rows import from_row
 
 _NON_DIGITS = re.compile(r"[^\d+]")
 
@@ -40,7 +41,7 @@ async def person_by_contact(kind: ContactKind, value: str) -> Person | None:
         kind=kind.value,
         value=normalize_contact(kind, value),
     )
-    return Person._init_from_db(**rows[0]) if rows else None
+    return from_row(Person, rows[0]) if rows else None
 
 
 async def find_staff(identifier: str) -> Person:
@@ -145,11 +146,11 @@ async def person_and_contacts(person_id: int) -> tuple[Person, list[Contact]] | 
         return None
     person = {k: v for k, v in rows[0].items() if not k.startswith("contact__")}
     contacts = [
-        Contact._init_from_db(**{c: row[f"contact__{c}"] for c in _CONTACT_COLUMNS})
+        from_row(Contact, {c: row[f"contact__{c}"] for c in _CONTACT_COLUMNS})
         for row in rows
         if row["contact__id"] is not None
     ]
-    return Person._init_from_db(**person), contacts
+    return from_row(Person, person), contacts
 
 
 async def contact_of(person: Person, kind: ContactKind) -> Contact | None:

@@ -30,6 +30,7 @@ from core.messaging.delivery import (
     Sender,
     TemporaryDeliveryError,
 )
+from core.storage.fit import fitted_key
 from core.storage.models import (
     Contact,
     ContactKind,
@@ -67,7 +68,7 @@ async def enqueue(
         channel=channel,
         recipient=recipient,
         payload=dict(payload),
-        idempotency_key=key,
+        idempotency_key=fitted_key(OutboxMessage, "idempotency_key", key),
         next_attempt_at=now,
         max_attempts=max_attempts,
         ticket=ticket,
@@ -86,7 +87,9 @@ async def enqueue_once(
     max_attempts: int = 8,
 ) -> OutboxMessage | None:
     """Like :func:`enqueue`, but a second call with the same ``key`` writes nothing."""
-    if await OutboxMessage.exists(idempotency_key=key):
+    if await OutboxMessage.exists(
+        idempotency_key=fitted_key(OutboxMessage, "idempotency_key", key)
+    ):
         return None
     return await enqueue(
         channel=channel,

@@ -29,6 +29,7 @@ from core.directory.lookup import building_by_code
 from core.errors import InvalidInput
 from core.i18n import N_, gettext
 from core.messaging.notifications import EMAIL, TELEGRAM_RESIDENT
+from core.storage.fit import fitted_key
 from core.storage.models import (
     Announcement,
     Building,
@@ -162,7 +163,11 @@ class Announcer:
                     channel=channel,
                     recipient=recipient,
                     payload=payload,
-                    idempotency_key=f"announce:{announcement.id}:{channel}:{recipient}",
+                    idempotency_key=fitted_key(
+                        OutboxMessage,
+                        "idempotency_key",
+                        f"announce:{announcement.id}:{channel}:{recipient}",
+                    ),
                     next_attempt_at=now + delay,
                     max_attempts=self.max_attempts,
                     created_at=now,

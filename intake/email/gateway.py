@@ -21,7 +21,17 @@ from core.clock import Clock
 from core.directory.lookup import person_by_contact
 from core.errors import DomainError
 from core.storage.blobs import BlobStore
-from core.storage.models import Channel, ContactKind, EventType, Person, Status, Ticket
+from core.storage.fit import digest, max_length
+from core.storage.models import (
+    Channel,
+    Contact,
+    ContactKind,
+    EventType,
+    MessageRef,
+    Person,
+    Status,
+    Ticket,
+)
 from core.tickets.commands import InboundRef, NewAttachment, NewTicket, RequesterHint
 from core.tickets.service import TicketService
 from intake.email.authentication import SenderAuthentication, authenticate
@@ -124,7 +134,7 @@ class MailGateway:
         """By In-Reply-To/References first, then by the ``[#42]`` subject tag."""
         for candidate in [mail.in_reply_to, *reversed(mail.references)]:
             if candidate:
-                ticket = await self.tickets.ticket_for_message(EMAIL, candidate)
+                ticket = await self.tickets.ticket_for_message(EMAIL, stored_id(candidate))
                 if ticket is not None:
                     return ticket
         if found.ticket_number is not None:
@@ -170,6 +180,8 @@ class MailGateway:
     ) -> Outcome:
         if not mail.sender:
             return Rejected("no sender address", 550, "5.1.7")
+        if len(mail.sender) > max_length(Contact, "value"):
+            return Rejected("sender address too long", 550, "5.1.7")
         text = _with_notes(mail.body, mail.notes)
         category = await self.categorize(f"{mail.subject}\n{text}") if self.categorize else None
         since = self.clock.now() - timedelta(hours=1)
@@ -211,7 +223,7 @@ class MailGateway:
         bounce = found.bounce
         if bounce is None or not bounce.original_message_id:
             return Accepted(note="bounce for a message we cannot identify: recorded nowhere")
-        ticket = await self.tickets.ticket_for_message(EMAIL, bounce.original_message_id)
+        ticket = await self.tickets.ticket_for_message(EMAIL, stored_id(bounce.original_message_id))
         if ticket is None:
             return Accepted(note="bounce for a message we did not send")
         detail = " ".join(p for p in (bounce.status, bounce.diagnostic) if p)
@@ -233,10 +245,18 @@ class MailGateway:
 
 
 def _message_id(mail: ParsedMail, raw: bytes) -> str:
-    """The mail's Message-ID, or a stable stand-in for mail that has none."""
+    """The mail's Message-ID as stored, or a stable stand-in for mail that has none."""
     if mail.message_id:
-        return mail.message_id
+        return stored_id(mail.message_id)
     return f"<sha256-{hashlib.sha256(raw).hexdigest()}@missing-message-id.invalid>"
+
+
+def stored_id(message_id: str) -> str:
+    """A Message-ID as housedesk stores it: itself, or, when longer than the column holds
+    (RFC 5322 sets no limit), a stable digest form, so the same mail is still recognised."""
+    if len(message_id) <= max_length(MessageRef, "external_id"):
+        return message_id
+    return f"<sha256-{digest(message_id)}@long-message-id.invalid>"
 
 
 def _may_follow_up(ticket: Ticket, sender: Person | None) -> bool:

@@ -182,3 +182,45 @@ async def test_garbage_is_rejected_and_database_failure_deferred(gateway: MailGa
     outcome = await gateway(mail(message_id="<z@t>"))
     assert isinstance(outcome, Deferred)
     assert await Ticket.all().count() == 0
+
+
+async def test_a_400_character_message_id_is_taken_in_once_and_recognised(
+    gateway: MailGateway,
+) -> None:
+    """PostgreSQL refuses a Message-ID longer than its column: the mail is still taken in
+    (under a stable digest of its id), acknowledged, and a re-delivery is a duplicate."""
+    long_id = f"<{'x' * 380}@tenant.example>"
+    assert len(long_id) > 255
+    first = await gateway(mail(message_id=long_id))
+    assert isinstance(first, Accepted) and first.ticket_ref == "#1"
+    [ack] = await OutboxMessage.filter(ticket_id=1)
+    assert ack.recipient == "tom@tenant.example"
+    again = await gateway(mail(message_id=long_id))
+    assert isinstance(again, Accepted) and again.ticket_ref == "#1"
+    assert "duplicate" in again.note
+    assert await Ticket.all().count() == 1 and await OutboxMessage.all().count() == 1
+
+
+async def test_a_reply_referring_to_a_long_message_id_lands_on_its_ticket(
+    gateway: MailGateway,
+) -> None:
+    long_id = f"<{'y' * 300}@tenant.example>"
+    await gateway(mail(message_id=long_id))
+    reply = mail(
+        subject="More about the leak",
+        body="It is getting worse.",
+        message_id="<m2@tenant.example>",
+        In_Reply_To="<placeholder@t>",
+    )  # EmailMessage would encode a long In-Reply-To; a mail client writes it as it is
+    outcome = await gateway(reply.replace(b"<placeholder@t>", long_id.encode()))
+    assert isinstance(outcome, Accepted) and outcome.ticket_ref == "#1"
+    assert outcome.note == "follow-up"
+
+
+async def test_a_sender_address_longer_than_any_valid_one_is_refused(
+    gateway: MailGateway,
+) -> None:
+    address = f"{'a' * 200}@{'b' * 100}.example"
+    outcome = await gateway(mail(sender=address, message_id="<toolong@t>"))
+    assert isinstance(outcome, Rejected) and "too long" in outcome.reason
+    assert await Ticket.all().count() == 0

@@ -41,6 +41,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy core intake bots housedesk presentation speech_models bench
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_architecture.py
 
 BENCHES := speech_bench core_bench email_bench telegram_bench report_bench
 

@@ -18,8 +18,8 @@ from bots.media import VoiceToText
 from bots.residents import menu, registration, report, requests
 from bots.staff import access, cards, manager, work
 from core.clock import Clock
-from core.directory.invites import staff_by_telegram
-from core.directory.residents import resident_by_telegram
+from core.directory.invites import staff_by_chat
+from core.directory.residents import resident_by_chat
 from core.i18n import DEFAULT_LANGUAGE, N_, available_languages, gettext
 from core.operations.announcements import Announcer
 from core.reports.figures import Reports
@@ -87,7 +87,7 @@ def build_resident_dispatcher(
 ) -> Dispatcher:
     """The residents' building bot."""
     dispatcher = services.dispatcher(storage, isolation)
-    dispatcher.update.outer_middleware(PersonMiddleware(resident_by_telegram, "resident"))
+    dispatcher.update.outer_middleware(PersonMiddleware(resident_by_chat, "resident"))
     dispatcher.include_routers(
         common.cancel_router(),
         common.membership_router(),
@@ -107,7 +107,7 @@ def build_staff_dispatcher(
 ) -> Dispatcher:
     """The staff bot."""
     dispatcher = services.dispatcher(storage, isolation)
-    dispatcher.update.outer_middleware(PersonMiddleware(staff_by_telegram, "staff"))
+    dispatcher.update.outer_middleware(PersonMiddleware(staff_by_chat, "staff"))
     dispatcher.include_routers(
         common.cancel_router(),
         common.membership_router(),

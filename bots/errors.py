@@ -1,8 +1,7 @@
 """The one place where both bots turn the core's typed errors into a polite answer.
 
-Anything else propagates to the update feed (:mod:`bots.inbox_feed`), which handles the
-stored update again: after a database outage once the database is back, otherwise up to
-``[telegram] update_max_attempts`` times before it is quarantined (nothing is lost).
+Anything else propagates: aiogram logs it in polling mode, and in webhook mode the request
+fails, so Telegram delivers the update again (a database outage loses nothing).
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from aiogram.types import ErrorEvent
 from core.errors import AccessDenied, InvalidInput, InvalidTransition, NotFound
 from core.i18n import N_, gettext
 from core.storage.models import Status
-from core.tickets.service import status_name
+from core.tickets.workflow import status_name
 
 
 async def tell(event: ErrorEvent, text: str) -> None:

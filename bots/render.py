@@ -8,7 +8,9 @@ from typing import Any
 
 from core.i18n import N_, gettext
 from core.storage.models import Building, EventType, Status, Ticket
-from core.tickets.service import local_time, status_name
+from core.tickets.service import TicketDetail, local_time
+from core.tickets.workflow import status_name
+from presentation.views import ticket_detail
 
 EVENT_NAMES = {
     EventType.CREATED: N_("created"),
@@ -36,8 +38,9 @@ def ticket_list(tickets: Sequence[Ticket], lang: str, empty: str) -> str:
     return "\n".join(ticket_line(t, lang) for t in tickets) if tickets else empty
 
 
-def ticket_text(detail: Mapping[str, Any], building: Building | None, lang: str) -> str:
-    """A ticket with its place, people and latest history (as ``TicketService.detail``)."""
+def ticket_text(found: TicketDetail, building: Building | None, lang: str) -> str:
+    """A ticket with its place, people and latest history (from ``TicketService.detail``)."""
+    detail = ticket_detail(found)
     status = status_name(Status(detail["status"]), lang)
     lines = [f"{detail['ref']} · {status} · {detail['title']}"]
     if building is not None:

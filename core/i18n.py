@@ -60,3 +60,17 @@ def gettext(language: str | None, message: str, **params: object) -> str:
 def N_(message: str) -> str:
     """Mark a string for extraction without translating it now."""
     return message
+
+
+def format_duration(seconds: float | None, language: str | None) -> str:
+    """``42 min``, ``3 h 5 min`` or ``2 d 4 h`` in ``language``; a dash for no value."""
+    if seconds is None:
+        return "—"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return gettext(language, N_("{m} min"), m=minutes)
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return gettext(language, N_("{h} h {m} min"), h=hours, m=minutes)
+    days, hours = divmod(hours, 24)
+    return gettext(language, N_("{d} d {h} h"), d=days, h=hours)

@@ -22,3 +22,11 @@ def channel_word(channel: Channel | str) -> str:
 def channel_of_word(word: str) -> Channel:
     """The channel a documented name stands for (``telegram`` is the chat channel)."""
     return Channel.CHAT if word == CHAT_WORD else Channel(word)
+
+
+def documented_data(data: dict[str, object]) -> dict[str, object]:
+    """A timeline row's data with its ``channel`` (a created event's) as documented."""
+    channel = data.get("channel")
+    if channel == Channel.CHAT:
+        return {**data, "channel": CHAT_WORD}
+    return data

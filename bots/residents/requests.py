@@ -19,7 +19,6 @@ from bots.render import ticket_list, ticket_text
 from bots.residents.report import NOTHING_TO_KEEP
 from bots.residents.states import Thread
 from core.actors import Actor
-from core.directory.lookup import building_by_code
 from core.i18n import N_, gettext
 from core.messaging.notifications import TELEGRAM_RESIDENT
 from core.storage.blobs import BlobStore
@@ -121,12 +120,13 @@ async def pick(
         await callback.answer(gettext(lang, REGISTER_FIRST), show_alert=True)
         return
     detail = await tickets.detail(callback_data.ticket_id, resident)
-    building = await building_by_code(str(detail["building"])) if detail["building"] else None
     await callback.answer()
     await state.set_state(Thread.commenting)
     await state.set_data({"ticket": callback_data.ticket_id})
-    prompt = gettext(lang, N_("Write a message to add to {ref}, or /menu."), ref=detail["ref"])
-    await callback.message.answer(f"{ticket_text(detail, building, lang)}\n\n{prompt}")
+    prompt = gettext(lang, N_("Write a message to add to {ref}, or /menu."), ref=detail.ticket.ref)
+    await callback.message.answer(
+        f"{ticket_text(detail, detail.ticket.building, lang)}\n\n{prompt}"
+    )
 
 
 async def comment(

@@ -16,6 +16,7 @@ from core.reports.figures import Reports
 from core.storage.blobs import BlobStore
 from core.storage.models import Person
 from core.tickets.access import SEES_ALL, require_role
+from presentation.reports.text import report_text
 
 PERIODS = ("today", "week", "month")
 NOTHING = N_("Nothing to show.")
@@ -37,8 +38,10 @@ async def report(
 ) -> None:
     require_role(staff, SEES_ALL)
     period, building = period_and_building(command, "today")
-    await message.answer(await reports.report_text(period, building, lang))
-    chart = await reports.report_png(period, building, lang)
+    await message.answer(await report_text(reports, period, building, lang))
+    from presentation.reports.chart import report_png  # matplotlib loads only when asked for
+
+    chart = await report_png(reports, period, building, lang)
     await message.answer_photo(BufferedInputFile(chart, f"report-{period}.png"))
 
 
@@ -88,7 +91,9 @@ async def ratings(
 async def export(message: Message, command: CommandObject, staff: Person, reports: Reports) -> None:
     require_role(staff, SEES_ALL)
     period, building = period_and_building(command, "month")
-    workbook = await reports.export_xlsx(period, building)
+    from presentation.reports.xlsx import export_xlsx  # openpyxl loads only when asked for
+
+    workbook = await export_xlsx(reports, period, building)
     name = f"tickets-{period.replace('..', '_')}.xlsx"
     await message.answer_document(BufferedInputFile(workbook, name))
 
@@ -117,10 +122,10 @@ async def announce(
         gettext(
             lang,
             N_(
-                "Announcement queued: {telegram} by Telegram, {email} by email, "
+                "Announcement queued: {chat} by Telegram, {email} by email, "
                 "{unreachable} without a contact."
             ),
-            telegram=result.chat,
+            chat=result.telegram,
             email=result.email,
             unreachable=result.unreachable,
         )

@@ -11,7 +11,7 @@ from bots.context import IsStaff, RepliesToTicket, inbound_ref
 from bots.media import read_content
 from bots.render import ticket_list, ticket_text
 from core.actors import Actor
-from core.directory.lookup import building_by_code, find_staff
+from core.directory.lookup import find_staff
 from core.errors import InvalidInput
 from core.i18n import N_, gettext
 from core.messaging.notifications import TELEGRAM_STAFF
@@ -45,8 +45,7 @@ async def show(
     message: Message, command: CommandObject, staff: Person, lang: str, tickets: TicketService
 ) -> None:
     detail = await tickets.detail(command.args or "", staff)
-    building = await building_by_code(str(detail["building"])) if detail["building"] else None
-    await message.answer(ticket_text(detail, building, lang))
+    await message.answer(ticket_text(detail, detail.ticket.building, lang))
 
 
 async def assign(

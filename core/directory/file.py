@@ -1,8 +1,13 @@
-"""The directory file's schema (``housedesk import FILE.toml``), validated row by row."""
+"""The directory's schema (``housedesk import FILE.toml``), validated row by row.
+
+Field names are channel-neutral (``chat_id``: an account on the chat platform); the file's
+own key names, where they differ, are given by whoever reads the file (``file_keys``).
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -111,7 +116,7 @@ class StaffRow(Row):
 
     name: str = Field(min_length=1)
     role: Role = Role.TECHNICIAN
-    telegram_id: int | None = None
+    chat_id: int | None = None
     email: str | None = None
     phone: str | None = None
     language: str | None = None
@@ -139,7 +144,7 @@ class ResidentRow(Row):
     name: str = Field(min_length=1)
     building: str
     units: list[str | int] = []
-    telegram_id: int | None = None
+    chat_id: int | None = None
     email: str | None = None
     phone: str | None = None
     language: str | None = None
@@ -155,7 +160,7 @@ class RosterRow(Row):
 
 
 class StaffChatRow(Row):
-    """``[[staff_chats]]``: a Telegram group for a building and/or a trade."""
+    """``[[staff_chats]]``: a staff group chat for a building and/or a trade."""
 
     chat_id: int
     title: str = ""
@@ -189,8 +194,29 @@ def _table_lines(text: str, table: str) -> list[int]:
     return [n for n, line in enumerate(text.splitlines(), start=1) if pattern.match(line)]
 
 
-def parse_directory(data: dict[str, Any], text: str, source: str) -> DirectoryFile:
-    """Validate every row; the first bad one raises :class:`InvalidInput` with its line."""
+_UNKNOWN = "\x00"
+"""Stands for a key the file may not use (a field's name where the file spells it otherwise)."""
+
+FileKeys = Mapping[str, Mapping[str, str]]
+"""Per table, a field's key as the file spells it (``{"staff": {"chat_id": "..."}}``)."""
+
+
+def _from_file(raw: Any, keys: Mapping[str, str]) -> Any:
+    """A row with the file's keys renamed to field names; a field's own name is unknown."""
+    if not keys or not isinstance(raw, dict):
+        return raw
+    fields = {key: field for field, key in keys.items()}
+    return {fields.get(k, _UNKNOWN if k in keys else k): v for k, v in raw.items()}
+
+
+def parse_directory(
+    data: dict[str, Any], text: str, source: str, file_keys: FileKeys | None = None
+) -> DirectoryFile:
+    """Validate every row; the first bad one raises :class:`InvalidInput` with its line.
+
+    ``file_keys`` renames a table's keys from the file's spelling to the field names, and
+    error messages name the key as the file spells it.
+    """
     unknown = sorted(set(data) - set(ROW_TYPES))
     if unknown:
         raise InvalidInput(f"{source}: unknown table [[{unknown[0]}]]")
@@ -199,16 +225,27 @@ def parse_directory(data: dict[str, Any], text: str, source: str) -> DirectoryFi
         raw_rows = data.get(table, [])
         if not isinstance(raw_rows, list):
             raise InvalidInput(f"{source}: {table} must be written as [[{table}]] tables")
+        keys = (file_keys or {}).get(table, {})
         lines = _table_lines(text, table)
         rows[table] = []
         for index, raw in enumerate(raw_rows):
             where = f"line {lines[index]}" if index < len(lines) else f"row {index + 1}"
             try:
-                rows[table].append(row_type.model_validate(raw))
+                rows[table].append(row_type.model_validate(_from_file(raw, keys)))
             except ValidationError as exc:
                 first = exc.errors()[0]
-                key = ".".join(str(p) for p in first["loc"]) or "row"
+                key = ".".join(_file_key(first["loc"], keys, raw)) or "row"
                 raise InvalidInput(
                     f"{source}: {where}: [[{table}]] {key}: {first['msg']}"
                 ) from None
     return DirectoryFile.model_validate({k: [r.model_dump() for r in v] for k, v in rows.items()})
+
+
+def _file_key(loc: tuple[int | str, ...], keys: Mapping[str, str], raw: Any) -> list[str]:
+    """An error's location with its first part spelled as in the file."""
+    path = [str(p) for p in loc]
+    if path and path[0] == _UNKNOWN:
+        path[0] = next(k for k in raw if k in keys)
+    elif path:
+        path[0] = keys.get(path[0], path[0])
+    return path

@@ -1,14 +1,12 @@
-"""``housedesk import FILE.toml``: load or update the directory in one transaction.
+"""Load or update the directory in one transaction (``housedesk import FILE.toml``).
 
-Rows are matched by their natural keys (building and category code, staff email, Telegram
+Rows are matched by their natural keys (building and category code, staff email, chat
 id or name, roster name, chat id), so importing the same file twice changes nothing.
 """
 
 from __future__ import annotations
 
-import tomllib
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 from tortoise.models import Model
@@ -20,7 +18,6 @@ from core.directory.file import (
     ResidentRow,
     StaffRow,
     expand_units,
-    parse_directory,
 )
 from core.directory.lookup import CODE_CACHE, normalize_contact
 from core.errors import InvalidInput
@@ -46,22 +43,11 @@ class ImportReport(Counter[str]):
         return ", ".join(f"{self[k]} {k}" for k in ("created", "updated", "unchanged"))
 
 
-def read_directory(path: Path) -> DirectoryFile:
-    """Read and validate a directory file; errors name the file and line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InvalidInput(f"no such file: {path}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidInput(f"{path}: not valid TOML: {exc}") from None
-    return parse_directory(data, text, str(path))
+async def import_directory(directory: DirectoryFile, source: str) -> ImportReport:
+    """Apply a validated directory atomically: all of it, or (on any error) none of it.
 
-
-async def import_directory(path: Path) -> ImportReport:
-    """Apply a directory file atomically: all of it, or (on any error) none of it."""
-    directory = read_directory(path)
+    ``source`` (the file's name) starts every error message.
+    """
     report = ImportReport()
     CODE_CACHE.clear()
     async with in_transaction():
@@ -70,12 +56,12 @@ async def import_directory(path: Path) -> ImportReport:
         for building_row in directory.buildings:
             await _building(report, building_row)
         for staff in directory.staff:
-            await _staff(report, staff, path)
+            await _staff(report, staff, source)
         for resident in directory.residents:
-            await _resident(report, resident, path)
+            await _resident(report, resident, source)
         for roster in directory.duty_rosters:
-            members = [(await _staff_by_key(m, path)).id for m in roster.members]
-            building = await _building_ref(roster.building, path) if roster.building else None
+            members = [(await _staff_by_key(m, source)).id for m in roster.members]
+            building = await _building_ref(roster.building, source) if roster.building else None
             await _upsert(
                 report,
                 DutyRoster,
@@ -87,7 +73,7 @@ async def import_directory(path: Path) -> ImportReport:
                 },
             )
         for chat in directory.staff_chats:
-            building = await _building_ref(chat.building, path) if chat.building else None
+            building = await _building_ref(chat.building, source) if chat.building else None
             await _upsert(
                 report,
                 StaffChat,
@@ -128,14 +114,14 @@ async def _building(report: ImportReport, row: BuildingRow) -> None:
     await Unit.bulk_create([Unit(building=building, number=n) for n in new])
 
 
-async def _building_ref(code: str, path: Path) -> Building:
+async def _building_ref(code: str, source: str) -> Building:
     building = await Building.get_or_none(code__iexact=code)
     if building is None:
-        raise InvalidInput(f"{path}: unknown building {code!r}")
+        raise InvalidInput(f"{source}: unknown building {code!r}")
     return building
 
 
-async def _staff_by_key(key: str, path: Path) -> Person:
+async def _staff_by_key(key: str, source: str) -> Person:
     contact = await Contact.get_or_none(
         kind=ContactKind.EMAIL, value=key.strip().lower()
     ).select_related("person")
@@ -143,15 +129,15 @@ async def _staff_by_key(key: str, path: Path) -> Person:
         return contact.person
     people = await Person.filter(name=key.strip()).exclude(role=Role.RESIDENT)
     if len(people) != 1:
-        raise InvalidInput(f"{path}: duty roster member {key!r} is not one known staff member")
+        raise InvalidInput(f"{source}: duty roster member {key!r} is not one known staff member")
     return people[0]
 
 
 async def _find_person(
-    telegram_id: int | None, email: str | None, phone: str | None, name: str, role: Role | None
+    chat_id: int | None, email: str | None, phone: str | None, name: str, role: Role | None
 ) -> Person | None:
     for kind, value in (
-        (ContactKind.CHAT, str(telegram_id) if telegram_id else None),
+        (ContactKind.CHAT, str(chat_id) if chat_id else None),
         (ContactKind.EMAIL, email),
         (ContactKind.PHONE, phone),
     ):
@@ -167,10 +153,10 @@ async def _find_person(
 
 
 async def _contacts(
-    person: Person, telegram_id: int | None, email: str | None, phone: str | None
+    person: Person, chat_id: int | None, email: str | None, phone: str | None
 ) -> None:
     for kind, value in (
-        (ContactKind.CHAT, str(telegram_id) if telegram_id else None),
+        (ContactKind.CHAT, str(chat_id) if chat_id else None),
         (ContactKind.EMAIL, email),
         (ContactKind.PHONE, phone),
     ):
@@ -184,8 +170,8 @@ async def _contacts(
             raise InvalidInput(f"{kind.value} {value!r} already belongs to someone else")
 
 
-async def _staff(report: ImportReport, row: StaffRow, path: Path) -> None:
-    person = await _find_person(row.telegram_id, row.email, row.phone, row.name, row.role)
+async def _staff(report: ImportReport, row: StaffRow, source: str) -> None:
+    person = await _find_person(row.chat_id, row.email, row.phone, row.name, row.role)
     values: dict[str, Any] = {
         "name": row.name,
         "role": row.role,
@@ -199,13 +185,13 @@ async def _staff(report: ImportReport, row: StaffRow, path: Path) -> None:
     else:
         person = await _upsert(report, Person, {"id": person.id}, values)
     try:
-        await _contacts(person, row.telegram_id, row.email, row.phone)
+        await _contacts(person, row.chat_id, row.email, row.phone)
     except InvalidInput as exc:
-        raise InvalidInput(f"{path}: staff {row.name!r}: {exc}") from None
+        raise InvalidInput(f"{source}: staff {row.name!r}: {exc}") from None
     if row.buildings == ["*"]:
         wanted = await Building.all()
     else:
-        wanted = [await _building_ref(code, path) for code in row.buildings]
+        wanted = [await _building_ref(code, source) for code in row.buildings]
     current = {b.id for b in await person.buildings.all()}
     if current != {b.id for b in wanted}:
         await person.buildings.clear()
@@ -217,8 +203,8 @@ async def _staff(report: ImportReport, row: StaffRow, path: Path) -> None:
             await Absence.create(person=person, **absence.model_dump())
 
 
-async def _resident(report: ImportReport, row: ResidentRow, path: Path) -> None:
-    person = await _find_person(row.telegram_id, row.email, row.phone, row.name, None)
+async def _resident(report: ImportReport, row: ResidentRow, source: str) -> None:
+    person = await _find_person(row.chat_id, row.email, row.phone, row.name, None)
     values: dict[str, Any] = {"name": row.name, "language": row.language}
     if person is None:
         person = await Person.create(role=Role.RESIDENT, **values)
@@ -226,15 +212,15 @@ async def _resident(report: ImportReport, row: ResidentRow, path: Path) -> None:
     else:
         person = await _upsert(report, Person, {"id": person.id}, values)
     try:
-        await _contacts(person, row.telegram_id, row.email, row.phone)
+        await _contacts(person, row.chat_id, row.email, row.phone)
     except InvalidInput as exc:
-        raise InvalidInput(f"{path}: resident {row.name!r}: {exc}") from None
-    building = await _building_ref(row.building, path)
+        raise InvalidInput(f"{source}: resident {row.name!r}: {exc}") from None
+    building = await _building_ref(row.building, source)
     for number in expand_units(row.units):
         unit = await Unit.get_or_none(building=building, number=number)
         if unit is None:
             raise InvalidInput(
-                f"{path}: resident {row.name!r}: no unit {number!r} in {row.building}"
+                f"{source}: resident {row.name!r}: no unit {number!r} in {row.building}"
             )
         if not await person.units.filter(id=unit.id).exists():
             await person.units.add(unit)

@@ -1,4 +1,4 @@
-"""Linking staff to their Telegram accounts with one-time, expiring invite codes."""
+"""Linking staff to their chat accounts with one-time, expiring invite codes."""
 
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ async def create_invite(staff: str, clock: Clock, ttl: timedelta = INVITE_TTL) -
     return f"{raw[:5]}-{raw[5:]}"
 
 
-async def redeem_invite(code: str, telegram_id: int | str, clock: Clock) -> Person:
-    """Link a Telegram account to the staff member the code was made for, once."""
+async def redeem_invite(code: str, chat_id: int | str, clock: Clock) -> Person:
+    """Link a chat account to the staff member the code was made for, once."""
     if not code.strip():
         raise InvalidInput("no invite code given")
     now = clock.now()
@@ -41,20 +41,20 @@ async def redeem_invite(code: str, telegram_id: int | str, clock: Clock) -> Pers
         invite = await StaffInvite.get_or_none(code_sha256=_digest(code)).select_related("person")
         if invite is None or invite.used_at is not None or invite.expires_at <= now:
             raise AccessDenied("this invite code is unknown, used or expired")
-        telegram = normalize_contact(ContactKind.CHAT, str(telegram_id))
-        existing = await Contact.get_or_none(kind=ContactKind.CHAT, value=telegram)
+        chat = normalize_contact(ContactKind.CHAT, str(chat_id))
+        existing = await Contact.get_or_none(kind=ContactKind.CHAT, value=chat)
         if existing is not None and existing.person_id != invite.person.id:  # type: ignore[attr-defined]
-            raise AccessDenied("this Telegram account already belongs to someone else")
+            raise AccessDenied("this chat account already belongs to someone else")
         if existing is None:
-            await Contact.create(person=invite.person, kind=ContactKind.CHAT, value=telegram)
+            await Contact.create(person=invite.person, kind=ContactKind.CHAT, value=chat)
         invite.used_at = now
         await invite.save(update_fields=["used_at"])
     return invite.person
 
 
-async def staff_by_telegram(telegram_id: int | str) -> Person | None:
-    """The active member of staff behind a Telegram account, or None for anyone else."""
-    person = await person_by_contact(ContactKind.CHAT, str(telegram_id))
+async def staff_by_chat(chat_id: int | str) -> Person | None:
+    """The active member of staff behind a chat account, or None for anyone else."""
+    person = await person_by_contact(ContactKind.CHAT, str(chat_id))
     if person is None or not person.is_staff or not person.active:
         return None
     return person

@@ -20,32 +20,32 @@ class Residence:
     unit: str
 
 
-async def resident_by_telegram(telegram_id: int | str) -> Person | None:
-    """The person behind a Telegram account, if registered."""
-    return await person_by_contact(ContactKind.CHAT, str(telegram_id))
+async def resident_by_chat(chat_id: int | str) -> Person | None:
+    """The person behind a chat account, if registered."""
+    return await person_by_contact(ContactKind.CHAT, str(chat_id))
 
 
 async def register_resident(
-    telegram_id: int | str,
+    chat_id: int | str,
     name: str,
     building_code: str,
     unit_number: str,
     language: str | None = None,
 ) -> tuple[Person, Unit]:
-    """Register a Telegram user to a flat; registering again to another flat adds it."""
+    """Register a chat user to a flat; registering again to another flat adds it."""
     building = await building_by_code(building_code)
     unit = await Unit.get_or_none(building=building, number=unit_number.strip())
     if unit is None:
         raise NotFound(f"{building.name} has no flat {unit_number.strip()!r}")
     async with in_transaction():
-        person = await resident_by_telegram(telegram_id)
+        person = await resident_by_chat(chat_id)
         if person is None:
             person = await Person.create(
-                name=name.strip() or f"Telegram {telegram_id}",
+                name=name.strip() or f"Resident {chat_id}",
                 role=Role.RESIDENT,
                 language=language,
             )
-            await Contact.create(person=person, kind=ContactKind.CHAT, value=str(telegram_id))
+            await Contact.create(person=person, kind=ContactKind.CHAT, value=str(chat_id))
         if not await person.units.filter(id=unit.id).exists():
             await person.units.add(unit)
     return person, unit
@@ -63,9 +63,9 @@ async def set_language(person: Person, language: str) -> None:
     await person.save(update_fields=["language"])
 
 
-async def set_blocked(telegram_id: int | str, blocked: bool) -> None:
-    """Mark whether a Telegram chat blocked the bot (no more sends until unblocked)."""
-    await Contact.filter(kind=ContactKind.CHAT, value=str(telegram_id)).update(blocked=blocked)
+async def set_blocked(chat_id: int | str, blocked: bool) -> None:
+    """Mark whether a chat blocked the bot (no more sends until unblocked)."""
+    await Contact.filter(kind=ContactKind.CHAT, value=str(chat_id)).update(blocked=blocked)
 
 
 async def building_of_residence(person: Person, building_code: str | None) -> Building:

@@ -7,11 +7,10 @@ from zoneinfo import ZoneInfo
 
 from tortoise.expressions import Q
 
-from core.i18n import N_, gettext
+from core.i18n import N_, format_duration, gettext
 from core.reports.figures import overdue_filter
 from core.storage.models import Building, Person, Ticket
 from core.tickets.workflow import OPEN_STATUSES
-from presentation.reports.text import format_duration
 
 LATE_LINES = 10
 

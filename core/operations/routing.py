@@ -420,8 +420,8 @@ async def _duty_unavailable(
     reason = unavailable_reason(person, absences, now, tz, check_hours=False)
     if reason is not None:
         return reason
-    telegram = await contact_of(person, ContactKind.CHAT)
-    if telegram is None or telegram.blocked:
+    chat = await contact_of(person, ContactKind.CHAT)
+    if chat is None or chat.blocked:
         return "no Telegram chat"
     return None
 

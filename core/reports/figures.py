@@ -35,10 +35,9 @@ from tortoise.functions import Count
 from core.clock import Clock
 from core.directory.lookup import building_by_code
 from core.errors import InvalidInput
-from core.storage.models import Building, Category, Person, Role, Status, Ticket
+from core.storage.models import Building, Category, Person, Role, Status, Ticket, TicketEvent
 from core.storage.rawsql import bind
 from core.tickets.workflow import OPEN_STATUSES
-from presentation.reports.text import render_report
 
 DONE_STATUSES = (Status.DONE, Status.CLOSED)
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
@@ -350,6 +349,42 @@ async def _category_names(language: str | None) -> dict[str, str]:
     return {c.code: c.name_in(language) for c in await Category.all()}
 
 
+TICKET_FIELDS = (
+    "id",
+    "created_at",
+    "building__code",
+    "unit__number",
+    "category__code",
+    "channel",
+    "status",
+    "priority",
+    "title",
+    "requester__name",
+    "assignee__name",
+    "response_due_at",
+    "first_response_at",
+    "due_at",
+    "resolved_at",
+    "closed_at",
+    "rating",
+    "rating_comment",
+    "description",
+)
+"""The columns of an export's tickets."""
+EVENT_FIELDS = ("ticket_id", "at", "type", "public", "actor_label", "text", "data")
+"""The columns of an export's timeline rows."""
+
+
+@dataclass(frozen=True)
+class Export:
+    """A period's tickets and timeline rows, each a dict of :data:`TICKET_FIELDS` or
+    :data:`EVENT_FIELDS`, oldest ticket first."""
+
+    period: Period
+    tickets: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+
+
 class Reports:
     """What managers ask for (CLI, staff bot): reports, overdue lists, load, ratings."""
 
@@ -370,28 +405,23 @@ class Reports:
         chosen, found = await self.period(period, building)
         return await build_report(chosen, found, self.clock.now())
 
-    async def report_text(
-        self, period: str = "today", building: str | None = None, language: str | None = None
-    ) -> str:
-        """The report as a short text in ``language``."""
-        report = await self.report(period, building)
-        return render_report(report, language, await _category_names(language))
+    async def category_names(self, language: str | None) -> dict[str, str]:
+        """Category codes with their names in ``language``, for rendering a report."""
+        return await _category_names(language)
 
-    async def report_png(
-        self, period: str = "today", building: str | None = None, language: str | None = None
-    ) -> bytes:
-        """The report as a PNG chart."""
-        from presentation.reports.chart import report_png  # matplotlib loads only when asked for
-
-        report = await self.report(period, building)
-        return report_png(report, language, await _category_names(language))
-
-    async def export_xlsx(self, period: str = "month", building: str | None = None) -> bytes:
-        """Every ticket of the period with its timeline, as an XLSX workbook."""
-        from presentation.reports.xlsx import export_xlsx  # openpyxl loads only when asked for
-
+    async def export(self, period: str = "month", building: str | None = None) -> Export:
+        """Every ticket of the period with its timeline, as rows (for a spreadsheet)."""
         chosen, found = await self.period(period, building)
-        return await export_xlsx(chosen, found)
+        window: dict[str, Any] = {"created_at__gte": chosen.start, "created_at__lt": chosen.end}
+        if found is not None:
+            window["building_id"] = found.id
+        tickets = await Ticket.filter(**window).order_by("id").values(*TICKET_FIELDS)
+        events = (
+            await TicketEvent.filter(**{f"ticket__{k}": v for k, v in window.items()})
+            .order_by("ticket_id", "at", "id")
+            .values(*EVENT_FIELDS)
+        )
+        return Export(chosen, tickets, events)
 
     async def overdue(self, building: str | None = None, limit: int = 50) -> list[Ticket]:
         """Open tickets past a deadline, the longest overdue first."""

@@ -51,8 +51,7 @@ from core.storage.rawsql import fetch
 from core.storage.rows import insert, insert_pair
 from core.tickets.access import require_see, require_staff, visibility
 from core.tickets.commands import InboundRef, NewAttachment, NewTicket, RequesterHint
-from core.tickets.views import ticket_detail
-from core.tickets.workflow import check_transition
+from core.tickets.workflow import check_transition, status_name
 
 TITLE_MAX = 300
 _TICKET_OF_MESSAGE = (
@@ -70,28 +69,12 @@ _BUILDINGS_OF_RESIDENT = (
 )
 RELATED = ("building", "unit", "category", "requester", "assignee")
 
-STATUS_NAMES = {
-    Status.NEW: N_("new"),
-    Status.IN_PROGRESS: N_("in progress"),
-    Status.ON_HOLD: N_("on hold"),
-    Status.DONE: N_("done"),
-    Status.CLOSED: N_("closed"),
-    Status.REJECTED: N_("rejected"),
-    Status.REOPENED: N_("reopened"),
-}
-
-
 def parse_ref(ref: str | int) -> int:
     """Turn ``#42``, ``42`` or ``[#42]`` into the ticket number."""
     text = str(ref).strip().strip("[]").lstrip("#").strip()
     if not text.isdigit():
         raise InvalidInput(f"not a ticket reference: {ref!r} (expected something like #42)")
     return int(text)
-
-
-def status_name(status: Status, language: str | None) -> str:
-    """The status as residents read it, in their language."""
-    return gettext(language, STATUS_NAMES[status])
 
 
 @dataclass(frozen=True)
@@ -104,6 +87,15 @@ class CreateResult:
 
 CreationHook = Callable[[Ticket, TicketEvent], Awaitable[None]]
 """Runs inside the creating transaction (e.g. automatic assignment)."""
+
+
+@dataclass(frozen=True)
+class TicketDetail:
+    """A ticket with the timeline and attachments its viewer may see (``tickets show``)."""
+
+    ticket: Ticket
+    events: list[TicketEvent]
+    attachments: list[Attachment]
 
 
 class TicketService:
@@ -154,14 +146,14 @@ class TicketService:
             query = query.limit(limit)
         return await query
 
-    async def detail(self, ref: str | int, viewer: Person | None = None) -> dict[str, object]:
-        """The JSON view of a ticket with its timeline (``tickets show``)."""
+    async def detail(self, ref: str | int, viewer: Person | None = None) -> TicketDetail:
+        """A ticket with its timeline and attachments, as ``viewer`` may see them."""
         ticket = await self.get_for(ref, viewer)
         events = await TicketEvent.filter(ticket=ticket).order_by("at", "id")
         if viewer is not None and not viewer.is_staff:
             events = [e for e in events if e.public]
         attachments = await Attachment.filter(ticket=ticket).order_by("id")
-        return ticket_detail(ticket, events, attachments)
+        return TicketDetail(ticket, events, attachments)
 
     async def ticket_for_message(self, channel: str, external_id: str) -> Ticket | None:
         """The ticket a channel message id (ours or theirs) belongs to."""

@@ -1,8 +1,9 @@
-"""The ticket status workflow: one table of allowed transitions."""
+"""The ticket status workflow: one table of allowed transitions, and the statuses' names."""
 
 from __future__ import annotations
 
 from core.errors import InvalidInput, InvalidTransition
+from core.i18n import N_, gettext
 from core.storage.models import Status
 
 TRANSITIONS: dict[Status, frozenset[Status]] = {
@@ -19,6 +20,21 @@ OPEN_STATUSES: frozenset[Status] = frozenset(
     {Status.NEW, Status.IN_PROGRESS, Status.ON_HOLD, Status.REOPENED}
 )
 """Statuses in which work is still owed."""
+
+STATUS_NAMES = {
+    Status.NEW: N_("new"),
+    Status.IN_PROGRESS: N_("in progress"),
+    Status.ON_HOLD: N_("on hold"),
+    Status.DONE: N_("done"),
+    Status.CLOSED: N_("closed"),
+    Status.REJECTED: N_("rejected"),
+    Status.REOPENED: N_("reopened"),
+}
+
+
+def status_name(status: Status, language: str | None) -> str:
+    """The status as people read it, in their language."""
+    return gettext(language, STATUS_NAMES[status])
 
 
 def parse_status(value: str) -> Status:

@@ -11,14 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from core.actors import CLI, Actor
-from core.directory.importer import import_directory
 from core.directory.lookup import find_staff, guess_contact_kind
 from core.errors import DatabaseUnavailable, DomainError
 from core.storage.db import close_db, migrate_db, open_db, pending_migrations
 from core.storage.models import Channel, OutboxMessage, OutboxStatus
 from core.tickets.commands import NewTicket, RequesterHint
 from core.tickets.service import parse_ref
-from core.tickets.views import ticket_summary
 from core.tickets.workflow import parse_status
 from housedesk.bootstrap import App, bootstrap
 from housedesk.cli.operations import add_ops_commands
@@ -27,6 +25,8 @@ from housedesk.cli.telegram import add_telegram_commands
 from housedesk.logs import configure_logging, secure_process
 from housedesk.run import StartupError, serve
 from housedesk.settings.config import ConfigError, load_settings, unknown_env_variables
+from presentation.directory_file import import_directory_file
+from presentation.views import ticket_detail, ticket_summary
 
 EXIT_ERROR = 1
 EXIT_CONFIG = 2
@@ -53,7 +53,7 @@ async def cmd_init(app: App, args: argparse.Namespace) -> int:
 
 async def cmd_import(app: App, args: argparse.Namespace) -> int:
     """Load or update the directory from a TOML file."""
-    report = await import_directory(Path(args.file))
+    report = await import_directory_file(Path(args.file))
     print(f"imported {args.file}: {report.summary()}")
     return 0
 
@@ -105,7 +105,7 @@ async def cmd_tickets_list(app: App, args: argparse.Namespace) -> int:
 
 async def cmd_tickets_show(app: App, args: argparse.Namespace) -> int:
     """Show one ticket with its timeline."""
-    detail = await app.tickets.detail(args.ref)
+    detail = ticket_detail(await app.tickets.detail(args.ref))
     if args.json:
         _print_json(detail)
         return 0
@@ -113,7 +113,7 @@ async def cmd_tickets_show(app: App, args: argparse.Namespace) -> int:
     print(f"  {detail['category']} · {detail['building']}/{detail['unit']} · {detail['channel']}")
     if detail["description"]:
         print(f"  {detail['description']}")
-    for event in detail["events"]:  # type: ignore[attr-defined]
+    for event in detail["events"]:
         mark = "" if event["public"] else " (internal)"
         print(f"  {event['at']}  {event['type']}{mark} by {event['actor']}: {event['text']}")
     return 0

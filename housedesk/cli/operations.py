@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from housedesk.bootstrap import App
+from presentation.reports.text import report_text
+from presentation.views import report_view
 
 
 async def cmd_report(app: App, args: argparse.Namespace) -> int:
@@ -15,19 +17,25 @@ async def cmd_report(app: App, args: argparse.Namespace) -> int:
     reports = app.operations.reports
     language = args.language or app.settings.service.default_language
     if args.xlsx:
-        Path(args.xlsx).write_bytes(await reports.export_xlsx(args.period, args.building))
+        from presentation.reports.xlsx import export_xlsx  # openpyxl loads only when asked for
+
+        Path(args.xlsx).write_bytes(await export_xlsx(reports, args.period, args.building))
         print(f"wrote {args.xlsx}")
     elif args.png:
-        Path(args.png).write_bytes(await reports.report_png(args.period, args.building, language))
+        from presentation.reports.chart import report_png  # matplotlib loads only when asked for
+
+        Path(args.png).write_bytes(await report_png(reports, args.period, args.building, language))
         print(f"wrote {args.png}")
     elif args.json:
         print(
             json.dumps(
-                await reports.report(args.period, args.building), ensure_ascii=False, indent=2
+                report_view(await reports.report(args.period, args.building)),
+                ensure_ascii=False,
+                indent=2,
             )
         )
     else:
-        print(await reports.report_text(args.period, args.building, language))
+        print(await report_text(reports, args.period, args.building, language))
     return 0
 
 

@@ -10,12 +10,24 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from core.i18n import N_, gettext
+from core.reports.figures import Reports
 from core.storage.models import Status
-from core.tickets.service import status_name
+from core.tickets.workflow import status_name
 from presentation.reports.text import channel_name
 
 
-def report_png(
+async def report_png(
+    reports: Reports,
+    period: str = "today",
+    building: str | None = None,
+    language: str | None = None,
+) -> bytes:
+    """The report core computes for ``period`` (and ``building``) as a PNG chart."""
+    report = await reports.report(period, building)
+    return render_png(report, language, await reports.category_names(language))
+
+
+def render_png(
     report: Mapping[str, Any], language: str | None, category_names: Mapping[str, str]
 ) -> bytes:
     """Three bar charts side by side, titled with the period, as PNG bytes."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from core.i18n import N_, gettext
+from core.i18n import N_, format_duration, gettext
+from core.reports.figures import Reports
 from core.storage.models import Channel, Status
-from core.tickets.service import status_name
+from core.tickets.workflow import status_name
 
 CHANNEL_NAMES = {
     Channel.CHAT: N_("Telegram"),
@@ -16,20 +17,6 @@ CHANNEL_NAMES = {
     Channel.PHONE: N_("phone"),
     Channel.CLI: N_("command line"),
 }
-
-
-def format_duration(seconds: float | None, language: str | None) -> str:
-    """``42 min``, ``3 h 5 min`` or ``2 d 4 h``; a dash for no value."""
-    if seconds is None:
-        return "—"
-    minutes = round(seconds / 60)
-    if minutes < 60:
-        return gettext(language, N_("{m} min"), m=minutes)
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return gettext(language, N_("{h} h {m} min"), h=hours, m=minutes)
-    days, hours = divmod(hours, 24)
-    return gettext(language, N_("{d} d {h} h"), d=days, h=hours)
 
 
 def channel_name(code: str, language: str | None) -> str:
@@ -43,6 +30,17 @@ def channel_name(code: str, language: str | None) -> str:
 def _items(counts: Mapping[str, int], name: Any) -> str:
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     return ", ".join(f"{name(code)} {n}" for code, n in ordered) or "—"
+
+
+async def report_text(
+    reports: Reports,
+    period: str = "today",
+    building: str | None = None,
+    language: str | None = None,
+) -> str:
+    """The report core computes for ``period`` (and ``building``) as a short text."""
+    report = await reports.report(period, building)
+    return render_report(report, language, await reports.category_names(language))
 
 
 def render_report(

@@ -13,39 +13,39 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from core.reports.figures import Period
-from core.storage.models import Building, Ticket, TicketEvent
+from core.reports.figures import EVENT_FIELDS, TICKET_FIELDS, Export, Reports
+from presentation.channels import channel_word, documented_data
 
-TICKET_COLUMNS = (
-    ("Ref", "id"),
-    ("Created", "created_at"),
-    ("Building", "building__code"),
-    ("Unit", "unit__number"),
-    ("Category", "category__code"),
-    ("Channel", "channel"),
-    ("Status", "status"),
-    ("Priority", "priority"),
-    ("Title", "title"),
-    ("Requester", "requester__name"),
-    ("Assignee", "assignee__name"),
-    ("Response due", "response_due_at"),
-    ("First response", "first_response_at"),
-    ("Due", "due_at"),
-    ("Resolved", "resolved_at"),
-    ("Closed", "closed_at"),
-    ("Rating", "rating"),
-    ("Rating comment", "rating_comment"),
-    ("Description", "description"),
-)
-EVENT_COLUMNS = (
-    ("Ref", "ticket_id"),
-    ("At", "at"),
-    ("Type", "type"),
-    ("Public", "public"),
-    ("Actor", "actor_label"),
-    ("Text", "text"),
-    ("Data", "data"),
-)
+TICKET_TITLES = {
+    "id": "Ref",
+    "created_at": "Created",
+    "building__code": "Building",
+    "unit__number": "Unit",
+    "category__code": "Category",
+    "channel": "Channel",
+    "status": "Status",
+    "priority": "Priority",
+    "title": "Title",
+    "requester__name": "Requester",
+    "assignee__name": "Assignee",
+    "response_due_at": "Response due",
+    "first_response_at": "First response",
+    "due_at": "Due",
+    "resolved_at": "Resolved",
+    "closed_at": "Closed",
+    "rating": "Rating",
+    "rating_comment": "Rating comment",
+    "description": "Description",
+}
+EVENT_TITLES = {
+    "ticket_id": "Ref",
+    "at": "At",
+    "type": "Type",
+    "public": "Public",
+    "actor_label": "Actor",
+    "text": "Text",
+    "data": "Data",
+}
 
 
 def _cell(sheet: WriteOnlyWorksheet, value: Any, tz: ZoneInfo) -> WriteOnlyCell:
@@ -60,11 +60,11 @@ def _cell(sheet: WriteOnlyWorksheet, value: Any, tz: ZoneInfo) -> WriteOnlyCell:
     return cell
 
 
-def _header(columns: tuple[tuple[str, str], ...], timezone: str) -> list[str]:
+def _header(fields: tuple[str, ...], titles: dict[str, str], timezone: str) -> list[str]:
     """Column titles; times say their zone."""
     return [
-        f"{title} ({timezone})" if key == "at" or key.endswith("_at") else title
-        for title, key in columns
+        f"{titles[key]} ({timezone})" if key == "at" or key.endswith("_at") else titles[key]
+        for key in fields
     ]
 
 
@@ -72,30 +72,30 @@ def _row(sheet: WriteOnlyWorksheet, values: list[Any], tz: ZoneInfo) -> list[Wri
     return [_cell(sheet, v, tz) for v in values]
 
 
-async def export_xlsx(period: Period, building: Building | None) -> bytes:
+async def export_xlsx(
+    reports: Reports, period: str = "month", building: str | None = None
+) -> bytes:
+    """Every ticket of the period with its timeline, as an XLSX workbook."""
+    return render_xlsx(await reports.export(period, building))
+
+
+def render_xlsx(export: Export) -> bytes:
     """A workbook with a ``Tickets`` sheet and a ``Timeline`` sheet, times in the period's zone."""
-    tz = ZoneInfo(period.timezone)
-    window: dict[str, Any] = {"created_at__gte": period.start, "created_at__lt": period.end}
-    if building is not None:
-        window["building_id"] = building.id
+    tz = ZoneInfo(export.period.timezone)
     workbook = Workbook(write_only=True)
     tickets = workbook.create_sheet("Tickets")
-    tickets.append(_header(TICKET_COLUMNS, period.timezone))
-    rows = await Ticket.filter(**window).order_by("id").values(*(k for _, k in TICKET_COLUMNS))
-    for row in rows:
-        values = [row[k] for _, k in TICKET_COLUMNS]
+    tickets.append(_header(TICKET_FIELDS, TICKET_TITLES, export.period.timezone))
+    for row in export.tickets:
+        values = [row[k] for k in TICKET_FIELDS]
         values[0] = f"#{values[0]}"
+        values[TICKET_FIELDS.index("channel")] = channel_word(row["channel"])
         tickets.append(_row(tickets, values, tz))
     timeline = workbook.create_sheet("Timeline")
-    timeline.append(_header(EVENT_COLUMNS, period.timezone))
-    events = (
-        await TicketEvent.filter(**{f"ticket__{k}": v for k, v in window.items()})
-        .order_by("ticket_id", "at", "id")
-        .values(*(k for _, k in EVENT_COLUMNS))
-    )
-    for event in events:
-        values = [event[k] for _, k in EVENT_COLUMNS]
+    timeline.append(_header(EVENT_FIELDS, EVENT_TITLES, export.period.timezone))
+    for event in export.events:
+        values = [event[k] for k in EVENT_FIELDS]
         values[0] = f"#{values[0]}"
+        values[EVENT_FIELDS.index("data")] = documented_data(event["data"])
         timeline.append(_row(timeline, values, tz))
     buffer = io.BytesIO()
     workbook.save(buffer)

@@ -13,11 +13,11 @@ from typing import Any, Literal, cast
 
 from aiohttp import web
 
-from core.directory.importer import import_directory
 from housedesk.bootstrap import App
 from housedesk.channels.http import build_http_app
 from housedesk.channels.telegram import TelegramChannel, start_telegram
 from housedesk.settings.telegram import TelegramSettings
+from presentation.directory_file import import_directory_file
 from tests.conftest import REPO
 from tests.fakes.botapi import BotApiServer
 from tests.fakes.botapi_updates import callback_update, message_update, private_chat, user
@@ -33,7 +33,7 @@ Mode = Literal["polling", "webhook"]
 
 async def load_example_directory() -> None:
     """Oak Court (English) and ЖК Липовый (Russian), their staff and categories."""
-    await import_directory(EXAMPLE_DIRECTORY)
+    await import_directory_file(EXAMPLE_DIRECTORY)
 
 
 @dataclass

@@ -17,6 +17,7 @@ from core.directory.lookup import find_staff
 from core.messaging.notifications import TELEGRAM_RESIDENT
 from core.storage.models import Contact, ContactKind, OutboxMessage, OutboxStatus, Ticket
 from housedesk.bootstrap import App
+from presentation.views import ticket_detail
 from tests.bots.support import (
     RESIDENT,
     STAFF,
@@ -94,7 +95,7 @@ async def test_a_blocked_chat_is_marked_not_retried_and_unmarked_on_return(
         await eventually(lambda: _contact_blocked(True), what="the chat marked blocked")
         row = await _row(ticket)
         assert (row.status, row.attempts) == (OutboxStatus.FAILED, 1)
-        detail = await app.tickets.detail(ticket.id)
+        detail = ticket_detail(await app.tickets.detail(ticket.id))
         assert "notification_failed" in [e["type"] for e in timeline(detail)]
 
         # Unblocking sends my_chat_member "member"; replies reach the resident again.

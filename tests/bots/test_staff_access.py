@@ -12,6 +12,7 @@ from core.directory.lookup import find_staff
 from core.storage.models import Channel, StaffChat
 from core.tickets.commands import NewTicket
 from housedesk.bootstrap import App
+from presentation.views import ticket_detail
 from tests.bots.support import (
     STAFF,
     WEBHOOK_SECRET,
@@ -60,7 +61,7 @@ async def test_a_stranger_gets_a_refusal_and_no_data(app: App, botapi: BotApiSer
     assert "Water through the ceiling" not in said and "07700" not in said
     [answer] = botapi.calls(STAFF, "answerCallbackQuery")
     assert REFUSAL in answer.params["text"] and answer.params["show_alert"] is True
-    detail = await app.tickets.detail(ticket_id)
+    detail = ticket_detail(await app.tickets.detail(ticket_id))
     assert (detail["status"], detail["assignee"]) == ("new", None)
 
 
@@ -134,7 +135,7 @@ async def test_in_a_staff_group_whoever_accepts_takes_the_work(
         bob.send("/mine")
         await bob.sees("You have no open work.")
 
-    detail = await app.tickets.detail(ticket_id)
+    detail = ticket_detail(await app.tickets.detail(ticket_id))
     assert (detail["assignee"], detail["status"]) == ("Olga Electric", "in_progress")
     answers = [c.params.get("text", "") for c in botapi.calls(STAFF, "answerCallbackQuery")]
     assert REFUSAL in answers[0] and f"Заявка #{ticket_id} теперь ваша" in answers[1]

@@ -12,6 +12,7 @@ import pytest
 from core.storage.blobs import BlobStore
 from core.storage.models import Attachment, Ticket
 from housedesk.bootstrap import App
+from presentation.views import ticket_detail
 from tests.bots.support import (
     RESIDENT,
     STAFF,
@@ -157,7 +158,7 @@ async def test_the_whole_story(app: App, botapi: BotApiServer, mode: Mode, cast:
         await resident.sees(says["thanks"])
 
         assert_updates_came_by(botapi, mode)
-        detail = await app.tickets.detail(ticket.id)
+        detail = ticket_detail(await app.tickets.detail(ticket.id))
         assert (detail["status"], detail["rating"]) == ("done", 5)
         steps = [(e["type"], e["data"].get("to")) for e in timeline(detail)]
         for step in [

@@ -28,6 +28,9 @@ from core.storage.models import (
 )
 from housedesk.bootstrap import App
 from housedesk.cli.operations import add_ops_commands
+from presentation.reports.chart import report_png
+from presentation.reports.text import report_text
+from presentation.reports.xlsx import export_xlsx
 from tests.core import factories
 
 
@@ -103,6 +106,7 @@ async def _seed() -> None:
         type=EventType.CREATED,
         public=True,
         text='=HYPERLINK("http://x")',
+        data={"channel": Channel.CHAT.value},
         at=at(2, 10),
     )
     await TicketEvent.create(
@@ -115,7 +119,7 @@ EXPECTED = {
     "by_status": {"closed": 1, "done": 2, "in_progress": 1, "new": 2, "rejected": 1},
     "by_category": {"emergency": 2, "technical": 5},
     "by_building": {"ELM": 2, "OAK": 4, "none": 1},
-    "by_channel": {"email": 3, "phone": 1, "telegram": 2, "voicemail": 1},
+    "by_channel": {"chat": 2, "email": 3, "phone": 1, "voicemail": 1},
     # #3 is past its resolution deadline, #4 past its response deadline; #5 is not due yet
     "overdue": 2,
     # met: #1, #7 (the resolution counts as the response); missed: #2 (resolved late),
@@ -165,7 +169,7 @@ async def test_an_empty_period_reports_zeros(app: App) -> None:
 
 async def test_report_text_in_english(app: App) -> None:
     await _seed()
-    text = await Reports(app.clock).report_text("2026-11-01..2026-11-30", language="en")
+    text = await report_text(Reports(app.clock), "2026-11-01..2026-11-30", language="en")
     assert text == "\n".join(
         [
             "Report for 2026-11-01 – 2026-11-30 (UTC)",
@@ -188,7 +192,7 @@ async def test_report_text_in_english(app: App) -> None:
 
 async def test_report_text_in_russian(app: App) -> None:
     await _seed()
-    text = await Reports(app.clock).report_text("2026-11-01..2026-11-30", "OAK", language="ru")
+    text = await report_text(Reports(app.clock), "2026-11-01..2026-11-30", "OAK", language="ru")
     lines = text.splitlines()
     assert lines[0] == "Отчёт за 2026-11-01 – 2026-11-30 (UTC)"
     assert lines[1] == "Дом: OAK"
@@ -199,7 +203,7 @@ async def test_report_text_in_russian(app: App) -> None:
 
 async def test_report_chart_is_a_png(app: App) -> None:
     await _seed()
-    png = await Reports(app.clock).report_png("month", language="ru")
+    png = await report_png(Reports(app.clock), "month", language="ru")
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000
     from matplotlib.image import imread
 
@@ -208,7 +212,7 @@ async def test_report_chart_is_a_png(app: App) -> None:
 
 async def test_xlsx_holds_every_ticket_and_its_timeline(app: App) -> None:
     await _seed()
-    data = await Reports(app.clock).export_xlsx("2026-11-01..2026-11-30")
+    data = await export_xlsx(Reports(app.clock), "2026-11-01..2026-11-30")
     workbook = load_workbook(io.BytesIO(data))
     tickets = list(workbook["Tickets"].iter_rows(values_only=True))
     assert tickets[0][:3] == ("Ref", "Created (UTC)", "Building")
@@ -227,6 +231,7 @@ async def test_xlsx_holds_every_ticket_and_its_timeline(app: App) -> None:
     )
     timeline = list(workbook["Timeline"].iter_rows(values_only=True))
     assert timeline[1][:3] == ("#1", datetime(2026, 11, 2, 10, 0), "created")
+    assert json.loads(timeline[1][6])["channel"] == "telegram"
     assert timeline[1][5] == '=HYPERLINK("http://x")'  # text, never a formula
     assert workbook["Timeline"]["F2"].data_type == "s"
     assert json.loads(timeline[2][6]) == {"to": "done"}
@@ -287,6 +292,8 @@ async def test_cli_report_writes_json_xlsx_and_png(
 
     report = json.loads(await run("2026-11-01..2026-11-30", "--json"))
     assert report["total"] == 7 and report["overdue"] == 2
+    # the documented JSON names the chat channel "telegram"
+    assert report["by_channel"] == {"email": 3, "phone": 1, "telegram": 2, "voicemail": 1}
     assert (await run("month", "--xlsx", str(tmp_path / "m.xlsx"))).strip().startswith("wrote")
     assert load_workbook(tmp_path / "m.xlsx")["Tickets"].max_row == 8
     await run("week", "--building", "OAK", "--png", str(tmp_path / "w.png"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from core.actors import CLI
-from core.directory.importer import import_directory
 from core.storage.models import (
     Absence,
     Building,
@@ -21,6 +20,7 @@ from core.storage.models import (
 )
 from core.tickets.commands import NewTicket, RequesterHint
 from housedesk.bootstrap import App
+from presentation.directory_file import import_directory_file
 from tests.conftest import REPO
 from tests.core.ops_world import OFFICE, build_world, new_ticket, on, routed
 
@@ -193,7 +193,7 @@ async def test_inactive_staff_are_never_chosen(app: App) -> None:
 
 
 async def test_example_directory_counts_working_days(app: App) -> None:
-    await import_directory(REPO / "examples" / "directory.toml")
+    await import_directory_file(REPO / "examples" / "directory.toml")
     routed(app.tickets)
     app.clock.set(datetime(2026, 11, 25, 7, 0, tzinfo=UTC))  # Wednesday 10:00 in Moscow
     result = await app.tickets.create(

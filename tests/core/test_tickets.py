@@ -25,6 +25,7 @@ from core.storage.models import (
 )
 from core.tickets.commands import InboundRef, NewAttachment, NewTicket, RequesterHint
 from housedesk.bootstrap import App
+from presentation.views import ticket_detail
 from tests.core import factories
 
 
@@ -119,8 +120,8 @@ async def test_public_reply_reaches_requester_and_note_does_not(app: App) -> Non
     assert [r.payload["text"] for r in rows] == [
         f"Reply on your request {ticket.ref}:\nComing at 3pm"
     ]
-    detail = await app.tickets.detail(ticket.ref, people.tom)
-    texts = [e["text"] for e in detail["events"]]  # type: ignore[index]
+    detail = ticket_detail(await app.tickets.detail(ticket.ref, people.tom))
+    texts = [e["text"] for e in detail["events"]]
     assert "Coming at 3pm" in texts and "Needs a new valve" not in texts
     refreshed = await Ticket.get(id=ticket.id)
     assert refreshed.first_response_at == app.clock.now()

@@ -1,11 +1,18 @@
-"""Stable, documented JSON shapes of tickets (CLI ``--json``, HTTP, exports)."""
+"""Stable, documented JSON shapes of tickets and reports (CLI ``--json``, HTTP, exports).
+
+Channels are named as documented (``telegram`` for the chat channel, see
+:mod:`presentation.channels`), whatever core calls them.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from core.storage.models import Attachment, Ticket, TicketEvent
+from core.tickets.service import TicketDetail
+from presentation.channels import channel_word, documented_data
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -23,7 +30,7 @@ def ticket_summary(ticket: Ticket) -> dict[str, Any]:
         "priority": ticket.priority,
         "building": ticket.building.code if ticket.building else None,
         "unit": ticket.unit.number if ticket.unit else None,
-        "channel": ticket.channel.value,
+        "channel": channel_word(ticket.channel),
         "requester": ticket.requester.name if ticket.requester else None,
         "assignee": ticket.assignee.name if ticket.assignee else None,
         "verified": ticket.verified,
@@ -44,7 +51,7 @@ def event_view(event: TicketEvent) -> dict[str, Any]:
         "text": event.text,
         "actor": event.actor_label,
         "at": _iso(event.at),
-        "data": event.data,
+        "data": documented_data(event.data),
     }
 
 
@@ -58,14 +65,20 @@ def attachment_view(attachment: Attachment) -> dict[str, Any]:
     }
 
 
-def ticket_detail(
-    ticket: Ticket, events: list[TicketEvent], attachments: list[Attachment]
-) -> dict[str, Any]:
+def ticket_detail(detail: TicketDetail) -> dict[str, Any]:
     """A ticket with its description, attachments and timeline."""
+    ticket = detail.ticket
     view = ticket_summary(ticket)
     view["description"] = ticket.description
     view["needs_attention"] = ticket.needs_attention
     view["linked_to"] = f"#{ticket.linked_to_id}" if ticket.linked_to_id else None  # type: ignore[attr-defined]
-    view["attachments"] = [attachment_view(a) for a in attachments]
-    view["events"] = [event_view(e) for e in events]
+    view["attachments"] = [attachment_view(a) for a in detail.attachments]
+    view["events"] = [event_view(e) for e in detail.events]
+    return view
+
+
+def report_view(report: Mapping[str, Any]) -> dict[str, Any]:
+    """A report of :meth:`core.reports.figures.Reports.report`, its channels as documented."""
+    view = dict(report)
+    view["by_channel"] = {channel_word(c): n for c, n in report["by_channel"].items()}
     return view

@@ -1,22 +1,56 @@
-"""The one place that creates and wires housedesk's parts."""
+"""The one place that creates and wires housedesk's parts.
+
+:func:`bootstrap` builds everything a process needs from settings and returns it as an
+:class:`App`; ``housedesk run`` starts the channels and the scheduler with what it built,
+the CLI commands use its services. Nothing here connects to anything.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from core.clock import Clock, SystemClock
 from core.messaging.notifications import Notifier, NotifySettings
 from core.messaging.outbox import OutboxWorker, RetryPolicy
+from core.operations.announcements import Announcer
+from core.operations.classify import KeywordClassifier
+from core.operations.deadlines import NudgePolicy
+from core.operations.jobs import DigestPolicy, Operations
+from core.operations.routing import Router
+from core.reports.figures import Reports
 from core.storage.blobs import BlobStore
 from core.storage.db import sqlite_url
+from core.storage.models import Channel
 from core.tickets.service import TicketService
-from housedesk.operations import OperationsKit, build_operations
+from housedesk.scheduler import OpsScheduler
 from housedesk.settings.config import Settings
+from housedesk.settings.operations import OperationsSettings
 from intake.email.authentication import AuthMode, SenderAuthentication
 from intake.email.gateway import GatewaySettings, MailGateway
-from intake.speech.transcriber import Transcriber
+from intake.speech.decode import AudioDecodeError
+from intake.speech.models import NoModelForLanguage
+from intake.speech.transcriber import ModelLoadError, Transcriber
 from intake.voicemail.filing import FilingSettings, VoicemailFiler, from_email
+
+VoiceToText = Callable[[bytes, str], Awaitable[tuple[str, str]]]
+"""Audio and its language in; the transcript and, when there is none, why."""
+
+
+@dataclass(frozen=True)
+class OperationsKit:
+    """The operations parts: routing, the scheduled jobs, reports and announcements.
+
+    ``classifier.categorize`` is the ``categorize`` function the email gateway and the
+    voicemail filer take.
+    """
+
+    classifier: KeywordClassifier
+    router: Router
+    jobs: Operations
+    reports: Reports
+    announcer: Announcer
 
 
 @dataclass
@@ -32,7 +66,11 @@ class App:
     mail_gateway: MailGateway
     transcriber: Transcriber
     voicemail: VoicemailFiler
+    voice_to_text: VoiceToText
+    """Transcribes residents' voice notes with the voicemail's speech service."""
     operations: OperationsKit
+    scheduler: OpsScheduler | None
+    """Ticks the operations jobs (None: ``[operations] scheduler_enabled`` is off)."""
     channel_states: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -100,6 +138,10 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> App:
         categorize=operations.classifier.categorize,
     )
     gateway.voicemail = from_email(voicemail)
+    scheduler = None
+    if settings.operations.scheduler_enabled:
+        interval = settings.operations.tick_interval_s
+        scheduler = OpsScheduler(operations.jobs.jobs, clock, interval)
     return App(
         settings=settings,
         clock=clock,
@@ -110,5 +152,53 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> App:
         mail_gateway=gateway,
         transcriber=transcriber,
         voicemail=voicemail,
+        voice_to_text=voice_notes(transcriber),
         operations=operations,
+        scheduler=scheduler,
     )
+
+
+def build_operations(
+    settings: OperationsSettings, tickets: TicketService, *, max_attempts: int = 8
+) -> OperationsKit:
+    """The operations parts; automatic routing becomes a ticket-creation hook when enabled."""
+    classifier = KeywordClassifier(settings.keywords)
+    router = Router(
+        tickets,
+        classifier,
+        classified_channels=frozenset(Channel(c) for c in settings.classify_channels),
+    )
+    if settings.routing_enabled:
+        tickets.on_created.append(router.on_created)
+    jobs = Operations(
+        router,
+        nudges=NudgePolicy(settings.remind_before_minutes, settings.nudge_every_minutes),
+        digest=DigestPolicy(settings.digest_time, settings.timezone),
+        max_attempts=max_attempts,
+    )
+    return OperationsKit(
+        classifier=classifier,
+        router=router,
+        jobs=jobs,
+        reports=Reports(tickets.clock, settings.timezone),
+        announcer=Announcer(
+            tickets.clock,
+            mail_domain=tickets.notifier.settings.mail_domain,
+            per_second=settings.announce_per_second,
+            max_attempts=max_attempts,
+        ),
+    )
+
+
+def voice_notes(transcriber: Transcriber) -> VoiceToText:
+    """Residents' Telegram voice notes through the voicemail's offline speech service; a note
+    that cannot be transcribed keeps its audio and says why."""
+
+    async def transcribe(audio: bytes, language: str) -> tuple[str, str]:
+        try:
+            transcript = await transcriber.transcribe(audio, language, "voice.ogg")
+        except (NoModelForLanguage, AudioDecodeError, ModelLoadError) as exc:
+            return "", f"voice note not transcribed: {exc}"
+        return transcript.text, ""
+
+    return transcribe

@@ -1,4 +1,5 @@
-"""``housedesk run``: start every configured channel, the outbox worker and the HTTP server."""
+"""``housedesk run``: start every configured channel, the outbox worker, the operations
+scheduler and the HTTP server, all built by :func:`housedesk.bootstrap.bootstrap`."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from housedesk.bootstrap import App
 from housedesk.channels.email import start_email
 from housedesk.channels.http import build_http_app
 from housedesk.channels.voicemail import start_drop_folder, voicemail_http_routes
-from housedesk.scheduler import OpsScheduler
 from housedesk.settings.config import listen_address
 
 log = logging.getLogger("housedesk")
@@ -66,13 +66,9 @@ async def serve(
         worker = asyncio.create_task(app.outbox.run(stop), name="outbox")
         app.channel_states["outbox"] = "up"
         log.info("outbox: worker started for %s", ", ".join(app.outbox.senders) or "no channels")
-        if app.settings.operations.scheduler_enabled:
-            scheduler = OpsScheduler(
-                app.operations.jobs, app.clock, app.settings.operations.tick_interval_s
-            )
-            scheduler.start()
-            stack.push_async_callback(scheduler.stop)
-            app.channel_states["operations"] = "up"
+        if app.scheduler is not None:
+            app.scheduler.start()
+            stack.push_async_callback(app.scheduler.stop)
         else:
             log.info("operations: scheduler is off")
         if ready is not None:

@@ -1,8 +1,8 @@
 """Running the operations jobs on a timer, each job in one process at a time.
 
 APScheduler's ``AsyncIOScheduler`` calls :meth:`OpsScheduler.tick` every
-``tick_interval_s``; a tick runs every job of :class:`core.operations.jobs.Operations` under a
-lock named after the job:
+``tick_interval_s``; a tick runs every job (:attr:`core.operations.jobs.Operations.jobs`) under
+a lock named after the job:
 
 * **PostgreSQL**: ``pg_try_advisory_xact_lock`` inside the job's transaction. The process
   that gets the lock runs the job; the others skip it this round. The lock goes with the
@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -28,7 +29,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from tortoise.transactions import in_transaction
 
 from core.clock import Clock
-from core.operations.jobs import Job, Operations
+from core.operations.jobs import Job
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +53,15 @@ async def run_exclusive(name: str, job: Job, now: datetime) -> int | None:
 
 
 class OpsScheduler:
-    """Ticks the operations jobs on an interval inside the running event loop."""
+    """Ticks the jobs on an interval inside the running event loop.
+
+    ``healthy`` says whether every job of the last tick ran (``/healthz`` shows it).
+    """
 
     JOB_ID = "operations-tick"
 
-    def __init__(self, operations: Operations, clock: Clock, interval_s: float) -> None:
-        self.operations = operations
+    def __init__(self, jobs: Mapping[str, Job], clock: Clock, interval_s: float) -> None:
+        self.jobs = jobs
         self.clock = clock
         self.interval_s = interval_s
         self.scheduler = AsyncIOScheduler(timezone=UTC)
@@ -69,7 +73,7 @@ class OpsScheduler:
         now = self.clock.now()
         done: dict[str, int | None] = {}
         healthy = True
-        for name, job in self.operations.jobs.items():
+        for name, job in self.jobs.items():
             try:
                 done[name] = await run_exclusive(name, job, now)
             except Exception:  # the database may be away: the next tick tries again

@@ -11,16 +11,26 @@ APP_KEY: web.AppKey[App] = web.AppKey("housedesk", App)
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """``GET /healthz``: the database and each channel's state, as JSON."""
+    """``GET /healthz``: the database, the outbox, the operations scheduler and each
+    channel's state, as JSON."""
     app = request.app[APP_KEY]
     database_up = await ping()
     body = {
         "status": "ok" if database_up else "degraded",
         "database": "up" if database_up else "down",
         "outbox": "up" if app.outbox.healthy else "retrying",
+        "scheduler": scheduler_state(app),
         "channels": dict(app.channel_states),
     }
     return web.json_response(body, status=200 if database_up else 503)
+
+
+def scheduler_state(app: App) -> str:
+    """``up``, ``failing`` (a job of the last tick failed: the next tick tries again) or
+    ``off``."""
+    if app.scheduler is None:
+        return "off"
+    return "up" if app.scheduler.healthy else "failing"
 
 
 def build_http_app(app: App, routes: list[web.RouteDef] | None = None) -> web.Application:

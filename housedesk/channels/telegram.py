@@ -37,7 +37,6 @@ from bots.telegram_sender import TelegramSender
 from core.messaging.inbox import InboxPolicy
 from core.messaging.notifications import TELEGRAM_RESIDENT, TELEGRAM_STAFF
 from housedesk.bootstrap import App
-from housedesk.channels.voicemail import voice_to_text
 from housedesk.settings.telegram import TelegramSettings
 
 log = logging.getLogger("housedesk")
@@ -137,7 +136,7 @@ async def start_telegram(
         blobs=app.blobs,
         clock=app.clock,
         report_window=timedelta(minutes=settings.report_window_minutes),
-        voice_to_text=voice_to_text(app),
+        voice_to_text=app.voice_to_text,
         reports=app.operations.reports,
         announcer=app.operations.announcer,
     )

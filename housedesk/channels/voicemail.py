@@ -5,15 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
 
 from housedesk.bootstrap import App
-from intake.speech.decode import AudioDecodeError
-from intake.speech.models import NoModelForLanguage
-from intake.speech.transcriber import ModelLoadError
 from intake.voicemail.folder import DropFolder
 from intake.voicemail.http import voicemail_routes
 
@@ -61,16 +57,3 @@ def start_drop_folder(app: App) -> DropFolderWatch:
     app.channel_states["voicemail_folder"] = "up"
     log.info("voicemail: watching %s", settings.drop_folder)
     return watch
-
-
-def voice_to_text(app: App) -> Callable[[bytes, str], Awaitable[tuple[str, str]]]:
-    """Transcribe residents' Telegram voice notes with the same offline speech service."""
-
-    async def transcribe(audio: bytes, language: str) -> tuple[str, str]:
-        try:
-            transcript = await app.transcriber.transcribe(audio, language, "voice.ogg")
-        except (NoModelForLanguage, AudioDecodeError, ModelLoadError) as exc:
-            return "", f"voice note not transcribed: {exc}"
-        return transcript.text, ""
-
-    return transcribe

@@ -25,7 +25,7 @@ async def test_apscheduler_ticks_the_jobs_in_the_running_loop(app: App) -> None:
     operations = Operations(routed(app.tickets))
     ticket = await new_ticket(app.tickets, world, "emergency", title="Leak")
     app.clock.advance(timedelta(minutes=31))
-    scheduler = OpsScheduler(operations, app.clock, interval_s=0.05)
+    scheduler = OpsScheduler(operations.jobs, app.clock, interval_s=0.05)
     scheduler.start()
     try:
         for _ in range(100):

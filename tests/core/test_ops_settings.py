@@ -9,8 +9,7 @@ from pydantic import ValidationError
 
 from core.operations.routing import Router
 from core.storage.models import Channel, OutboxMessage
-from housedesk.bootstrap import App
-from housedesk.operations import build_operations
+from housedesk.bootstrap import App, build_operations
 from housedesk.settings.operations import DEFAULT_KEYWORDS, OperationsSettings
 from tests.core.ops_world import build_world, new_ticket
 

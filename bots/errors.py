@@ -1,7 +1,8 @@
 """The one place where both bots turn the core's typed errors into a polite answer.
 
-Anything else propagates: aiogram logs it in polling mode, and in webhook mode the request
-fails, so Telegram delivers the update again (a database outage loses nothing).
+Anything else propagates to the update feed (:mod:`bots.inbox_feed`), which handles the
+stored update again: after a database outage once the database is back, otherwise up to
+``[telegram] update_max_attempts`` times before it is quarantined (nothing is lost).
 """
 
 from __future__ import annotations

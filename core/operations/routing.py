@@ -43,7 +43,7 @@ from core.storage.models import (
     TicketEvent,
 )
 from core.storage.rawsql import fetch
-from core.storage.rows import insert
+from core.storage.rows import from_row, insert
 from core.tickets.service import TicketService, assignment_buttons
 from core.tickets.workflow import OPEN_STATUSES
 
@@ -216,7 +216,7 @@ class Router:
             staff = [
                 p
                 for p in (
-                    Person._init_from_db(**row)
+                    from_row(Person, row)
                     for row in await fetch(query, resident=Role.RESIDENT.value, scope=value)
                 )
                 if p.id not in seen and _handles(p, ticket.category.trade)

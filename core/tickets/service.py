@@ -31,6 +31,7 @@ from core.messaging.notifications import Notifier, feedback_button, ticket_butto
 from core.messaging.staff_messages import dispatchers_of, managers_of
 from core.operations.calendar import BusinessCalendar
 from core.operations.deadlines import due_times
+from core.storage.fit import clipped
 from core.storage.models import (
     Attachment,
     Building,
@@ -48,7 +49,7 @@ from core.storage.models import (
     Unit,
 )
 from core.storage.rawsql import fetch
-from core.storage.rows import insert, insert_pair
+from core.storage.rows import from_row, insert, insert_pair
 from core.tickets.access import require_see, require_staff, visibility
 from core.tickets.commands import InboundRef, NewAttachment, NewTicket, RequesterHint
 from core.tickets.workflow import check_transition, status_name
@@ -657,7 +658,7 @@ class TicketService:
             "public": public,
             "text": text,
             "actor": actor.person,
-            "actor_label": actor.label,
+            "actor_label": clipped(TicketEvent, "actor_label", actor.label),
             "data": data or {},
             "at": self.clock.now(),
         }
@@ -809,7 +810,8 @@ async def _person_for_hint(hint: RequesterHint) -> tuple[Person, list[Contact] |
     contact = await Contact.get_or_none(kind=hint.kind, value=value).select_related("person")
     if contact is not None:
         return contact.person, None, True
-    person = await Person.create(name=hint.name.strip() or value, role=Role.RESIDENT)
+    name = clipped(Person, "name", hint.name.strip() or value)
+    person = await Person.create(name=name, role=Role.RESIDENT)
     contact = await Contact.create(person=person, kind=hint.kind, value=value)
     return person, [contact], False
 
@@ -818,7 +820,7 @@ async def _only_building_of(person: Person) -> Building | None:
     rows = await fetch(_BUILDINGS_OF_RESIDENT, person=person.id)
     if len(rows) != 1:
         return None
-    return Building._init_from_db(**rows[0])
+    return from_row(Building, rows[0])
 
 
 async def _unit(building: Building | None, number: str) -> Unit:
@@ -827,4 +829,4 @@ async def _unit(building: Building | None, number: str) -> Unit:
     rows = await fetch(_UNIT, building=building.id, number=number.strip())
     if not rows:
         raise NotFound(f"building {building.code} has no unit {number!r}")
-    return Unit._init_from_db(**rows[0])
+    return from_row(Unit, rows[0])

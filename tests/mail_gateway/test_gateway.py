@@ -224,3 +224,21 @@ async def test_a_sender_address_longer_than_any_valid_one_is_refused(
     outcome = await gateway(mail(sender=address, message_id="<toolong@t>"))
     assert isinstance(outcome, Rejected) and "too long" in outcome.reason
     assert await Ticket.all().count() == 0
+
+
+async def test_a_stranger_with_a_long_address_and_name_gets_a_ticket_and_an_answer(
+    gateway: MailGateway,
+) -> None:
+    """Names and labels longer than their columns are shortened with "…"; the address
+    (230 characters, a valid length) makes an outbox key longer than its column, kept
+    unique by its digest."""
+    address = f"{'a' * 60}@{'b' * 60}.{'c' * 60}.{'d' * 40}.example"
+    name = "Z" * 300
+    outcome = await gateway(mail(sender=f"{name} <{address}>", message_id="<long@t>"))
+    assert isinstance(outcome, Accepted) and outcome.ticket_ref == "#1"
+    ticket = await Ticket.get(id=1).select_related("requester")
+    assert ticket.requester.name == "Z" * 199 + "…"
+    created = await TicketEvent.get(ticket_id=1, type=EventType.CREATED)
+    assert created.actor_label == address[:199] + "…"
+    [ack] = await OutboxMessage.filter(ticket_id=1)
+    assert ack.recipient == address and len(ack.idempotency_key) == 200

@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 from email.utils import getaddresses
 
 from intake.email.charsets import decode_text
@@ -44,9 +46,27 @@ def header_text(value: str, charset_hint: str | None = None) -> str:
 def decode_encoded_words(text: str) -> str:
     """Decode RFC 2047 encoded words, also when they are malformed in the usual ways.
 
-    Whitespace between adjacent encoded words is dropped, and adjacent words in the same
-    charset are joined before decoding so that a character split across two words survives.
+    The standard library's decoder goes first: it is lenient where it matters (``=5F`` in
+    Q-encoding is an underscore, base64 padding may be off) and joins words split inside a
+    character. Only when it fails (an unknown charset, broken base64, bytes that are not
+    the declared charset) do our own rules decode the words one by one.
     """
+    if "=?" not in text:
+        return text
+    if not text.isascii():  # the standard decoder would escape the text around the words
+        return _decode_words_ourselves(text)
+    try:
+        decoded = str(make_header(decode_header(text)))
+    except (HeaderParseError, LookupError, UnicodeError, ValueError):
+        decoded = None
+    if decoded is not None and "\ufffd" not in decoded:
+        return decoded
+    return _decode_words_ourselves(text)
+
+
+def _decode_words_ourselves(text: str) -> str:
+    """Fallback: adjacent words in the same charset are joined before decoding (so that a
+    character split across two survives); broken words are kept as written."""
     pieces: list[tuple[str | None, bytes | str]] = []
     position = 0
     for match in _ENCODED_WORD.finditer(text):

@@ -6,12 +6,15 @@ reply is the unquoted text below it. ``>`` lines are always dropped, a ``-- `` s
 cut, and a trailing device signature ("Sent from my iPhone", "Von meinem iPhone gesendet")
 is removed. A forwarded message is content, not history: it is never cut.
 
-Quote headers recognised (English, Russian, German, French, Polish, Norwegian and more):
-attribution lines with a date ending in "wrote:", "пишет:", "написал(а):", "schrieb:",
-"a écrit :", "napisał(a):", "pisze:", "skrev:" or in ``<address>:`` (Gmail, Apple Mail, Thunderbird,
-Yandex, mail.ru, Android; wrapped over up to three lines), "-----Original Message-----" and
-its translations, and Outlook header blocks ("From:" followed by "Sent:"/"Date:" and the
-like, also bold ``*From:*`` and translated field names).
+Quote headers recognised (English, Russian, German, French, Polish, Norwegian, Swedish,
+Danish, Chinese, Japanese and more): attribution lines with a date (or followed by quoted
+lines) ending in "wrote:", "пишет:", "написал(а):", "schrieb:", "a écrit :", "napisał(a):",
+"pisze:", "skrev:", "写道：", "のメール:" or in ``<address>:`` (Gmail, Apple Mail,
+Thunderbird, Yandex, mail.ru, Android, QQ; wrapped over up to three lines, as Gmail wraps a
+long one), "-----Original Message-----" and its translations ("-------- Oprindelig besked
+--------", "原始邮件"), and Outlook header blocks ("From:" followed by "Sent:"/"Date:" and the
+like, also bold ``*From:*``, translated field names such as "Fra:/Dato:" or "发件人:/发送时间:",
+and full-width colons).
 """
 
 from __future__ import annotations
@@ -24,27 +27,31 @@ _MAX_ATTRIBUTION_CHARS = 400
 _QUOTED = re.compile(r"^[ \t]*>")
 _ATTRIBUTION = re.compile(
     r"(?:\bwrote|\bwrites|пишет|написал|написала|написал\(а\)|schrieb|schreibt|a\s+écrit"
-    r"|napisał|napisała|napisał\(a\)|pisze|skrev|escribió|ha\s+scritto|schreef|kirjoitti)"
-    r"\s*:\s*$"
-    r"|[\w.+'-]+@[\w-]+(?:\.[\w-]+)+\s*[>\])]?\s*:\s*$",
+    r"|napisał|napisała|napisał\(a\)|pisze|skrev|escribió|ha\s+scritto|schreef|kirjoitti"
+    r"|写道|寫道|のメール)"
+    r"\s*[:：]\s*$"
+    r"|[\w.+'-]+@[\w-]+(?:\.[\w-]+)+\s*[>\])]?\s*[:：]\s*$",
     re.IGNORECASE,
 )
 _ORIGINAL_MESSAGE = re.compile(
     r"^\s*-{2,}\s*(?:original message|ursprüngliche nachricht|message d'origine"
     r"|oryginalna wiadomość|opprinnelig melding|исходное сообщение|original meddelelse"
-    r"|ursprungligt meddelande|messaggio originale|mensaje original|oorspronkelijk bericht)"
+    r"|ursprungligt meddelande|messaggio originale|mensaje original|oorspronkelijk bericht"
+    r"|oprindelig besked|oprindelig meddelelse|wiadomość oryginalna|originalmeddelande"
+    r"|原始邮件|原始郵件|元のメッセージ)"
     r"\s*-{2,}\s*$",
     re.IGNORECASE,
 )
-_FIELD = r"^[ \t]*[*_]*(?:{names})[*_]*[ \t]*:"
+_FIELD = r"^[ \t]*[*_]*(?:{names})[*_]*[ \t]*[:：]"
 _FROM_FIELD = re.compile(
-    _FIELD.format(names="from|von|de|od|fra|от|från|da|van|lähettäjä") + r"[*_]*[ \t]*\S",
+    _FIELD.format(names="from|von|de|od|fra|от|från|da|van|lähettäjä|发件人|寄件者|差出人")
+    + r"[*_]*[ \t]*\S",
     re.IGNORECASE,
 )
 _DATE_FIELD = re.compile(
     _FIELD.format(
         names="sent|date|gesendet|datum|envoyé|wysłano|wysłane|data|sendt|отправлено|дата"
-        "|skickat|inviato|enviado|verzonden|päivämäärä"
+        "|skickat|inviato|enviado|verzonden|päivämäärä|dato|发送时间|日期|寄件日期|送信日時"
     ),
     re.IGNORECASE,
 )
@@ -69,6 +76,7 @@ _DEVICE_SIGNATURE = re.compile(
 )
 _SEPARATOR_ONLY = re.compile(r"^[\s\-_=*]*$")
 _DIGIT = re.compile(r"\d")
+_UNDATED_START = re.compile(r"^\s*[^\W\d_]+\s[^,]{0,40},")  # "On Thu, help wrote:"
 
 
 def strip_reply(text: str) -> str:
@@ -112,26 +120,45 @@ def _first_quote_header(lines: list[str]) -> tuple[int, int] | None:
 def _attribution_length(lines: list[str], index: int) -> int:
     """Return how many lines (1-3) starting at ``index`` form an attribution, else 0.
 
-    The first line must carry a date (a digit). A longer window is rejected when the
-    attribution already starts on a later line of it ("Call me on 555 1234" followed by
-    "On Mon, 2 Apr ... wrote:" must keep the first line).
+    The first line must carry a date (a digit), unless quoted lines follow ("On Thu, help
+    wrote:" above "> ..."). A longer window is rejected when the attribution already starts
+    on a later line of it ("Call me on 555 1234" followed by "On Mon, 2 Apr ... wrote:" must
+    keep the first line), unless the earlier line leaves an address open: "... The Hiring
+    Engine <" then "long-address+1234@x.example> wrote:" is one attribution.
     """
     for length in range(1, _MAX_ATTRIBUTION_LINES + 1):
         if _is_attribution(lines, index, length) and not any(
-            _is_attribution(lines, index + skip, length - skip) for skip in range(1, length)
+            _is_attribution(lines, index + skip, length - skip)
+            and not _left_open(lines[index + skip - 1])
+            for skip in range(1, length)
         ):
             return length
     return 0
 
 
+def _left_open(line: str) -> bool:
+    """True when ``line`` ends inside ``<...>`` (Gmail wrapped the address to the next line)."""
+    return line.count("<") > line.count(">")
+
+
 def _is_attribution(lines: list[str], index: int, length: int) -> bool:
     window = lines[index : index + length]
-    if len(window) < length or not _DIGIT.search(window[0]):
+    if len(window) < length:
+        return False
+    if not _DIGIT.search(window[0]) and not (
+        _UNDATED_START.match(window[0]) and _quote_follows(lines, index + length)
+    ):
         return False
     if any(_QUOTED.match(line) or not line.strip() for line in window):
         return False
     joined = " ".join(line.strip() for line in window)
     return len(joined) <= _MAX_ATTRIBUTION_CHARS and bool(_ATTRIBUTION.search(joined))
+
+
+def _quote_follows(lines: list[str], index: int) -> bool:
+    """True when the next non-blank line from ``index`` on is quoted (``>``)."""
+    following = next((line for line in lines[index:] if line.strip()), "")
+    return bool(_QUOTED.match(following))
 
 
 def _cut_signature(lines: list[str]) -> list[str]:

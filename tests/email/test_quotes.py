@@ -49,6 +49,31 @@ REPLY = "The radiator in the kitchen is cold again."
         "Den 24. nov. 2026 kl. 15:02 skrev Housedesk <help@housedesk.example>:\n\nFixed?",
         "-----Opprinnelig melding-----\nFra: Housedesk\nSendt: tirsdag\n\nFixed?",
         "Fra: Housedesk <help@housedesk.example>\nSendt: tirsdag 24. november 2026 15:02\n\nFixed?",
+        # English without a date (Mutt-style short attribution, quoted lines follow)
+        "On Thu, help wrote:\n> Fixed?",
+        # Gmail wraps a long attribution inside the address
+        "On Mon, Aug 26, 2019 at 4:37 PM The Hiring Engine <\n"
+        "a-really-long-automated-email+1234556@humanresources.example> wrote:\n\n> Fixed?",
+        # Danish, Swedish
+        "-------- Oprindelig besked --------\nFra: Housedesk <help@housedesk.example>\n"
+        "Dato: 24.11.2026 15:02\nTil: mig\nEmne: Re: [#42]\n\nFixed?",
+        "-----Oprindelig meddelelse-----\nFra: Housedesk\nSendt: 24. november 2026\n\nFixed?",
+        "Fra: Housedesk <help@housedesk.example>\nDato: 24. november 2026 kl. 15.02\n\nFixed?",
+        "Den tis 24 nov. 2026 kl 15:02 skrev Housedesk <help@housedesk.example>:\n> Fixed?",
+        "Från: Housedesk <help@housedesk.example>\nSkickat: den 24 november 2026 15:02\n\nFixed?",
+        # Polish Outlook separator
+        "-----Wiadomość oryginalna-----\nOd: Housedesk\nWysłano: wtorek\n\nFixed?",
+        # Chinese: Gmail/Foxmail attribution, QQ Mail header block (full-width colons too)
+        "在 2026年11月24日 15:02，Housedesk <help@housedesk.example> 写道：\n> Fixed?",
+        "Housedesk <help@housedesk.example> 于2026年11月24日周二 15:02写道：\n\nFixed?",
+        "------------------ 原始邮件 ------------------\n"
+        '发件人: "Housedesk"<help@housedesk.example>;\n'
+        '发送时间: 2026年11月24日(星期二) 下午3:02\n收件人: "me";\n主题: Re: [#42]\n\nFixed?',
+        "发件人：Housedesk\n发送时间：2026年11月24日 15:02\n\nFixed?",
+        # Japanese: Gmail, iPhone, Outlook
+        "2026年11月24日(火) 15:02 Housedesk <help@housedesk.example>:\n\n> Fixed?",
+        "2026/11/24 15:02、Housedesk <help@housedesk.example>のメール:\n> Fixed?",
+        "差出人: Housedesk <help@housedesk.example>\n送信日時: 2026年11月24日 15:02\n\nFixed?",
     ],
 )
 def test_history_below_the_reply_is_removed(history: str) -> None:

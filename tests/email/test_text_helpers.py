@@ -58,6 +58,10 @@ def test_undecodable_bytes_never_raise() -> None:
         ("=?UTF-8?Q?Lift_broken?= in =?ISO-8859-1?Q?K=F6ln?=", "Lift broken in Köln"),
         ("Re:\r\n [#42]\tLeak", "Re: [#42] Leak"),
         ("=?utf-8*en?Q?Hello?=", "Hello"),
+        ("=?utf-8?Q?flat=5F12_keys?=", "flat_12 keys"),  # =5F is an underscore, _ a space
+        ("=?utf-8?B?0J/RgNC+0YLQtdGH0LrQsA===?=", "Протечка"),  # one '=' too many
+        ("=?utf-8?B?z/Du8uX36uA=?=", "Протечка"),  # declared UTF-8, really windows-1251
+        ("=?x-unknown?Q?Leak?=", "Leak"),
     ],
 )
 def test_header_text(raw: str, text: str) -> None:

@@ -44,7 +44,11 @@ _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _META_CHARSET = re.compile(rb"<meta[^>]+charset=[\"']?([\w.:-]+)", re.IGNORECASE)
 _BODY_TYPES = {"text/plain", "text/html"}
 _EMBEDDED_MESSAGE_TYPES = {"message/rfc822", "message/global"}
-_DELIVERY_STATUS_TYPES = {"message/delivery-status", "message/global-delivery-status"}
+_DELIVERY_STATUS_TYPES = {  # field blocks the parser splits up; kept re-serialised
+    "message/delivery-status",
+    "message/global-delivery-status",
+    "message/disposition-notification",
+}
 _MAX_NESTING = 32
 _DEFAULT_NAMES = {
     "text/rfc822-headers": "message-headers.txt",

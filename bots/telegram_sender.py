@@ -48,7 +48,6 @@ from core.storage.blobs import BlobStore
 
 log = logging.getLogger(__name__)
 
-TELEGRAM_API_BASE = "https://api.telegram.org"
 PHOTO_CONTENT_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
 """Attachments sent as photos in a media group; anything else goes as documents."""
 _NOT_MODIFIED = "message is not modified"

@@ -25,5 +25,4 @@ class Actor:
         return cls(label=part)
 
 
-SYSTEM = Actor.system()
 CLI = Actor.system("cli")

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from tortoise.transactions import in_transaction
 
 from core.directory.lookup import building_by_code, person_by_contact
-from core.errors import AccessDenied, NotFound
-from core.storage.models import Building, Contact, ContactKind, Person, Role, Unit
+from core.errors import NotFound
+from core.storage.models import Contact, ContactKind, Person, Role, Unit
 
 
 @dataclass(frozen=True)
@@ -66,16 +66,3 @@ async def set_language(person: Person, language: str) -> None:
 async def set_blocked(chat_id: int | str, blocked: bool) -> None:
     """Mark whether a chat blocked the bot (no more sends until unblocked)."""
     await Contact.filter(kind=ContactKind.CHAT, value=str(chat_id)).update(blocked=blocked)
-
-
-async def building_of_residence(person: Person, building_code: str | None) -> Building:
-    """The building a resident reports for: the one named, else their only one."""
-    homes = await residences(person)
-    codes = {h.building_code for h in homes}
-    if building_code:
-        if building_code not in codes:
-            raise AccessDenied(f"you are not registered in {building_code}")
-        return await building_by_code(building_code)
-    if len(codes) != 1:
-        raise NotFound("choose a building first")
-    return await building_by_code(codes.pop())

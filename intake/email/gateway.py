@@ -152,7 +152,7 @@ class MailGateway:
         text = _with_notes(mail.reply or mail.body, mail.notes)
         if not text.strip() and not attachments:
             await self.tickets.record(
-                ticket.ref, actor, EventType.PUBLIC_REPLY, "(empty reply)", inbound=inbound
+                ticket.ref, actor, EventType.INTERNAL_NOTE, "(empty reply)", inbound=inbound
             )
             return Accepted(ticket.ref, note="empty follow-up")
         await self.tickets.reply(

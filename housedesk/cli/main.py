@@ -16,10 +16,14 @@ from core.errors import DatabaseUnavailable, DomainError
 from core.storage.db import close_db, migrate_db, open_db, pending_migrations
 from core.storage.models import Channel, OutboxMessage, OutboxStatus
 from core.tickets.commands import NewTicket, RequesterHint
+from core.tickets.listing import newest_tickets
 from core.tickets.service import parse_ref
 from core.tickets.workflow import parse_status
 from housedesk.bootstrap import App, bootstrap
+from housedesk.cli.gc import add_gc_commands
+from housedesk.cli.listing import count, print_json_array
 from housedesk.cli.operations import add_ops_commands
+from housedesk.cli.quarantine import add_quarantine_commands
 from housedesk.cli.speech import add_speech_commands
 from housedesk.cli.telegram import add_telegram_commands
 from housedesk.logs import configure_logging, secure_process
@@ -91,15 +95,18 @@ async def cmd_tickets_new(app: App, args: argparse.Namespace) -> int:
 async def cmd_tickets_list(app: App, args: argparse.Namespace) -> int:
     """List tickets, newest first."""
     statuses = [parse_status(s) for s in args.status] if args.status else []
-    tickets = await app.tickets.find(statuses=statuses, building=args.building, limit=args.limit)
+    limit = None if args.all or args.limit == 0 else args.limit
+    tickets = newest_tickets(statuses=statuses, building=args.building, limit=limit)
     if args.json:
-        _print_json([ticket_summary(t) for t in tickets])
+        await print_json_array(ticket_summary(t) async for t in tickets)
         return 0
-    if not tickets:
-        print("no tickets")
-    for t in tickets:
+    shown = 0
+    async for t in tickets:
         where = f"{t.building.code if t.building else '-'}/{t.unit.number if t.unit else '-'}"
         print(f"{t.ref:>6}  {t.status.value:<11} {t.category.code:<14} {where:<12} {t.title}")
+        shown += 1
+    if not shown:
+        print("no tickets")
     return 0
 
 
@@ -213,7 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = tickets.add_parser("list", help="list tickets, newest first")
     p.add_argument("--status", action="append", help="repeat for several")
     p.add_argument("--building")
-    p.add_argument("--limit", type=int)
+    p.add_argument("--limit", type=count, default=50, help="at most this many (0: all)")
+    p.add_argument("--all", action="store_true", help="every ticket, however many")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_tickets_list)
 
@@ -256,6 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_speech_commands(sub)
     add_ops_commands(sub)
     add_telegram_commands(sub)
+    add_quarantine_commands(sub)
+    add_gc_commands(sub)
     return parser
 
 

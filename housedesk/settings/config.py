@@ -42,6 +42,7 @@ class StorageSettings(Section):
     """``[storage]``"""
 
     data_dir: Path = Path("data")
+    blob_grace_hours: float = Field(24.0, gt=0)
 
     @property
     def blobs_dir(self) -> Path:
@@ -69,6 +70,7 @@ class OutboxSettings(Section):
     base_delay_s: float = Field(5.0, gt=0)
     max_delay_s: float = Field(3600.0, gt=0)
     lease_s: float = Field(120.0, gt=0)
+    keep_sent_days: int = Field(30, ge=1)
 
 
 class ServiceSettings(Section):

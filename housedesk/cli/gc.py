@@ -1,0 +1,32 @@
+"""``housedesk gc [--dry-run]``: purge sent outbox rows, handled updates and unused blobs."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import timedelta
+from typing import Any
+
+from core.storage.retention import RetentionPolicy, collect_garbage
+from housedesk.bootstrap import App
+
+
+async def cmd_gc(app: App, args: argparse.Namespace) -> int:
+    """Remove what retention no longer keeps (``--dry-run``: only say what)."""
+    settings = app.settings
+    policy = RetentionPolicy(
+        keep_sent=timedelta(days=settings.outbox.keep_sent_days),
+        keep_updates=timedelta(days=settings.telegram.keep_handled_updates_days),
+        blob_grace=timedelta(hours=settings.storage.blob_grace_hours),
+    )
+    report = await collect_garbage(app.blobs, app.clock.now(), policy, dry_run=args.dry_run)
+    print(f"{'would remove' if args.dry_run else 'removed'} {report.summary()}")
+    return 0
+
+
+def add_gc_commands(subparsers: Any) -> None:
+    """Add ``gc`` to the ``housedesk`` subcommands."""
+    p = subparsers.add_parser(
+        "gc", help="purge sent outbox rows, handled updates and blobs nothing refers to"
+    )
+    p.add_argument("--dry-run", action="store_true", help="only count what would go")
+    p.set_defaults(func=cmd_gc)

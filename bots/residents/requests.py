@@ -159,9 +159,8 @@ async def rate(
         return
     await tickets.rate(callback_data.ticket_id, Actor.of(resident), callback_data.score)
     await callback.answer(gettext(lang, N_("Thank you!")))
+    await _drop_buttons(callback)
     if isinstance(callback.message, Message):
-        with suppress(TelegramBadRequest):
-            await callback.message.edit_reply_markup(reply_markup=None)
         await callback.message.answer(
             gettext(
                 lang,
@@ -189,6 +188,11 @@ async def not_fixed(
         note=gettext(lang, N_("The resident says it is not fixed.")),
     )
     await callback.answer(gettext(lang, N_("Sorry about that. We are on it again.")))
+    await _drop_buttons(callback)
+
+
+async def _drop_buttons(callback: CallbackQuery) -> None:
+    """Take the buttons off the message that carried them (if it still has them)."""
     if isinstance(callback.message, Message):
         with suppress(TelegramBadRequest):
             await callback.message.edit_reply_markup(reply_markup=None)

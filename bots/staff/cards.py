@@ -25,7 +25,7 @@ from core.actors import Actor
 from core.clock import Clock
 from core.i18n import N_, gettext
 from core.storage.blobs import BlobStore
-from core.storage.models import Person, Status
+from core.storage.models import Person, Status, Ticket
 from core.tickets.commands import NewAttachment
 from core.tickets.service import TicketService, local_time
 
@@ -130,16 +130,10 @@ async def postpone_chosen(
     clock: Clock,
 ) -> None:
     ticket = await tickets.get_for(callback_data.ticket_id, staff)
-    zone = ZoneInfo(ticket.building.timezone if ticket.building else "UTC")
-    until = postpone_target(clock.now(), zone, hours=callback_data.hours, days=callback_data.days)
-    await tickets.postpone(ticket.id, Actor.of(staff), until)
-    await state.clear()
-    text = gettext(
-        lang,
-        N_("{ref} is on hold until {when}. The resident is told."),
-        ref=ticket.ref,
-        when=local_time(until, ticket.building, lang),
+    until = postpone_target(
+        clock.now(), _zone(ticket), hours=callback_data.hours, days=callback_data.days
     )
+    text = await _put_on_hold(ticket, until, state, staff, lang, tickets)
     await callback.answer()
     if isinstance(callback.message, Message):
         await callback.message.answer(text)
@@ -149,23 +143,13 @@ async def postpone_typed(
     message: Message, state: FSMContext, staff: Person, lang: str, tickets: TicketService
 ) -> None:
     ticket = await tickets.get_for((await state.get_data())["ticket"], staff)
-    zone = ZoneInfo(ticket.building.timezone if ticket.building else "UTC")
-    until = parse_moment(message.text or "", zone)
+    until = parse_moment(message.text or "", _zone(ticket))
     if until is None:
         await message.answer(
             gettext(lang, N_("I could not read that date. Example: 2026-12-01 10:00"))
         )
         return
-    await tickets.postpone(ticket.id, Actor.of(staff), until)
-    await state.clear()
-    await message.answer(
-        gettext(
-            lang,
-            N_("{ref} is on hold until {when}. The resident is told."),
-            ref=ticket.ref,
-            when=local_time(until, ticket.building, lang),
-        )
-    )
+    await message.answer(await _put_on_hold(ticket, until, state, staff, lang, tickets))
 
 
 async def done(
@@ -223,6 +207,30 @@ async def _ask(
     await callback.answer()
     if isinstance(callback.message, Message):
         await callback.message.answer(question, reply_markup=markup)
+
+
+def _zone(ticket: Ticket) -> ZoneInfo:
+    """The time zone of the ticket's building (UTC without one)."""
+    return ZoneInfo(ticket.building.timezone if ticket.building else "UTC")
+
+
+async def _put_on_hold(
+    ticket: Ticket,
+    until: datetime,
+    state: FSMContext,
+    staff: Person,
+    lang: str,
+    tickets: TicketService,
+) -> str:
+    """Postpone ``ticket`` until ``until``, end the question; what to tell the staff member."""
+    await tickets.postpone(ticket.id, Actor.of(staff), until)
+    await state.clear()
+    return gettext(
+        lang,
+        N_("{ref} is on hold until {when}. The resident is told."),
+        ref=ticket.ref,
+        when=local_time(until, ticket.building, lang),
+    )
 
 
 async def _finish(

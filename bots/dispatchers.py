@@ -96,7 +96,7 @@ def build_resident_dispatcher(
         menu.router(),
         common.language_router(),
         requests.router(),
-        report.build_report_router(),
+        report.router(),
         common.leftovers_router(N_("Please choose what your message is about: /menu")),
     )
     return dispatcher

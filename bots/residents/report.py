@@ -60,75 +60,73 @@ def report_ref(message: Message, started: str) -> InboundRef:
     return InboundRef(TELEGRAM_RESIDENT, f"report:{message.chat.id}:{started}")
 
 
-def build_report_router() -> Router:
+async def describe(
+    message: Message,
+    bot: Bot,
+    state: FSMContext,
+    lang: str,
+    resident: Person | None,
+    tickets: TicketService,
+    blobs: BlobStore,
+    clock: Clock,
+    report_window: timedelta,
+    voice_to_text: VoiceToText | None = None,
+) -> None:
+    if resident is None:
+        await state.clear()
+        await message.answer(gettext(lang, REGISTER_FIRST))
+        return
+    data = await state.get_data()
+    spoken = (await building_by_code(data["building"])).language if data["building"] else lang
+    content = await read_content(message, bot, blobs, voice_to_text=voice_to_text, language=spoken)
+    if content.empty:
+        await message.answer(gettext(lang, NOTHING_TO_KEEP))
+        return
+    this_message = inbound_ref(TELEGRAM_RESIDENT, message)
+    result = await tickets.create(
+        NewTicket(
+            category=data["category"],
+            title=await report_title(content, data["category"], lang),
+            description=content.described,
+            channel=Channel.CHAT,
+            actor=Actor.of(resident),
+            building=data["building"],
+            unit=data["unit"],
+            requester_id=resident.id,
+            inbound=report_ref(message, data["started"]),
+            attachments=content.attachments,
+            language=lang,
+        ),
+        also_seen=[this_message],
+    )
+    if result.created:
+        return
+    report = result.ticket
+    if clock.now() >= report.created_at + report_window:
+        await state.clear()
+        await message.answer(
+            gettext(lang, N_("To report something new, choose a topic:")),
+            reply_markup=main_menu(lang),
+        )
+        return
+    added = await tickets.reply(
+        report.id,
+        Actor.of(resident),
+        content.described,
+        attachments=content.attachments,
+        inbound=this_message,
+    )
+    if added is not None and message.media_group_id is None:  # albums join silently
+        await message.answer(gettext(lang, N_("Added to your request {ref}."), ref=report.ref))
+
+
+def router() -> Router:
     """A report: its first message creates the ticket, what follows within the window joins it.
 
     The ticket is known by the report's id (and by its first message's), so nothing is written
     to the conversation state on the way and a new ticket costs one transaction.
     """
-    router = Router(name="resident-report")
-    router.message.filter(PRIVATE)
-
-    @router.message(StateFilter(Report.describing))
-    async def describe(
-        message: Message,
-        bot: Bot,
-        state: FSMContext,
-        lang: str,
-        resident: Person | None,
-        tickets: TicketService,
-        blobs: BlobStore,
-        clock: Clock,
-        report_window: timedelta,
-        voice_to_text: VoiceToText | None = None,
-    ) -> None:
-        if resident is None:
-            await state.clear()
-            await message.answer(gettext(lang, REGISTER_FIRST))
-            return
-        data = await state.get_data()
-        spoken = (await building_by_code(data["building"])).language if data["building"] else lang
-        content = await read_content(
-            message, bot, blobs, voice_to_text=voice_to_text, language=spoken
-        )
-        if content.empty:
-            await message.answer(gettext(lang, NOTHING_TO_KEEP))
-            return
-        this_message = inbound_ref(TELEGRAM_RESIDENT, message)
-        result = await tickets.create(
-            NewTicket(
-                category=data["category"],
-                title=await report_title(content, data["category"], lang),
-                description=content.described,
-                channel=Channel.CHAT,
-                actor=Actor.of(resident),
-                building=data["building"],
-                unit=data["unit"],
-                requester_id=resident.id,
-                inbound=report_ref(message, data["started"]),
-                attachments=content.attachments,
-                language=lang,
-            ),
-            also_seen=[this_message],
-        )
-        if result.created:
-            return
-        report = result.ticket
-        if clock.now() >= report.created_at + report_window:
-            await state.clear()
-            await message.answer(
-                gettext(lang, N_("To report something new, choose a topic:")),
-                reply_markup=main_menu(lang),
-            )
-            return
-        added = await tickets.reply(
-            report.id,
-            Actor.of(resident),
-            content.described,
-            attachments=content.attachments,
-            inbound=this_message,
-        )
-        if added is not None and message.media_group_id is None:  # albums join silently
-            await message.answer(gettext(lang, N_("Added to your request {ref}."), ref=report.ref))
-
-    return router
+    report = Router(name="resident-report")
+    report.message.filter(PRIVATE)
+    report.message.register(describe, StateFilter(Report.describing))
+    return report

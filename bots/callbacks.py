@@ -1,9 +1,10 @@
-"""Typed inline-button payloads of both bots.
+"""Typed inline-button payloads of both bots: the one place that owns the callback format.
 
-``TicketAction`` and ``ResidentAction`` unpack buttons the core writes into outbox payloads
-(``core.messaging.notifications.ticket_button`` and
-``core.tickets.service.rating_buttons``), so their packed form is a contract with the core:
-``tk:<action>:<ticket_id>`` and ``rs:<action>:<ticket_id>:<score>``.
+Core offers channel-neutral actions (``core.messaging.message.Action``); :func:`pack_action`
+turns one into the callback data of its button, and the routers unpack it with the
+``CallbackData`` classes below. The packed forms, ``tk:<verb>:<ticket_id>`` for the staff
+bot and ``rs:<verb>:<ticket_id>:<score>`` for the residents' bot, stay as they were so the
+buttons of messages already in people's chats keep working.
 """
 
 from __future__ import annotations
@@ -12,20 +13,16 @@ from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 
+from core.messaging.message import Action, Verb
 
-class CardAction(StrEnum):
-    """Buttons on a technician's assignment card."""
-
-    ACCEPT = "accept"
-    DECLINE = "decline"
-    POSTPONE = "postpone"
-    DONE = "done"
+RESIDENT_VERBS = frozenset({Verb.RATE, Verb.REOPEN})
+"""Actions the residents' bot answers; every other verb is the staff bot's."""
 
 
 class TicketAction(CallbackData, prefix="tk"):
-    """A button on an assignment card (staff bot)."""
+    """A button on an assignment card (staff bot): accept, decline, postpone or done."""
 
-    action: CardAction
+    action: Verb
     ticket_id: int
 
 
@@ -37,19 +34,21 @@ class Postpone(CallbackData, prefix="pp"):
     days: int = 0
 
 
-class FeedbackAction(StrEnum):
-    """Buttons under the "work is done" message to the resident."""
-
-    RATE = "rate"
-    REOPEN = "reopen"
-
-
 class ResidentAction(CallbackData, prefix="rs"):
     """Rate finished work 1–5, or say it is not fixed (residents' bot)."""
 
-    action: FeedbackAction
+    action: Verb
     ticket_id: int
     score: int = 0
+
+
+def pack_action(action: Action) -> str:
+    """The callback data of the button that offers ``action``."""
+    if action.verb in RESIDENT_VERBS:
+        return ResidentAction(
+            action=action.verb, ticket_id=action.ticket_id, score=action.value
+        ).pack()
+    return TicketAction(action=action.verb, ticket_id=action.ticket_id).pack()
 
 
 class MenuItem(StrEnum):

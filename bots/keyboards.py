@@ -8,18 +8,18 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bots.callbacks import (
-    CardAction,
     Menu,
     MenuItem,
     PickFlat,
     PickLanguage,
     PickRequest,
     Postpone,
-    TicketAction,
 )
+from bots.telegram_render import inline_keyboard
 from core.directory.residents import Residence
 from core.i18n import N_, available_languages, gettext
 from core.storage.models import Ticket
+from core.tickets.service import assignment_actions
 
 LANGUAGE_NAMES = {"en": "English", "ru": "Русский", "pl": "Polski", "no": "Norsk", "zh": "中文"}
 """Each language in its own words."""
@@ -79,22 +79,10 @@ def language_choice() -> InlineKeyboardMarkup:
 
 
 def card_buttons(ticket_id: int, lang: str, *, accepted: bool) -> InlineKeyboardMarkup:
-    """An assignment card's buttons; accepted work keeps decline, postpone and done."""
-    actions = [CardAction.DECLINE, CardAction.POSTPONE, CardAction.DONE]
-    if not accepted:
-        actions.insert(0, CardAction.ACCEPT)
-    labels = {
-        CardAction.ACCEPT: N_("Accept"),
-        CardAction.DECLINE: N_("Decline"),
-        CardAction.POSTPONE: N_("Postpone"),
-        CardAction.DONE: N_("Done"),
-    }
-    builder = InlineKeyboardBuilder()
-    for action in actions:
-        data = TicketAction(action=action, ticket_id=ticket_id).pack()
-        builder.add(_button(gettext(lang, labels[action]), data))
-    builder.adjust(2)
-    return builder.as_markup()
+    """An assignment card's buttons, as the outbox renders them; accepted work keeps
+    decline, postpone and done."""
+    actions = assignment_actions(ticket_id, lang, accepted=accepted)
+    return InlineKeyboardMarkup.model_validate(inline_keyboard(actions))
 
 
 def postpone_choice(ticket_id: int, lang: str) -> InlineKeyboardMarkup:

@@ -1,5 +1,8 @@
 """The outbox's Telegram sender: delivers one outbox row through python-telegram-bot.
 
+The row's message is rendered (:mod:`bots.telegram_render`) into Bot API calls that are
+made in order; a call that fails after earlier ones went out raises with the count of
+parts sent, which the outbox keeps, so the retry starts with the part that failed.
 Attachments are read from the blob store and uploaded (Telegram never fetches our URLs).
 Sends go through PTB's ``AIORateLimiter`` (about 30 messages a second overall, 20 a minute
 per group) with ``max_retries=0``: the sender never retries, every failure is raised as a
@@ -11,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from types import TracebackType
@@ -21,7 +25,6 @@ from telegram import (
     InputMediaDocument,
     InputMediaPhoto,
     Message,
-    ReplyParameters,
 )
 from telegram.error import (
     BadRequest,
@@ -35,7 +38,7 @@ from telegram.ext import AIORateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
-from bots.telegram_payload import FileRef, TelegramPayload, parse_payload
+from bots.telegram_render import Method, Part, render
 from core.messaging.delivery import (
     Delivery,
     DeliveryError,
@@ -44,13 +47,10 @@ from core.messaging.delivery import (
     RecipientBlockedError,
     TemporaryDeliveryError,
 )
+from core.messaging.message import FileRef
 from core.storage.blobs import BlobStore
 
 log = logging.getLogger(__name__)
-
-PHOTO_CONTENT_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
-"""Attachments sent as photos in a media group; anything else goes as documents."""
-_NOT_MODIFIED = "message is not modified"
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class TelegramTimeouts:
 
 
 class TelegramSender:
-    """Sends outbox deliveries of channel "telegram"; ``recipient`` is the chat id.
+    """Sends outbox deliveries of a chat route (one bot each); ``recipient`` is the chat id.
 
     ``api_base`` is the server root (``https://api.telegram.org``, or a stand-in's URL);
     call :meth:`start` before the first delivery and :meth:`stop` at shutdown, or use the
@@ -129,78 +129,48 @@ class TelegramSender:
         await self.stop()
 
     async def __call__(self, delivery: Delivery) -> DeliveryReceipt:
-        """Deliver one outbox row; return the (first) Telegram message id as ``external_id``."""
-        payload = parse_payload(delivery.payload)
-        chat_id = _chat_id(delivery.recipient)
-        try:
-            ids = await self._send(chat_id, payload)
-        except BadRequest as exc:
-            if payload.method == "editMessageText" and _NOT_MODIFIED in exc.message.lower():
-                # Already as asked, e.g. a retry after a lost response: that is a success.
-                return DeliveryReceipt(str(payload.message_id), {"not_modified": True})
-            raise _delivery_error(exc) from exc
-        except TelegramError as exc:
-            raise _delivery_error(exc) from exc
-        return DeliveryReceipt(str(ids[0]) if ids else None, {"message_ids": ids})
+        """Send the parts of one outbox row not sent before, in order.
 
-    async def _send(self, chat_id: int | str, payload: TelegramPayload) -> list[int]:
-        """Make the Bot API call(s) for a payload; return the ids of the messages involved."""
-        markup = (
-            InlineKeyboardMarkup.de_json(payload.reply_markup, self._bot)
-            if payload.reply_markup
-            else None
-        )
-        reply = (
-            ReplyParameters(payload.reply_to_message_id, allow_sending_without_reply=True)
-            if payload.reply_to_message_id is not None
-            else None
-        )
-        if payload.method == "sendMessage":
-            sent = await self._bot.send_message(
-                chat_id, payload.text or "", reply_markup=markup, reply_parameters=reply
-            )
-            return [sent.message_id]
-        if payload.method == "editMessageText":
-            edited = await self._bot.edit_message_text(
-                payload.text or "",
-                chat_id=chat_id,
-                message_id=payload.message_id,
-                reply_markup=markup,
-            )
-            return [edited.message_id] if isinstance(edited, Message) else []
-        files = payload.files
-        if payload.method == "sendMediaGroup" and len(files) > 1:
-            as_photos = all(ref.content_type in PHOTO_CONTENT_TYPES for ref in files)
+        The receipt's references are ``<chat id>:<message id>`` of every message sent, the
+        form a reply quoting one of them is looked up by; its external id is the first.
+        """
+        parts = render(delivery.message)
+        chat_id = _chat_id(delivery.recipient)
+        sent: list[str] = []
+        for number, part in enumerate(parts[delivery.progress :], start=delivery.progress):
+            try:
+                messages = await self._send(chat_id, part)
+            except TelegramError as exc:
+                raise _delivery_error(exc, progress=number, references=sent) from exc
+            except DeliveryError as exc:
+                raise _resumed(exc, progress=number, references=sent) from exc
+            sent += [f"{m.chat.id}:{m.message_id}" for m in messages]
+        return DeliveryReceipt(sent[0] if sent else None, tuple(sent), {"parts": len(parts)})
+
+    async def _send(self, chat_id: int | str, part: Part) -> Sequence[Message]:
+        """Make the Bot API call for one part; return the messages it made."""
+        markup = InlineKeyboardMarkup.de_json(part.keyboard, self._bot) if part.keyboard else None
+        caption = part.text or None
+        if part.method is Method.SEND_MESSAGE:
+            return [await self._bot.send_message(chat_id, part.text, reply_markup=markup)]
+        if part.method is Method.SEND_MEDIA_GROUP:
             media = [
                 InputMediaPhoto(await self._upload(ref, attach=True))
-                if as_photos
+                if ref.is_image
                 else InputMediaDocument(await self._upload(ref, attach=True))
-                for ref in files
+                for ref in part.files
             ]
-            album = await self._bot.send_media_group(
-                chat_id, media, caption=payload.caption, reply_parameters=reply
+            return await self._bot.send_media_group(chat_id, media, caption=caption)
+        upload = await self._upload(part.files[0])
+        if part.method is Method.SEND_PHOTO:
+            photo = await self._bot.send_photo(
+                chat_id, upload, caption=caption, reply_markup=markup
             )
-            return [message.message_id for message in album]
-        single = files[0]
-        if payload.method == "sendPhoto" or (
-            payload.method == "sendMediaGroup" and single.content_type in PHOTO_CONTENT_TYPES
-        ):
-            sent = await self._bot.send_photo(
-                chat_id,
-                await self._upload(single),
-                caption=payload.caption,
-                reply_markup=markup,
-                reply_parameters=reply,
-            )
-        else:
-            sent = await self._bot.send_document(
-                chat_id,
-                await self._upload(single),
-                caption=payload.caption,
-                reply_markup=markup,
-                reply_parameters=reply,
-            )
-        return [sent.message_id]
+            return [photo]
+        document = await self._bot.send_document(
+            chat_id, upload, caption=caption, reply_markup=markup
+        )
+        return [document]
 
     async def _upload(self, ref: FileRef, *, attach: bool = False) -> InputFile:
         """The attachment's bytes from the blob store, ready to upload under its filename."""
@@ -225,8 +195,14 @@ def _chat_id(recipient: str) -> int | str:
         return recipient
 
 
-def _delivery_error(exc: TelegramError) -> DeliveryError:
-    """Translate a PTB error into the outbox's retry decision."""
+def _delivery_error(
+    exc: TelegramError, *, progress: int, references: Sequence[str]
+) -> DeliveryError:
+    """Translate a PTB error into the outbox's retry decision, with how far this attempt got."""
+    return _resumed(_classify(exc), progress=progress, references=references)
+
+
+def _classify(exc: TelegramError) -> DeliveryError:
     if isinstance(exc, RetryAfter):
         return TemporaryDeliveryError(exc.message, retry_after=_retry_after_seconds(exc))
     if isinstance(exc, Forbidden):
@@ -239,6 +215,15 @@ def _delivery_error(exc: TelegramError) -> DeliveryError:
         # A revoked or mistyped token is fixed by the operator; keep the messages queued.
         return TemporaryDeliveryError(f"Telegram rejected the bot token: {exc.message}")
     return TemporaryDeliveryError(exc.message)
+
+
+def _resumed(exc: DeliveryError, *, progress: int, references: Sequence[str]) -> DeliveryError:
+    """``exc`` again, with how far this attempt got."""
+    if isinstance(exc, TemporaryDeliveryError):
+        return TemporaryDeliveryError(
+            str(exc), exc.retry_after, progress=progress, references=references
+        )
+    return type(exc)(str(exc), progress=progress, references=references)
 
 
 def _retry_after_seconds(exc: RetryAfter) -> float:

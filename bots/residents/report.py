@@ -23,7 +23,7 @@ from core.actors import Actor
 from core.clock import Clock
 from core.directory.lookup import building_by_code, category_by_code
 from core.i18n import N_, gettext
-from core.messaging.notifications import TELEGRAM_RESIDENT
+from core.messaging.routes import Route
 from core.storage.blobs import BlobStore
 from core.storage.models import Channel, Person
 from core.tickets.commands import InboundRef, NewTicket
@@ -57,7 +57,7 @@ async def report_title(content: Content, category: str, lang: str) -> str:
 
 def report_ref(message: Message, started: str) -> InboundRef:
     """The identity of a report: the chat, and when the resident chose its topic."""
-    return InboundRef(TELEGRAM_RESIDENT, f"report:{message.chat.id}:{started}")
+    return InboundRef(Route.RESIDENT_CHAT, f"report:{message.chat.id}:{started}")
 
 
 async def describe(
@@ -82,7 +82,7 @@ async def describe(
     if content.empty:
         await message.answer(gettext(lang, NOTHING_TO_KEEP))
         return
-    this_message = inbound_ref(TELEGRAM_RESIDENT, message)
+    this_message = inbound_ref(Route.RESIDENT_CHAT, message)
     result = await tickets.create(
         NewTicket(
             category=data["category"],

@@ -10,7 +10,7 @@ from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from bots.callbacks import FeedbackAction, Menu, MenuItem, PickRequest, ResidentAction
+from bots.callbacks import Menu, MenuItem, PickRequest, ResidentAction
 from bots.common import PRIVATE, REGISTER_FIRST
 from bots.context import RepliesToTicket, inbound_ref
 from bots.keyboards import request_choice
@@ -20,7 +20,8 @@ from bots.residents.report import NOTHING_TO_KEEP
 from bots.residents.states import Thread
 from core.actors import Actor
 from core.i18n import N_, gettext
-from core.messaging.notifications import TELEGRAM_RESIDENT
+from core.messaging.message import Verb
+from core.messaging.routes import Route
 from core.storage.blobs import BlobStore
 from core.storage.models import Person, Status, Ticket
 from core.tickets.service import TicketService
@@ -47,7 +48,7 @@ async def _comment(
         Actor.of(resident),
         content.described,
         attachments=content.attachments,
-        inbound=inbound_ref(TELEGRAM_RESIDENT, message),
+        inbound=inbound_ref(Route.RESIDENT_CHAT, message),
     )
     if added is not None:
         await message.answer(gettext(lang, N_("Added to your request {ref}."), ref=f"#{ticket_id}"))
@@ -210,14 +211,14 @@ async def edited(message: Message, lang: str) -> None:
 def router() -> Router:
     """``/my``, a chosen request, comments (also by replying), ratings, edits."""
     requests = Router(name="resident-requests")
-    requests.message.register(reply_in_thread, PRIVATE, RepliesToTicket(TELEGRAM_RESIDENT))
+    requests.message.register(reply_in_thread, PRIVATE, RepliesToTicket(Route.RESIDENT_CHAT))
     requests.message.register(my_command, Command("my"), PRIVATE)
     requests.callback_query.register(my_button, Menu.filter(F.item == MenuItem.MY_REQUESTS))
     requests.callback_query.register(pick, PickRequest.filter())
     requests.message.register(comment, StateFilter(Thread.commenting), PRIVATE)
-    requests.callback_query.register(rate, ResidentAction.filter(F.action == FeedbackAction.RATE))
+    requests.callback_query.register(rate, ResidentAction.filter(F.action == Verb.RATE))
     requests.callback_query.register(
-        not_fixed, ResidentAction.filter(F.action == FeedbackAction.REOPEN)
+        not_fixed, ResidentAction.filter(F.action == Verb.REOPEN)
     )
     requests.edited_message.register(edited, PRIVATE)
     return requests

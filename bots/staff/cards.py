@@ -16,7 +16,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
-from bots.callbacks import CardAction, Postpone, TicketAction
+from bots.callbacks import Postpone, TicketAction
 from bots.context import HasText, IsStaff
 from bots.keyboards import card_buttons, postpone_choice
 from bots.media import read_content
@@ -24,6 +24,7 @@ from bots.staff.states import CardFlow
 from core.actors import Actor
 from core.clock import Clock
 from core.i18n import N_, gettext
+from core.messaging.message import Verb
 from core.storage.blobs import BlobStore
 from core.storage.models import Person, Status, Ticket
 from core.tickets.commands import NewAttachment
@@ -261,13 +262,13 @@ def router() -> Router:
     cards = Router(name="staff-cards")
     cards.message.filter(IsStaff())
     cards.callback_query.filter(IsStaff())
-    cards.callback_query.register(accept, TicketAction.filter(F.action == CardAction.ACCEPT))
-    cards.callback_query.register(decline, TicketAction.filter(F.action == CardAction.DECLINE))
+    cards.callback_query.register(accept, TicketAction.filter(F.action == Verb.ACCEPT))
+    cards.callback_query.register(decline, TicketAction.filter(F.action == Verb.DECLINE))
     cards.message.register(decline_reason, StateFilter(CardFlow.decline_reason), HasText())
-    cards.callback_query.register(postpone, TicketAction.filter(F.action == CardAction.POSTPONE))
+    cards.callback_query.register(postpone, TicketAction.filter(F.action == Verb.POSTPONE))
     cards.callback_query.register(postpone_chosen, Postpone.filter())
     cards.message.register(postpone_typed, StateFilter(CardFlow.postpone_until), HasText())
-    cards.callback_query.register(done, TicketAction.filter(F.action == CardAction.DONE))
+    cards.callback_query.register(done, TicketAction.filter(F.action == Verb.DONE))
     cards.message.register(done_photo, StateFilter(CardFlow.done_photo))
     cards.message.register(done_note, StateFilter(CardFlow.done_note), HasText())
     return cards

@@ -125,7 +125,7 @@ async def announce(
                 "Announcement queued: {chat} by Telegram, {email} by email, "
                 "{unreachable} without a contact."
             ),
-            chat=result.telegram,
+            chat=result.chat,
             email=result.email,
             unreachable=result.unreachable,
         )

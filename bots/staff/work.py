@@ -14,7 +14,7 @@ from core.actors import Actor
 from core.directory.lookup import find_staff
 from core.errors import InvalidInput
 from core.i18n import N_, gettext
-from core.messaging.notifications import TELEGRAM_STAFF
+from core.messaging.routes import Route
 from core.storage.blobs import BlobStore
 from core.storage.models import Person, Ticket
 from core.tickets.access import SEES_ALL, require_role
@@ -104,7 +104,7 @@ async def reply_to_card(
         Actor.of(staff),
         content.text,
         attachments=content.attachments,
-        inbound=inbound_ref(TELEGRAM_STAFF, message),
+        inbound=inbound_ref(Route.STAFF_CHAT, message),
     )
     if sent is not None:
         await message.answer(gettext(lang, N_("Sent to the resident of {ref}."), ref=ticket.ref))
@@ -118,7 +118,7 @@ def router() -> Router:
     work.message.register(open_tickets, Command("open"))
     work.message.register(show, Command("ticket"))
     work.message.register(assign, Command("assign"))
-    work.message.register(note_on_card, Command("note"), RepliesToTicket(TELEGRAM_STAFF))
+    work.message.register(note_on_card, Command("note"), RepliesToTicket(Route.STAFF_CHAT))
     work.message.register(note, Command("note"))
-    work.message.register(reply_to_card, RepliesToTicket(TELEGRAM_STAFF))
+    work.message.register(reply_to_card, RepliesToTicket(Route.STAFF_CHAT))
     return work

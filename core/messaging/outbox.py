@@ -1,10 +1,14 @@
 """The outbox: messages written with the change that caused them, delivered by one worker.
 
-Channels register a sender per outbox channel name (see :mod:`core.messaging.delivery`); the worker
+Each row holds one :class:`~core.messaging.message.OutgoingMessage` for one recipient on one
+:class:`~core.messaging.routes.Route` (the row's ``channel``). Channels register a sender per
+route (see :mod:`core.messaging.delivery`); the worker
 claims due rows with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, a conditional
 update everywhere), hands each to its sender, records the result and retries failures
 with exponential backoff and jitter. A row that runs out of attempts, or fails
-permanently, is marked failed and leaves a timeline event for staff.
+permanently, is marked failed and leaves a timeline event for staff. A sender that needs
+several calls for one message reports how many parts went out; the row keeps that count
+(``progress``) so a retry resumes after them.
 """
 
 from __future__ import annotations
@@ -13,10 +17,9 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
@@ -24,16 +27,18 @@ from tortoise.transactions import in_transaction
 from core.clock import Clock
 from core.messaging.delivery import (
     Delivery,
+    DeliveryError,
     DeliveryReceipt,
     PermanentDeliveryError,
     RecipientBlockedError,
     Sender,
     TemporaryDeliveryError,
 )
+from core.messaging.message import OutgoingMessage
+from core.messaging.routes import Route
 from core.storage.fit import fitted_key
 from core.storage.models import (
     Contact,
-    ContactKind,
     EventType,
     MessageRef,
     OutboxMessage,
@@ -45,14 +50,12 @@ from core.storage.rows import insert
 
 log = logging.getLogger(__name__)
 
-TELEGRAM_CHANNELS = frozenset({"telegram_resident", "telegram_staff"})
-
 
 async def enqueue(
     *,
-    channel: str,
+    route: Route,
     recipient: str,
-    payload: Mapping[str, Any],
+    message: OutgoingMessage,
     key: str,
     now: datetime,
     ticket: Ticket | None = None,
@@ -65,9 +68,9 @@ async def enqueue(
     """
     return await insert(
         OutboxMessage,
-        channel=channel,
+        channel=route.value,
         recipient=recipient,
-        payload=dict(payload),
+        payload=message.to_payload(),
         idempotency_key=fitted_key(OutboxMessage, "idempotency_key", key),
         next_attempt_at=now,
         max_attempts=max_attempts,
@@ -78,9 +81,9 @@ async def enqueue(
 
 async def enqueue_once(
     *,
-    channel: str,
+    route: Route,
     recipient: str,
-    payload: Mapping[str, Any],
+    message: OutgoingMessage,
     key: str,
     now: datetime,
     ticket: Ticket | None = None,
@@ -92,9 +95,9 @@ async def enqueue_once(
     ):
         return None
     return await enqueue(
-        channel=channel,
+        route=route,
         recipient=recipient,
-        payload=payload,
+        message=message,
         key=key,
         now=now,
         ticket=ticket,
@@ -137,9 +140,9 @@ class OutboxWorker:
         self.senders: dict[str, Sender] = {}
         self.healthy = True
 
-    def register(self, channel: str, sender: Sender) -> None:
-        """Use ``sender`` for every row of ``channel``."""
-        self.senders[channel] = sender
+    def register(self, route: Route, sender: Sender) -> None:
+        """Use ``sender`` for every row of ``route``."""
+        self.senders[route.value] = sender
 
     async def claim(self) -> list[OutboxMessage]:
         """Lease up to ``batch_size`` due rows of registered channels to this worker."""
@@ -192,23 +195,22 @@ class OutboxWorker:
     async def _deliver(self, row: OutboxMessage) -> None:
         sender = self.senders[row.channel]
         attempts = row.attempts + 1
-        delivery = Delivery(
-            id=row.id,
-            channel=row.channel,
-            recipient=row.recipient,
-            payload=dict(row.payload),
-            attempts=attempts,
-            ticket_ref=f"#{row.ticket_id}" if row.ticket_id else None,  # type: ignore[attr-defined]
-            idempotency_key=row.idempotency_key,
-        )
         try:
+            delivery = Delivery(
+                id=row.id,
+                route=row.channel,
+                recipient=row.recipient,
+                message=OutgoingMessage.from_payload(row.payload),
+                attempts=attempts,
+                progress=row.progress,
+            )
             receipt = await sender(delivery)
         except RecipientBlockedError as exc:
-            await self._record_failure(row, attempts, str(exc), blocked=True)
+            await self._record_failure(row, attempts, str(exc), blocked=True, sent=exc)
         except PermanentDeliveryError as exc:
-            await self._record_failure(row, attempts, str(exc))
+            await self._record_failure(row, attempts, str(exc), sent=exc)
         except TemporaryDeliveryError as exc:
-            await self._record_retry(row, attempts, str(exc), exc.retry_after)
+            await self._record_retry(row, attempts, str(exc), exc.retry_after, sent=exc)
         except Exception as exc:  # an unknown failure is temporary by rule
             log.exception("outbox: sender for %s raised unexpectedly", row.channel)
             await self._record_retry(row, attempts, f"{type(exc).__name__}: {exc}", None)
@@ -231,12 +233,7 @@ class OutboxWorker:
             ticket_id = row.ticket_id  # type: ignore[attr-defined]
             if ticket_id is None:
                 return
-            if receipt.external_id and row.channel in TELEGRAM_CHANNELS:
-                await MessageRef.get_or_create(
-                    channel=row.channel,
-                    external_id=f"{row.recipient}:{receipt.external_id}",
-                    defaults={"ticket_id": ticket_id, "inbound": False, "created_at": now},
-                )
+            await _remember(row, receipt.references, now)
             await insert(
                 TicketEvent,
                 ticket_id=ticket_id,
@@ -248,20 +245,32 @@ class OutboxWorker:
             )
 
     async def _record_retry(
-        self, row: OutboxMessage, attempts: int, error: str, retry_after: float | None
+        self,
+        row: OutboxMessage,
+        attempts: int,
+        error: str,
+        retry_after: float | None,
+        *,
+        sent: DeliveryError | None = None,
     ) -> None:
         if attempts >= row.max_attempts:
-            await self._record_failure(row, attempts, f"gave up after {attempts} attempts: {error}")
+            await self._record_failure(
+                row, attempts, f"gave up after {attempts} attempts: {error}", sent=sent
+            )
             return
         delay = self.policy.delay(attempts, self.rng)
         if retry_after is not None:
             delay = max(retry_after, 0.0)
-        await OutboxMessage.filter(id=row.id).update(
-            attempts=attempts,
-            last_error=error[:2000],
-            next_attempt_at=self.clock.now() + timedelta(seconds=delay),
-            locked_until=None,
-        )
+        async with in_transaction():
+            await OutboxMessage.filter(id=row.id).update(
+                attempts=attempts,
+                last_error=error[:2000],
+                next_attempt_at=self.clock.now() + timedelta(seconds=delay),
+                locked_until=None,
+                **_progress(row, sent),
+            )
+            if sent is not None:
+                await _remember(row, sent.references, self.clock.now())
         log.warning(
             "outbox: %s #%s attempt %s failed, retry in %.1fs: %s",
             row.channel,
@@ -272,7 +281,13 @@ class OutboxWorker:
         )
 
     async def _record_failure(
-        self, row: OutboxMessage, attempts: int, error: str, *, blocked: bool = False
+        self,
+        row: OutboxMessage,
+        attempts: int,
+        error: str,
+        *,
+        blocked: bool = False,
+        sent: DeliveryError | None = None,
     ) -> None:
         now = self.clock.now()
         async with in_transaction():
@@ -281,11 +296,13 @@ class OutboxWorker:
                 attempts=attempts,
                 last_error=error[:2000],
                 locked_until=None,
+                **_progress(row, sent),
             )
+            if sent is not None:
+                await _remember(row, sent.references, now)
             if blocked:
-                await Contact.filter(kind=ContactKind.CHAT, value=row.recipient).update(
-                    blocked=True
-                )
+                kind = Route(row.channel).contact_kind
+                await Contact.filter(kind=kind, value=row.recipient).update(blocked=True)
             ticket_id = row.ticket_id  # type: ignore[attr-defined]
             if ticket_id is not None:
                 await insert(
@@ -298,3 +315,23 @@ class OutboxWorker:
                     at=now,
                 )
         log.error("outbox: %s #%s failed for good: %s", row.channel, row.id, error)
+
+
+def _progress(row: OutboxMessage, sent: DeliveryError | None) -> dict[str, int]:
+    """The ``progress`` column's new value, when a failed attempt got some parts out."""
+    if sent is None or sent.progress is None or sent.progress == row.progress:
+        return {}
+    return {"progress": sent.progress}
+
+
+async def _remember(row: OutboxMessage, references: Sequence[str], now: datetime) -> None:
+    """Store the references of sent parts, so a reply quoting one threads to the ticket."""
+    ticket_id = row.ticket_id  # type: ignore[attr-defined]
+    if ticket_id is None:
+        return
+    for reference in references:
+        await MessageRef.get_or_create(
+            channel=row.channel,
+            external_id=reference,
+            defaults={"ticket_id": ticket_id, "inbound": False, "created_at": now},
+        )

@@ -1,4 +1,4 @@
-"""Scheduled messages to staff through the staff bot, each written once per key.
+"""Scheduled messages to staff on the staff chat route, each written once per key.
 
 The scheduler's messages (reminders, breaches, nudges, digests) are keyed by what they
 are about (``nudge:42:resolution:3:7``), not by a timeline event, so running a job twice
@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from core.directory.lookup import contact_of
-from core.messaging.notifications import TELEGRAM_STAFF
+from core.messaging.message import Action, OutgoingMessage
 from core.messaging.outbox import enqueue_once
+from core.messaging.routes import Route
 from core.storage.models import ContactKind, OutboxMessage, Person, Role, Ticket
 
 
@@ -25,20 +26,17 @@ async def message_staff(
     now: datetime,
     ticket: Ticket | None = None,
     not_before: datetime | None = None,
-    buttons: Sequence[Sequence[dict[str, str]]] = (),
+    actions: Sequence[Sequence[Action]] = (),
     max_attempts: int = 8,
 ) -> bool:
-    """Queue ``text`` for ``person``; False when they have no usable Telegram chat."""
-    telegram = await contact_of(person, ContactKind.CHAT)
-    if telegram is None or telegram.blocked:
+    """Queue ``text`` (with ``actions``) for ``person``; False when they have no usable chat."""
+    chat = await contact_of(person, ContactKind.CHAT)
+    if chat is None or chat.blocked:
         return False
-    payload: dict[str, object] = {"method": "sendMessage", "text": text}
-    if buttons:
-        payload["reply_markup"] = {"inline_keyboard": [list(row) for row in buttons]}
     row = await enqueue_once(
-        channel=TELEGRAM_STAFF,
-        recipient=telegram.value,
-        payload=payload,
+        route=Route.STAFF_CHAT,
+        recipient=chat.value,
+        message=OutgoingMessage(text, actions=tuple(tuple(row) for row in actions if row)),
         key=f"{key}:{person.id}",
         now=now,
         ticket=ticket,

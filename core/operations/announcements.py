@@ -1,15 +1,15 @@
-"""Announcements to residents: one outbox row per resident, on Telegram, else by email.
+"""Announcements to residents: one outbox row per resident, by chat, else by email.
 
 A resident is registered in a building through a flat there. Each gets the announcement
-on their first Telegram chat that has not blocked the bot, else at their first email
+on their first chat contact that has not blocked the bot, else at their first email
 address; residents with neither are counted as unreachable.
 
 Rows of one announcement are spread out per channel: row *i* is due ``i / per_second``
 seconds after the announcement. The outbox worker claims due rows in ``next_attempt_at``
 order, so a ticket notification written a moment later is sent before the rest of a big
-announcement instead of queueing behind it. Telegram's own rate limits stay the sender's
-job (PTB's ``AIORateLimiter``); the default 10 rows a second leaves two thirds of
-Telegram's 30 messages a second for ticket work.
+announcement instead of queueing behind it. The chat service's own rate limits stay the
+sender's job; the default 10 rows a second leaves two thirds of a chat bot's usual 30
+messages a second for ticket work.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from tortoise.transactions import in_transaction
 
@@ -28,7 +27,8 @@ from core.clock import Clock
 from core.directory.lookup import building_by_code
 from core.errors import InvalidInput
 from core.i18n import N_, gettext
-from core.messaging.notifications import EMAIL, TELEGRAM_RESIDENT
+from core.messaging.message import FileRef, OutgoingMessage
+from core.messaging.routes import Route
 from core.storage.fit import fitted_key
 from core.storage.models import (
     Announcement,
@@ -40,8 +40,6 @@ from core.storage.models import (
     Role,
 )
 
-CAPTION_LIMIT = 1024
-"""Telegram's limit for a photo caption."""
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -50,14 +48,14 @@ class AnnounceResult:
     """What an announcement queued: rows per channel and residents nobody can reach."""
 
     announcement_id: int
-    telegram: int
+    chat: int
     email: int
     unreachable: int
 
     @property
     def queued(self) -> int:
         """Messages queued in all channels."""
-        return self.telegram + self.email
+        return self.chat + self.email
 
 
 @dataclass(frozen=True)
@@ -68,13 +66,9 @@ class Photo:
     content_type: str = "image/jpeg"
     filename: str = "announcement.jpg"
 
-    def file(self) -> dict[str, str]:
-        """The file reference outbox payloads carry."""
-        return {
-            "sha256": self.sha256,
-            "filename": self.filename,
-            "content_type": self.content_type,
-        }
+    def ref(self) -> FileRef:
+        """The file reference an outgoing message carries."""
+        return FileRef(self.sha256, self.filename, self.content_type)
 
 
 class Announcer:
@@ -120,8 +114,8 @@ class Announcer:
             rows, unreachable = self._rows(announcement, residents, contacts, found, picture, now)
             await OutboxMessage.bulk_create(rows, batch_size=500)
             counts = {
-                "telegram": sum(1 for r in rows if r.channel == TELEGRAM_RESIDENT),
-                "email": sum(1 for r in rows if r.channel == EMAIL),
+                "chat": sum(1 for r in rows if r.channel == Route.RESIDENT_CHAT),
+                "email": sum(1 for r in rows if r.channel == Route.EMAIL),
                 "unreachable": unreachable,
             }
             announcement.counts = counts
@@ -142,31 +136,32 @@ class Announcer:
             if not contact.blocked:
                 usable.setdefault(contact.person_id, {}).setdefault(contact.kind, contact)  # type: ignore[attr-defined]
         rows: list[OutboxMessage] = []
-        positions = {TELEGRAM_RESIDENT: 0, EMAIL: 0}
+        positions = {Route.RESIDENT_CHAT: 0, Route.EMAIL: 0}
         unreachable = 0
         for person in residents:
             mine = usable.get(person.id, {})
+            files = (photo.ref(),) if photo else ()
             if ContactKind.CHAT in mine:
-                channel, recipient = TELEGRAM_RESIDENT, mine[ContactKind.CHAT].value
-                payload = _telegram_payload(announcement.text, photo)
+                route, recipient = Route.RESIDENT_CHAT, mine[ContactKind.CHAT].value
+                message = OutgoingMessage(announcement.text, files)
             elif ContactKind.EMAIL in mine:
-                channel, recipient = EMAIL, mine[ContactKind.EMAIL].value
+                route, recipient = Route.EMAIL, mine[ContactKind.EMAIL].value
                 language = person.language or (building.language if building else None)
-                payload = self._email_payload(announcement, recipient, language, photo)
+                message = self._mail(announcement, language, files)
             else:
                 unreachable += 1
                 continue
-            delay = timedelta(seconds=positions[channel] / self.per_second)
-            positions[channel] += 1
+            delay = timedelta(seconds=positions[route] / self.per_second)
+            positions[route] += 1
             rows.append(
                 OutboxMessage(
-                    channel=channel,
+                    channel=route.value,
                     recipient=recipient,
-                    payload=payload,
+                    payload=message.to_payload(),
                     idempotency_key=fitted_key(
                         OutboxMessage,
                         "idempotency_key",
-                        f"announce:{announcement.id}:{channel}:{recipient}",
+                        f"announce:{announcement.id}:{route}:{recipient}",
                     ),
                     next_attempt_at=now + delay,
                     max_attempts=self.max_attempts,
@@ -175,40 +170,26 @@ class Announcer:
             )
         return rows, unreachable
 
-    def _email_payload(
-        self, announcement: Announcement, address: str, language: str | None, photo: Photo | None
-    ) -> dict[str, Any]:
+    def _mail(
+        self, announcement: Announcement, language: str | None, files: tuple[FileRef, ...]
+    ) -> OutgoingMessage:
         first_line = announcement.text.splitlines()[0]
         headline = first_line if len(first_line) <= 60 else first_line[:59] + "…"
-        return {
-            "to": address,
-            "subject": gettext(language, N_("Announcement: {headline}"), headline=headline),
-            "text": announcement.text,
-            "message_id": f"<hd-ann-{announcement.id}-{uuid.uuid4().hex[:16]}@{self.mail_domain}>",
-            "in_reply_to": None,
-            "references": [],
-            "auto_submitted": "auto-generated",
-            "attachments": [photo.file()] if photo else [],
-            "language": language,
-        }
+        return OutgoingMessage(
+            announcement.text,
+            files,
+            subject=gettext(language, N_("Announcement: {headline}"), headline=headline),
+            message_id=f"<hd-ann-{announcement.id}-{uuid.uuid4().hex[:16]}@{self.mail_domain}>",
+            automatic=True,
+            language=language,
+        )
 
 
 def _check(text: str, photo: Photo | None) -> None:
     if not text:
         raise InvalidInput("an announcement needs a text")
-    if photo is not None:
-        if not _SHA256.match(photo.sha256):
-            raise InvalidInput(f"not a stored photo: {photo.sha256!r} (expected a sha256)")
-        if len(text) > CAPTION_LIMIT:
-            raise InvalidInput(
-                f"with a photo the text must fit a Telegram caption ({CAPTION_LIMIT} characters)"
-            )
-
-
-def _telegram_payload(text: str, photo: Photo | None) -> dict[str, Any]:
-    if photo is None:
-        return {"method": "sendMessage", "text": text}
-    return {"method": "sendPhoto", "caption": text, "text": text, "files": [photo.file()]}
+    if photo is not None and not _SHA256.match(photo.sha256):
+        raise InvalidInput(f"not a stored photo: {photo.sha256!r} (expected a sha256)")
 
 
 async def _residents(building: Building | None) -> list[Person]:

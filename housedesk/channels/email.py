@@ -7,6 +7,7 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
+from core.messaging.routes import Route
 from housedesk.bootstrap import App
 from housedesk.settings.config import listen_address
 from intake.email.imap_poller import ImapConfig, ImapPoller
@@ -59,7 +60,7 @@ def register_mail_sender(app: App) -> None:
         ),
         app.blobs,
     )
-    app.outbox.register("email", sender)
+    app.outbox.register(Route.EMAIL, sender)
     log.info("email: sending through %s:%s", out.host, out.port)
 
 

@@ -1,7 +1,7 @@
 """Start and stop the Telegram bots.
 
-Each bot with a token gets a python-telegram-bot sender for the outbox (channel
-``telegram_resident`` or ``telegram_staff``) and an aiogram dispatcher for its conversations,
+Each bot with a token gets a python-telegram-bot sender for the outbox (route
+``resident_chat`` or ``staff_chat``) and an aiogram dispatcher for its conversations,
 fed by long polling or by webhooks on housedesk's HTTP server. A bot without a token is off,
 in one log line, and everything else runs.
 """
@@ -35,7 +35,7 @@ from bots.fsm_storage import conversation_storage
 from bots.inbox_feed import UpdateFeed
 from bots.telegram_sender import TelegramSender
 from core.messaging.inbox import InboxPolicy
-from core.messaging.notifications import TELEGRAM_RESIDENT, TELEGRAM_STAFF
+from core.messaging.routes import Route
 from housedesk.bootstrap import App
 from housedesk.settings.telegram import TelegramSettings
 
@@ -49,7 +49,7 @@ class BotKind:
     """One of the two bots: its name, outbox channel, conversations and command menu."""
 
     name: str
-    channel: str
+    channel: Route
     build: DispatcherFactory
     commands: tuple[tuple[str, str], ...]
 
@@ -65,8 +65,8 @@ class BotKind:
 
 
 BOT_KINDS = (
-    BotKind("resident", TELEGRAM_RESIDENT, build_resident_dispatcher, RESIDENT_COMMANDS),
-    BotKind("staff", TELEGRAM_STAFF, build_staff_dispatcher, STAFF_COMMANDS),
+    BotKind("resident", Route.RESIDENT_CHAT, build_resident_dispatcher, RESIDENT_COMMANDS),
+    BotKind("staff", Route.STAFF_CHAT, build_staff_dispatcher, STAFF_COMMANDS),
 )
 
 

@@ -1,7 +1,11 @@
-"""Building the outgoing mail for one outbox payload.
+"""Building the outgoing mail for one channel-neutral outgoing message.
 
-Payload: ``{"to", "subject", "text", "message_id", "in_reply_to", "references",
-"auto_submitted", "attachments": [{"sha256", "filename", "content_type"}]}``.
+The message (``core.messaging.message.OutgoingMessage``) gives the subject, the text, the
+Message-ID reserved for it (``message_id``), the message it answers (``answers``, which
+becomes In-Reply-To) and the earlier ids of its conversation (``thread``, which with the
+answered id makes References), whether it is automatic, and the files to attach. Its
+actions (buttons in a chat) are left out: a mail cannot carry them, and the text core
+writes already tells a mail reader how to answer.
 
 Threading, as the three clients that matter need it:
 
@@ -21,19 +25,19 @@ Threading, as the three clients that matter need it:
   carry, while a fresh or made-up index per message would split the conversation.
 
 Text is UTF-8 and the whole message is 7-bit clean (quoted-printable or base64), so any
-relay accepts it without 8BITMIME. Mail marked ``auto_submitted`` also gets
+relay accepts it without 8BITMIME. An automatic message is ``Auto-Submitted: auto-replied``
+when it answers a mail and ``auto-generated`` otherwise (RFC 3834), and also gets
 ``X-Auto-Response-Suppress: All`` so Exchange does not answer it with out-of-office notes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import EmailPolicy
 from email.utils import format_datetime, parseaddr
-from typing import Any
 
+from core.messaging.message import OutgoingMessage
 from core.storage.blobs import BlobStore
 from intake.email.automatic import LOOP_HEADER
 from intake.email.filenames import safe_filename
@@ -62,29 +66,30 @@ OUTGOING_POLICY = _OutgoingPolicy(linesep="\r\n", cte_type="7bit")
 
 
 def compose_message(
-    payload: Mapping[str, Any],
+    outgoing: OutgoingMessage,
     *,
+    to: str,
     from_address: str,
     blobs: BlobStore,
     now: datetime | None = None,
 ) -> EmailMessage:
-    """Build the mail for ``payload``; raises ``ValueError`` for a payload that cannot be sent."""
-    recipient = parseaddr(str(payload.get("to") or ""))[1]
+    """Build the mail showing ``outgoing`` to ``to``; ``ValueError`` when it cannot be sent."""
+    recipient = parseaddr(to)[1]
     if "@" not in recipient:
-        raise ValueError(f"no recipient address in {payload.get('to')!r}")
-    own_ids = message_ids(str(payload.get("message_id") or ""))
+        raise ValueError(f"no recipient address in {to!r}")
+    own_ids = message_ids(outgoing.message_id or "")
     if len(own_ids) != 1:
-        raise ValueError(f"message_id must be one <id@domain>, got {payload.get('message_id')!r}")
-    subject = " ".join(str(payload.get("subject") or "").split())
+        raise ValueError(f"message_id must be one <id@domain>, got {outgoing.message_id!r}")
+    subject = " ".join(outgoing.subject.split())
 
     message = EmailMessage(policy=OUTGOING_POLICY)
     message["From"] = from_address
-    message["To"] = str(payload["to"])
+    message["To"] = to
     message["Subject"] = subject
     message["Date"] = format_datetime(now or datetime.now(UTC))
     message["Message-ID"] = own_ids[0]
-    parent = message_ids(str(payload.get("in_reply_to") or ""))
-    references = [ref for raw in payload.get("references") or [] for ref in message_ids(str(raw))]
+    parent = message_ids(outgoing.answers or "")
+    references = [ref for raw in outgoing.thread for ref in message_ids(raw)]
     if parent:
         message["In-Reply-To"] = parent[0]
         references = [ref for ref in references if ref != parent[0]] + [parent[0]]
@@ -92,20 +97,21 @@ def compose_message(
         message["References"] = " ".join(dict.fromkeys(references))
     message["Thread-Topic"] = base_subject(subject)
     message[LOOP_HEADER] = parseaddr(from_address)[1]
-    if payload.get("auto_submitted"):
-        message["Auto-Submitted"] = str(payload["auto_submitted"])
+    if outgoing.automatic:
+        message["Auto-Submitted"] = "auto-replied" if parent else "auto-generated"
         message["X-Auto-Response-Suppress"] = "All"
-    message.set_content(str(payload.get("text") or ""), charset="utf-8")
-    for index, attachment in enumerate(payload.get("attachments") or [], start=1):
-        content_type = str(attachment.get("content_type") or "application/octet-stream")
-        maintype, _, subtype = content_type.partition("/")
+    message.set_content(outgoing.text, charset="utf-8")
+    if outgoing.language:  # after set_content, which drops Content-* headers
+        message["Content-Language"] = outgoing.language
+    for index, attachment in enumerate(outgoing.files, start=1):
+        maintype, _, subtype = attachment.content_type.partition("/")
         if not maintype or not subtype:
             maintype, subtype = "application", "octet-stream"
         message.add_attachment(
-            blobs.read(str(attachment["sha256"])),
+            blobs.read(attachment.sha256),
             maintype=maintype,
             subtype=subtype,
-            filename=safe_filename(attachment.get("filename"), content_type, index),
+            filename=safe_filename(attachment.filename, attachment.content_type, index),
         )
     return message
 

@@ -9,7 +9,10 @@ Error mapping (the outbox worker owns retries):
   failed, 554 greeting, EHLO refused): they are about our configuration or the relay, not
   the message, and failing every queued mail for good until an operator fixes a password
   would lose them.
-* A payload that cannot be turned into a mail, or a missing attachment blob -> permanent.
+* A message that cannot be turned into a mail, or a missing attachment blob -> permanent.
+
+The receipt names the mail by its Message-ID and adds no references: the id was reserved
+and stored as the ticket's reference when the message was written.
 """
 
 from __future__ import annotations
@@ -56,7 +59,10 @@ class SmtpSender:
         """Send ``delivery``; raise a temporary or permanent delivery error on failure."""
         try:
             message = compose_message(
-                delivery.payload, from_address=self._settings.from_address, blobs=self._blobs
+                delivery.message,
+                to=delivery.recipient,
+                from_address=self._settings.from_address,
+                blobs=self._blobs,
             )
         except (KeyError, ValueError, FileNotFoundError) as error:
             raise PermanentDeliveryError(f"cannot build the mail: {error}") from error

@@ -29,8 +29,8 @@ async def test_command_menus_are_set_per_language(app: App, botapi: BotApiServer
     assert staff_zh["mine"] == "My open work"  # a partial catalog falls back to English
     assert staff_zh["lang"] == "语言"
     assert app.channel_states == {
-        "telegram_resident": "up (polling)",
-        "telegram_staff": "up (polling)",
+        "resident_chat": "up (polling)",
+        "staff_chat": "up (polling)",
     }
 
 
@@ -46,8 +46,8 @@ async def test_a_bot_without_a_token_is_off_in_one_line(
     lines = [r.getMessage() for r in caplog.records if r.name == "housedesk"]
     assert "telegram: resident bot is off (no resident_token)" in lines
     assert "telegram: staff bot @housedesk_test_710000002_bot is up (polling)" in lines
-    assert app.channel_states["telegram_resident"] == "off"
-    assert set(app.outbox.senders) == {"telegram_staff"}
+    assert app.channel_states["resident_chat"] == "off"
+    assert set(app.outbox.senders) == {"staff_chat"}
     assert routes == []
 
 
@@ -62,7 +62,7 @@ async def test_a_rejected_token_turns_that_bot_off(app: App, botapi: BotApiServe
     routes: list[web.RouteDef] = []
     channel = await start_telegram(app, settings, routes)
     await channel.stop()
-    assert app.channel_states["telegram_resident"] == "off (token rejected)"
+    assert app.channel_states["resident_chat"] == "off (token rejected)"
     assert routes == [] and not app.outbox.senders
 
 

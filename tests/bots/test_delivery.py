@@ -14,7 +14,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from core.actors import Actor
 from core.clock import FrozenClock
 from core.directory.lookup import find_staff
-from core.messaging.notifications import TELEGRAM_RESIDENT
+from core.messaging.routes import Route
 from core.storage.models import Contact, ContactKind, OutboxMessage, OutboxStatus, Ticket
 from housedesk.bootstrap import App
 from presentation.views import ticket_detail
@@ -36,7 +36,9 @@ REDIS_URL = "redis://127.0.0.1:6379/15"
 
 async def _row(ticket: Ticket) -> OutboxMessage:
     row = (
-        await OutboxMessage.filter(ticket=ticket, channel=TELEGRAM_RESIDENT).order_by("-id").first()
+        await OutboxMessage.filter(ticket=ticket, channel=Route.RESIDENT_CHAT)
+        .order_by("-id")
+        .first()
     )
     assert row is not None
     return row

@@ -80,4 +80,4 @@ async def test_manager_reports_export_and_announce(
         await bob.sees("Sorry, you cannot do that.")
 
     queued = [row for row in await OutboxMessage.all() if "Water is off" in str(row.payload)]
-    assert {row.channel for row in queued} == {"telegram_resident", "email"}
+    assert {row.channel for row in queued} == {"resident_chat", "email"}

@@ -71,8 +71,8 @@ async def test_run_serves_both_bots_by_webhook(
     finally:
         stop.set()
         await asyncio.wait_for(running, timeout=10)
-    assert health["channels"]["telegram_resident"] == "up (webhook)"
-    assert health["channels"]["telegram_staff"] == "up (webhook)"
+    assert health["channels"]["resident_chat"] == "up (webhook)"
+    assert health["channels"]["staff_chat"] == "up (webhook)"
     [hook] = botapi.calls(RESIDENT, "setWebhook")
     assert hook.params["url"] == f"http://127.0.0.1:{port}/telegram/resident"
 

@@ -1,18 +1,19 @@
-"""The core pieces the bots lean on: Telegram payloads for files and buttons, staff groups,
-who may accept, decline, postpone, rate and reopen, and messages taken in once."""
+"""The core pieces the bots lean on: staff groups, who may accept, decline, postpone, rate
+and reopen, and messages taken in once."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, cast
 
 import pytest
 
+from bots.telegram_render import render
 from core.actors import CLI, Actor
 from core.directory.lookup import find_staff
 from core.directory.residents import register_resident
 from core.errors import AccessDenied, InvalidInput, InvalidTransition
-from core.messaging.notifications import telegram_payloads, work_chat_of
+from core.messaging.message import OutgoingMessage
+from core.messaging.notifications import work_chat_of
 from core.storage.models import (
     Attachment,
     Building,
@@ -27,40 +28,6 @@ from housedesk.bootstrap import App
 from tests.bots.support import load_example_directory
 
 PHOTO = "image/jpeg"
-
-
-def _files(*types: str) -> list[Attachment]:
-    return [
-        Attachment(sha256=f"{n:064x}", size=1, content_type=t, original_name=f"f{n}")
-        for n, t in enumerate(types)
-    ]
-
-
-def test_payloads_put_text_buttons_and_files_where_telegram_allows() -> None:
-    buttons = [[{"text": "Accept", "callback_data": "tk:accept:1"}]]
-    [single] = telegram_payloads("Card", _files(PHOTO), buttons)
-    assert (single["method"], single["caption"], single["reply_markup"]["inline_keyboard"]) == (
-        "sendPhoto",
-        "Card",
-        buttons,
-    )
-    card, album = telegram_payloads("Card", _files(PHOTO, PHOTO), buttons)
-    assert (card["method"], card["reply_markup"]["inline_keyboard"]) == ("sendMessage", buttons)
-    assert album["method"] == "sendMediaGroup" and "caption" not in album
-    [captioned] = telegram_payloads("Two photos", _files(PHOTO, PHOTO))
-    assert (captioned["method"], captioned["caption"]) == ("sendMediaGroup", "Two photos")
-    text, photo = telegram_payloads("x" * 1025, _files(PHOTO))
-    assert (text["method"], photo["method"], "caption" in photo) == (
-        "sendMessage",
-        "sendPhoto",
-        False,
-    )
-    photos, documents = telegram_payloads("Mixed", _files(PHOTO, "application/pdf", "image/heic"))
-    assert [f["content_type"] for f in photos["files"]] == [PHOTO]
-    assert photos["method"] == "sendPhoto" and photos["caption"] == "Mixed"
-    assert documents["method"] == "sendMediaGroup" and len(documents["files"]) == 2
-    eleven = telegram_payloads("Many", _files(*[PHOTO] * 11))
-    assert [len(p.get("files", [])) for p in eleven] == [0, 10, 1]
 
 
 async def test_the_staff_group_is_the_most_specific(app: App) -> None:
@@ -143,7 +110,9 @@ async def test_residents_rate_and_reopen_only_their_own_finished_requests(app: A
         await OutboxMessage.filter(ticket_id=ticket_id, recipient="5550001").order_by("-id").first()
     )
     assert done is not None
-    rows = cast(dict[str, Any], done.payload["reply_markup"])["inline_keyboard"]
+    [shown] = render(OutgoingMessage.from_payload(done.payload))
+    assert shown.keyboard is not None and shown.text.startswith("Your request")
+    rows = shown.keyboard["inline_keyboard"]
     assert [b["callback_data"] for b in rows[0]] == [
         f"rs:rate:{ticket_id}:{n}" for n in range(1, 6)
     ]
@@ -163,7 +132,7 @@ async def test_residents_rate_and_reopen_only_their_own_finished_requests(app: A
 
 async def test_messages_are_taken_in_once(app: App) -> None:
     ticket_id, tom, _, _ = await _world(app)
-    first = InboundRef("telegram_resident", "5550001:41")
+    first = InboundRef("resident_chat", "5550001:41")
     report = NewTicket(
         category="technical",
         title="Mould",
@@ -172,14 +141,14 @@ async def test_messages_are_taken_in_once(app: App) -> None:
         building="OAK",
         unit="12",
         requester_id=tom.id,
-        inbound=InboundRef("telegram_resident", "report:5550001:2026-11-25T09:00"),
+        inbound=InboundRef("resident_chat", "report:5550001:2026-11-25T09:00"),
     )
     created = await app.tickets.create(report, also_seen=[first])
-    again = await app.tickets.create(report, also_seen=[InboundRef("telegram_resident", "x:1")])
+    again = await app.tickets.create(report, also_seen=[InboundRef("resident_chat", "x:1")])
     assert created.created and not again.created and again.ticket.id == created.ticket.id
     assert await app.tickets.reply(created.ticket.id, Actor.of(tom), "Mould", inbound=first) is None
     photo = NewAttachment("b" * 64, 3, PHOTO, "p.jpg")
-    second = InboundRef("telegram_resident", "5550001:42")
+    second = InboundRef("resident_chat", "5550001:42")
     assert await app.tickets.reply(
         created.ticket.id, Actor.of(tom), "", attachments=[photo], inbound=second
     )

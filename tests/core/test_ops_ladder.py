@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from core.actors import Actor
+from core.messaging.message import OutgoingMessage, Verb
 from core.operations.jobs import Operations
 from core.storage.models import (
     Absence,
@@ -25,8 +26,8 @@ EVENING = datetime(2026, 11, 25, 20, 0, tzinfo=UTC)  # Wednesday, the office clo
 
 async def _cards(ticket: Ticket) -> list[str]:
     """Chats that got an assignment card for the ticket, in order."""
-    rows = await OutboxMessage.filter(ticket=ticket, channel="telegram_staff").order_by("id")
-    return [r.recipient for r in rows if "reply_markup" in r.payload]
+    rows = await OutboxMessage.filter(ticket=ticket, channel="staff_chat").order_by("id")
+    return [r.recipient for r in rows if "actions" in r.payload]
 
 
 async def _duty_steps(ticket: Ticket) -> list[tuple[str, str]]:
@@ -125,7 +126,7 @@ async def test_other_tickets_wait_for_the_morning_and_the_resident_is_told(app: 
     assert ticket.assignee is None
     [wait] = await TicketEvent.filter(ticket=ticket, type=EventType.ROUTING)
     assert wait.public and wait.data["until"] == "2026-11-26T08:00:00+00:00"
-    told = await OutboxMessage.filter(ticket=ticket, channel="telegram_resident").order_by("id")
+    told = await OutboxMessage.filter(ticket=ticket, channel="resident_chat").order_by("id")
     assert told[0].recipient == "5001"
     assert told[0].payload["text"] == (
         f"We received your request {ticket.ref} outside office hours. "
@@ -161,12 +162,11 @@ async def test_the_person_on_duty_is_paged_even_when_cards_go_to_a_group(app: Ap
     app.clock.advance(timedelta(minutes=15))
     await operations.tick(app.clock.now())
 
-    rows = await OutboxMessage.filter(ticket=ticket, channel="telegram_staff").order_by("id")
+    rows = await OutboxMessage.filter(ticket=ticket, channel="staff_chat").order_by("id")
     assert [r.recipient for r in rows] == ["-100500", "9001", "-100500", "9002"]
     page = rows[1]
     assert page.payload["text"] == (
         f"Emergency {ticket.ref} «Burst pipe» out of hours: you are on duty. Please accept it."
     )
-    assert page.payload["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == (
-        f"tk:accept:{ticket.id}"
-    )
+    first = OutgoingMessage.from_payload(page.payload).actions[0][0]
+    assert (first.label, first.verb, first.ticket_id) == ("Accept", Verb.ACCEPT, ticket.id)

@@ -68,7 +68,7 @@ async def test_fewest_open_tickets_wins_among_those_on_shift(app: App) -> None:
     ]
     [assigned] = await TicketEvent.filter(ticket=fourth, type=EventType.ASSIGNED)
     assert assigned.actor_label == "routing" and "fewest open tickets (1)" in assigned.text
-    card = await OutboxMessage.get(ticket=fourth, channel="telegram_staff")
+    card = await OutboxMessage.get(ticket=fourth, channel="staff_chat")
     assert card.recipient == "9001" and "Four" in str(card.payload["text"])
 
 

@@ -51,4 +51,4 @@ async def test_build_operations_registers_routing(app: App) -> None:
         app.tickets, world, "technical", description="Gas leak", channel=Channel.VOICEMAIL
     )
     assert voicemail.category.code == "technical"  # not a classified channel here
-    assert await OutboxMessage.filter(ticket=ticket, channel="telegram_staff").exists()
+    assert await OutboxMessage.filter(ticket=ticket, channel="staff_chat").exists()

@@ -16,7 +16,9 @@ from core.messaging.delivery import (
     RecipientBlockedError,
     TemporaryDeliveryError,
 )
+from core.messaging.message import OutgoingMessage
 from core.messaging.outbox import OutboxWorker, RetryPolicy, enqueue, enqueue_once
+from core.messaging.routes import Route
 from core.storage.models import (
     Channel,
     Contact,
@@ -45,7 +47,8 @@ class FlakySender:
         if len(self.calls) <= self.failures:
             raise self.error
         self.delivered.append(delivery)
-        return DeliveryReceipt(external_id=str(1000 + len(self.delivered)))
+        reference = f"{delivery.recipient}:{1000 + len(self.delivered)}"
+        return DeliveryReceipt(external_id=reference, references=(reference,))
 
 
 async def _ticket_with_ack(app: App) -> int:
@@ -79,7 +82,7 @@ async def test_fails_twice_then_delivers_once(app: App, clock: FrozenClock) -> N
     ticket_id = await _ticket_with_ack(app)
     sender = FlakySender(failures=2)
     worker = _worker(clock)
-    worker.register("telegram_resident", sender)
+    worker.register(Route.RESIDENT_CHAT, sender)
 
     await worker.run_once()
     row = await OutboxMessage.get(ticket_id=ticket_id)
@@ -90,9 +93,9 @@ async def test_fails_twice_then_delivers_once(app: App, clock: FrozenClock) -> N
 
     await _drain(worker, clock)
     row = await OutboxMessage.get(ticket_id=ticket_id)
-    assert (row.status, row.attempts, row.external_id) == (OutboxStatus.SENT, 3, "1001")
+    assert (row.status, row.attempts, row.external_id) == (OutboxStatus.SENT, 3, "5001:1001")
     assert len(sender.delivered) == 1 and len(sender.calls) == 3
-    assert await MessageRef.exists(channel="telegram_resident", external_id="5001:1001")
+    assert await MessageRef.exists(channel="resident_chat", external_id="5001:1001")
     assert (
         await TicketEvent.filter(ticket_id=ticket_id, type=EventType.NOTIFICATION_SENT).count() == 1
     )
@@ -111,7 +114,7 @@ async def test_always_failing_ends_failed_with_timeline_event(app: App, clock: F
     ticket_id = await _ticket_with_ack(app)
     sender = FlakySender(failures=10**6)
     worker = _worker(clock)
-    worker.register("telegram_resident", sender)
+    worker.register(Route.RESIDENT_CHAT, sender)
     await _drain(worker, clock, rounds=30)
     row = await OutboxMessage.get(ticket_id=ticket_id)
     assert row.status == OutboxStatus.FAILED and row.attempts == row.max_attempts == 8
@@ -124,7 +127,7 @@ async def test_permanent_error_is_not_retried(app: App, clock: FrozenClock) -> N
     ticket_id = await _ticket_with_ack(app)
     sender = FlakySender(failures=1, error=PermanentDeliveryError("550 no such user"))
     worker = _worker(clock)
-    worker.register("telegram_resident", sender)
+    worker.register(Route.RESIDENT_CHAT, sender)
     await _drain(worker, clock)
     row = await OutboxMessage.get(ticket_id=ticket_id)
     assert row.status == OutboxStatus.FAILED and len(sender.calls) == 1
@@ -134,7 +137,7 @@ async def test_permanent_error_is_not_retried(app: App, clock: FrozenClock) -> N
 async def test_blocked_recipient_is_marked(app: App, clock: FrozenClock) -> None:
     await _ticket_with_ack(app)
     worker = _worker(clock)
-    worker.register("telegram_resident", FlakySender(1, RecipientBlockedError("bot was blocked")))
+    worker.register(Route.RESIDENT_CHAT, FlakySender(1, RecipientBlockedError("bot was blocked")))
     await worker.run_once()
     contact = await Contact.get(value="5001")
     assert contact.blocked
@@ -143,7 +146,7 @@ async def test_blocked_recipient_is_marked(app: App, clock: FrozenClock) -> None
 async def test_retry_after_is_honoured(app: App, clock: FrozenClock) -> None:
     ticket_id = await _ticket_with_ack(app)
     worker = _worker(clock)
-    worker.register("telegram_resident", FlakySender(1, TemporaryDeliveryError("429", 42)))
+    worker.register(Route.RESIDENT_CHAT, FlakySender(1, TemporaryDeliveryError("429", 42)))
     await worker.run_once()
     row = await OutboxMessage.get(ticket_id=ticket_id)
     assert row.next_attempt_at == clock.now() + timedelta(seconds=42)
@@ -152,18 +155,19 @@ async def test_retry_after_is_honoured(app: App, clock: FrozenClock) -> None:
 async def test_unknown_exception_counts_as_temporary(app: App, clock: FrozenClock) -> None:
     ticket_id = await _ticket_with_ack(app)
     worker = _worker(clock)
-    worker.register("telegram_resident", FlakySender(1, RuntimeError("boom")))
+    worker.register(Route.RESIDENT_CHAT, FlakySender(1, RuntimeError("boom")))
     await _drain(worker, clock)
     row = await OutboxMessage.get(ticket_id=ticket_id)
     assert row.status == OutboxStatus.SENT and row.attempts == 2
 
 
 async def test_idempotency_key_writes_once(db: str, clock: FrozenClock) -> None:
+    hello = OutgoingMessage("Hello")
     first = await enqueue_once(
-        channel="email", recipient="a@b", payload={}, key="k1", now=clock.now()
+        route=Route.EMAIL, recipient="a@b", message=hello, key="k1", now=clock.now()
     )
     second = await enqueue_once(
-        channel="email", recipient="a@b", payload={}, key="k1", now=clock.now()
+        route=Route.EMAIL, recipient="a@b", message=hello, key="k1", now=clock.now()
     )
     assert first is not None and second is None
     assert await OutboxMessage.all().count() == 1
@@ -172,7 +176,11 @@ async def test_idempotency_key_writes_once(db: str, clock: FrozenClock) -> None:
 async def test_two_workers_never_send_a_row_twice(db: str, clock: FrozenClock) -> None:
     for n in range(60):
         await enqueue(
-            channel="email", recipient=f"r{n}@x", payload={"n": n}, key=f"k{n}", now=clock.now()
+            route=Route.EMAIL,
+            recipient=f"r{n}@x",
+            message=OutgoingMessage(f"Message {n}"),
+            key=f"k{n}",
+            now=clock.now(),
         )
     sent: Counter[int] = Counter()
 
@@ -183,7 +191,7 @@ async def test_two_workers_never_send_a_row_twice(db: str, clock: FrozenClock) -
 
     workers = [_worker(clock, batch_size=7) for _ in range(2)]
     for worker in workers:
-        worker.register("email", slow_sender)
+        worker.register(Route.EMAIL, slow_sender)
 
     async def drain(worker: OutboxWorker) -> None:
         while await worker.run_once():
@@ -195,7 +203,9 @@ async def test_two_workers_never_send_a_row_twice(db: str, clock: FrozenClock) -
 
 
 async def test_worker_stops_after_the_send_in_flight(db: str, clock: FrozenClock) -> None:
-    await enqueue(channel="email", recipient="a@x", payload={}, key="k", now=clock.now())
+    await enqueue(
+        route=Route.EMAIL, recipient="a@x", message=OutgoingMessage("Hi"), key="k", now=clock.now()
+    )
     started, release = asyncio.Event(), asyncio.Event()
 
     async def sender(delivery: Delivery) -> DeliveryReceipt:
@@ -204,7 +214,7 @@ async def test_worker_stops_after_the_send_in_flight(db: str, clock: FrozenClock
         return DeliveryReceipt()
 
     worker = _worker(clock)
-    worker.register("email", sender)
+    worker.register(Route.EMAIL, sender)
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop))
     await started.wait()
@@ -212,3 +222,37 @@ async def test_worker_stops_after_the_send_in_flight(db: str, clock: FrozenClock
     release.set()
     await asyncio.wait_for(task, 5)
     assert (await OutboxMessage.get(idempotency_key="k")).status == OutboxStatus.SENT
+
+
+async def test_a_broken_payload_fails_without_reaching_the_sender(
+    app: App, clock: FrozenClock
+) -> None:
+    ticket_id = await _ticket_with_ack(app)
+    await OutboxMessage.filter(ticket_id=ticket_id).update(payload={"v": 1, "text": " "})
+    sender = FlakySender()
+    worker = _worker(clock)
+    worker.register(Route.RESIDENT_CHAT, sender)
+    await worker.run_once()
+    row = await OutboxMessage.get(ticket_id=ticket_id)
+    assert row.status == OutboxStatus.FAILED and sender.calls == []
+    assert "needs a text or a file" in row.last_error
+
+
+async def test_parts_sent_before_a_failure_are_remembered(app: App, clock: FrozenClock) -> None:
+    """The sender got part 1 out, then failed: the retry starts at part 2, and a reply to
+    part 1 already threads to the ticket."""
+    ticket_id = await _ticket_with_ack(app)
+    error = TemporaryDeliveryError("timeout", progress=1, references=("5001:77",))
+    sender = FlakySender(failures=1, error=error)
+    worker = _worker(clock)
+    worker.register(Route.RESIDENT_CHAT, sender)
+
+    await worker.run_once()
+    row = await OutboxMessage.get(ticket_id=ticket_id)
+    assert (row.status, row.progress) == (OutboxStatus.PENDING, 1)
+    ref = await MessageRef.get(channel="resident_chat", external_id="5001:77")
+    assert ref.ticket_id == ticket_id and not ref.inbound  # type: ignore[attr-defined]
+
+    await _drain(worker, clock)
+    assert [d.progress for d in sender.calls] == [0, 1]
+    assert (await OutboxMessage.get(ticket_id=ticket_id)).status == OutboxStatus.SENT

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import email
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from core.messaging.message import Action, FileRef, OutgoingMessage, Verb
 from core.storage.blobs import BlobStore
 from intake.email.automatic import automatic_reason
 from intake.email.compose import compose_message
@@ -18,24 +20,20 @@ LONG_ID = "<" + "a" * 90 + "@mail.resident.example>"
 FROM = "Housedesk <help@housedesk.example>"
 
 
-def _payload(**changes: Any) -> dict[str, Any]:
-    payload: dict[str, Any] = {
-        "to": "Иван Петров <ivan@resident.example>",
-        "subject": "Re: [#43] Протечка в ванной, кв. 12",
-        "text": "Здравствуйте!\nСантехник придёт сегодня в 18:00.",
-        "message_id": "<out-43-2@housedesk.example>",
-        "in_reply_to": LONG_ID,
-        "references": ["<root-43@resident.example>", LONG_ID, "<out-43-1@housedesk.example>"],
-        "auto_submitted": None,
-        "attachments": [],
-    }
-    payload.update(changes)
-    return payload
+TO = "Иван Петров <ivan@resident.example>"
+REPLY = OutgoingMessage(
+    "Здравствуйте!\nСантехник придёт сегодня в 18:00.",
+    subject="Re: [#43] Протечка в ванной, кв. 12",
+    message_id="<out-43-2@housedesk.example>",
+    answers=LONG_ID,
+    thread=("<root-43@resident.example>", LONG_ID, "<out-43-1@housedesk.example>"),
+)
 
 
-def _compose(tmp_path: Path, **changes: Any) -> bytes:
+def _compose(tmp_path: Path, to: str = TO, **changes: Any) -> bytes:
     message = compose_message(
-        _payload(**changes),
+        replace(REPLY, **changes),
+        to=to,
         from_address=FROM,
         blobs=BlobStore(tmp_path),
         now=datetime(2026, 11, 25, 12, 0, tzinfo=UTC),
@@ -60,16 +58,14 @@ def test_threading_headers_are_exact_and_never_encoded(tmp_path: Path) -> None:
 
 
 def test_reply_to_a_mail_without_references_still_references_it(tmp_path: Path) -> None:
-    message = email.message_from_bytes(
-        _compose(tmp_path, references=[], in_reply_to="<first@r.ex>")
-    )
+    message = email.message_from_bytes(_compose(tmp_path, thread=(), answers="<first@r.ex>"))
 
     assert (message["In-Reply-To"], message["References"]) == ("<first@r.ex>", "<first@r.ex>")
 
 
 def test_first_mail_of_a_ticket_has_no_reply_headers(tmp_path: Path) -> None:
     message = email.message_from_bytes(
-        _compose(tmp_path, in_reply_to=None, references=[], subject="[#43] Протечка в ванной")
+        _compose(tmp_path, answers=None, thread=(), subject="[#43] Протечка в ванной")
     )
 
     assert message["In-Reply-To"] is None and message["References"] is None
@@ -94,24 +90,39 @@ def test_our_own_mail_coming_back_is_recognised_as_a_loop(tmp_path: Path) -> Non
     assert automatic_reason(mail, {"help@housedesk.example"}) == "our own X-Housedesk-Loop header"
 
 
-def test_auto_replies_are_marked(tmp_path: Path) -> None:
-    auto = email.message_from_bytes(_compose(tmp_path, auto_submitted="auto-replied"))
+def test_automatic_mail_is_marked_as_a_reply_or_as_generated(tmp_path: Path) -> None:
+    auto = email.message_from_bytes(_compose(tmp_path, automatic=True))
+    notice = email.message_from_bytes(_compose(tmp_path, automatic=True, answers=None, thread=()))
     human = email.message_from_bytes(_compose(tmp_path))
 
     assert (auto["Auto-Submitted"], auto["X-Auto-Response-Suppress"]) == ("auto-replied", "All")
+    assert (notice["Auto-Submitted"], notice["X-Auto-Response-Suppress"]) == (
+        "auto-generated",
+        "All",
+    )
     assert (human["Auto-Submitted"], human["X-Auto-Response-Suppress"]) == (None, None)
+
+
+def test_actions_are_left_out_and_the_language_is_named(tmp_path: Path) -> None:
+    rate = ((Action("★★★★★", Verb.RATE, 43, 5), Action("Не исправлено", Verb.REOPEN, 43)),)
+    raw = _compose(tmp_path, actions=rate, language="ru")
+    mail = parse_message(raw, max_attachment_bytes=1024)
+
+    assert mail.body == "Здравствуйте!\nСантехник придёт сегодня в 18:00."
+    assert mail.attachments == ()
+    assert mail.header("Content-Language") == "ru"
 
 
 def test_attachments_come_from_the_blob_store(tmp_path: Path) -> None:
     blobs = BlobStore(tmp_path)
     invoice = blobs.put(b"%PDF-1.4 invoice")
     photo = blobs.put(b"\xff\xd8\xff\xe0 photo")
-    attachments = [
-        {"sha256": invoice.sha256, "filename": "Счёт №5.pdf", "content_type": "application/pdf"},
-        {"sha256": photo.sha256, "filename": "../photo.jpg", "content_type": "not a type"},
-    ]
+    files = (
+        FileRef(invoice.sha256, "Счёт №5.pdf", "application/pdf"),
+        FileRef(photo.sha256, "../photo.jpg", "not a type"),
+    )
 
-    raw = _compose(tmp_path, attachments=attachments)
+    raw = _compose(tmp_path, files=files)
     mail = parse_message(raw, max_attachment_bytes=1024)
 
     assert [(a.filename, a.content_type, a.data) for a in mail.attachments] == [
@@ -127,9 +138,10 @@ def test_attachments_come_from_the_blob_store(tmp_path: Path) -> None:
         ({"to": ""}, "no recipient address"),
         ({"message_id": "out-1"}, "message_id must be one <id@domain>"),
         ({"message_id": "<a@x> <b@x>"}, "message_id must be one <id@domain>"),
+        ({"message_id": None}, "message_id must be one <id@domain>"),
     ],
 )
-def test_unsendable_payloads_are_refused(
+def test_unsendable_messages_are_refused(
     tmp_path: Path, changes: dict[str, Any], problem: str
 ) -> None:
     with pytest.raises(ValueError, match=problem):

@@ -4,31 +4,34 @@ from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from core.messaging.delivery import Delivery, PermanentDeliveryError, TemporaryDeliveryError
+from core.messaging.message import FileRef, OutgoingMessage
+from core.messaging.routes import Route
 from core.storage.blobs import BlobStore
 from intake.email.parse import parse_message
 from intake.email.smtp_sender import SmtpSender, SmtpSettings
 from tests.servers.smtp_sink import SmtpSink
 
 
-def _delivery(**payload_changes: object) -> Delivery:
-    payload: dict[str, object] = {
-        "to": "Anna Berg <anna@resident.example>",
-        "subject": "Re: [#42] Leaking pipe in flat 12",
-        "text": "A plumber will come tomorrow between 9 and 11.",
-        "message_id": "<out-42-3@housedesk.example>",
-        "in_reply_to": "<resident-1@resident.example>",
-        "references": ["<resident-1@resident.example>"],
-        "auto_submitted": None,
-        "attachments": [],
-    }
-    payload.update(payload_changes)
+def _delivery(**changes: object) -> Delivery:
+    message = OutgoingMessage(
+        "A plumber will come tomorrow between 9 and 11.",
+        subject="Re: [#42] Leaking pipe in flat 12",
+        message_id="<out-42-3@housedesk.example>",
+        answers="<resident-1@resident.example>",
+        thread=("<resident-1@resident.example>",),
+    )
     return Delivery(
-        id=7, channel="email", recipient="anna@resident.example", payload=payload, attempts=0
+        id=7,
+        route=Route.EMAIL,
+        recipient="Anna Berg <anna@resident.example>",
+        message=replace(message, **changes),  # type: ignore[arg-type]
+        attempts=1,
     )
 
 
@@ -134,13 +137,15 @@ async def test_silent_relay_times_out_as_temporary(tmp_path: Path) -> None:
 
 
 async def test_missing_attachment_blob_is_permanent(smtp_sink: SmtpSink, tmp_path: Path) -> None:
-    attachment = {"sha256": "0" * 64, "filename": "photo.jpg", "content_type": "image/jpeg"}
+    photo = FileRef("0" * 64, "photo.jpg", "image/jpeg")
 
     with pytest.raises(PermanentDeliveryError, match="cannot build the mail"):
-        await _sender(smtp_sink, tmp_path)(_delivery(attachments=[attachment]))
+        await _sender(smtp_sink, tmp_path)(_delivery(files=(photo,)))
     assert smtp_sink.messages == []
 
 
-async def test_payload_without_message_id_is_permanent(smtp_sink: SmtpSink, tmp_path: Path) -> None:
+async def test_a_message_without_message_id_is_permanent(
+    smtp_sink: SmtpSink, tmp_path: Path
+) -> None:
     with pytest.raises(PermanentDeliveryError, match="message_id"):
         await _sender(smtp_sink, tmp_path)(_delivery(message_id=""))

@@ -64,10 +64,7 @@ async def test_new_mail_makes_a_ticket_and_an_acknowledgement(gateway: MailGatew
     assert ticket.title == "Leak under the sink" and ticket.requester.name == "Tom Tenant"
     assert "dripping" in ticket.description and ticket.building.code == "ELM"
     [ack] = await OutboxMessage.filter(ticket=ticket)
-    assert (
-        ack.recipient == "tom@tenant.example"
-        and ack.payload["in_reply_to"] == "<m1@tenant.example>"
-    )
+    assert ack.recipient == "tom@tenant.example" and ack.payload["answers"] == "<m1@tenant.example>"
     assert ack.payload["subject"] == "[#1] Leak under the sink"
 
 

@@ -21,15 +21,24 @@ from core.messaging.delivery import (
     RecipientBlockedError,
     TemporaryDeliveryError,
 )
+from core.messaging.message import Action, FileRef, OutgoingMessage, Verb
+from core.messaging.routes import Route
 from core.storage.blobs import BlobStore
 from tests.fakes.botapi import BotApiServer
 from tests.fakes.botapi_errors import Fault
-from tests.fakes.botapi_updates import message_update, private_chat, user
 from tests.telegram.support import RESIDENT_BOT_TOKEN, png
 
 TOKEN = RESIDENT_BOT_TOKEN
 CHAT_ID = 5550001
-KEYBOARD = {"inline_keyboard": [[{"text": "Close ticket", "callback_data": "close:T-17"}]]}
+ACCEPT = ((Action("Accept", Verb.ACCEPT, 17), Action("Decline", Verb.DECLINE, 17)),)
+KEYBOARD = {
+    "inline_keyboard": [
+        [
+            {"text": "Accept", "callback_data": "tk:accept:17"},
+            {"text": "Decline", "callback_data": "tk:decline:17"},
+        ]
+    ]
+}
 FAST = TelegramTimeouts(connect=1, read=0.5, write=1, media_write=2, pool=1)
 
 
@@ -45,105 +54,84 @@ async def sender(botapi: BotApiServer, blobs: BlobStore) -> AsyncIterator[Telegr
         yield started
 
 
-def delivery(payload: dict[str, Any], recipient: int | str = CHAT_ID) -> Delivery:
-    return Delivery(id=1, channel="telegram", recipient=str(recipient), payload=payload, attempts=0)
+def delivery(
+    message: OutgoingMessage, recipient: int | str = CHAT_ID, *, progress: int = 0
+) -> Delivery:
+    return Delivery(
+        id=1,
+        route=Route.RESIDENT_CHAT,
+        recipient=str(recipient),
+        message=message,
+        attempts=1,
+        progress=progress,
+    )
 
 
 def text(body: str, *, recipient: int = CHAT_ID, **extra: Any) -> Delivery:
-    return delivery({"method": "sendMessage", "text": body, **extra}, recipient)
+    return delivery(OutgoingMessage(body, **extra), recipient)
 
 
-def file_entry(blobs: BlobStore, data: bytes, filename: str, content_type: str) -> dict[str, str]:
-    return {"sha256": blobs.put(data).sha256, "filename": filename, "content_type": content_type}
+def file_ref(blobs: BlobStore, data: bytes, filename: str, content_type: str) -> FileRef:
+    return FileRef(blobs.put(data).sha256, filename, content_type)
 
 
-async def test_a_text_with_a_keyboard_is_delivered(
+def photos(blobs: BlobStore, count: int) -> tuple[FileRef, ...]:
+    return tuple(file_ref(blobs, png(n + 1, 2), f"{n}.png", "image/png") for n in range(count))
+
+
+async def test_a_text_with_actions_is_delivered_with_their_buttons(
     botapi: BotApiServer, sender: TelegramSender
 ) -> None:
-    receipt = await sender(text("Ticket T-17 is open", reply_markup=KEYBOARD))
+    receipt = await sender(text("Ticket T-17 is yours", actions=ACCEPT))
 
-    assert receipt.external_id == "1"
     [shown] = botapi.messages(TOKEN, CHAT_ID)
-    assert shown["text"] == "Ticket T-17 is open"
+    assert shown["text"] == "Ticket T-17 is yours"
     assert shown["reply_markup"] == KEYBOARD
     assert shown["from"]["id"] == 710000001
+    assert receipt.external_id == f"{CHAT_ID}:{shown['message_id']}"
+    assert receipt.references == (receipt.external_id,)
 
 
-async def test_a_reply_quotes_the_residents_message(
-    botapi: BotApiServer, sender: TelegramSender
-) -> None:
-    resident = user(CHAT_ID, "Mina")
-    queued = botapi.add_update(TOKEN, message_update(resident, private_chat(resident), "Leak!"))
-
-    receipt = await sender(
-        text("A plumber is coming", reply_to_message_id=queued["message"]["message_id"])
-    )
-
-    reply = botapi.messages(TOKEN, CHAT_ID)[-1]
-    assert receipt.external_id == str(reply["message_id"])
-    assert reply["reply_to_message"]["text"] == "Leak!"
-
-
-async def test_a_reply_to_a_deleted_message_is_still_delivered(
-    botapi: BotApiServer, sender: TelegramSender
-) -> None:
-    receipt = await sender(text("Your ticket was closed", reply_to_message_id=404))
-
-    [shown] = botapi.messages(TOKEN, CHAT_ID)
-    assert receipt.external_id == str(shown["message_id"])
-    assert shown["text"] == "Your ticket was closed"
-    assert "reply_to_message" not in shown
-
-
-async def test_a_photo_is_uploaded_with_its_caption(
+async def test_a_photo_is_uploaded_with_the_text_as_its_caption(
     botapi: BotApiServer, sender: TelegramSender, blobs: BlobStore
 ) -> None:
     image = png(10, 7)
-    payload = {
-        "method": "sendPhoto",
-        "caption": "Crack in the wall, flat 4B",
-        "files": [file_entry(blobs, image, "wall.png", "image/png")],
-    }
+    wall = file_ref(blobs, image, "wall.png", "image/png")
 
-    receipt = await sender(delivery(payload))
+    receipt = await sender(text("Crack in the wall, flat 4B", files=(wall,)))
 
     call = botapi.calls(TOKEN, "sendPhoto")[0]
     upload = call.upload("photo")
     assert (upload.data, upload.filename, upload.content_type) == (image, "wall.png", "image/png")
     assert call.params["caption"] == "Crack in the wall, flat 4B"
     [shown] = botapi.messages(TOKEN, CHAT_ID)
-    assert receipt.external_id == str(shown["message_id"])
+    assert receipt.external_id == f"{CHAT_ID}:{shown['message_id']}"
     assert (shown["photo"][-1]["width"], shown["photo"][-1]["height"]) == (10, 7)
 
 
-async def test_a_document_is_uploaded(
+async def test_a_document_carries_the_buttons(
     botapi: BotApiServer, sender: TelegramSender, blobs: BlobStore
 ) -> None:
     pdf = b"%PDF-1.7 water bill"
-    payload = {
-        "method": "sendDocument",
-        "files": [file_entry(blobs, pdf, "bill-2024-05.pdf", "application/pdf")],
-        "reply_markup": KEYBOARD,
-    }
+    bill = file_ref(blobs, pdf, "bill-2024-05.pdf", "application/pdf")
 
-    await sender(delivery(payload))
+    await sender(text("Your bill", files=(bill,), actions=ACCEPT))
 
     [shown] = botapi.messages(TOKEN, CHAT_ID)
     assert shown["document"]["file_name"] == "bill-2024-05.pdf"
     assert shown["document"]["mime_type"] == "application/pdf"
+    assert shown["caption"] == "Your bill"
     assert shown["reply_markup"] == KEYBOARD
     assert botapi.calls(TOKEN, "sendDocument")[0].upload("document").data == pdf
 
 
-async def test_several_photos_go_as_one_media_group(
+async def test_several_photos_go_as_one_album_with_the_caption(
     botapi: BotApiServer, sender: TelegramSender, blobs: BlobStore
 ) -> None:
     images = [png(2, 2, "red"), png(3, 3, "green"), png(4, 4, "blue")]
-    files = [file_entry(blobs, data, f"{n}.png", "image/png") for n, data in enumerate(images)]
+    files = tuple(file_ref(blobs, data, f"{n}.png", "image/png") for n, data in enumerate(images))
 
-    receipt = await sender(
-        delivery({"method": "sendMediaGroup", "caption": "Lobby", "files": files})
-    )
+    receipt = await sender(text("Lobby", files=files))
 
     call = botapi.calls(TOKEN, "sendMediaGroup")[0]
     assert [upload.data for upload in call.media_uploads()] == images
@@ -151,64 +139,82 @@ async def test_several_photos_go_as_one_media_group(
     assert [m["photo"][-1]["width"] for m in shown] == [2, 3, 4]
     assert len({m["media_group_id"] for m in shown}) == 1
     assert shown[0]["caption"] == "Lobby"
-    assert receipt.external_id == str(shown[0]["message_id"])
-    assert receipt.details["message_ids"] == [m["message_id"] for m in shown]
+    assert receipt.references == tuple(f"{CHAT_ID}:{m['message_id']}" for m in shown)
 
 
-async def test_a_group_mixing_photos_and_pdfs_goes_as_documents(
+async def test_photos_and_pdfs_go_as_an_album_then_a_document(
     botapi: BotApiServer, sender: TelegramSender, blobs: BlobStore
 ) -> None:
-    files = [
-        file_entry(blobs, png(), "meter.png", "image/png"),
-        file_entry(blobs, b"%PDF-1.7", "reading.pdf", "application/pdf"),
-    ]
-
-    await sender(delivery({"method": "sendMediaGroup", "files": files}))
-
-    shown = botapi.messages(TOKEN, CHAT_ID)
-    assert [m["document"]["file_name"] for m in shown] == ["meter.png", "reading.pdf"]
-
-
-async def test_a_group_of_one_photo_is_sent_as_a_photo(
-    botapi: BotApiServer, sender: TelegramSender, blobs: BlobStore
-) -> None:
-    files = [file_entry(blobs, png(), "only.png", "image/png")]
-
-    receipt = await sender(delivery({"method": "sendMediaGroup", "caption": "One", "files": files}))
-
-    assert botapi.calls(TOKEN, "sendMediaGroup") == []
-    [shown] = botapi.messages(TOKEN, CHAT_ID)
-    assert shown["caption"] == "One" and "photo" in shown
-    assert receipt.external_id == str(shown["message_id"])
-
-
-async def test_an_edit_changes_the_text_and_a_repeated_edit_succeeds(
-    botapi: BotApiServer, sender: TelegramSender
-) -> None:
-    first = await sender(text("Ticket T-17: open", reply_markup=KEYBOARD))
-    edit = delivery(
-        {
-            "method": "editMessageText",
-            "message_id": int(first.external_id or 0),
-            "text": "Ticket T-17: closed",
-        }
+    files = (
+        file_ref(blobs, png(), "meter.png", "image/png"),
+        file_ref(blobs, png(3, 3), "hall.png", "image/png"),
+        file_ref(blobs, b"%PDF-1.7", "reading.pdf", "application/pdf"),
     )
 
-    receipt = await sender(edit)
-    repeated = await sender(edit)
+    await sender(text("Meter readings", files=files))
 
-    [shown] = botapi.messages(TOKEN, CHAT_ID)
-    assert shown["text"] == "Ticket T-17: closed"
-    assert "reply_markup" not in shown
-    assert receipt.external_id == repeated.external_id == first.external_id
-    assert repeated.details == {"not_modified": True}
+    shown = botapi.messages(TOKEN, CHAT_ID)
+    assert ["photo" in m for m in shown] == [True, True, False]
+    assert shown[0]["caption"] == "Meter readings"
+    assert shown[2]["document"]["file_name"] == "reading.pdf"
 
 
-async def test_editing_a_missing_message_is_permanent(sender: TelegramSender) -> None:
-    edit = delivery({"method": "editMessageText", "message_id": 77, "text": "closed"})
+async def test_a_long_text_arrives_as_several_messages_with_the_buttons_on_the_last(
+    botapi: BotApiServer, sender: TelegramSender
+) -> None:
+    paragraphs = [f"Step {n}:" + " Check the valve and the pipe." * 14 for n in range(22)]
+    report = "\n\n".join(paragraphs)
+    assert len(report) > 9000
 
-    with pytest.raises(PermanentDeliveryError, match="Message to edit not found"):
-        await sender(edit)
+    receipt = await sender(text(report, actions=ACCEPT))
+
+    shown = botapi.messages(TOKEN, CHAT_ID)
+    assert len(shown) == 3 and all(len(m["text"]) <= 4096 for m in shown)
+    assert "\n\n".join(m["text"] for m in shown) == report  # cut between paragraphs
+    assert ["reply_markup" in m for m in shown] == [False, False, True]
+    assert shown[-1]["reply_markup"] == KEYBOARD
+    assert len(receipt.references) == 3
+
+
+async def test_a_card_with_twelve_photos_arrives_text_first_then_albums_in_order(
+    botapi: BotApiServer, sender: TelegramSender, blobs: BlobStore
+) -> None:
+    files = photos(blobs, 12)
+
+    await sender(text("T-17: leak in the basement", files=files, actions=ACCEPT))
+
+    shown = botapi.messages(TOKEN, CHAT_ID)
+    assert shown[0]["text"] == "T-17: leak in the basement"
+    assert shown[0]["reply_markup"] == KEYBOARD
+    assert [m["photo"][-1]["width"] for m in shown[1:]] == list(range(1, 13))
+    albums = [m["media_group_id"] for m in shown[1:]]
+    assert len(set(albums[:10])) == 1 and len(set(albums[10:])) == 1
+    assert albums[0] != albums[10]
+    assert [c.method for c in botapi.calls(TOKEN)][-3:] == [
+        "sendMessage",
+        "sendMediaGroup",
+        "sendMediaGroup",
+    ]
+
+
+async def test_a_failure_on_part_two_is_retried_without_resending_part_one(
+    botapi: BotApiServer, sender: TelegramSender, blobs: BlobStore
+) -> None:
+    card = OutgoingMessage("T-17: leak", photos(blobs, 12), ACCEPT)
+    botapi.fail_next(TOKEN, "sendMediaGroup", Fault.SERVER_ERROR)
+
+    with pytest.raises(TemporaryDeliveryError) as caught:
+        await sender(delivery(card))
+    assert caught.value.progress == 1
+    [first] = botapi.messages(TOKEN, CHAT_ID)
+    assert caught.value.references == (f"{CHAT_ID}:{first['message_id']}",)
+
+    receipt = await sender(delivery(card, progress=caught.value.progress))
+
+    shown = botapi.messages(TOKEN, CHAT_ID)
+    assert [m.get("text") for m in shown].count("T-17: leak") == 1
+    assert len(shown) == 13 and shown[0] == first
+    assert len(receipt.references) == 12  # the photos sent by this attempt
 
 
 async def test_too_many_requests_is_temporary_with_retry_after(
@@ -221,7 +227,7 @@ async def test_too_many_requests_is_temporary_with_retry_after(
 
     assert caught.value.retry_after == 7
     assert botapi.messages(TOKEN, CHAT_ID) == []
-    assert (await sender(text("hello"))).external_id == "1"  # the limiter is not left paused
+    assert (await sender(text("hello"))).external_id == f"{CHAT_ID}:1"  # limiter not paused
 
 
 @pytest.mark.parametrize(
@@ -280,13 +286,10 @@ async def test_a_bad_request_is_permanent_with_telegrams_description(
 async def test_a_missing_attachment_is_permanent_and_nothing_is_sent(
     botapi: BotApiServer, sender: TelegramSender
 ) -> None:
-    payload = {
-        "method": "sendPhoto",
-        "files": [{"sha256": "ab" * 32, "filename": "gone.png", "content_type": "image/png"}],
-    }
+    gone = FileRef("ab" * 32, "gone.png", "image/png")
 
     with pytest.raises(PermanentDeliveryError, match="not in the blob store"):
-        await sender(delivery(payload))
+        await sender(text("See the photo", files=(gone,)))
 
     assert botapi.calls(TOKEN, "sendPhoto") == []
 
@@ -301,7 +304,7 @@ async def test_a_burst_to_many_chats_all_arrives_through_the_rate_limiter(
     )
 
     elapsed = time.monotonic() - started
-    assert [r.external_id for r in receipts] == ["1"] * 40
+    assert [r.external_id for r in receipts] == [f"{7000 + n}:1" for n in range(40)]
     assert sorted(c.params["chat_id"] for c in botapi.calls(TOKEN, "sendMessage")) == [
         7000 + n for n in range(40)
     ]
@@ -330,7 +333,7 @@ async def test_start_tolerates_an_unreachable_telegram(
         async with TelegramSender(TOKEN, botapi.url, blobs, FAST) as sender:
             receipt = await sender(text("hello"))
 
-    assert receipt.external_id == "1"
+    assert receipt.external_id == f"{CHAT_ID}:1"
     assert "Telegram unreachable at start" in caplog.text
 
 

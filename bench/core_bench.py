@@ -100,9 +100,9 @@ def _rows(
     ticket = (1, 1, 1, 3, "chat", "new", f"Bench {i}", "dripping tap", "en", True, "", now, now)
     event = ("created", True, "dripping tap", "cli", json.dumps({"channel": "chat"}), now)
     outbox = (
-        "telegram_resident",
+        "resident_chat",
         "42",
-        json.dumps({"method": "sendMessage", "text": "ok"}),
+        json.dumps({"v": 1, "text": "ok"}),
         f"raw:{uuid.uuid4().hex}",
         "pending",
         0,

@@ -125,7 +125,7 @@ async def _core_rate(tickets: TicketService, count: int) -> float:
                 building="B1",
                 unit="1",
                 requester_id=person_id,
-                inbound=InboundRef("telegram_resident", f"core:{n}"),
+                inbound=InboundRef("resident_chat", f"core:{n}"),
                 language="en",
             )
         )
@@ -175,7 +175,7 @@ async def run(count: int, synchronous: str = "FULL") -> bool:
         bare_rate = await _rate(bare, bot, _updates(bot, count))
         full_rate = await _rate(full, bot, _updates(bot, count))
         tickets = await Ticket.all().count()
-        acks = await OutboxMessage.filter(channel="telegram_resident").count()
+        acks = await OutboxMessage.filter(channel="resident_chat").count()
         plain_rate = await _rate(_one_transaction_dispatcher(), bot, _updates(bot, count))
         core_rate = await _core_rate(app.tickets, count)
         await bot.session.close()

@@ -33,9 +33,9 @@ async def three_rows(title: str, recipient: str, key: str) -> None:
         await TicketEvent.create(ticket=ticket, type=EventType.CREATED, public=True, at=now)
         await OutboxMessage.create(
             ticket=ticket,
-            channel="telegram_resident",
+            channel="resident_chat",
             recipient=recipient,
-            payload={"method": "sendMessage", "text": "ok"},
+            payload={"v": 1, "text": "ok"},
             idempotency_key=key,
             next_attempt_at=now,
             created_at=now,

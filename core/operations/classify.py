@@ -100,9 +100,9 @@ class KeywordClassifier:
         best = min(found, key=lambda code: (known[code].priority, -len(found[code]), code))
         return Classification(best, tuple(found[best]))
 
-    async def categorize(self, text: str) -> str | None:
-        """The category code for ``text`` among the directory's categories (None: no match)."""
-        return self.classify(text, await all_categories()).category
+    async def categorize(self, text: str) -> Classification:
+        """The classification of ``text`` among the directory's categories."""
+        return self.classify(text, await all_categories())
 
 
 def _keyword_words(keyword: str) -> tuple[str, ...]:

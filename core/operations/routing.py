@@ -1,7 +1,11 @@
 """Automatic routing: category from keywords, deadlines, then an assignee, a wait or a duty list.
 
 :meth:`Router.on_created` is a ticket-creation hook: it runs inside the transaction that
-creates the ticket, so a ticket never exists without its routing. In business hours the
+creates the ticket, so a ticket never exists without its routing. It writes its own records
+(``routing`` events, waits and duty ladders) and returns the decision about the ticket
+itself (category, deadlines, assignee), which the ticket service applies on the objects it
+holds. A mail or voicemail arrives classified by its channel (``NewTicket.classification``):
+routing records that outcome instead of classifying the text again. In business hours the
 ticket goes to the member of staff who serves its building (or the building's zone), has
 the category's trade, is on shift and not away, and has the fewest open tickets; with
 nobody like that it stays in the dispatchers' queue. Out of hours an emergency walks the
@@ -15,13 +19,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 from tortoise.functions import Count
+from tortoise.transactions import in_transaction
 
 from core.actors import Actor
 from core.directory.lookup import all_categories, contact_of
+from core.errors import StaleTicket
 from core.i18n import N_, gettext, normalize_language
 from core.messaging.notifications import work_chat_of
 from core.messaging.staff_messages import managers_of, message_staff
@@ -30,6 +37,7 @@ from core.operations.classify import KeywordClassifier
 from core.operations.deadlines import due_times
 from core.storage.models import (
     Absence,
+    Category,
     Channel,
     ContactKind,
     DutyRoster,
@@ -44,7 +52,8 @@ from core.storage.models import (
 )
 from core.storage.rawsql import fetch
 from core.storage.rows import from_row, insert
-from core.tickets.service import TicketService, assignment_actions
+from core.tickets.commands import NewTicket
+from core.tickets.service import Routed, TicketService, assignment_buttons
 from core.tickets.workflow import OPEN_STATUSES
 
 ROUTING = Actor.system("routing")
@@ -60,6 +69,16 @@ _STAFF_OF_ZONE = (
     ' JOIN "building" ON "building"."id" = "staff_building"."building_id"'
     ' WHERE "building"."zone" = :scope) ORDER BY "id"'
 )
+
+
+@dataclass(frozen=True)
+class Pick:
+    """Who a routing step gives the ticket to, and why (``page_step``: a duty list's step,
+    whose person is paged once the ticket is theirs)."""
+
+    person: Person
+    reason: str
+    page_step: int | None = None
 
 
 @dataclass(frozen=True)
@@ -107,61 +126,63 @@ class Router:
 
     # -- the creation hook ---------------------------------------------------------
 
-    async def on_created(self, ticket: Ticket, event: TicketEvent) -> None:
-        """Classify, set deadlines, then assign, wait for opening hours or call the duty list."""
+    async def on_created(self, ticket: Ticket, event: TicketEvent, cmd: NewTicket) -> Routed:
+        """Classify, then assign, wait for opening hours or call the duty list: the decision
+        (a new category with its deadlines, an assignee) for the creating service to apply."""
         now = self.tickets.clock.now()
         calendar = BusinessCalendar.of(ticket.building)
-        if await self._classify(ticket, now):
-            ticket.response_due_at, ticket.due_at = due_times(
-                ticket.category, ticket.created_at, calendar
-            )
-            await Ticket.filter(id=ticket.id).update(
-                category_id=ticket.category.id,
-                priority=ticket.priority,
-                response_due_at=ticket.response_due_at,
-                due_at=ticket.due_at,
-            )
+        category = await self._classify(ticket, cmd, now)
+        if category is not None:
+            ticket.category, ticket.priority = category, category.priority
         if calendar.is_open(now):
-            await self.assign_by_rules(ticket, now)
+            pick = await self._by_rules(ticket, now)
         elif ticket.category.emergency:
-            await self.start_duty_ladder(ticket, now)
+            pick = await self._start_ladder(ticket, now)
         else:
-            await self._defer(ticket, calendar, now)
+            pick = await self._defer(ticket, calendar, now)
+        response_due, due = (
+            due_times(category, ticket.created_at, calendar) if category else (None, None)
+        )
+        return Routed(
+            ROUTING,
+            category=category,
+            response_due_at=response_due,
+            due_at=due,
+            assignee=pick.person if pick else None,
+            reason=pick.reason if pick else "",
+            then=partial(self._page, ticket, pick, now) if pick else None,
+        )
 
-    async def _classify(self, ticket: Ticket, now: datetime) -> bool:
-        """Record the keyword classification; True when it changed the category."""
+    async def _classify(self, ticket: Ticket, cmd: NewTicket, now: datetime) -> Category | None:
+        """Record the keyword classification (the channel's, else made here); the new
+        category when it differs from the ticket's."""
         if self.classifier is None or ticket.channel not in self.classified_channels:
-            return False
-        categories = await all_categories()
-        result = self.classifier.classify(f"{ticket.title}\n{ticket.description}", categories)
+            return None
         previous = ticket.category.code
-        changed = result.category is not None and result.category != previous
-        if changed:
-            chosen = next(c for c in categories if c.code == result.category)
-            ticket.category = chosen
-            ticket.priority = chosen.priority
+        result = cmd.classification
+        categories: list[Category] = []
+        if result is None:
+            categories = await all_categories()
+            text = f"{ticket.title}\n{ticket.description}"
+            result = self.classifier.classify(text, categories)
+        data: dict[str, object] = {"decision": "category", "category": previous}
+        if cmd.classification is None:
+            data["previous"] = previous
         if result.category is None:
             text = f"No keyword matched: category stays {previous}"
         else:
             text = f"Category {result.category} from keywords: {', '.join(result.found)}"
-        await self._event(
-            ticket,
-            text,
-            now,
-            {
-                "decision": "category",
-                "category": ticket.category.code,
-                "previous": previous,
-                "matched": result.found,
-                "keywords": [m.keyword for m in result.matches],
-            },
-        )
-        return changed
+            data["category"] = result.category
+        data |= {"matched": result.found, "keywords": [m.keyword for m in result.matches]}
+        await self._event(ticket, text, now, data)
+        if result.category is None or result.category == previous:
+            return None
+        return next(c for c in categories or await all_categories() if c.code == result.category)
 
     # -- assignment rules ------------------------------------------------------------
 
-    async def assign_by_rules(self, ticket: Ticket, now: datetime) -> Person | None:
-        """Assign by building or zone, trade, shift and load; else leave it in the queue."""
+    async def _by_rules(self, ticket: Ticket, now: datetime) -> Pick | None:
+        """Pick by building or zone, trade, shift and load; else leave it in the queue."""
         choice = await self.choose(ticket, now)
         trade = ticket.category.trade or "technician"
         if choice.person is None:
@@ -196,8 +217,7 @@ class Router:
                 "skipped": choice.skipped,
             },
         )
-        await self._assign(ticket, person, reason)
-        return person
+        return Pick(person, reason)
 
     async def choose(self, ticket: Ticket, now: datetime) -> Choice:
         """Apply the assignment rules to ``ticket`` at ``now`` without changing anything."""
@@ -239,11 +259,12 @@ class Router:
 
     # -- out of hours ------------------------------------------------------------------
 
-    async def _defer(self, ticket: Ticket, calendar: BusinessCalendar, now: datetime) -> None:
+    async def _defer(
+        self, ticket: Ticket, calendar: BusinessCalendar, now: datetime
+    ) -> Pick | None:
         opening = calendar.next_opening(now)
         if opening is None:
-            await self.assign_by_rules(ticket, now)
-            return
+            return await self._by_rules(ticket, now)
         await RoutingPlan.create(
             ticket=ticket, kind=PlanKind.DEFERRED, started_at=now, next_at=opening
         )
@@ -266,8 +287,9 @@ class Router:
             public=True,
         )
         await self.tickets.notifier.to_requester(ticket, ticket.requester, event, text)
+        return None
 
-    async def start_duty_ladder(self, ticket: Ticket, now: datetime) -> RoutingPlan | None:
+    async def _start_ladder(self, ticket: Ticket, now: datetime) -> Pick | None:
         """Start walking the duty roster, then the managers, for an after-hours emergency."""
         roster = (
             await DutyRoster.filter(building_id=ticket.building_id).order_by("id").first()  # type: ignore[attr-defined]
@@ -278,8 +300,7 @@ class Router:
             dict.fromkeys([*(roster.member_ids if roster else []), *(m.id for m in managers)])
         )
         if not members:
-            await self.assign_by_rules(ticket, now)
-            return None
+            return await self._by_rules(ticket, now)
         plan = await RoutingPlan.create(
             ticket=ticket,
             kind=PlanKind.DUTY,
@@ -291,14 +312,13 @@ class Router:
             started_at=now,
             next_at=now,
         )
-        await self.advance_ladder(plan, ticket, now)
-        return plan
+        return await self._ladder_step(plan, ticket, now)
 
-    async def advance_ladder(self, plan: RoutingPlan, ticket: Ticket, now: datetime) -> None:
-        """Stop the ladder if someone accepted, else call the next available person."""
+    async def _ladder_step(self, plan: RoutingPlan, ticket: Ticket, now: datetime) -> Pick | None:
+        """Stop the ladder if someone accepted, else pick and page the next available person."""
         if plan.step >= 0 and await ladder_accepted(ticket.id, plan):
             await _finish(plan, now, "accepted")
-            return
+            return None
         people = {p.id: p for p in await Person.filter(id__in=plan.member_ids)}
         absences = await absences_around(plan.member_ids, now)
         tz = BusinessCalendar.of(ticket.building).tz
@@ -331,12 +351,10 @@ class Router:
                     "skipped": skipped,
                 },
             )
-            await self._assign(ticket, person, why)
-            await _page(ticket, person, index + 1, now)
             plan.step = index
             plan.next_at = now + timedelta(minutes=plan.escalate_after_minutes)
             await plan.save(update_fields=["step", "next_at"])
-            return
+            return Pick(person, why, page_step=index + 1)
         await self._event(
             ticket,
             f"Nobody on the duty list accepted ({why}): left in the dispatchers' queue",
@@ -344,6 +362,7 @@ class Router:
             {"decision": "duty_exhausted", "reason": why, "skipped": skipped},
         )
         await _finish(plan, now, "exhausted")
+        return None
 
     # -- what the scheduler runs -------------------------------------------------------------
 
@@ -352,15 +371,26 @@ class Router:
         return await RoutingPlan.filter(next_at__lte=now).order_by("next_at", "id")
 
     async def run_plan(self, plan: RoutingPlan, now: datetime) -> None:
-        """Take the next step of one plan (re-read inside the caller's transaction)."""
-        plan = await RoutingPlan.get(id=plan.id)
+        """Take the next step of one plan (re-read inside the caller's transaction).
+
+        A system step may be taken again: when someone changed the ticket between its
+        reading and its assignment (``StaleTicket``), the step is undone (a savepoint) and
+        taken once more on a fresh copy.
+        """
+        try:
+            async with in_transaction():
+                await self._run_plan(plan.id, now)
+        except StaleTicket:
+            async with in_transaction():
+                await self._run_plan(plan.id, now)
+
+    async def _run_plan(self, plan_id: int, now: datetime) -> None:
+        plan = await RoutingPlan.get(id=plan_id)
         if plan.next_at is None or plan.next_at > now:
             return
-        ticket = await Ticket.get(id=plan.ticket_id).select_related(  # type: ignore[attr-defined]
-            "building", "category", "requester"
-        )
+        ticket = await self.tickets.get(plan.ticket_id)  # type: ignore[attr-defined]
         if plan.kind == PlanKind.DUTY:
-            await self.advance_ladder(plan, ticket, now)
+            await self._give(ticket, await self._ladder_step(plan, ticket, now), now)
             return
         if ticket.status != Status.NEW or ticket.assignee_id is not None:  # type: ignore[attr-defined]
             await _finish(plan, now, "handled")
@@ -370,14 +400,20 @@ class Router:
             plan.next_at = calendar.next_opening(now)
             await plan.save(update_fields=["next_at"])
             return
-        await self.assign_by_rules(ticket, now)
+        await self._give(ticket, await self._by_rules(ticket, now), now)
         await _finish(plan, now, "routed")
 
     # -- helpers -------------------------------------------------------------------------
 
-    async def _assign(self, ticket: Ticket, person: Person, reason: str) -> None:
-        await self.tickets.assign(ticket.id, ROUTING, person, reason=reason)
-        ticket.assignee = person
+    async def _give(self, ticket: Ticket, pick: Pick | None, now: datetime) -> None:
+        """Assign an existing ticket on the copy in hand (no re-read), then page."""
+        if pick is not None:
+            await self.tickets.assign(ticket, ROUTING, pick.person, reason=pick.reason)
+            await self._page(ticket, pick, now)
+
+    async def _page(self, ticket: Ticket, pick: Pick, now: datetime) -> None:
+        if pick.page_step is not None:
+            await _page(ticket, pick.person, pick.page_step, now)
 
     async def _event(
         self,
@@ -441,7 +477,7 @@ async def _page(ticket: Ticket, person: Person, step: int, now: datetime) -> Non
         key=f"duty:{ticket.id}:{step}",
         now=now,
         ticket=ticket,
-        actions=assignment_actions(ticket.id, person.language),
+        buttons=assignment_buttons(ticket, person.language),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from core.actors import Actor
+from core.operations.classify import Classification
 from core.storage.models import Channel, ContactKind
 
 
@@ -54,3 +55,6 @@ class NewTicket:
     needs_attention: str = ""
     linked_to: int | None = None
     acknowledge: bool = True
+    classification: Classification | None = None
+    """The channel's keyword classification of the text (``category`` holds its outcome);
+    routing records it instead of classifying the text again."""

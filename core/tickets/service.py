@@ -2,6 +2,15 @@
 
 Every change runs in one transaction that writes the ticket, its timeline event and the
 outbox rows that tell people about it, so history, reports and notifications agree.
+
+Changes are optimistic (:mod:`core.tickets.versioned`): a ticket may be read before the
+transaction, and its changed columns are written only if its version is still the one read.
+When two people change one ticket at once, the first to commit wins and its event is in
+the timeline; the other's transaction is rolled back whole, so it leaves no event, no outbox
+row and no column behind, and the action raises :class:`~core.errors.StaleTicket`. An
+action whose outcome does not depend on the copy read (a reply, a mail follow-up) re-reads
+the ticket and tries once more; an action decided on what the person saw (accept, decline,
+assign, a status change, postpone, rate) is refused, so they look again.
 """
 
 from __future__ import annotations
@@ -9,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from babel.core import UnknownLocaleError
@@ -25,10 +34,9 @@ from core.directory.lookup import (
     normalize_contact,
     person_and_contacts,
 )
-from core.errors import AccessDenied, InvalidInput, NotFound
+from core.errors import AccessDenied, InvalidInput, NotFound, StaleTicket
 from core.i18n import N_, gettext
-from core.messaging.message import Action, Verb
-from core.messaging.notifications import Notifier
+from core.messaging.notifications import Notifier, feedback_button, ticket_button
 from core.messaging.staff_messages import dispatchers_of, managers_of
 from core.operations.calendar import BusinessCalendar
 from core.operations.deadlines import due_times
@@ -53,6 +61,7 @@ from core.storage.rawsql import fetch
 from core.storage.rows import from_row, insert, insert_pair
 from core.tickets.access import require_see, require_staff, visibility
 from core.tickets.commands import InboundRef, NewAttachment, NewTicket, RequesterHint
+from core.tickets.versioned import save_changes
 from core.tickets.workflow import check_transition, status_name
 
 TITLE_MAX = 300
@@ -70,6 +79,12 @@ _BUILDINGS_OF_RESIDENT = (
     ' WHERE "residency"."person_id" = :person)'
 )
 RELATED = ("building", "unit", "category", "requester", "assignee")
+T = TypeVar("T")
+TicketRef = str | int | Ticket
+"""A reference (``#42``, ``42``), or the ticket as the caller read it with :meth:`get`."""
+
+_FINISHED = (Status.DONE, Status.CLOSED)
+
 
 def parse_ref(ref: str | int) -> int:
     """Turn ``#42``, ``42`` or ``[#42]`` into the ticket number."""
@@ -87,10 +102,6 @@ class CreateResult:
     created: bool
 
 
-CreationHook = Callable[[Ticket, TicketEvent], Awaitable[None]]
-"""Runs inside the creating transaction (e.g. automatic assignment)."""
-
-
 @dataclass(frozen=True)
 class TicketDetail:
     """A ticket with the timeline and attachments its viewer may see (``tickets show``)."""
@@ -98,6 +109,26 @@ class TicketDetail:
     ticket: Ticket
     events: list[TicketEvent]
     attachments: list[Attachment]
+
+
+@dataclass(frozen=True)
+class Routed:
+    """A creation hook's decision about a new ticket, which :meth:`TicketService.create`
+    applies in its transaction on the objects it holds: a new category with its deadlines
+    (None: kept) and who gets the ticket (None: nobody yet)."""
+
+    actor: Actor
+    category: Category | None = None
+    response_due_at: datetime | None = None
+    due_at: datetime | None = None
+    assignee: Person | None = None
+    reason: str = ""
+    then: Callable[[], Awaitable[None]] | None = None
+    """Runs once the decision is written (e.g. paging the person on duty)."""
+
+
+CreationHook = Callable[[Ticket, TicketEvent, NewTicket], Awaitable[Routed | None]]
+"""Runs inside the creating transaction (e.g. automatic routing); may return a decision."""
 
 
 class TicketService:
@@ -118,6 +149,10 @@ class TicketService:
         if ticket is None:
             raise NotFound(f"no ticket #{parse_ref(ref)}")
         return ticket
+
+    async def _load(self, ref: TicketRef) -> Ticket:
+        """The copy a change is decided on: the caller's (read by :meth:`get`), else read."""
+        return ref if isinstance(ref, Ticket) else await self.get(ref)
 
     async def get_for(self, ref: str | int, viewer: Person | None) -> Ticket:
         """Like :meth:`get`, but only if ``viewer`` (None: the operator) may see it."""
@@ -265,9 +300,11 @@ class TicketService:
         )
         taken_in = [cmd.inbound, *also_seen] if cmd.inbound else list(also_seen)
         refs = await self._taken_in(ticket, *taken_in)
-        await self._attach(ticket, event, cmd.attachments)
+        files = await self._attach(ticket, event, cmd.attachments)
         for hook in self.on_created:
-            await hook(ticket, event)
+            routed = await hook(ticket, event, cmd)
+            if routed is not None:
+                await self._apply(ticket, routed, files, contacts)
         if cmd.acknowledge:
             text = gettext(
                 language,
@@ -279,6 +316,36 @@ class TicketService:
                 ticket, requester, event, text, auto_reply=True, contacts=contacts, thread=refs
             )
         return ticket
+
+    async def _apply(
+        self,
+        ticket: Ticket,
+        routed: Routed,
+        files: Sequence[Attachment],
+        contacts: Sequence[Contact] | None,
+    ) -> None:
+        """Apply a creation hook's decision to the ticket just written (one UPDATE), with
+        the files and the requester's contacts in hand (None: not read yet)."""
+        changed: list[str] = []
+        if routed.category is not None:
+            ticket.category = routed.category
+            ticket.priority = routed.category.priority
+            ticket.response_due_at, ticket.due_at = routed.response_due_at, routed.due_at
+            changed += ["category", "priority", "response_due_at", "due_at"]
+        if routed.assignee is not None:
+            await self._assign(
+                ticket,
+                routed.actor,
+                routed.assignee,
+                routed.reason,
+                *changed,
+                files=files,
+                contacts=contacts,
+            )
+        elif changed:
+            await save_changes(ticket, *changed)
+        if routed.then is not None:
+            await routed.then()
 
     async def _ticket_of_inbound(self, inbound: InboundRef) -> Ticket | None:
         return await self.ticket_for_message(inbound.channel, inbound.external_id)
@@ -297,32 +364,45 @@ class TicketService:
 
     async def reply(
         self,
-        ref: str | int,
+        ref: TicketRef,
         actor: Actor,
         text: str,
         *,
         public: bool = True,
         attachments: Sequence[NewAttachment] = (),
         inbound: InboundRef | None = None,
+        inbound_checked: bool = False,
+        reopen: bool = False,
     ) -> TicketEvent | None:
         """Add a public reply or an internal note; public staff replies reach the requester.
 
-        A channel message taken in before (``inbound`` seen) changes nothing: None.
+        A channel message taken in before (``inbound`` seen; ``inbound_checked``: the caller
+        has just looked) changes nothing: None. ``reopen``: the requester's reply to finished
+        work also reopens it, in the same transaction (a mail follow-up). A reply does not
+        depend on the copy it was decided on: if the ticket changed meanwhile, it is read
+        again and the reply tried once more.
         """
         text = text.strip()
         if not text and not attachments:
             raise InvalidInput("a reply needs text or an attachment")
-        ticket = await self.get(ref)
         author = actor.person
         if author is not None and not author.is_staff and not public:
             raise InvalidInput("residents cannot write internal notes")
-        if author is not None and not author.is_staff:
-            await require_see(author, ticket)
-        if inbound is not None and await self.seen(inbound):
+        if inbound is not None and not inbound_checked and await self.seen(inbound):
             return None
+
+        async def add(ticket: Ticket) -> TicketEvent:
+            if author is not None and not author.is_staff:
+                await require_see(author, ticket)
+            event = await self._reply(ticket, actor, text, public, attachments, inbound)
+            if reopen and _from_requester(actor, ticket) and ticket.status in _FINISHED:
+                check_transition(ticket.status, Status.REOPENED)
+                note = gettext(ticket.language, N_("reopened by the requester's reply"))
+                await self._set_status(ticket, actor, Status.REOPENED, note=note)
+            return event
+
         try:
-            async with in_transaction():
-                return await self._reply(ticket, actor, text, public, attachments, inbound)
+            return await self._retrying(await self._load(ref), add)
         except IntegrityError:
             if inbound is not None and await self.seen(inbound):
                 return None  # the same message, taken in concurrently
@@ -337,15 +417,15 @@ class TicketService:
         attachments: Sequence[NewAttachment],
         inbound: InboundRef | None,
     ) -> TicketEvent:
-        author = actor.person
         if inbound is not None:
             await self._taken_in(ticket, inbound)
         kind = EventType.PUBLIC_REPLY if public else EventType.INTERNAL_NOTE
         event = await self._event(ticket, kind, actor, public=public, text=text)
         files = await self._attach(ticket, event, attachments)
-        from_requester = author is not None and author.id == ticket.requester_id  # type: ignore[attr-defined]
+        from_requester = _from_requester(actor, ticket)
+        changed: list[str] = []
         if public and not from_requester:
-            await self._mark_first_response(ticket)
+            changed += self._mark_first_response(ticket)
             await self.notifier.to_requester(
                 ticket, ticket.requester, event, _reply_text(ticket, actor, text), files=files
             )
@@ -362,12 +442,12 @@ class TicketService:
                 else gettext(language, N_("{ref}: the resident sent a file."), ref=ticket.ref),
                 files=files,
             )
-        await self._touch(ticket)
+        await self._save(ticket, *changed)
         return event
 
     async def change_status(
         self,
-        ref: str | int,
+        ref: TicketRef,
         actor: Actor,
         status: Status,
         *,
@@ -377,9 +457,10 @@ class TicketService:
         """Move a ticket along the workflow; a forbidden move raises ``InvalidTransition``.
 
         A resident may only reopen their own finished request ("not fixed"); staff may change
-        the tickets they can see. "Done" reaches the requester with rating actions.
+        the tickets they can see. "Done" reaches the requester with rating buttons. Refused
+        with ``StaleTicket`` if the ticket changed since it was read.
         """
-        ticket = await self.get(ref)
+        ticket = await self._load(ref)
         await _check_status_change(actor, ticket, status)
         check_transition(ticket.status, status)
         async with in_transaction():
@@ -395,21 +476,26 @@ class TicketService:
         attachments: Sequence[NewAttachment] = (),
         data: dict[str, object] | None = None,
         told: str = "",
+        also: Sequence[str] = (),
     ) -> TicketEvent:
         """Change the status inside the caller's transaction; ``told`` replaces the note in
-        what the requester reads."""
+        what the requester reads; ``also``: further fields the caller changed."""
         previous = ticket.status
         now = self.clock.now()
         ticket.status = status
+        changed = ["status", *also]
         if status == Status.DONE:
             ticket.resolved_at = now
+            changed.append("resolved_at")
         elif status == Status.CLOSED:
             ticket.closed_at = now
+            changed.append("closed_at")
         elif status == Status.REOPENED:
             ticket.resolved_at = None
             ticket.closed_at = None
+            changed += ["resolved_at", "closed_at"]
         if status == Status.IN_PROGRESS:
-            await self._mark_first_response(ticket)
+            changed += self._mark_first_response(ticket)
         event = await self._event(
             ticket,
             EventType.STATUS_CHANGED,
@@ -419,14 +505,14 @@ class TicketService:
             data={"from": previous.value, "to": status.value, **(data or {})},
         )
         files = await self._attach(ticket, event, attachments)
-        await self._touch(ticket)
+        await self._save(ticket, *changed)
         await self.notifier.to_requester(
             ticket,
             ticket.requester,
             event,
             _status_text(ticket, status, told or note),
             files=files,
-            actions=rating_actions(ticket.id, ticket.language) if status == Status.DONE else (),
+            buttons=rating_buttons(ticket) if status == Status.DONE else (),
         )
         by_requester = actor.person is not None and actor.person.id == ticket.requester_id  # type: ignore[attr-defined]
         if by_requester and status == Status.REOPENED and ticket.assignee is not None:
@@ -443,42 +529,67 @@ class TicketService:
         return event
 
     async def assign(
-        self, ref: str | int, actor: Actor, assignee: Person, *, reason: str = ""
+        self, ref: TicketRef, actor: Actor, assignee: Person, *, reason: str = ""
     ) -> TicketEvent:
-        """Give the ticket to a member of staff and send them the assignment card."""
+        """Give the ticket to a member of staff and send them the assignment card.
+
+        Refused with ``StaleTicket`` if the ticket changed since it was read; the scheduler's
+        routing (a system actor) passes its own copy and tries again on a fresh one.
+        """
         if not assignee.is_staff:
             raise InvalidInput(f"{assignee.name} is not staff")
-        ticket = await self.get(ref)
+        ticket = await self._load(ref)
         async with in_transaction():
-            previous = ticket.assignee.name if ticket.assignee else None
-            ticket.assignee = assignee
-            event = await self._event(
-                ticket,
-                EventType.ASSIGNED,
-                actor,
-                public=False,
-                text=reason,
-                data={"from": previous, "to": assignee.name, "to_id": assignee.id},
-            )
-            await self._touch(ticket)
-            await self.notifier.to_work_chat(
-                assignee,
-                ticket,
-                event,
-                assignment_card(ticket, assignee.language, await _contacts_of(ticket.requester)),
-                actions=assignment_actions(ticket.id, assignee.language),
-                files=await Attachment.filter(ticket=ticket).order_by("id"),
-            )
+            return await self._assign(ticket, actor, assignee, reason)
+
+    async def _assign(
+        self,
+        ticket: Ticket,
+        actor: Actor,
+        assignee: Person,
+        reason: str,
+        *also: str,
+        files: Sequence[Attachment] | None = None,
+        contacts: Sequence[Contact] | None = None,
+    ) -> TicketEvent:
+        """Assign inside the caller's transaction, on the caller's copy; ``also``: further
+        fields it changed; ``files``, ``contacts``: the ticket's and the requester's, when
+        the caller has them (else read)."""
+        previous = ticket.assignee.name if ticket.assignee else None
+        ticket.assignee = assignee
+        ticket.updated_at = self.clock.now()
+        await save_changes(ticket, "assignee", "updated_at", *also)
+        event = await self._event(
+            ticket,
+            EventType.ASSIGNED,
+            actor,
+            public=False,
+            text=reason,
+            data={"from": previous, "to": assignee.name, "to_id": assignee.id},
+        )
+        if contacts is None:
+            contacts = await _contacts_of(ticket.requester)
+        if files is None:
+            files = await Attachment.filter(ticket=ticket).order_by("id")
+        await self.notifier.to_work_chat(
+            assignee,
+            ticket,
+            event,
+            assignment_card(ticket, assignee.language, contacts),
+            buttons=assignment_buttons(ticket, assignee.language),
+            files=files,
+        )
         return event
 
-    async def accept(self, ref: str | int, actor: Actor, *, take_over: bool = False) -> TicketEvent:
+    async def accept(self, ref: TicketRef, actor: Actor, *, take_over: bool = False) -> TicketEvent:
         """A member of staff takes the work on: it becomes theirs and in progress.
 
         ``take_over`` (a card in a staff group): whoever accepts takes the work, even from the
         colleague it was assigned to; otherwise only an unassigned ticket or one's own.
+        Refused with ``StaleTicket`` if the ticket changed since it was read.
         """
         staff = _staff_of(actor)
-        ticket = await self.get(ref)
+        ticket = await self._load(ref)
         await require_see(staff, ticket)
         assignee = ticket.assignee
         if assignee is not None and assignee.id != staff.id and not take_over:
@@ -487,7 +598,8 @@ class TicketService:
             raise InvalidInput(f"{ticket.ref} is already yours and in progress")
         check_transition(ticket.status, Status.IN_PROGRESS)
         async with in_transaction():
-            if assignee is None or assignee.id != staff.id:
+            taken = assignee is None or assignee.id != staff.id
+            if taken:
                 ticket.assignee = staff
                 await self._event(
                     ticket,
@@ -501,18 +613,23 @@ class TicketService:
                         "accepted": True,
                     },
                 )
-            return await self._set_status(ticket, actor, Status.IN_PROGRESS)
+            also = ("assignee",) if taken else ()
+            return await self._set_status(ticket, actor, Status.IN_PROGRESS, also=also)
 
-    async def decline(self, ref: str | int, actor: Actor, reason: str) -> TicketEvent:
-        """The assignee gives the work back, with a reason; managers and dispatchers are told."""
+    async def decline(self, ref: TicketRef, actor: Actor, reason: str) -> TicketEvent:
+        """The assignee gives the work back, with a reason; managers and dispatchers are told.
+
+        Refused with ``StaleTicket`` if the ticket changed since it was read."""
         reason = reason.strip()
         if not reason:
             raise InvalidInput("say why you decline")
         staff = _staff_of(actor)
-        ticket = await self.get(ref)
+        ticket = await self._load(ref)
         _require_assignee(staff, ticket)
         async with in_transaction():
             ticket.assignee = None
+            ticket.updated_at = self.clock.now()
+            await save_changes(ticket, "assignee", "updated_at")
             event = await self._event(
                 ticket,
                 EventType.ASSIGNED,
@@ -521,7 +638,6 @@ class TicketService:
                 text=reason,
                 data={"from": staff.name, "to": None, "declined": True},
             )
-            await self._touch(ticket)
             for person in await _coordinators(ticket):
                 await self.notifier.to_staff(
                     person,
@@ -538,11 +654,13 @@ class TicketService:
         return event
 
     async def postpone(
-        self, ref: str | int, actor: Actor, until: datetime, note: str = ""
+        self, ref: TicketRef, actor: Actor, until: datetime, note: str = ""
     ) -> TicketEvent:
-        """The assignee puts the work on hold until a moment; the requester is told when."""
+        """The assignee puts the work on hold until a moment; the requester is told when.
+
+        Refused with ``StaleTicket`` if the ticket changed since it was read."""
         staff = _staff_of(actor)
-        ticket = await self.get(ref)
+        ticket = await self._load(ref)
         _require_assignee(staff, ticket)
         if until <= self.clock.now():
             raise InvalidInput("postpone to a moment in the future")
@@ -561,12 +679,13 @@ class TicketService:
             )
 
     async def rate(
-        self, ref: str | int, actor: Actor, rating: int, comment: str = ""
+        self, ref: TicketRef, actor: Actor, rating: int, comment: str = ""
     ) -> TicketEvent:
-        """Record the requester's 1–5 rating of finished work."""
+        """Record the requester's 1–5 rating of finished work (refused with ``StaleTicket``
+        if the ticket changed since it was read: it may have been reopened)."""
         if not 1 <= rating <= 5:
             raise InvalidInput("a rating is a whole number from 1 to 5")
-        ticket = await self.get(ref)
+        ticket = await self._load(ref)
         if actor.person is not None and actor.person.id != ticket.requester_id:  # type: ignore[attr-defined]
             raise AccessDenied(f"only the requester rates {ticket.ref}")
         if ticket.status not in (Status.DONE, Status.CLOSED):
@@ -574,6 +693,8 @@ class TicketService:
         async with in_transaction():
             ticket.rating = rating
             ticket.rating_comment = comment.strip()
+            ticket.updated_at = self.clock.now()
+            await save_changes(ticket, "rating", "rating_comment", "updated_at")
             event = await self._event(
                 ticket,
                 EventType.RATING,
@@ -582,7 +703,6 @@ class TicketService:
                 text=comment.strip(),
                 data={"rating": rating},
             )
-            await self._touch(ticket)
             if ticket.assignee is not None:
                 await self.notifier.to_staff(
                     ticket.assignee,
@@ -599,7 +719,7 @@ class TicketService:
 
     async def record(
         self,
-        ref: str | int,
+        ref: TicketRef,
         actor: Actor,
         kind: EventType,
         text: str,
@@ -607,8 +727,9 @@ class TicketService:
         data: dict[str, object] | None = None,
         inbound: InboundRef | None = None,
     ) -> TicketEvent:
-        """Add an internal timeline event that tells nobody (a bounce, a routing decision)."""
-        ticket = await self.get(ref)
+        """Add an internal timeline event that tells nobody (a bounce, a routing decision);
+        the ticket itself does not change."""
+        ticket = await self._load(ref)
         async with in_transaction():
             if inbound is not None:
                 await self._taken_in(ticket, inbound)
@@ -681,13 +802,29 @@ class TicketService:
             for f in files
         ]
 
-    async def _mark_first_response(self, ticket: Ticket) -> None:
-        if ticket.first_response_at is None:
-            ticket.first_response_at = self.clock.now()
+    def _mark_first_response(self, ticket: Ticket) -> list[str]:
+        """Stamp the first response if there was none; the fields changed."""
+        if ticket.first_response_at is not None:
+            return []
+        ticket.first_response_at = self.clock.now()
+        return ["first_response_at"]
 
-    async def _touch(self, ticket: Ticket) -> None:
+    async def _save(self, ticket: Ticket, *changed: str) -> None:
+        """Stamp ``updated_at`` and write the changed fields if the version is still the one
+        read (else ``StaleTicket``)."""
         ticket.updated_at = self.clock.now()
-        await ticket.save()
+        await save_changes(ticket, "updated_at", *changed)
+
+    async def _retrying(self, ticket: Ticket, change: Callable[[Ticket], Awaitable[T]]) -> T:
+        """Run ``change`` on ``ticket`` in a transaction; if another change came first (the
+        first attempt wrote nothing), read the ticket again and run it once more."""
+        try:
+            async with in_transaction():
+                return await change(ticket)
+        except StaleTicket:
+            fresh = await self.get(ticket.id)
+            async with in_transaction():
+                return await change(fresh)
 
 
 def assignment_card(ticket: Ticket, language: str | None, contacts: Sequence[Contact] = ()) -> str:
@@ -717,31 +854,26 @@ def assignment_card(ticket: Ticket, language: str | None, contacts: Sequence[Con
     return "\n".join(line for line in lines if line)
 
 
-def assignment_actions(
-    ticket_id: int, language: str | None, *, accepted: bool = False
-) -> tuple[tuple[Action, ...], ...]:
-    """Accept / decline / postpone / done on an assignment card, two a row (accepted work
-    keeps decline, postpone and done)."""
-    labels = {
-        Verb.ACCEPT: N_("Accept"),
-        Verb.DECLINE: N_("Decline"),
-        Verb.POSTPONE: N_("Postpone"),
-        Verb.DONE: N_("Done"),
-    }
-    actions = [
-        Action(gettext(language, label), verb, ticket_id)
-        for verb, label in labels.items()
-        if not (accepted and verb is Verb.ACCEPT)
+def assignment_buttons(ticket: Ticket, language: str | None) -> list[list[dict[str, str]]]:
+    """Accept / decline / postpone / done buttons for an assignment card."""
+    return [
+        [
+            ticket_button(gettext(language, N_("Accept")), "accept", ticket.id),
+            ticket_button(gettext(language, N_("Decline")), "decline", ticket.id),
+        ],
+        [
+            ticket_button(gettext(language, N_("Postpone")), "postpone", ticket.id),
+            ticket_button(gettext(language, N_("Done")), "done", ticket.id),
+        ],
     ]
-    return tuple(tuple(actions[start : start + 2]) for start in range(0, len(actions), 2))
 
 
-def rating_actions(ticket_id: int, language: str | None) -> tuple[tuple[Action, ...], ...]:
-    """1–5 rating and "not fixed" under the "done" message to the requester."""
-    return (
-        tuple(Action("★" * n, Verb.RATE, ticket_id, n) for n in range(1, 6)),
-        (Action(gettext(language, N_("Not fixed")), Verb.REOPEN, ticket_id),),
-    )
+def rating_buttons(ticket: Ticket) -> list[list[dict[str, str]]]:
+    """1–5 rating buttons and "not fixed" under the "done" message to the requester."""
+    return [
+        [feedback_button("★" * n, "rate", ticket.id, n) for n in range(1, 6)],
+        [feedback_button(gettext(ticket.language, N_("Not fixed")), "reopen", ticket.id)],
+    ]
 
 
 def local_time(moment: datetime, building: Building | None, language: str | None) -> str:
@@ -758,6 +890,10 @@ def _staff_of(actor: Actor) -> Person:
         raise AccessDenied("only a member of staff can do this")
     require_staff(actor.person)
     return actor.person
+
+
+def _from_requester(actor: Actor, ticket: Ticket) -> bool:
+    return actor.person is not None and actor.person.id == ticket.requester_id  # type: ignore[attr-defined]
 
 
 def _require_assignee(staff: Person, ticket: Ticket) -> None:

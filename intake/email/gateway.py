@@ -20,6 +20,7 @@ from core.actors import Actor
 from core.clock import Clock
 from core.directory.lookup import person_by_contact
 from core.errors import DomainError
+from core.operations.classify import Classification as Categorized
 from core.storage.blobs import BlobStore
 from core.storage.fit import digest, max_length
 from core.storage.models import (
@@ -47,8 +48,8 @@ log = logging.getLogger(__name__)
 
 EMAIL = "email"
 
-Categorize = Callable[[str], Awaitable[str | None]]
-"""Picks a category code for a new mail's text (None: the default category)."""
+Categorize = Callable[[str], Awaitable[Categorized]]
+"""Classifies a new mail's text into a category (none found: the default category)."""
 
 VoicemailHandler = Callable[[VoicemailParts, ParsedMail], Awaitable[Outcome]]
 """Takes in a PBX voicemail notification (the speech channel)."""
@@ -147,27 +148,26 @@ class MailGateway:
     async def _follow_up(
         self, ticket: Ticket, mail: ParsedMail, sender: Person | None, inbound: InboundRef
     ) -> Outcome:
+        """Add the mail to ``ticket`` (the copy threading found, not read again): the reply,
+        and the reopening of finished work by its requester, in one transaction."""
         actor = Actor.of(sender) if sender else Actor(label=mail.sender or "email")
         attachments = await self._store(mail.attachments)
         text = _with_notes(mail.reply or mail.body, mail.notes)
         if not text.strip() and not attachments:
             await self.tickets.record(
-                ticket.ref, actor, EventType.INTERNAL_NOTE, "(empty reply)", inbound=inbound
+                ticket, actor, EventType.INTERNAL_NOTE, "(empty reply)", inbound=inbound
             )
             return Accepted(ticket.ref, note="empty follow-up")
         await self.tickets.reply(
-            ticket.ref,
+            ticket,
             actor,
             text or "(attachments)",
             public=True,
             attachments=attachments,
             inbound=inbound,
+            inbound_checked=True,
+            reopen=True,
         )
-        from_requester = sender is not None and sender.id == ticket.requester_id  # type: ignore[attr-defined]
-        if from_requester and ticket.status in (Status.DONE, Status.CLOSED):
-            await self.tickets.change_status(
-                ticket.ref, actor, Status.REOPENED, note="reopened by the requester's reply"
-            )
         return Accepted(ticket.ref, note="follow-up")
 
     async def _new(
@@ -183,12 +183,12 @@ class MailGateway:
         if len(mail.sender) > max_length(Contact, "value"):
             return Rejected("sender address too long", 550, "5.1.7")
         text = _with_notes(mail.body, mail.notes)
-        category = await self.categorize(f"{mail.subject}\n{text}") if self.categorize else None
+        found = await self.categorize(f"{mail.subject}\n{text}") if self.categorize else None
         since = self.clock.now() - timedelta(hours=1)
         recent = await self.tickets.created_since(sender, Channel.EMAIL, since) if sender else 0
         result = await self.tickets.create(
             NewTicket(
-                category=category or self.settings.default_category,
+                category=(found and found.category) or self.settings.default_category,
                 title=base_subject(mail.subject) or _first_line(text),
                 description=text,
                 channel=Channel.EMAIL,
@@ -203,6 +203,7 @@ class MailGateway:
                 acknowledge=recent < self.settings.acks_per_sender_per_hour
                 and not suppresses_auto_reply(mail),
                 needs_attention=unverified_attention(mail, sender),
+                classification=found,
             ),
             inbound_checked=True,
         )
@@ -228,7 +229,7 @@ class MailGateway:
             return Accepted(note="bounce for a message we did not send")
         detail = " ".join(p for p in (bounce.status, bounce.diagnostic) if p)
         await self.tickets.record(
-            ticket.ref,
+            ticket,
             Actor.system("email"),
             EventType.NOTIFICATION_FAILED,
             f"mail to {bounce.recipient or 'the requester'} bounced: {detail or bounce.action}",

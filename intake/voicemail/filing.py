@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from core.actors import Actor
 from core.directory.lookup import building_by_phone, person_by_contact
+from core.operations.classify import Classification
 from core.storage.blobs import BlobStore
 from core.storage.models import Channel, ContactKind
 from core.tickets.commands import InboundRef, NewAttachment, NewTicket, RequesterHint
@@ -28,7 +29,8 @@ from intake.voicemail.item import VoicemailItem, voicemail_source_id
 
 log = logging.getLogger(__name__)
 
-Categorize = Callable[[str], Awaitable[str | None]]
+Categorize = Callable[[str], Awaitable[Classification]]
+"""Classifies a transcript into a category (none found: the default category)."""
 LOW_CONFIDENCE = 0.5
 TITLE_WORDS = 8
 
@@ -87,10 +89,10 @@ class VoicemailFiler:
                 "please listen to the recording"
             )
         blob = await asyncio.to_thread(self.blobs.put, item.audio)
-        category = await self.categorize(text) if (self.categorize and text) else None
+        found = await self.categorize(text) if (self.categorize and text) else None
         result = await self.tickets.create(
             NewTicket(
-                category=category or self.settings.default_category,
+                category=(found and found.category) or self.settings.default_category,
                 title=_title(item.caller, text),
                 description=text,
                 channel=Channel.VOICEMAIL,
@@ -108,6 +110,7 @@ class VoicemailFiler:
                 ],
                 language=language,
                 needs_attention=problem,
+                classification=found,
             )
         )
         return Accepted(result.ticket.ref, note=problem or "transcribed")

@@ -58,5 +58,7 @@ def test_keywords_of_unknown_categories_are_ignored() -> None:
 async def test_categorize_reads_the_directory(db: str) -> None:
     await factories.category("technical")
     await factories.category("emergency", priority=1)
-    assert await CLASSIFIER.categorize("Subject: flood\nThe kitchen is flooded") == "emergency"
-    assert await CLASSIFIER.categorize("The bill is wrong") is None  # no billing category here
+    flood = await CLASSIFIER.categorize("Subject: flood\nThe kitchen is flooded")
+    assert (flood.category, flood.found) == ("emergency", ["flood"])
+    bill = await CLASSIFIER.categorize("The bill is wrong")
+    assert bill.category is None  # no billing category here

@@ -53,7 +53,7 @@ from core.storage.models import (
 from core.storage.rawsql import fetch
 from core.storage.rows import from_row, insert
 from core.tickets.commands import NewTicket
-from core.tickets.service import Routed, TicketService, assignment_buttons
+from core.tickets.service import Routed, TicketService, assignment_actions
 from core.tickets.workflow import OPEN_STATUSES
 
 ROUTING = Actor.system("routing")
@@ -477,7 +477,7 @@ async def _page(ticket: Ticket, person: Person, step: int, now: datetime) -> Non
         key=f"duty:{ticket.id}:{step}",
         now=now,
         ticket=ticket,
-        buttons=assignment_buttons(ticket, person.language),
+        actions=assignment_actions(ticket.id, person.language),
     )
 
 

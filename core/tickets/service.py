@@ -36,7 +36,8 @@ from core.directory.lookup import (
 )
 from core.errors import AccessDenied, InvalidInput, NotFound, StaleTicket
 from core.i18n import N_, gettext
-from core.messaging.notifications import Notifier, feedback_button, ticket_button
+from core.messaging.message import Action, Verb
+from core.messaging.notifications import Notifier
 from core.messaging.staff_messages import dispatchers_of, managers_of
 from core.operations.calendar import BusinessCalendar
 from core.operations.deadlines import due_times
@@ -457,7 +458,7 @@ class TicketService:
         """Move a ticket along the workflow; a forbidden move raises ``InvalidTransition``.
 
         A resident may only reopen their own finished request ("not fixed"); staff may change
-        the tickets they can see. "Done" reaches the requester with rating buttons. Refused
+        the tickets they can see. "Done" reaches the requester with rating actions. Refused
         with ``StaleTicket`` if the ticket changed since it was read.
         """
         ticket = await self._load(ref)
@@ -512,7 +513,7 @@ class TicketService:
             event,
             _status_text(ticket, status, told or note),
             files=files,
-            buttons=rating_buttons(ticket) if status == Status.DONE else (),
+            actions=rating_actions(ticket.id, ticket.language) if status == Status.DONE else (),
         )
         by_requester = actor.person is not None and actor.person.id == ticket.requester_id  # type: ignore[attr-defined]
         if by_requester and status == Status.REOPENED and ticket.assignee is not None:
@@ -576,7 +577,7 @@ class TicketService:
             ticket,
             event,
             assignment_card(ticket, assignee.language, contacts),
-            buttons=assignment_buttons(ticket, assignee.language),
+            actions=assignment_actions(ticket.id, assignee.language),
             files=files,
         )
         return event
@@ -854,26 +855,31 @@ def assignment_card(ticket: Ticket, language: str | None, contacts: Sequence[Con
     return "\n".join(line for line in lines if line)
 
 
-def assignment_buttons(ticket: Ticket, language: str | None) -> list[list[dict[str, str]]]:
-    """Accept / decline / postpone / done buttons for an assignment card."""
-    return [
-        [
-            ticket_button(gettext(language, N_("Accept")), "accept", ticket.id),
-            ticket_button(gettext(language, N_("Decline")), "decline", ticket.id),
-        ],
-        [
-            ticket_button(gettext(language, N_("Postpone")), "postpone", ticket.id),
-            ticket_button(gettext(language, N_("Done")), "done", ticket.id),
-        ],
+def assignment_actions(
+    ticket_id: int, language: str | None, *, accepted: bool = False
+) -> tuple[tuple[Action, ...], ...]:
+    """Accept / decline / postpone / done on an assignment card, two a row (accepted work
+    keeps decline, postpone and done)."""
+    labels = {
+        Verb.ACCEPT: N_("Accept"),
+        Verb.DECLINE: N_("Decline"),
+        Verb.POSTPONE: N_("Postpone"),
+        Verb.DONE: N_("Done"),
+    }
+    actions = [
+        Action(gettext(language, label), verb, ticket_id)
+        for verb, label in labels.items()
+        if not (accepted and verb is Verb.ACCEPT)
     ]
+    return tuple(tuple(actions[start : start + 2]) for start in range(0, len(actions), 2))
 
 
-def rating_buttons(ticket: Ticket) -> list[list[dict[str, str]]]:
-    """1–5 rating buttons and "not fixed" under the "done" message to the requester."""
-    return [
-        [feedback_button("★" * n, "rate", ticket.id, n) for n in range(1, 6)],
-        [feedback_button(gettext(ticket.language, N_("Not fixed")), "reopen", ticket.id)],
-    ]
+def rating_actions(ticket_id: int, language: str | None) -> tuple[tuple[Action, ...], ...]:
+    """1–5 rating and "not fixed" under the "done" message to the requester."""
+    return (
+        tuple(Action("★" * n, Verb.RATE, ticket_id, n) for n in range(1, 6)),
+        (Action(gettext(language, N_("Not fixed")), Verb.REOPEN, ticket_id),),
+    )
 
 
 def local_time(moment: datetime, building: Building | None, language: str | None) -> str:

@@ -11,17 +11,19 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from core.actors import Actor
+from core.actors import CLI, Actor
 from core.clock import FrozenClock
 from core.directory.lookup import find_staff
 from core.messaging.routes import Route
-from core.storage.models import Contact, ContactKind, OutboxMessage, OutboxStatus, Ticket
+from core.storage.models import Channel, Contact, ContactKind, OutboxMessage, OutboxStatus, Ticket
+from core.tickets.commands import NewAttachment, NewTicket
 from housedesk.bootstrap import App
 from presentation.views import ticket_detail
 from tests.bots.support import (
     RESIDENT,
     STAFF,
     TelegramUser,
+    button_data,
     eventually,
     load_example_directory,
     running_housedesk,
@@ -30,6 +32,7 @@ from tests.bots.support import (
 )
 from tests.fakes.botapi import BotApiServer
 from tests.fakes.botapi_updates import my_chat_member_update
+from tests.telegram.support import png
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
@@ -155,3 +158,53 @@ async def _redis_or_skip() -> str:
     finally:
         await client.aclose()
     return REDIS_URL
+
+
+async def test_a_long_report_reaches_the_technician_whole_and_a_failed_part_is_not_repeated(
+    app: App, botapi: BotApiServer, clock: FrozenClock
+) -> None:
+    """A 4,090-character report makes a card longer than Telegram allows: it arrives as two
+    texts (buttons on the second), then the photo; the photo failing once is retried alone."""
+    await load_example_directory()
+    report = " ".join(f"Line {n}: water drips from the ceiling lamp." for n in range(100))[:4090]
+    photo = app.blobs.put(png(8, 6))
+    async with running_housedesk(app, botapi):
+        ticket = (
+            await app.tickets.create(
+                NewTicket(
+                    category="technical",
+                    title="Leak over the lamp",
+                    channel=Channel.CLI,
+                    actor=CLI,
+                    building="OAK",
+                    description=report,
+                    attachments=[NewAttachment(photo.sha256, photo.size, "image/png", "lamp.png")],
+                    acknowledge=False,
+                )
+            )
+        ).ticket
+        botapi.fail_next(STAFF, "sendPhoto", "500")
+        await app.tickets.assign(ticket.id, CLI, await find_staff("Bob Plumber"))
+        card = await OutboxMessage.get(ticket=ticket, channel=Route.STAFF_CHAT)
+        await eventually(lambda: _progress(card.id, 2), what="the two texts, then the failure")
+        clock.advance(timedelta(seconds=10))  # the backoff after a first failure: 2.5-5 s
+        await eventually(lambda: _status(card.id, OutboxStatus.SENT), what="the retry")
+
+        shown = botapi.messages(STAFF, int(card.recipient))
+        texts = [str(m["text"]) for m in shown if "text" in m]
+        assert len(texts) == 2 and all(len(t) <= 4096 for t in texts)
+        assert report.split()[-1] in texts[1] and report.split()[0] in texts[0]
+        assert " ".join(" ".join(texts).split()).count(" ".join(report.split())) == 1
+        assert ["reply_markup" in m for m in shown] == [False, True, False]
+        assert button_data(shown[1], "Accept") == f"tk:accept:{ticket.id}"
+        assert "photo" in shown[2]
+        assert [c.fault for c in botapi.calls(STAFF, "sendPhoto")] == ["500", None]
+
+
+async def _progress(row_id: int, parts: int) -> bool:
+    row = await OutboxMessage.get(id=row_id)
+    return row.progress == parts and row.attempts == 1 and row.locked_until is None
+
+
+async def _status(row_id: int, status: OutboxStatus) -> bool:
+    return (await OutboxMessage.get(id=row_id)).status == status

@@ -227,8 +227,8 @@ class TicketService:
     ) -> CreateResult:
         """Open a ticket; a delivery seen before returns the ticket it made.
 
-        ``also_seen``: further channel ids to recognise as taken in with it (a Telegram report
-        is known by its own id, and by the id of the message that opened it).
+        ``also_seen``: further channel ids to recognise as taken in with it (a chat report is
+        known by its own id, and by the id of the message that opened it).
         ``inbound_checked``: the caller has just looked ``cmd.inbound`` up and found nothing
         (a concurrent duplicate is still caught by the unique constraint).
         """

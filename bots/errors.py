@@ -13,7 +13,7 @@ from aiogram import Router
 from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import ErrorEvent
 
-from core.errors import AccessDenied, InvalidInput, InvalidTransition, NotFound
+from core.errors import AccessDenied, InvalidInput, InvalidTransition, NotFound, StaleTicket
 from core.i18n import N_, gettext
 from core.storage.models import Status
 from core.tickets.workflow import status_name
@@ -46,6 +46,10 @@ def build_errors_router(*, show_details: bool) -> Router:
                 status=status_name(Status(error.current), lang),
             ),
         )
+
+    @router.error(ExceptionTypeFilter(StaleTicket))
+    async def stale_ticket(event: ErrorEvent, lang: str = "en") -> None:
+        await tell(event, cast(StaleTicket, event.exception).text(lang))
 
     @router.error(ExceptionTypeFilter(NotFound))
     async def not_found(event: ErrorEvent, lang: str = "en") -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from core.actors import CLI, Actor
 from core.directory.lookup import find_staff, guess_contact_kind
-from core.errors import DatabaseUnavailable, DomainError
+from core.errors import DatabaseUnavailable, DomainError, StaleTicket
 from core.storage.db import close_db, migrate_db, open_db, pending_migrations
 from core.storage.models import Channel, OutboxMessage, OutboxStatus
 from core.tickets.commands import NewTicket, RequesterHint
@@ -303,6 +303,9 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_run(app, args.func, args))
     except DatabaseUnavailable as exc:
         print(f"housedesk: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except StaleTicket as exc:
+        print(f"housedesk: {exc.text(settings.service.default_language)}", file=sys.stderr)
         return EXIT_ERROR
     except (DomainError, StartupError) as exc:
         print(f"housedesk: {exc}", file=sys.stderr)

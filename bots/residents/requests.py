@@ -217,8 +217,6 @@ def router() -> Router:
     requests.callback_query.register(pick, PickRequest.filter())
     requests.message.register(comment, StateFilter(Thread.commenting), PRIVATE)
     requests.callback_query.register(rate, ResidentAction.filter(F.action == Verb.RATE))
-    requests.callback_query.register(
-        not_fixed, ResidentAction.filter(F.action == Verb.REOPEN)
-    )
+    requests.callback_query.register(not_fixed, ResidentAction.filter(F.action == Verb.REOPEN))
     requests.edited_message.register(edited, PRIVATE)
     return requests

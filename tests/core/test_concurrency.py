@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from core.actors import CLI, Actor
 from core.errors import StaleTicket
+from core.operations.jobs import Operations
 from core.storage.models import (
     Channel,
     EventType,
@@ -25,6 +27,7 @@ from core.storage.models import (
 from core.tickets.commands import NewTicket
 from housedesk.bootstrap import App
 from tests.core import factories
+from tests.core.ops_world import build_world, new_ticket, routed
 
 
 @dataclass
@@ -154,3 +157,37 @@ async def test_concurrent_replies_both_land(app: App) -> None:
         e.text for e in await TicketEvent.filter(ticket_id=ticket.id, type=EventType.PUBLIC_REPLY)
     )
     assert texts == ["Hello?", "We are on it."]
+
+
+async def test_a_duty_list_step_is_taken_again_on_a_fresh_copy(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = await build_world()
+    operations = Operations(routed(app.tickets))
+    app.clock.set(datetime(2026, 11, 25, 20, 0, tzinfo=UTC))  # after hours
+    ticket = await new_ticket(app.tickets, world, "emergency", title="Water through the ceiling")
+    assert ticket.assignee.name == "Bob Plumber"
+    read = app.tickets.get
+    stale: list[int] = []
+
+    async def first_read_is_one_change_behind(ref: str | int) -> Ticket:
+        """The scheduler's first copy misses a change that landed right after reading it
+        (within one SQLite write transaction nothing else can land: the copy says so)."""
+        copy = await read(ref)
+        if not stale:
+            stale.append(copy.version)
+            copy.version -= 1
+        return copy
+
+    monkeypatch.setattr(app.tickets, "get", first_read_is_one_change_behind)
+    app.clock.advance(timedelta(minutes=15))
+    assert (await operations.tick(app.clock.now()))["routing"] == 1
+
+    saved = await read(ticket.id)
+    assert stale and saved.assignee.name == "Pat Plumber"
+    assert saved.version == stale[0] + 1  # the second attempt's change alone
+    steps = await TicketEvent.filter(ticket_id=ticket.id, type=EventType.ROUTING).order_by("id")
+    assert [e.data["person"] for e in steps if e.data["decision"] == "duty"] == [
+        "Bob Plumber",
+        "Pat Plumber",
+    ]

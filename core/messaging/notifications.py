@@ -87,8 +87,8 @@ class Notifier:
         """Tell the ticket's requester ``text``; False when they cannot be reached.
 
         ``contacts`` are the requester's contacts, and ``thread`` every message reference of
-        the ticket, when the caller has them already; ``actions`` go with the message (a chat
-        shows them as buttons, a mail leaves them out).
+        the ticket, when the caller has them already; ``actions`` go with the message on any
+        route (a chat shows them as buttons; a mail leaves them out).
         """
         if requester is None:
             return False
@@ -103,7 +103,9 @@ class Notifier:
         if contact is None:
             return False
         if contact.kind == ContactKind.EMAIL:
-            await self._email(ticket, event, contact.value, text, files, auto_reply, thread)
+            await self._email(
+                ticket, event, contact.value, text, files, actions, auto_reply, thread
+            )
         else:
             message = OutgoingMessage(text, file_refs(files), _rows(actions))
             await self._chat(Route.RESIDENT_CHAT, ticket, event, contact.value, message)
@@ -171,6 +173,7 @@ class Notifier:
         address: str,
         text: str,
         files: Sequence[Attachment],
+        actions: Actions,
         auto_reply: bool,
         thread: Sequence[MessageRef] | None = None,
     ) -> None:
@@ -182,6 +185,7 @@ class Notifier:
         message = OutgoingMessage(
             text,
             file_refs(files),
+            _rows(actions),
             subject=f"[{ticket.ref}] {ticket.title}",
             message_id=self.new_message_id(ticket),
             answers=inbound[-1].external_id if inbound else None,

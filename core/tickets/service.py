@@ -558,8 +558,7 @@ class TicketService:
         the caller has them (else read)."""
         previous = ticket.assignee.name if ticket.assignee else None
         ticket.assignee = assignee
-        ticket.updated_at = self.clock.now()
-        await save_changes(ticket, "assignee", "updated_at", *also)
+        await self._save(ticket, "assignee", *also)
         event = await self._event(
             ticket,
             EventType.ASSIGNED,
@@ -629,8 +628,7 @@ class TicketService:
         _require_assignee(staff, ticket)
         async with in_transaction():
             ticket.assignee = None
-            ticket.updated_at = self.clock.now()
-            await save_changes(ticket, "assignee", "updated_at")
+            await self._save(ticket, "assignee")
             event = await self._event(
                 ticket,
                 EventType.ASSIGNED,
@@ -694,8 +692,7 @@ class TicketService:
         async with in_transaction():
             ticket.rating = rating
             ticket.rating_comment = comment.strip()
-            ticket.updated_at = self.clock.now()
-            await save_changes(ticket, "rating", "rating_comment", "updated_at")
+            await self._save(ticket, "rating", "rating_comment")
             event = await self._event(
                 ticket,
                 EventType.RATING,

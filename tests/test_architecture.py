@@ -39,9 +39,6 @@ CHANNEL_WORDS = re.compile(r"telegram|aiogram|sendMessage|callback_data|matplotl
 """The issue's grep (case-sensitive, as ``grep -rn`` runs it)."""
 HISTORY = REPO / "core" / "storage" / "migrations"
 """Migrations record the schema as it was and convert the values stored then."""
-BEING_CONVERTED = ("core/messaging/", "core/operations/announcements.py", "core/tickets/service.py")
-"""Still allowed to say a channel's words in code while they are converted to channel-neutral
-messages (Telegram payloads and buttons); empty this once that work has landed."""
 
 
 def _modules(package: str) -> Iterator[tuple[str, Path]]:
@@ -52,26 +49,26 @@ def _modules(package: str) -> Iterator[tuple[str, Path]]:
         yield ".".join(parts), path
 
 
-def _imports(tree: ast.AST, module: str, *, top_level_only: bool) -> Iterator[tuple[int, str]]:
-    """``(line, imported module)`` for each import; relative ones resolved against ``module``."""
-    nodes = ast.iter_child_nodes(tree) if top_level_only else ast.walk(tree)
-    for node in nodes:
+def _imports(tree: ast.AST, module: str, *, runtime_only: bool) -> Iterator[tuple[int, str]]:
+    """``(line, imported module)`` for each import, those inside functions included; relative
+    ones resolved against ``module``. ``runtime_only`` leaves out ``if TYPE_CHECKING:`` bodies."""
+    for node in ast.iter_child_nodes(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 yield node.lineno, alias.name
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                anchor = module.split(".")[: -node.level] if node.level else []
+                anchor = module.split(".")[: -node.level]
                 base = ".".join([*anchor, *([base] if base else [])])
             yield node.lineno, base
             for alias in node.names:  # ``from core.reports import figures`` imports a module
                 yield node.lineno, f"{base}.{alias.name}"
-        elif top_level_only and isinstance(node, ast.If) and _type_checking(node.test):
+        elif runtime_only and isinstance(node, ast.If) and _type_checking(node.test):
             orelse = ast.Module(body=node.orelse, type_ignores=[])  # the if branch never runs
-            yield from _imports(orelse, module, top_level_only=True)
-        elif top_level_only and isinstance(node, ast.If | ast.Try):
-            yield from _imports(node, module, top_level_only=True)
+            yield from _imports(orelse, module, runtime_only=True)
+        else:
+            yield from _imports(node, module, runtime_only=runtime_only)
 
 
 def _type_checking(test: ast.expr) -> bool:
@@ -88,7 +85,7 @@ def test_core_imports_no_channel_no_presentation_and_no_outer_package() -> None:
     found = [
         f"{path.relative_to(REPO)}:{line} imports {name}"
         for module, path in _modules("core")
-        for line, name in _imports(ast.parse(path.read_text()), module, top_level_only=False)
+        for line, name in _imports(ast.parse(path.read_text()), module, runtime_only=False)
         if _is_under(name, forbidden)
     ]
     assert found == [], "core must not import these:\n" + "\n".join(found)
@@ -101,7 +98,7 @@ def _graph() -> dict[str, set[str]]:
         tree = ast.parse(path.read_text())
         graph[module] = {
             name
-            for _, name in _imports(tree, module, top_level_only=True)
+            for _, name in _imports(tree, module, runtime_only=True)
             if name in modules and name != module
         }
     return graph
@@ -134,7 +131,7 @@ def test_imports_under_type_checking_are_no_runtime_edge() -> None:
     tree = ast.parse(
         "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import a\nelse:\n    import b\n"
     )
-    assert {n for _, n in _imports(tree, "m", top_level_only=True)} == {
+    assert {n for _, n in _imports(tree, "m", runtime_only=True)} == {
         "typing",
         "typing.TYPE_CHECKING",
         "b",
@@ -189,11 +186,7 @@ def _channel_words_in_code() -> Iterator[str]:
 
 
 def test_core_speaks_no_channel_in_code() -> None:
-    found = [
-        hit
-        for hit in _channel_words_in_code()
-        if not any(hit.startswith(p) for p in BEING_CONVERTED)
-    ]
+    found = list(_channel_words_in_code())
     assert found == [], "channel words in core outside comments:\n" + "\n".join(found)
 
 

@@ -399,7 +399,7 @@ class StaffInvite(Model):
 
 
 class ConversationState(Model):
-    """Where a chat is in a bot conversation, kept across restarts (aiogram FSM storage)."""
+    """Where a chat is in a bot conversation, kept across restarts (the bots' FSM storage)."""
 
     id = fields.IntField(primary_key=True)
     key = fields.CharField(max_length=255, unique=True)

@@ -367,6 +367,7 @@ class OutboxMessage(Model):
     attempts = fields.IntField(default=0)
     max_attempts = fields.IntField(default=8)
     progress = fields.IntField(default=0, db_default=0)  # parts of the message already sent
+    priority = fields.SmallIntField(default=5, db_default=5)  # lower first: core.messaging.routes
     next_attempt_at = fields.DatetimeField()
     locked_until = fields.DatetimeField(null=True)
     last_error = fields.TextField(default="")
@@ -379,7 +380,7 @@ class OutboxMessage(Model):
 
     class Meta:
         table = "outbox"
-        indexes = (("status", "next_attempt_at"),)
+        indexes = (("status", "channel", "priority", "next_attempt_at"),)
 
 
 class StaffInvite(Model):

@@ -11,7 +11,9 @@ import aiosmtplib
 import pytest
 
 from core.messaging.delivery import Delivery, DeliveryReceipt
+from core.messaging.message import OutgoingMessage
 from core.messaging.outbox import enqueue
+from core.messaging.routes import Route
 from core.storage.models import OutboxMessage, OutboxStatus
 from housedesk.bootstrap import bootstrap
 from housedesk.run import serve
@@ -74,7 +76,7 @@ async def test_database_outage_degrades_then_recovers(db_url: str, tmp_path: obj
         delivered.append(delivery.recipient)
         return DeliveryReceipt()
 
-    app.outbox.register("email", sender)
+    app.outbox.register(Route.EMAIL, sender)
     ready, stop = asyncio.Event(), asyncio.Event()
     service = asyncio.create_task(serve(app, ready=ready, stop=stop))
     try:
@@ -97,7 +99,11 @@ async def test_database_outage_degrades_then_recovers(db_url: str, tmp_path: obj
 
         await _eventually(healthy)
         await enqueue(
-            channel="email", recipient="back@x", payload={}, key="after", now=app.clock.now()
+            route=Route.EMAIL,
+            recipient="back@x",
+            message=OutgoingMessage(text="We are back"),
+            key="after",
+            now=app.clock.now(),
         )
 
         async def sent() -> bool:

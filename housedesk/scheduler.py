@@ -4,12 +4,16 @@ APScheduler's ``AsyncIOScheduler`` calls :meth:`OpsScheduler.tick` every
 ``tick_interval_s``; a tick runs every job (:attr:`core.operations.jobs.Operations.jobs`) under
 a lock named after the job:
 
-* **PostgreSQL**: ``pg_try_advisory_xact_lock`` inside the job's transaction. The process
-  that gets the lock runs the job; the others skip it this round. The lock goes with the
-  commit, or with the connection of a process that died.
-* **SQLite**: one process per database file is assumed (SQLite serves one host). The job
-  still runs in one transaction, and the unique keys of ``ops_mark`` and of the outbox keep
-  a second process from repeating a breach or a message all the same.
+* **PostgreSQL**: ``pg_try_advisory_xact_lock`` in a transaction held open, on a
+  connection of its own, while the job runs. The process that gets the lock runs the job;
+  the others skip it this round. The lock goes with that commit, or with the connection of
+  a process that died.
+* **SQLite**: one process per database file is assumed (SQLite serves one host); the
+  unique keys of ``ops_mark`` and of the outbox keep a second process from repeating a
+  breach or a message all the same.
+
+Either way a job commits in small transactions (one per ticket, plan or manager), so
+nothing else waits behind a whole round.
 
 The jobs derive what is due from the database, so a restart, or another process taking
 over, carries on where the last run stopped; a tick missed while the process was busy is
@@ -19,6 +23,7 @@ coalesced into the next one.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
 import logging
 from collections.abc import Mapping
@@ -26,6 +31,7 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from core.clock import Clock
@@ -41,15 +47,25 @@ def lock_key(name: str) -> int:
 
 
 async def run_exclusive(name: str, job: Job, now: datetime) -> int | None:
-    """Run ``job`` at ``now`` holding the lock ``name``; None when another process holds it."""
-    async with in_transaction() as conn:
-        if conn.capabilities.dialect == "postgres":
-            rows = await conn.execute_query_dict(
-                "SELECT pg_try_advisory_xact_lock($1) AS locked", [lock_key(name)]
-            )
-            if not rows[0]["locked"]:
-                return None
+    """Run ``job`` at ``now`` holding the lock ``name``; None when another process holds it.
+
+    The job commits in small transactions of its own; on PostgreSQL the lock is held by a
+    transaction on a connection of its own that does nothing else until the job ends.
+    """
+    outside = contextvars.copy_context()  # the job runs outside the lock's transaction
+    if connections.get("default").capabilities.dialect != "postgres":
         return await job(now)
+    async with in_transaction() as conn:
+        rows = await conn.execute_query_dict(
+            "SELECT pg_try_advisory_xact_lock($1) AS locked", [lock_key(name)]
+        )
+        if not rows[0]["locked"]:
+            return None
+        return await asyncio.create_task(_run(job, now), name=f"operations-{name}", context=outside)
+
+
+async def _run(job: Job, now: datetime) -> int:
+    return await job(now)
 
 
 class OpsScheduler:

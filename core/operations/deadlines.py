@@ -3,6 +3,10 @@
 A category with ``business_hours`` counts its minutes in the building's opening hours
 (a 4-hour response to a request made on Friday evening falls due on Monday morning);
 every other category counts plain minutes, day and night.
+
+A ticket's ``next_check_at`` says when the scheduler looks at it next: a change that may
+bring a deadline check forward sets it to "now" (:func:`recheck_at`), and each look sets
+the precise next time (:func:`next_check`), so a round reads only the tickets due.
 """
 
 from __future__ import annotations
@@ -13,6 +17,12 @@ from enum import StrEnum
 
 from core.operations.calendar import BusinessCalendar
 from core.storage.models import Category, Ticket
+from core.tickets.workflow import OPEN_STATUSES
+
+CHECKED_FIELDS = frozenset(
+    {"status", "category", "response_due_at", "due_at", "first_response_at", "resolved_at"}
+)
+"""Ticket fields whose change may move the next deadline check."""
 
 
 class Deadline(StrEnum):
@@ -52,6 +62,36 @@ def is_met(ticket: Ticket, deadline: Deadline) -> bool:
     return ticket.resolved_at is not None
 
 
+def owes(ticket: Ticket) -> bool:
+    """True while the ticket is open and a deadline of it is set and not met."""
+    return ticket.status in OPEN_STATUSES and any(
+        due_at(ticket, d) is not None and not is_met(ticket, d) for d in Deadline
+    )
+
+
+def recheck_at(ticket: Ticket, now: datetime) -> datetime | None:
+    """``next_check_at`` after a change at ``now``: ``now`` while a deadline is owed (the
+    next round works out the precise time), else None."""
+    return now if owes(ticket) else None
+
+
+def next_check(
+    ticket: Ticket, policy: NudgePolicy, calendar: BusinessCalendar, now: datetime
+) -> datetime | None:
+    """When the scheduler must look at ``ticket`` again, once a look at ``now`` did what
+    was due (None: no deadline is owed any more). ``ticket.category`` must be fetched."""
+    if not owes(ticket):
+        return None
+    emergency = ticket.category.emergency
+    times = [
+        policy.next_look(due, now, ticket.created_at, calendar, emergency)
+        for d in Deadline
+        if (due := due_at(ticket, d)) is not None and not is_met(ticket, d)
+    ]
+    found = [t for t in times if t is not None]
+    return min(found) if found else None
+
+
 @dataclass(frozen=True)
 class NudgePolicy:
     """Reminders before a deadline and repeated nudges after a breach.
@@ -79,3 +119,33 @@ class NudgePolicy:
             return 0
         elapsed = (now - due).total_seconds() / 60 if emergency else calendar.open_minutes(due, now)
         return int(elapsed // self.nudge_every_minutes)
+
+    def next_look(
+        self,
+        due: datetime,
+        now: datetime,
+        created_at: datetime,
+        calendar: BusinessCalendar,
+        emergency: bool,
+    ) -> datetime | None:
+        """When a deadline ``due`` next needs a look, after a look at ``now`` sent what was
+        due then: the reminder window, the deadline, the next nudge or the next opening
+        (non-emergencies are reminded and nudged only while open). None: never again."""
+        awake = emergency or calendar.is_open(now)
+        if now <= due:
+            start = due - timedelta(minutes=self.remind_before_minutes)
+            if created_at < start and now < start:
+                return start
+            if created_at < start and not awake:  # the reminder waits for the opening
+                opening = calendar.next_opening(now)
+                return due if opening is None else min(opening, due)
+            return due
+        if self.nudge_every_minutes <= 0:
+            return None
+        if not awake:
+            return calendar.next_opening(now)
+        minutes = (self.nudge_number(due, now, calendar, emergency) + 1) * self.nudge_every_minutes
+        later = (
+            due + timedelta(minutes=minutes) if emergency else calendar.add_minutes(due, minutes)
+        )
+        return max(later, now)

@@ -2,14 +2,15 @@
 
 Nothing is kept in memory between runs: a job reads tickets, routing plans and the
 ``ops_mark`` table (what was done already) and does what is due, so a restart loses
-nothing and running a job twice sends nothing twice. Each item runs in its own
-transaction (a savepoint inside the caller's): a broken ticket is logged and retried on
-the next run while the others go on.
+nothing and running a job twice sends nothing twice. Each item runs in a short
+transaction of its own, so nothing else waits behind a whole round: a broken ticket is
+logged and retried on the next run while the others go on.
 
 * ``routing``: waits that reached opening hours, duty ladders whose step timed out.
-* ``deadlines``: a reminder before each deadline; exactly one ``deadline_breach`` event
-  per missed deadline, told to the assignee (or the dispatchers) and the managers; then a
-  nudge every ``nudge_every_minutes`` until the deadline is met. Non-emergencies get
+* ``deadlines``: for the tickets whose ``next_check_at`` is due, a reminder before each
+  deadline; exactly one ``deadline_breach`` event per missed deadline, told to the
+  assignee (or the dispatchers) and the managers; then a nudge every
+  ``nudge_every_minutes`` until the deadline is met. Non-emergencies get
   reminders and nudges only while their building is open (nudge intervals count opening
   minutes), and breach messages wait in the outbox until it opens.
 * ``digest``: once a day after the configured local time, a digest to every manager.
@@ -18,22 +19,21 @@ the next run while the others go on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from functools import partial
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from core.actors import Actor
 from core.i18n import N_, gettext, normalize_language
 from core.messaging.staff_messages import dispatchers_of, managers_of, message_staff
 from core.operations.calendar import BusinessCalendar
-from core.operations.deadlines import Deadline, NudgePolicy, due_at, is_met
+from core.operations.deadlines import Deadline, NudgePolicy, due_at, is_met, next_check
 from core.operations.digest import digest_text
 from core.operations.routing import Router
 from core.storage.models import EventType, OpsMark, Person, Role, RoutingPlan, Ticket, TicketEvent
@@ -43,6 +43,8 @@ from core.tickets.workflow import OPEN_STATUSES
 log = logging.getLogger(__name__)
 
 SCHEDULER = Actor.system("scheduler")
+BATCH = 200
+"""Tickets read per query by the deadline round."""
 
 Job = Callable[[datetime], Awaitable[int]]
 """A job: does what is due at ``now`` and returns how many things it did."""
@@ -69,9 +71,15 @@ class DigestPolicy:
     timezone: str = "UTC"
 
 
-async def mark_once(key: str, now: datetime, ticket_id: int | None = None) -> bool:
-    """Record that ``key`` was done; False when it had been done before."""
-    if await OpsMark.exists(key=key):
+async def mark_once(
+    key: str, now: datetime, ticket_id: int | None = None, known: set[str] | None = None
+) -> bool:
+    """Record that ``key`` was done; False when it had been done before (``known``: the
+    keys read already, so no query is needed to find those)."""
+    if known is not None:
+        if key in known:
+            return False
+    elif await OpsMark.exists(key=key):
         return False
     try:
         async with in_transaction():
@@ -128,35 +136,51 @@ class Operations:
     # -- deadlines -----------------------------------------------------------------------
 
     async def run_deadlines(self, now: datetime) -> int:
-        """Reminders, breaches and nudges for open tickets with a deadline near or past."""
-        horizon = now + timedelta(minutes=self.nudges.remind_before_minutes)
-        tickets = (
-            await Ticket.filter(status__in=list(OPEN_STATUSES))
-            .filter(
-                Q(response_due_at__lte=horizon, first_response_at__isnull=True)
-                | Q(due_at__lte=horizon)
-            )
-            .order_by("id")
-            .select_related("building", "category", "assignee")
-        )
-        calendars: dict[int | None, BusinessCalendar] = {}
-        done = 0
-        for ticket in tickets:
-            building_id = ticket.building_id  # type: ignore[attr-defined]
-            if building_id not in calendars:
-                calendars[building_id] = BusinessCalendar.of(ticket.building)
-            done += await _isolated(
-                f"deadlines of {ticket.ref}",
-                partial(self._deadlines, ticket, calendars[building_id], now),
-            )
-        return done
+        """Reminders, breaches and nudges for the tickets whose next check is due.
 
-    async def _deadlines(self, ticket: Ticket, calendar: BusinessCalendar, now: datetime) -> int:
+        Due tickets are read in batches of :data:`BATCH`, each with its building, category
+        and assignee and the marks of what was done already in one query per batch; each
+        ticket's actions and its next check commit in a transaction of their own.
+        """
+        done = 0
+        after = 0
+        calendars: dict[int | None, BusinessCalendar] = {}
+        while True:
+            batch = await due_tickets(now, after)
+            if not batch:
+                return done
+            marks = await _marks(batch)
+            staff = _Staff()
+            for ticket in batch:
+                building_id = ticket.building_id  # type: ignore[attr-defined]
+                if building_id not in calendars:
+                    calendars[building_id] = BusinessCalendar.of(ticket.building)
+                done += await _isolated(
+                    f"deadlines of {ticket.ref}",
+                    partial(self._check, ticket, calendars[building_id], marks, staff, now),
+                )
+            if len(batch) < BATCH:
+                return done
+            after = batch[-1].id
+
+    async def _check(
+        self,
+        ticket: Ticket,
+        calendar: BusinessCalendar,
+        marks: set[str],
+        staff: _Staff,
+        now: datetime,
+    ) -> int:
+        """Do what is due for ``ticket`` and write when to look again (unless the ticket
+        changed meanwhile: that change set its own next check)."""
         done = 0
         for deadline in Deadline:
             due = due_at(ticket, deadline)
             if due is not None and not is_met(ticket, deadline):
-                done += await self._deadline(ticket, deadline, due, calendar, now)
+                done += await self._deadline(ticket, deadline, due, calendar, marks, staff, now)
+        await Ticket.filter(id=ticket.id, version=ticket.version).update(
+            next_check_at=next_check(ticket, self.nudges, calendar, now)
+        )
         return done
 
     async def _deadline(
@@ -165,6 +189,8 @@ class Operations:
         deadline: Deadline,
         due: datetime,
         calendar: BusinessCalendar,
+        marks: set[str],
+        staff: _Staff,
         now: datetime,
     ) -> int:
         emergency = ticket.category.emergency
@@ -174,21 +200,21 @@ class Operations:
             if (
                 awake
                 and self.nudges.reminder_due(due, now, ticket.created_at)
-                and await mark_once(f"remind:{key}", now, ticket.id)
+                and await mark_once(f"remind:{key}", now, ticket.id, marks)
             ):
                 await self._tell_worker(
-                    ticket, f"remind:{key}", REMINDER_TEXT[deadline], due, calendar, now
+                    ticket, f"remind:{key}", REMINDER_TEXT[deadline], due, calendar, staff, now
                 )
                 return 1
             return 0
         done = 0
-        if await mark_once(f"breach:{key}", now, ticket.id):
-            await self._breach(ticket, deadline, due, calendar, now)
+        if await mark_once(f"breach:{key}", now, ticket.id, marks):
+            await self._breach(ticket, deadline, due, calendar, staff, now)
             done += 1
         number = self.nudges.nudge_number(due, now, calendar, emergency)
-        if number and awake and await mark_once(f"nudge:{key}:{number}", now, ticket.id):
+        if number and awake and await mark_once(f"nudge:{key}:{number}", now, ticket.id, marks):
             await self._tell_worker(
-                ticket, f"nudge:{key}:{number}", NUDGE_TEXT[deadline], due, calendar, now
+                ticket, f"nudge:{key}:{number}", NUDGE_TEXT[deadline], due, calendar, staff, now
             )
             done += 1
         return done
@@ -199,6 +225,7 @@ class Operations:
         deadline: Deadline,
         due: datetime,
         calendar: BusinessCalendar,
+        staff: _Staff,
         now: datetime,
     ) -> None:
         await insert(
@@ -211,7 +238,8 @@ class Operations:
             data={"deadline": deadline.value, "due_at": due.isoformat()},
             at=now,
         )
-        people = await self._workers(ticket) + await managers_of(ticket.building_id)  # type: ignore[attr-defined]
+        building_id = ticket.building_id  # type: ignore[attr-defined]
+        people = await staff.workers(ticket) + await staff.managers(building_id)
         held = None if ticket.category.emergency else calendar.next_opening(now)
         for person in {p.id: p for p in people}.values():
             await message_staff(
@@ -231,9 +259,10 @@ class Operations:
         message: str,
         due: datetime,
         calendar: BusinessCalendar,
+        staff: _Staff,
         now: datetime,
     ) -> None:
-        for person in await self._workers(ticket):
+        for person in await staff.workers(ticket):
             await message_staff(
                 person,
                 _text(message, ticket, due, calendar, person.language),
@@ -242,11 +271,6 @@ class Operations:
                 ticket=ticket,
                 max_attempts=self.max_attempts,
             )
-
-    async def _workers(self, ticket: Ticket) -> list[Person]:
-        if ticket.assignee is not None:
-            return [ticket.assignee]
-        return await dispatchers_of(ticket.building_id)  # type: ignore[attr-defined]
 
     # -- digest --------------------------------------------------------------------------
 
@@ -270,6 +294,47 @@ class Operations:
         text = await digest_text(manager, local.date(), tz, now)
         sent = await message_staff(manager, text, key=key, now=now, max_attempts=self.max_attempts)
         return 1 if sent else 0
+
+
+async def due_tickets(now: datetime, after: int = 0, limit: int | None = None) -> list[Ticket]:
+    """The next open tickets (by id, above ``after``) whose deadline check is due at ``now``,
+    with the related rows a check needs."""
+    return (
+        await Ticket.filter(next_check_at__lte=now, id__gt=after, status__in=list(OPEN_STATUSES))
+        .order_by("id")
+        .limit(limit or BATCH)
+        .select_related("building", "category", "assignee")
+    )
+
+
+async def _marks(batch: Sequence[Ticket]) -> set[str]:
+    """The keys of what was done already about the tickets of ``batch``."""
+    ids = [t.id for t in batch]
+    keys = await OpsMark.filter(ticket_id__in=ids).values_list("key", flat=True)
+    return {str(k) for k in keys}
+
+
+@dataclass
+class _Staff:
+    """Who to tell about the tickets of one batch, each building's staff read once."""
+
+    _dispatchers: dict[int | None, list[Person]] = field(default_factory=dict)
+    _managers: dict[int | None, list[Person]] = field(default_factory=dict)
+
+    async def workers(self, ticket: Ticket) -> list[Person]:
+        """The assignee, else the building's dispatchers."""
+        if ticket.assignee is not None:
+            return [ticket.assignee]
+        building_id = ticket.building_id  # type: ignore[attr-defined]
+        if building_id not in self._dispatchers:
+            self._dispatchers[building_id] = await dispatchers_of(building_id)
+        return self._dispatchers[building_id]
+
+    async def managers(self, building_id: int | None) -> list[Person]:
+        """The building's managers."""
+        if building_id not in self._managers:
+            self._managers[building_id] = await managers_of(building_id)
+        return self._managers[building_id]
 
 
 def _text(

@@ -272,16 +272,21 @@ class Ticket(Model):
     rating_comment = fields.TextField(default="", db_default="")
     version = fields.IntField(default=1, db_default=1)
     """Bumped by every change; a change made on an older copy is refused (``StaleTicket``)."""
+    next_check_at = fields.DatetimeField(null=True)
+    """When the scheduler next looks at the deadlines (None: nothing owed, never)."""
 
     class Meta:
         table = "ticket"
-        # A requester's recent tickets, a technician's and a building's open ones, and the
-        # open tickets whose deadline comes near (the scheduler asks every minute).
+        # A requester's recent tickets, a technician's and a building's open ones, the
+        # tickets whose next deadline check is due (the scheduler asks every minute), and
+        # newest-first lists.
         indexes = (
             ("requester_id", "created_at"),
             ("assignee_id", "status"),
             ("building_id", "status"),
             ("status", "due_at"),
+            ("next_check_at",),
+            ("created_at",),
         )
 
     @property

@@ -91,7 +91,7 @@ def build_resident_dispatcher(
     dispatcher.include_routers(
         common.cancel_router(),
         common.membership_router(),
-        build_errors_router(show_details=False),
+        build_errors_router(),
         registration.router(),
         menu.router(),
         common.language_router(),
@@ -111,7 +111,7 @@ def build_staff_dispatcher(
     dispatcher.include_routers(
         common.cancel_router(),
         common.membership_router(),
-        build_errors_router(show_details=True),
+        build_errors_router(),
         access.router(),
         common.language_router(),
         cards.router(),

@@ -13,7 +13,7 @@ from aiogram import Router
 from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import ErrorEvent
 
-from core.errors import AccessDenied, InvalidInput, InvalidTransition, NotFound, StaleTicket
+from core.errors import AccessDenied, DomainError, InvalidInput, InvalidTransition, NotFound
 from core.i18n import N_, gettext
 from core.storage.models import Status
 from core.tickets.workflow import status_name
@@ -28,12 +28,30 @@ async def tell(event: ErrorEvent, text: str) -> None:
         await update.message.answer(text)
 
 
-def build_errors_router(*, show_details: bool) -> Router:
-    """Error handlers; ``show_details`` adds the core's explanation (for staff)."""
-    router = Router(name="errors")
+GENERIC: tuple[tuple[type[DomainError], str], ...] = (
+    (NotFound, N_("Sorry, I could not find that. Please check and try again.")),
+    (AccessDenied, N_("Sorry, you cannot do that.")),
+    (InvalidInput, N_("Sorry, that did not work. Please try again.")),
+    (DomainError, N_("Sorry, that did not work. Please try again.")),
+)
+"""What a person reads for an error without a message of its own, by kind."""
 
-    def explained(text: str, error: Exception) -> str:
-        return f"{text}\n{error}" if show_details else text
+
+def explain(error: DomainError, lang: str) -> str:
+    """The error's own message in ``lang``, else the polite line of its kind: translated
+    text only, never the core's English detail."""
+    own = error.text(lang)
+    if own is not None:
+        return own
+    for kind, text in GENERIC:
+        if isinstance(error, kind):
+            return gettext(lang, text)
+    raise TypeError(error)  # pragma: no cover - DomainError closes the table
+
+
+def build_errors_router() -> Router:
+    """Error handlers: a status the workflow does not allow, and every other domain error."""
+    router = Router(name="errors")
 
     @router.error(ExceptionTypeFilter(InvalidTransition))
     async def invalid_transition(event: ErrorEvent, lang: str = "en") -> None:
@@ -47,23 +65,8 @@ def build_errors_router(*, show_details: bool) -> Router:
             ),
         )
 
-    @router.error(ExceptionTypeFilter(StaleTicket))
-    async def stale_ticket(event: ErrorEvent, lang: str = "en") -> None:
-        await tell(event, cast(StaleTicket, event.exception).text(lang))
-
-    @router.error(ExceptionTypeFilter(NotFound))
-    async def not_found(event: ErrorEvent, lang: str = "en") -> None:
-        text = gettext(lang, N_("Sorry, I could not find that. Please check and try again."))
-        await tell(event, explained(text, event.exception))
-
-    @router.error(ExceptionTypeFilter(AccessDenied))
-    async def access_denied(event: ErrorEvent, lang: str = "en") -> None:
-        text = gettext(lang, N_("Sorry, you cannot do that."))
-        await tell(event, explained(text, event.exception))
-
-    @router.error(ExceptionTypeFilter(InvalidInput))
-    async def invalid_input(event: ErrorEvent, lang: str = "en") -> None:
-        text = gettext(lang, N_("Sorry, that did not work. Please try again."))
-        await tell(event, explained(text, event.exception))
+    @router.error(ExceptionTypeFilter(DomainError))
+    async def domain_error(event: ErrorEvent, lang: str = "en") -> None:
+        await tell(event, explain(cast(DomainError, event.exception), lang))
 
     return router

@@ -5,8 +5,30 @@ from __future__ import annotations
 from core.i18n import N_, gettext
 
 
+class Msgid(str):
+    """A parameter of an error message that is itself a message, translated with it."""
+
+
 class DomainError(Exception):
-    """Base of every error the core raises on purpose."""
+    """Base of every error the core raises on purpose.
+
+    ``message`` (an ``N_()`` msgid with ``params``) is what a person reads, in their
+    language (:meth:`text`); the plain ``detail`` is for logs and the CLI.
+    """
+
+    def __init__(self, detail: str = "", *, message: str | None = None, **params: object) -> None:
+        self.message = message
+        self.params = params
+        super().__init__(detail or (self.text(None) if message else ""))
+
+    def text(self, language: str | None) -> str | None:
+        """The translated message (None when the error has none)."""
+        if self.message is None:
+            return None
+        params = {
+            k: gettext(language, v) if isinstance(v, Msgid) else v for k, v in self.params.items()
+        }
+        return gettext(language, self.message, **params)
 
 
 class NotFound(DomainError):

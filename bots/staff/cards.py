@@ -31,15 +31,27 @@ from core.tickets.commands import NewAttachment
 from core.tickets.service import TicketService, local_time
 
 MORNING = time(9, 0)
+NIGHT_ENDS = timedelta(hours=5)
+"""Before five in the morning it is still the night before: "tomorrow morning" at 01:15 on
+Friday is Friday 09:00, the coming morning."""
 DATE_FORMATS = ("%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M", "%Y-%m-%d", "%d.%m.%Y")
+DAY_FIRST = frozenset({"ru", "pl", "no"})
+"""Languages whose readers write dates day first (``01.12.2026``); others write ISO dates."""
 
 
 def postpone_target(now: datetime, zone: ZoneInfo, *, hours: int = 0, days: int = 0) -> datetime:
-    """``hours`` from now, or ``days`` ahead at nine in the morning, building time."""
+    """``hours`` from now, or ``days`` mornings ahead at nine, building time."""
     if days:
-        day = now.astimezone(zone).date() + timedelta(days=days)
+        day = (now.astimezone(zone) - NIGHT_ENDS).date() + timedelta(days=days)
         return datetime.combine(day, MORNING, tzinfo=zone).astimezone(UTC)
     return now + timedelta(hours=hours)
+
+
+def example_moment(now: datetime, zone: ZoneInfo, lang: str) -> str:
+    """Tomorrow at ten in the building's zone, written as the reader writes dates."""
+    day = now.astimezone(zone).date() + timedelta(days=1)
+    pattern = "%d.%m.%Y 10:00" if lang in DAY_FIRST else "%Y-%m-%d 10:00"
+    return day.strftime(pattern)
 
 
 def parse_moment(text: str, zone: ZoneInfo) -> datetime | None:
@@ -77,8 +89,14 @@ async def accept(
 
 
 async def decline(
-    callback: CallbackQuery, callback_data: TicketAction, state: FSMContext, lang: str
+    callback: CallbackQuery,
+    callback_data: TicketAction,
+    state: FSMContext,
+    staff: Person,
+    lang: str,
+    tickets: TicketService,
 ) -> None:
+    await tickets.check_action(callback_data.ticket_id, Actor.of(staff), Verb.DECLINE)
     await _ask(
         callback,
         state,
@@ -104,12 +122,20 @@ async def decline_reason(
 
 
 async def postpone(
-    callback: CallbackQuery, callback_data: TicketAction, state: FSMContext, lang: str
+    callback: CallbackQuery,
+    callback_data: TicketAction,
+    state: FSMContext,
+    staff: Person,
+    lang: str,
+    tickets: TicketService,
+    clock: Clock,
 ) -> None:
+    ticket = await tickets.check_action(callback_data.ticket_id, Actor.of(staff), Verb.POSTPONE)
     question = gettext(
         lang,
-        N_("Until when do you postpone {ref}? Choose, or send a date like 2026-12-01 10:00."),
-        ref=f"#{callback_data.ticket_id}",
+        N_("Until when do you postpone {ref}? Choose, or send a date like {example}."),
+        ref=ticket.ref,
+        example=example_moment(clock.now(), _zone(ticket), lang),
     )
     await _ask(
         callback,
@@ -141,21 +167,33 @@ async def postpone_chosen(
 
 
 async def postpone_typed(
-    message: Message, state: FSMContext, staff: Person, lang: str, tickets: TicketService
+    message: Message,
+    state: FSMContext,
+    staff: Person,
+    lang: str,
+    tickets: TicketService,
+    clock: Clock,
 ) -> None:
     ticket = await tickets.get_for((await state.get_data())["ticket"], staff)
     until = parse_moment(message.text or "", _zone(ticket))
     if until is None:
+        example = example_moment(clock.now(), _zone(ticket), lang)
         await message.answer(
-            gettext(lang, N_("I could not read that date. Example: 2026-12-01 10:00"))
+            gettext(lang, N_("I could not read that date. Example: {example}"), example=example)
         )
         return
     await message.answer(await _put_on_hold(ticket, until, state, staff, lang, tickets))
 
 
 async def done(
-    callback: CallbackQuery, callback_data: TicketAction, state: FSMContext, lang: str
+    callback: CallbackQuery,
+    callback_data: TicketAction,
+    state: FSMContext,
+    staff: Person,
+    lang: str,
+    tickets: TicketService,
 ) -> None:
+    await tickets.check_action(callback_data.ticket_id, Actor.of(staff), Verb.DONE)
     question = gettext(
         lang,
         N_(

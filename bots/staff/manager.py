@@ -111,7 +111,8 @@ async def announce(
     require_role(staff, SEES_ALL)
     target, _, text = (command.args or "").strip().partition(" ")
     if not target or not text.strip():
-        raise InvalidInput(gettext(lang, N_("Usage: /announce BUILDING|all TEXT")))
+        usage = N_("Usage: /announce BUILDING|all TEXT")
+        raise InvalidInput(usage, message=usage)
     building = None if target.lower() == "all" else target
     photo = None
     if message.photo:

@@ -25,9 +25,10 @@ OPEN_SHOWN = 30
 
 
 def _two_parts(command: CommandObject, usage: str) -> tuple[str, str]:
+    """The command's first word and the rest; ``usage`` (a msgid) when one is missing."""
     first, _, rest = (command.args or "").strip().partition(" ")
     if not first or not rest.strip():
-        raise InvalidInput(usage)
+        raise InvalidInput(usage, message=usage)
     return first, rest.strip()
 
 
@@ -52,7 +53,7 @@ async def assign(
     message: Message, command: CommandObject, staff: Person, lang: str, tickets: TicketService
 ) -> None:
     require_role(staff, SEES_ALL)
-    ref, who = _two_parts(command, "usage: /assign 12 NAME")
+    ref, who = _two_parts(command, N_("Usage: /assign 12 NAME"))
     assignee = await find_staff(who)
     await tickets.assign(ref, Actor.of(staff), assignee)
     await message.answer(
@@ -80,7 +81,7 @@ async def note_on_card(
 async def note(
     message: Message, command: CommandObject, staff: Person, lang: str, tickets: TicketService
 ) -> None:
-    ref, text = _two_parts(command, "usage: /note 12 TEXT, or reply to a card")
+    ref, text = _two_parts(command, N_("Usage: /note 12 TEXT, or reply to a card with /note TEXT"))
     await tickets.reply(ref, Actor.of(staff), text, public=False)
     await message.answer(
         gettext(lang, N_("Internal note added to {ref}."), ref=f"#{parse_ref(ref)}")

@@ -11,6 +11,7 @@ from tortoise.transactions import in_transaction
 from core.clock import Clock
 from core.directory.lookup import find_staff, normalize_contact, person_by_contact
 from core.errors import AccessDenied, InvalidInput
+from core.i18n import N_
 from core.storage.models import Contact, ContactKind, Person, StaffInvite
 
 INVITE_TTL = timedelta(hours=48)
@@ -35,16 +36,26 @@ async def create_invite(staff: str, clock: Clock, ttl: timedelta = INVITE_TTL) -
 async def redeem_invite(code: str, chat_id: int | str, clock: Clock) -> Person:
     """Link a chat account to the staff member the code was made for, once."""
     if not code.strip():
-        raise InvalidInput("no invite code given")
+        raise InvalidInput(
+            "no invite code given", message=N_("Please send /start with your invite code.")
+        )
     now = clock.now()
     async with in_transaction():
         invite = await StaffInvite.get_or_none(code_sha256=_digest(code)).select_related("person")
         if invite is None or invite.used_at is not None or invite.expires_at <= now:
-            raise AccessDenied("this invite code is unknown, used or expired")
+            raise AccessDenied(
+                "this invite code is unknown, used or expired",
+                message=N_(
+                    "This invite code is unknown, used or expired; ask your manager for a new one."
+                ),
+            )
         chat = normalize_contact(ContactKind.CHAT, str(chat_id))
         existing = await Contact.get_or_none(kind=ContactKind.CHAT, value=chat)
         if existing is not None and existing.person_id != invite.person.id:  # type: ignore[attr-defined]
-            raise AccessDenied("this chat account already belongs to someone else")
+            raise AccessDenied(
+                "this chat account already belongs to someone else",
+                message=N_("This Telegram account is already linked to someone else."),
+            )
         if existing is None:
             await Contact.create(person=invite.person, kind=ContactKind.CHAT, value=chat)
         invite.used_at = now

@@ -6,6 +6,7 @@ import re
 import time
 
 from core.errors import InvalidInput, NotFound
+from core.i18n import N_
 from core.storage.models import Building, Category, Contact, ContactKind, Person, Role
 from core.storage.rawsql import fetch
 from core.storage.rows import from_row
@@ -48,7 +49,7 @@ async def find_staff(identifier: str) -> Person:
     """Find a member of staff by name, email, phone or Telegram id."""
     ident = identifier.strip()
     if not ident:
-        raise InvalidInput("no staff member given")
+        raise InvalidInput("no staff member given", message=N_("Please name a member of staff."))
     candidates: list[Person] = []
     for kind in (ContactKind.CHAT, ContactKind.EMAIL, ContactKind.PHONE):
         person = await person_by_contact(kind, ident)
@@ -58,9 +59,17 @@ async def find_staff(identifier: str) -> Person:
         candidates = await Person.filter(name__iexact=ident).exclude(role=Role.RESIDENT)
     staff = [p for p in candidates if p.is_staff]
     if not staff:
-        raise NotFound(f"no staff member matches {identifier!r}")
+        raise NotFound(
+            f"no staff member matches {identifier!r}",
+            message=N_('No member of staff matches "{who}".'),
+            who=identifier,
+        )
     if len({p.id for p in staff}) > 1:
-        raise InvalidInput(f"{identifier!r} matches several staff members; use email or phone")
+        raise InvalidInput(
+            f"{identifier!r} matches several staff members; use email or phone",
+            message=N_('"{who}" matches several members of staff; use an email or a phone number.'),
+            who=identifier,
+        )
     return staff[0]
 
 

@@ -62,6 +62,13 @@ from core.storage.rawsql import fetch
 from core.storage.rows import from_row, insert, insert_pair
 from core.tickets.access import require_see, require_staff, visibility
 from core.tickets.commands import InboundRef, NewAttachment, NewTicket, RequesterHint
+from core.tickets.guards import (
+    coordinates,
+    require_assignee,
+    require_not_declined,
+    require_scope,
+    require_unfinished,
+)
 from core.tickets.versioned import save_changes
 from core.tickets.workflow import check_transition, status_name
 
@@ -91,7 +98,11 @@ def parse_ref(ref: str | int) -> int:
     """Turn ``#42``, ``42`` or ``[#42]`` into the ticket number."""
     text = str(ref).strip().strip("[]").lstrip("#").strip()
     if not text.isdigit():
-        raise InvalidInput(f"not a ticket reference: {ref!r} (expected something like #42)")
+        raise InvalidInput(
+            f"not a ticket reference: {ref!r} (expected something like #42)",
+            message=N_('"{text}" is not a request number; write it like #42.'),
+            text=str(ref),
+        )
     return int(text)
 
 
@@ -192,6 +203,17 @@ class TicketService:
             events = [e for e in events if e.public]
         attachments = await Attachment.filter(ticket=ticket).order_by("id")
         return TicketDetail(ticket, events, attachments)
+
+    async def check_action(self, ref: TicketRef, actor: Actor, verb: Verb) -> Ticket:
+        """Refuse a card's decline, postpone or done before it asks its question, for the
+        reason the change itself would give (which checks again); the ticket otherwise."""
+        staff = _staff_of(actor)
+        ticket = await self._load(ref)
+        require_unfinished(ticket)
+        await require_scope(staff, ticket)
+        if verb is not Verb.DONE or not coordinates(staff):
+            require_assignee(staff, ticket)
+        return ticket
 
     async def ticket_for_message(self, channel: str, external_id: str) -> Ticket | None:
         """The ticket a channel message id (ours or theirs) belongs to."""
@@ -395,6 +417,8 @@ class TicketService:
         async def add(ticket: Ticket) -> TicketEvent:
             if author is not None and not author.is_staff:
                 await require_see(author, ticket)
+            elif author is not None:
+                await _check_staff_reply(author, ticket, public)
             event = await self._reply(ticket, actor, text, public, attachments, inbound)
             if reopen and _from_requester(actor, ticket) and ticket.status in _FINISHED:
                 check_transition(ticket.status, Status.REOPENED)
@@ -590,12 +614,17 @@ class TicketService:
         """
         staff = _staff_of(actor)
         ticket = await self._load(ref)
-        await require_see(staff, ticket)
+        require_unfinished(ticket)
+        await require_scope(staff, ticket)
         assignee = ticket.assignee
         if assignee is not None and assignee.id != staff.id and not take_over:
             raise AccessDenied(f"{ticket.ref} is assigned to {assignee.name}")
         if assignee is not None and assignee.id == staff.id and ticket.status == Status.IN_PROGRESS:
-            raise InvalidInput(f"{ticket.ref} is already yours and in progress")
+            raise InvalidInput(
+                f"{ticket.ref} is already yours and in progress",
+                message=N_("{ref} is already yours and in progress."),
+                ref=ticket.ref,
+            )
         check_transition(ticket.status, Status.IN_PROGRESS)
         async with in_transaction():
             taken = assignee is None or assignee.id != staff.id
@@ -622,10 +651,11 @@ class TicketService:
         Refused with ``StaleTicket`` if the ticket changed since it was read."""
         reason = reason.strip()
         if not reason:
-            raise InvalidInput("say why you decline")
+            raise InvalidInput("say why you decline", message=N_("Please say why you decline."))
         staff = _staff_of(actor)
         ticket = await self._load(ref)
-        _require_assignee(staff, ticket)
+        require_unfinished(ticket)
+        require_assignee(staff, ticket)
         async with in_transaction():
             ticket.assignee = None
             await self._save(ticket, "assignee")
@@ -635,7 +665,7 @@ class TicketService:
                 actor,
                 public=False,
                 text=reason,
-                data={"from": staff.name, "to": None, "declined": True},
+                data={"from": staff.name, "from_id": staff.id, "to": None, "declined": True},
             )
             for person in await _coordinators(ticket):
                 await self.notifier.to_staff(
@@ -660,9 +690,13 @@ class TicketService:
         Refused with ``StaleTicket`` if the ticket changed since it was read."""
         staff = _staff_of(actor)
         ticket = await self._load(ref)
-        _require_assignee(staff, ticket)
+        require_unfinished(ticket)
+        require_assignee(staff, ticket)
         if until <= self.clock.now():
-            raise InvalidInput("postpone to a moment in the future")
+            raise InvalidInput(
+                "postpone to a moment in the future",
+                message=N_("Please choose a moment in the future."),
+            )
         if ticket.status != Status.ON_HOLD:  # on hold already: a new date
             check_transition(ticket.status, Status.ON_HOLD)
         when = local_time(until, ticket.building, ticket.language)
@@ -899,9 +933,12 @@ def _from_requester(actor: Actor, ticket: Ticket) -> bool:
     return actor.person is not None and actor.person.id == ticket.requester_id  # type: ignore[attr-defined]
 
 
-def _require_assignee(staff: Person, ticket: Ticket) -> None:
-    if ticket.assignee is None or ticket.assignee.id != staff.id:
-        raise AccessDenied(f"{ticket.ref} is not assigned to you")
+async def _check_staff_reply(staff: Person, ticket: Ticket, public: bool) -> None:
+    """A note needs the ticket in the writer's scope; a technician's word to the resident
+    needs the work to be theirs (a reply to an old card after reassignment is refused)."""
+    await require_scope(staff, ticket)
+    if public and not coordinates(staff):
+        require_assignee(staff, ticket)
 
 
 async def _check_status_change(actor: Actor, ticket: Ticket, status: Status) -> None:
@@ -909,7 +946,11 @@ async def _check_status_change(actor: Actor, ticket: Ticket, status: Status) -> 
     if person is None:
         return
     if person.is_staff:
-        await require_see(person, ticket)
+        await require_scope(person, ticket)
+        if status not in (Status.CLOSED, Status.REOPENED):
+            require_unfinished(ticket)
+        if not coordinates(person):
+            require_assignee(person, ticket)
     elif person.id != ticket.requester_id or status != Status.REOPENED:  # type: ignore[attr-defined]
         raise AccessDenied("a resident may only reopen their own request")
 

@@ -1,14 +1,27 @@
-"""The outbox: messages written with the change that caused them, delivered by one worker.
+"""The outbox: messages written with the change that caused them, delivered by lanes.
 
 Each row holds one :class:`~core.messaging.message.OutgoingMessage` for one recipient on one
-:class:`~core.messaging.routes.Route` (the row's ``channel``). Channels register a sender per
-route (see :mod:`core.messaging.delivery`); the worker
-claims due rows with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, a conditional
-update everywhere), hands each to its sender, records the result and retries failures
-with exponential backoff and jitter. A row that runs out of attempts, or fails
-permanently, is marked failed and leaves a timeline event for staff. A sender that needs
-several calls for one message reports how many parts went out; the row keeps that count
-(``progress``) so a retry resumes after them.
+:class:`~core.messaging.routes.Route` (the row's ``channel``), with a
+:class:`~core.messaging.routes.Priority`. Channels register a sender per route (see
+:mod:`core.messaging.delivery`). Every route is a lane of its own, served by
+``concurrency`` tasks, so a relay that never answers delays only its own lane. A task
+claims one due row at a time, in order of priority, due time and age, under a lease
+(``FOR UPDATE SKIP LOCKED`` on PostgreSQL, a conditional update everywhere) that it renews
+while the send runs; a send gets ``send_timeout_s`` before it counts as a failed attempt.
+A row is claimable only when it is its recipient's first pending row (by priority, then
+age) and no other row of that recipient is in flight, so one recipient's messages never
+overtake each other, across processes too.
+
+The worker records each result and retries failures with exponential backoff and jitter.
+A row that runs out of attempts, or fails permanently, is marked failed and leaves a
+timeline event for staff. A sender that needs several calls for one message reports how
+many parts went out; the row keeps that count (``progress``) so a retry resumes after them.
+
+Delivery is at least once: a row is sent, then marked sent in a separate transaction; a
+process killed in between leaves the row to be sent again once its lease runs out.
+
+Idle lanes wait for :mod:`core.messaging.wakeup` (a row written in this process, or a
+PostgreSQL notification from another), with a slow poll as the safety net.
 """
 
 from __future__ import annotations
@@ -17,7 +30,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -35,7 +48,8 @@ from core.messaging.delivery import (
     TemporaryDeliveryError,
 )
 from core.messaging.message import OutgoingMessage
-from core.messaging.routes import Route
+from core.messaging.routes import Priority, Route
+from core.messaging.wakeup import WAKEUPS, announce
 from core.storage.fit import fitted_key
 from core.storage.models import (
     Contact,
@@ -46,6 +60,7 @@ from core.storage.models import (
     Ticket,
     TicketEvent,
 )
+from core.storage.rawsql import bind
 from core.storage.rows import insert
 
 log = logging.getLogger(__name__)
@@ -60,13 +75,15 @@ async def enqueue(
     now: datetime,
     ticket: Ticket | None = None,
     max_attempts: int = 8,
+    priority: Priority = Priority.NORMAL,
 ) -> OutboxMessage:
     """Write one message to send, with a ``key`` that is new (e.g. derived from an event id).
 
-    Call it inside the transaction of the change that causes the message. A key used
-    before violates the unique constraint: use :func:`enqueue_once` where repeats happen.
+    Call it inside the transaction of the change that causes the message: the lane of
+    ``route`` wakes when that transaction commits. A key used before violates the unique
+    constraint: use :func:`enqueue_once` where repeats happen.
     """
-    return await insert(
+    row = await insert(
         OutboxMessage,
         channel=route.value,
         recipient=recipient,
@@ -74,9 +91,12 @@ async def enqueue(
         idempotency_key=fitted_key(OutboxMessage, "idempotency_key", key),
         next_attempt_at=now,
         max_attempts=max_attempts,
+        priority=int(priority),
         ticket=ticket,
         created_at=now,
     )
+    await announce(route.value)
+    return row
 
 
 async def enqueue_once(
@@ -88,6 +108,7 @@ async def enqueue_once(
     now: datetime,
     ticket: Ticket | None = None,
     max_attempts: int = 8,
+    priority: Priority = Priority.NORMAL,
 ) -> OutboxMessage | None:
     """Like :func:`enqueue`, but a second call with the same ``key`` writes nothing."""
     if await OutboxMessage.exists(
@@ -102,6 +123,7 @@ async def enqueue_once(
         now=now,
         ticket=ticket,
         max_attempts=max_attempts,
+        priority=priority,
     )
 
 
@@ -118,8 +140,38 @@ class RetryPolicy:
         return raw * (0.5 + rng.random() / 2)
 
 
+@dataclass(frozen=True)
+class Lane:
+    """How one route is served: ``concurrency`` sends at once, each within ``send_timeout_s``."""
+
+    concurrency: int = 2
+    send_timeout_s: float = 60.0
+
+
+DEFAULT_LANES: Mapping[str, Lane] = {
+    Route.RESIDENT_CHAT.value: Lane(concurrency=4, send_timeout_s=60.0),
+    Route.STAFF_CHAT.value: Lane(concurrency=4, send_timeout_s=60.0),
+    Route.EMAIL.value: Lane(concurrency=2, send_timeout_s=120.0),
+}
+"""Chat lanes send more at once (the bot's rate limiter paces them); mail is slower."""
+
+_HEADS = (
+    'SELECT "o"."id" FROM "outbox" "o"'
+    ' WHERE "o"."status" = \'pending\' AND "o"."channel" = :route'
+    ' AND "o"."next_attempt_at" <= :now'
+    ' AND ("o"."locked_until" IS NULL OR "o"."locked_until" < :now)'
+    ' AND NOT EXISTS (SELECT 1 FROM "outbox" "e"'
+    ' WHERE "e"."channel" = "o"."channel" AND "e"."recipient" = "o"."recipient"'
+    ' AND "e"."status" = \'pending\' AND "e"."id" <> "o"."id"'
+    ' AND ("e"."locked_until" >= :now OR "e"."priority" < "o"."priority"'
+    ' OR ("e"."priority" = "o"."priority" AND "e"."id" < "o"."id")))'
+    ' ORDER BY "o"."priority", "o"."next_attempt_at", "o"."id" LIMIT :limit'
+)
+"""Due rows that are their recipient's first pending row, with none of theirs in flight."""
+
+
 class OutboxWorker:
-    """Claims due outbox rows and delivers them through registered senders."""
+    """Serves one lane per registered route, each claiming and delivering its own rows."""
 
     def __init__(
         self,
@@ -127,8 +179,9 @@ class OutboxWorker:
         *,
         policy: RetryPolicy | None = None,
         batch_size: int = 20,
-        lease_seconds: float = 120.0,
-        poll_interval: float = 1.0,
+        lease_seconds: float = 30.0,
+        poll_interval: float = 5.0,
+        lanes: Mapping[str, Lane] | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.clock = clock
@@ -136,61 +189,122 @@ class OutboxWorker:
         self.batch_size = batch_size
         self.lease = timedelta(seconds=lease_seconds)
         self.poll_interval = poll_interval
+        self.lanes = {**DEFAULT_LANES, **(lanes or {})}
         self.rng = rng or random.Random()
         self.senders: dict[str, Sender] = {}
         self.healthy = True
+        self._wake: dict[str, asyncio.Event] = {}
 
-    def register(self, route: Route, sender: Sender) -> None:
+    def register(self, route: Route | str, sender: Sender) -> None:
         """Use ``sender`` for every row of ``route``."""
-        self.senders[route.value] = sender
+        self.senders[str(route)] = sender
 
-    async def claim(self) -> list[OutboxMessage]:
-        """Lease up to ``batch_size`` due rows of registered channels to this worker."""
-        if not self.senders:
-            return []
+    def lane(self, route: str) -> Lane:
+        """The lane settings of ``route``."""
+        return self.lanes.get(route, Lane())
+
+    async def claim(self, route: str, limit: int = 1) -> list[OutboxMessage]:
+        """Lease up to ``limit`` claimable rows of ``route`` to this worker."""
         now = self.clock.now()
         due = Q(status=OutboxStatus.PENDING, next_attempt_at__lte=now) & (
             Q(locked_until__isnull=True) | Q(locked_until__lt=now)
         )
-        claimed: list[OutboxMessage] = []
+        claimed: list[int] = []
         async with in_transaction() as conn:
-            rows = (
-                await OutboxMessage.filter(due, channel__in=list(self.senders))
-                .order_by("next_attempt_at", "id")
-                .limit(self.batch_size)
-                .select_for_update(skip_locked=True)
-                .using_db(conn)
+            dialect = conn.capabilities.dialect
+            sql, values = bind(
+                _HEADS + (' FOR UPDATE OF "o" SKIP LOCKED' if dialect == "postgres" else ""),
+                {"route": route, "now": now, "limit": limit},
+                dialect,
             )
-            for row in rows:
+            for found in await conn.execute_query_dict(sql, values):
                 taken = (
-                    await OutboxMessage.filter(due, id=row.id)
+                    await OutboxMessage.filter(due, id=found["id"])
                     .using_db(conn)
                     .update(locked_until=now + self.lease)
                 )
                 if taken:
-                    claimed.append(row)
-        return claimed
+                    claimed.append(found["id"])
+        if not claimed:
+            return []
+        rows = await OutboxMessage.filter(id__in=claimed)
+        return sorted(rows, key=lambda r: claimed.index(r.id))
 
     async def run_once(self) -> int:
-        """Deliver what is due now; return how many rows were handled."""
-        rows = await self.claim()
-        for row in rows:
-            await self._deliver(row)
-        return len(rows)
+        """Deliver what is due now, lane by lane, one row at a time (at most ``batch_size``
+        per lane); return how many rows were handled."""
+        handled = 0
+        for route in list(self.senders):
+            for _ in range(self.batch_size):
+                rows = await self.claim(route)
+                if not rows:
+                    break
+                await self._deliver(rows[0])
+                handled += 1
+        return handled
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Deliver until ``stop`` is set; the send in flight is finished first."""
-        while not stop.is_set():
-            try:
-                handled = await self.run_once()
-                self.healthy = True
-            except Exception:  # the database may be away; keep going
-                self.healthy = False
-                log.exception("outbox: cannot claim rows; retrying")
-                handled = 0
-            if handled == 0:
+        """Serve every registered lane until ``stop`` is set; sends in flight finish first."""
+        tasks = [
+            asyncio.create_task(self._serve(route, stop), name=f"outbox:{route}:{n}")
+            for route in self.senders
+            for n in range(self.lane(route).concurrency)
+        ]
+        await stop.wait()
+        for event in self._wake.values():
+            event.set()
+        await asyncio.gather(*tasks)
+
+    async def _serve(self, route: str, stop: asyncio.Event) -> None:
+        """One task of a lane: claim a row, deliver it, repeat; wait for a wake-up when idle."""
+        wake = self._wake.setdefault(route, asyncio.Event())
+        WAKEUPS.subscribe(route, wake)
+        try:
+            while not stop.is_set():
+                wake.clear()  # a row written from now on sets it again
+                try:
+                    rows = await self.claim(route)
+                    self.healthy = True
+                except Exception:  # the database may be away; keep going
+                    self.healthy = False
+                    log.exception("outbox: cannot claim %s rows; retrying", route)
+                    rows = []
+                if rows:
+                    wake.set()  # there may be more: let an idle sibling look too
+                    await self._deliver(rows[0])
+                    continue
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=self.poll_interval)
+                    await asyncio.wait_for(wake.wait(), timeout=self.poll_interval)
+        finally:
+            WAKEUPS.unsubscribe(route, wake)
+
+    async def _send(self, sender: Sender, delivery: Delivery) -> DeliveryReceipt:
+        """Run the send within the lane's timeout, renewing the row's lease meanwhile."""
+        timeout = self.lane(delivery.route).send_timeout_s
+        renewal = asyncio.create_task(self._renew(delivery.id))
+        try:
+            return await asyncio.wait_for(sender(delivery), timeout)
+        except TimeoutError:
+            raise TemporaryDeliveryError(f"no answer within {timeout:g} s") from None
+        finally:
+            renewal.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewal
+
+    async def _renew(self, row_id: int) -> None:
+        """Extend the lease of row ``row_id`` every third of a lease while it is sent."""
+        period = self.lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(period)
+            try:
+                kept = await OutboxMessage.filter(id=row_id, status=OutboxStatus.PENDING).update(
+                    locked_until=self.clock.now() + self.lease
+                )
+            except Exception as exc:  # the send goes on; the lease may lapse
+                log.warning("outbox: cannot renew the lease of #%s: %s", row_id, exc)
+                continue
+            if not kept:
+                return
 
     async def _deliver(self, row: OutboxMessage) -> None:
         sender = self.senders[row.channel]
@@ -204,7 +318,7 @@ class OutboxWorker:
                 attempts=attempts,
                 progress=row.progress,
             )
-            receipt = await sender(delivery)
+            receipt = await self._send(sender, delivery)
         except RecipientBlockedError as exc:
             await self._record_failure(row, attempts, str(exc), blocked=True, sent=exc)
         except PermanentDeliveryError as exc:
@@ -271,6 +385,8 @@ class OutboxWorker:
             )
             if sent is not None:
                 await _remember(row, sent.references, self.clock.now())
+        if delay < self.poll_interval:  # look again when it is due, not at the next poll
+            asyncio.get_running_loop().call_later(delay, WAKEUPS.wake, row.channel)
         log.warning(
             "outbox: %s #%s attempt %s failed, retry in %.1fs: %s",
             row.channel,

@@ -7,7 +7,7 @@ or mail relay stands behind it is the sender's business.
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 from core.storage.models import ContactKind
 
@@ -26,3 +26,14 @@ class Route(StrEnum):
     def contact_kind(self) -> ContactKind:
         """The kind of contact a recipient of this route is (blocked after a refusal)."""
         return ContactKind.EMAIL if self is Route.EMAIL else ContactKind.CHAT
+
+
+class Priority(IntEnum):
+    """An outbox row's place in its lane: lower goes first (then the older row)."""
+
+    URGENT = 1
+    """Emergency pages, escalations and replies a person is waiting for."""
+    NORMAL = 5
+    """Assignment cards, acknowledgements, reminders and other ticket news."""
+    BULK = 9
+    """Announcements: many rows at once, none of them urgent."""

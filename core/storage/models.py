@@ -385,7 +385,10 @@ class OutboxMessage(Model):
 
     class Meta:
         table = "outbox"
-        indexes = (("status", "channel", "priority", "next_attempt_at"),)
+        indexes = (
+            ("status", "channel", "priority", "next_attempt_at"),
+            ("channel", "recipient", "status"),
+        )
 
 
 class StaffInvite(Model):

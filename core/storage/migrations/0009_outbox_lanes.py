@@ -3,8 +3,9 @@ lane (one route) finds its due rows through an index in the order it sends them.
 
 The index ``(status, channel, priority, next_attempt_at)`` replaces ``(status,
 next_attempt_at)``: every claim names its route, and every other look-up of pending rows
-that starts with ``status`` still uses the new index's first column. Rows already queued
-get the default priority, the one of an ordinary notification.
+that starts with ``status`` still uses the new index's first column. ``(channel, recipient,
+status)`` answers the claim's question whether a recipient has an earlier row or one in
+flight. Rows already queued get the default priority, the one of an ordinary notification.
 """
 
 from tortoise import fields, migrations
@@ -27,5 +28,9 @@ class Migration(migrations.Migration):
         ops.AddIndex(
             model_name="OutboxMessage",
             index=Index(fields=["status", "channel", "priority", "next_attempt_at"]),
+        ),
+        ops.AddIndex(
+            model_name="OutboxMessage",
+            index=Index(fields=["channel", "recipient", "status"]),
         ),
     ]

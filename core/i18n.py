@@ -1,33 +1,38 @@
 """Translations for everything housedesk says to people.
 
 Catalogs are gettext ``.po`` files under ``core/locale/<lang>.po`` (extracted with
-``make i18n``); they are read with Babel at first use, so nothing compiled is committed.
+``make i18n``); they are read with Babel at first use and compiled in memory, so nothing
+compiled is committed. Each catalog's ``Plural-Forms`` header chooses the plural form.
 A missing catalog or message falls back to English.
 """
 
 from __future__ import annotations
 
 from functools import cache
+from gettext import NullTranslations
+from io import BytesIO
 from pathlib import Path
 
+from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.support import Translations
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DEFAULT_LANGUAGE = "en"
 
 
 @cache
-def _catalog(language: str) -> dict[str, str]:
+def _translations(language: str) -> NullTranslations:
+    """The catalog of ``language`` without its fuzzy and empty messages; English has none."""
     path = LOCALE_DIR / f"{language}.po"
     if not path.exists():
-        return {}
+        return NullTranslations()
     with path.open("rb") as fh:
         catalog = read_po(fh, locale=language)
-    return {
-        str(message.id): str(message.string)
-        for message in catalog
-        if message.id and message.string and not message.fuzzy
-    }
+    compiled = BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return Translations(compiled)
 
 
 @cache
@@ -53,8 +58,15 @@ def normalize_language(code: str | None) -> str:
 
 def gettext(language: str | None, message: str, **params: object) -> str:
     """Translate ``message`` into ``language`` and fill ``{placeholders}`` from ``params``."""
-    translated = _catalog(normalize_language(language)).get(message, message)
+    translated = _translations(normalize_language(language)).gettext(message)
     return translated.format(**params) if params else translated
+
+
+def ngettext(language: str | None, singular: str, plural: str, n: int, **params: object) -> str:
+    """The form of ``singular``/``plural`` that ``language`` uses for ``n``, filled from
+    ``params``; ``{n}`` is the count unless ``params`` says otherwise."""
+    translated = _translations(normalize_language(language)).ngettext(singular, plural, n)
+    return translated.format(**{"n": n, **params})
 
 
 def N_(message: str) -> str:

@@ -10,7 +10,7 @@ from bots.context import IsStaff
 from bots.media import read_content
 from core.actors import Actor
 from core.errors import InvalidInput
-from core.i18n import N_, gettext
+from core.i18n import N_, gettext, ngettext
 from core.operations.announcements import Announcer, Photo
 from core.reports.figures import Reports
 from core.storage.blobs import BlobStore
@@ -76,12 +76,13 @@ async def ratings(
     period, building = period_and_building(command, "month")
     rows = await reports.ratings(period, building)
     lines = [
-        gettext(
+        ngettext(
             lang,
-            N_("{name}: {rating} from {rated} ratings"),
+            "{name}: {rating} from {n} rating",
+            "{name}: {rating} from {n} ratings",
+            row["rated"],
             name=row["name"],
-            rating=f"{row['average_rating']:.1f}",
-            rated=row["rated"],
+            rating=format(row["average_rating"], ".1f"),
         )
         for row in rows
     ]
@@ -120,12 +121,13 @@ async def announce(
         photo = Photo(picture.sha256, picture.content_type, picture.original_name)
     result = await announcer.announce(building, text, Actor.of(staff), photo)
     await message.answer(
-        gettext(
+        ngettext(
             lang,
-            N_(
-                "Announcement queued: {chat} by Telegram, {email} by email, "
-                "{unreachable} without a contact."
-            ),
+            "Announcement queued for {n} resident: {chat} by Telegram, {email} by email, "
+            "{unreachable} without a contact.",
+            "Announcement queued for {n} residents: {chat} by Telegram, {email} by email, "
+            "{unreachable} without a contact.",
+            result.chat + result.email + result.unreachable,
             chat=result.chat,
             email=result.email,
             unreachable=result.unreachable,

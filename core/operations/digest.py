@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from tortoise.expressions import Q
 
-from core.i18n import N_, format_duration, gettext
+from core.i18n import N_, format_duration, gettext, ngettext
 from core.reports.figures import overdue_filter
 from core.storage.models import Building, Person, Ticket
 from core.tickets.workflow import OPEN_STATUSES
@@ -50,11 +50,19 @@ async def digest_text(manager: Person, day: date, tz: ZoneInfo, now: datetime) -
     late_count = await late_query.count()
     lines = [
         gettext(language, N_("Daily digest for {date}"), date=day.isoformat()),
-        gettext(
-            language, N_("Yesterday: {new} new, {resolved} resolved."), new=new, resolved=resolved
+        ngettext(
+            language,
+            "Yesterday: {n} new request, {resolved} resolved.",
+            "Yesterday: {n} new requests, {resolved} resolved.",
+            new,
+            resolved=resolved,
         ),
-        gettext(
-            language, N_("Now: {open} open, {late} overdue."), open=still_open, late=late_count
+        ngettext(
+            language,
+            "Now: {n} open request, {late} of them overdue.",
+            "Now: {n} open requests, {late} of them overdue.",
+            still_open,
+            late=late_count,
         ),
     ]
     late = await late_query.order_by("due_at", "id").limit(LATE_LINES).select_related("assignee")

@@ -61,13 +61,13 @@ async def test_manager_reports_export_and_announce(
         assert "Radiator is cold" in cells
 
         alice.send("/announce OAK Water is off on Friday 10:00-14:00")
-        await alice.sees("Announcement queued: 1 by Telegram, 1 by email")
+        await alice.sees("Announcement queued for 2 residents: 1 by Telegram, 1 by email")
         notice = png(8, 8, "blue")
         alice.send(
             photo_file_id=botapi.add_file(STAFF, notice, file_path="photos/notice.png"),
             caption="/announce all The lift is serviced on Monday",
         )
-        await alice.sees("Announcement queued: 1 by Telegram, 1 by email")
+        await alice.sees("Announcement queued for 2 residents: 1 by Telegram, 1 by email")
         await resident.sees_where(
             lambda m: "The lift is serviced on Monday" in shown_text(m) and "photo" in m,
             "the announcement with its photo",

@@ -34,8 +34,8 @@ async def test_digest_once_a_day_after_eight_local_time(app: App) -> None:
     assert digest.payload["text"] == "\n".join(
         [
             "Daily digest for 2026-11-25",
-            "Yesterday: 2 new, 1 resolved.",
-            "Now: 1 open, 1 overdue.",
+            "Yesterday: 2 new requests, 1 resolved.",
+            "Now: 1 open request, 1 of them overdue.",
             "#2 Door handle loose: Bob Plumber, 15 h 0 min late",
         ]
     )

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from core.clock import Clock, SystemClock
 from core.messaging.notifications import Notifier, NotifySettings
-from core.messaging.outbox import OutboxWorker, RetryPolicy
+from core.messaging.outbox import DEFAULT_LANES, Lane, OutboxWorker, RetryPolicy
 from core.operations.announcements import Announcer
 from core.operations.classify import KeywordClassifier
 from core.operations.deadlines import NudgePolicy
@@ -100,6 +100,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> App:
         batch_size=settings.outbox.batch_size,
         lease_seconds=settings.outbox.lease_s,
         poll_interval=settings.outbox.poll_interval_s,
+        lanes=lanes(settings),
     )
     blobs = BlobStore(settings.storage.blobs_dir)
     tickets = TicketService(clock, notifier)
@@ -156,6 +157,19 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> App:
         operations=operations,
         scheduler=scheduler,
     )
+
+
+def lanes(settings: Settings) -> dict[str, Lane]:
+    """The outbox lanes: the defaults, with what ``[outbox.lanes.<route>]`` changes."""
+    configured = settings.outbox.lanes
+    result = dict(DEFAULT_LANES)
+    for route, lane in configured.items():
+        default = DEFAULT_LANES[route]
+        result[route] = Lane(
+            concurrency=lane.concurrency or default.concurrency,
+            send_timeout_s=lane.send_timeout_s or default.send_timeout_s,
+        )
+    return result
 
 
 def build_operations(

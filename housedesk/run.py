@@ -10,6 +10,7 @@ from contextlib import AsyncExitStack
 
 from aiohttp import web
 
+from core.messaging.wakeup import PgListener
 from core.storage.db import close_db, open_db, pending_migrations
 from housedesk.bootstrap import App
 from housedesk.channels.email import start_email
@@ -64,8 +65,15 @@ async def serve(
         stack.push_async_callback(folder.stop)
         stack.callback(app.transcriber.close)
         worker = asyncio.create_task(app.outbox.run(stop), name="outbox")
+        listener = asyncio.create_task(PgListener().run(stop), name="outbox-listen")
         app.channel_states["outbox"] = "up"
-        log.info("outbox: worker started for %s", ", ".join(app.outbox.senders) or "no channels")
+        log.info(
+            "outbox: lanes started: %s",
+            ", ".join(
+                f"{route} x{app.outbox.lane(route).concurrency}" for route in app.outbox.senders
+            )
+            or "no channels",
+        )
         if app.scheduler is not None:
             app.scheduler.start()
             stack.push_async_callback(app.scheduler.stop)
@@ -78,6 +86,7 @@ async def serve(
         await email.stop()
         await folder.stop()
         await worker
+        await listener
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.remove_signal_handler(sig)
     log.info("stopped")

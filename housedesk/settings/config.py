@@ -61,15 +61,24 @@ class HttpSettings(Section):
     listen: str = "127.0.0.1:8080"
 
 
+class LaneSettings(Section):
+    """``[outbox.lanes.<route>]``: how many sends of one route run at once, and how long one
+    may take (defaults: chat 4 and 60 s, email 2 and 120 s)."""
+
+    concurrency: int | None = Field(None, ge=1, le=64)
+    send_timeout_s: float | None = Field(None, gt=0)
+
+
 class OutboxSettings(Section):
     """``[outbox]``"""
 
-    poll_interval_s: float = Field(1.0, gt=0)
+    poll_interval_s: float = Field(5.0, gt=0)
     batch_size: int = Field(20, ge=1)
     max_attempts: int = Field(8, ge=1)
     base_delay_s: float = Field(5.0, gt=0)
     max_delay_s: float = Field(3600.0, gt=0)
-    lease_s: float = Field(120.0, gt=0)
+    lease_s: float = Field(30.0, gt=0)
+    lanes: dict[Literal["resident_chat", "staff_chat", "email"], LaneSettings] = {}
     keep_sent_days: int = Field(30, ge=1)
 
 

@@ -17,7 +17,7 @@ from core.clock import Clock
 from core.directory.lookup import contact_of
 from core.messaging.message import Action, FileRef, OutgoingMessage
 from core.messaging.outbox import enqueue
-from core.messaging.routes import Route
+from core.messaging.routes import Priority, Route
 from core.storage.models import (
     Attachment,
     Channel,
@@ -108,7 +108,9 @@ class Notifier:
             )
         else:
             message = OutgoingMessage(text, file_refs(files), _rows(actions))
-            await self._chat(Route.RESIDENT_CHAT, ticket, event, contact.value, message)
+            # a person's answer goes first; automatic acknowledgements wait their turn
+            priority = Priority.NORMAL if auto_reply else Priority.URGENT
+            await self._chat(Route.RESIDENT_CHAT, ticket, event, contact.value, message, priority)
         return True
 
     async def to_staff(
@@ -155,6 +157,7 @@ class Notifier:
         event: TicketEvent,
         chat_id: str,
         message: OutgoingMessage,
+        priority: Priority = Priority.NORMAL,
     ) -> None:
         await enqueue(
             route=route,
@@ -164,6 +167,7 @@ class Notifier:
             now=self.clock.now(),
             ticket=ticket,
             max_attempts=self.settings.max_attempts,
+            priority=priority,
         )
 
     async def _email(
@@ -209,6 +213,7 @@ class Notifier:
             now=now,
             ticket=ticket,
             max_attempts=self.settings.max_attempts,
+            priority=Priority.NORMAL if auto_reply else Priority.URGENT,
         )
 
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from core.directory.lookup import contact_of
 from core.messaging.message import Action, OutgoingMessage
 from core.messaging.outbox import enqueue_once
-from core.messaging.routes import Route
+from core.messaging.routes import Priority, Route
 from core.storage.models import ContactKind, OutboxMessage, Person, Role, Ticket
 
 
@@ -28,6 +28,7 @@ async def message_staff(
     not_before: datetime | None = None,
     actions: Sequence[Sequence[Action]] = (),
     max_attempts: int = 8,
+    priority: Priority = Priority.NORMAL,
 ) -> bool:
     """Queue ``text`` (with ``actions``) for ``person``; False when they have no usable chat."""
     chat = await contact_of(person, ContactKind.CHAT)
@@ -41,6 +42,7 @@ async def message_staff(
         now=now,
         ticket=ticket,
         max_attempts=max_attempts,
+        priority=priority,
     )
     if row is not None and not_before is not None and not_before > now:
         await OutboxMessage.filter(id=row.id).update(next_attempt_at=not_before)

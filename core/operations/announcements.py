@@ -28,7 +28,7 @@ from core.directory.lookup import building_by_code
 from core.errors import InvalidInput
 from core.i18n import N_, gettext
 from core.messaging.message import FileRef, OutgoingMessage
-from core.messaging.routes import Route
+from core.messaging.routes import Priority, Route
 from core.storage.fit import fitted_key
 from core.storage.models import (
     Announcement,
@@ -165,6 +165,7 @@ class Announcer:
                     ),
                     next_attempt_at=now + delay,
                     max_attempts=self.max_attempts,
+                    priority=Priority.BULK,
                     created_at=now,
                 )
             )

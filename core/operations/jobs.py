@@ -31,6 +31,7 @@ from tortoise.transactions import in_transaction
 
 from core.actors import Actor
 from core.i18n import N_, gettext, normalize_language
+from core.messaging.routes import Priority
 from core.messaging.staff_messages import dispatchers_of, managers_of, message_staff
 from core.operations.calendar import BusinessCalendar
 from core.operations.deadlines import Deadline, NudgePolicy, due_at, is_met, next_check
@@ -250,6 +251,7 @@ class Operations:
                 ticket=ticket,
                 not_before=held,
                 max_attempts=self.max_attempts,
+                priority=Priority.URGENT,
             )
 
     async def _tell_worker(

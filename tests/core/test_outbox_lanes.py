@@ -184,5 +184,6 @@ async def test_a_row_written_to_an_idle_lane_is_handed_over_at_once(
             await _write(clock, Route.RESIDENT_CHAT, "5001", f"ack {n}")
             await asyncio.sleep(0.05)  # not sent before the transaction commits
             assert len(chat.sent) == n
-        await _until(lambda: len(chat.sent) == n + 1, timeout=2)
+        count = n + 1
+        await _until(lambda: len(chat.sent) == count, timeout=2)  # noqa: B023
         assert chat.sent[-1][2] - written - 0.05 < 0.1

@@ -40,7 +40,7 @@ from core.messaging.message import Action, Verb
 from core.messaging.notifications import Notifier
 from core.messaging.staff_messages import dispatchers_of, managers_of
 from core.operations.calendar import BusinessCalendar
-from core.operations.deadlines import due_times
+from core.operations.deadlines import CHECKED_FIELDS, due_times, recheck_at
 from core.storage.fit import clipped
 from core.storage.models import (
     Attachment,
@@ -311,6 +311,7 @@ class TicketService:
                 "updated_at": now,
                 "response_due_at": response_due,
                 "due_at": due,
+                "next_check_at": now if response_due or due else None,
             },
             TicketEvent,
             self._event_values(
@@ -354,7 +355,8 @@ class TicketService:
             ticket.category = routed.category
             ticket.priority = routed.category.priority
             ticket.response_due_at, ticket.due_at = routed.response_due_at, routed.due_at
-            changed += ["category", "priority", "response_due_at", "due_at"]
+            ticket.next_check_at = recheck_at(ticket, self.clock.now())
+            changed += ["category", "priority", "response_due_at", "due_at", "next_check_at"]
         if routed.assignee is not None:
             await self._assign(
                 ticket,
@@ -845,6 +847,9 @@ class TicketService:
         """Stamp ``updated_at`` and write the changed fields if the version is still the one
         read (else ``StaleTicket``)."""
         ticket.updated_at = self.clock.now()
+        if CHECKED_FIELDS.intersection(changed):  # the scheduler looks again soon
+            ticket.next_check_at = recheck_at(ticket, ticket.updated_at)
+            changed = (*changed, "next_check_at")
         await save_changes(ticket, "updated_at", *changed)
 
     async def _retrying(self, ticket: Ticket, change: Callable[[Ticket], Awaitable[T]]) -> T:

@@ -8,8 +8,8 @@ from typing import Any
 
 from core.i18n import N_, gettext
 from core.storage.models import Building, EventType, Status, Ticket
-from core.tickets.service import TicketDetail, local_time
-from core.tickets.workflow import status_name
+from core.tickets.service import TicketDetail, deadline_lines, local_time
+from core.tickets.workflow import OPEN_STATUSES, status_name
 from presentation.views import ticket_detail
 
 EVENT_NAMES = {
@@ -54,6 +54,8 @@ def ticket_text(found: TicketDetail, building: Building | None, lang: str) -> st
         lines.append(gettext(lang, N_("Resident: {name}"), name=detail["requester"]))
     if detail["assignee"]:
         lines.append(gettext(lang, N_("Assigned to: {name}"), name=detail["assignee"]))
+    if found.ticket.status in OPEN_STATUSES:
+        lines += deadline_lines(found.ticket, lang)
     if detail["attachments"]:
         lines.append(gettext(lang, N_("Files: {count}"), count=len(detail["attachments"])))
     history = [e for e in detail["events"] if EventType(e["type"]) in EVENT_NAMES]

@@ -79,6 +79,8 @@ class Pick:
     person: Person
     reason: str
     page_step: int | None = None
+    waited: int | None = None
+    """An escalation: the minutes the previous person on the duty list had to accept."""
 
 
 @dataclass(frozen=True)
@@ -354,7 +356,8 @@ class Router:
             plan.step = index
             plan.next_at = now + timedelta(minutes=plan.escalate_after_minutes)
             await plan.save(update_fields=["step", "next_at"])
-            return Pick(person, why, page_step=index + 1)
+            waited = plan.escalate_after_minutes if previous is not None else None
+            return Pick(person, why, page_step=index + 1, waited=waited)
         await self._event(
             ticket,
             f"Nobody on the duty list accepted ({why}): left in the dispatchers' queue",
@@ -408,7 +411,9 @@ class Router:
     async def _give(self, ticket: Ticket, pick: Pick | None, now: datetime) -> None:
         """Assign an existing ticket on the copy in hand (no re-read), then page."""
         if pick is not None:
-            await self.tickets.assign(ticket, ROUTING, pick.person, reason=pick.reason)
+            await self.tickets.assign(
+                ticket, ROUTING, pick.person, reason=pick.reason, escalated_after=pick.waited
+            )
             await self._page(ticket, pick, now)
 
     async def _page(self, ticket: Ticket, pick: Pick, now: datetime) -> None:

@@ -556,9 +556,17 @@ class TicketService:
         return event
 
     async def assign(
-        self, ref: TicketRef, actor: Actor, assignee: Person, *, reason: str = ""
+        self,
+        ref: TicketRef,
+        actor: Actor,
+        assignee: Person,
+        *,
+        reason: str = "",
+        escalated_after: int | None = None,
     ) -> TicketEvent:
-        """Give the ticket to a member of staff and send them the assignment card.
+        """Give the ticket to a member of staff and send them the assignment card
+        (``escalated_after``: the minutes the previous assignee had to accept, for a duty
+        list's escalation); the previous assignee is told it moved on.
 
         Refused with ``StaleTicket`` if the ticket changed since it was read; the scheduler's
         routing (a system actor) passes its own copy and tries again on a fresh one.
@@ -567,7 +575,7 @@ class TicketService:
             raise InvalidInput(f"{assignee.name} is not staff")
         ticket = await self._load(ref)
         async with in_transaction():
-            return await self._assign(ticket, actor, assignee, reason)
+            return await self._assign(ticket, actor, assignee, reason, waited=escalated_after)
 
     async def _assign(
         self,
@@ -578,11 +586,13 @@ class TicketService:
         *also: str,
         files: Sequence[Attachment] | None = None,
         contacts: Sequence[Contact] | None = None,
+        waited: int | None = None,
     ) -> TicketEvent:
         """Assign inside the caller's transaction, on the caller's copy; ``also``: further
         fields it changed; ``files``, ``contacts``: the ticket's and the requester's, when
-        the caller has them (else read)."""
-        previous = ticket.assignee.name if ticket.assignee else None
+        the caller has them (else read); ``waited``: see :meth:`assign`."""
+        before = ticket.assignee
+        previous = before.name if before else None
         ticket.assignee = assignee
         await self._save(ticket, "assignee", *also)
         event = await self._event(
@@ -597,11 +607,21 @@ class TicketService:
             contacts = await _contacts_of(ticket.requester)
         if files is None:
             files = await Attachment.filter(ticket=ticket).order_by("id")
+        card = assignment_card(ticket, assignee.language, contacts)
+        if before is not None and before.id != assignee.id:
+            card += "\n" + handover_line(before.name, waited, assignee.language)
+            moved = N_("{ref} has moved on to {name}; you need not act on it.")
+            await self.notifier.to_staff(
+                before,
+                ticket,
+                event,
+                gettext(before.language, moved, ref=ticket.ref, name=assignee.name),
+            )
         await self.notifier.to_work_chat(
             assignee,
             ticket,
             event,
-            assignment_card(ticket, assignee.language, contacts),
+            card,
             actions=assignment_actions(ticket.id, assignee.language),
             files=files,
         )
@@ -620,7 +640,13 @@ class TicketService:
         await require_scope(staff, ticket)
         assignee = ticket.assignee
         if assignee is not None and assignee.id != staff.id and not take_over:
-            raise AccessDenied(f"{ticket.ref} is assigned to {assignee.name}")
+            raise AccessDenied(
+                f"{ticket.ref} is assigned to {assignee.name}",
+                message=N_("{ref} is now assigned to someone else."),
+                ref=ticket.ref,
+            )
+        if assignee is None and not take_over:
+            await require_not_declined(staff, ticket)
         if assignee is not None and assignee.id == staff.id and ticket.status == Status.IN_PROGRESS:
             raise InvalidInput(
                 f"{ticket.ref} is already yours and in progress",
@@ -884,11 +910,33 @@ def assignment_card(ticket: Ticket, language: str | None, contacts: Sequence[Con
     reachable = [c.value for c in contacts if c.kind in (ContactKind.PHONE, ContactKind.EMAIL)]
     if reachable:
         lines.append(gettext(language, N_("Contact: {contacts}"), contacts=", ".join(reachable)))
-    if ticket.due_at:
-        lines.append(
-            gettext(language, N_("Due: {due}"), due=ticket.due_at.strftime("%Y-%m-%d %H:%M UTC"))
-        )
+    lines += deadline_lines(ticket, language)
     return "\n".join(line for line in lines if line)
+
+
+def deadline_lines(ticket: Ticket, language: str | None) -> list[str]:
+    """Both deadlines, in the building's time zone and the reader's language."""
+    lines = []
+    if ticket.response_due_at:
+        when = local_time(ticket.response_due_at, ticket.building, language)
+        lines.append(gettext(language, N_("Respond by: {when}"), when=when))
+    if ticket.due_at:
+        when = local_time(ticket.due_at, ticket.building, language)
+        lines.append(gettext(language, N_("Resolve by: {when}"), when=when))
+    return lines
+
+
+def handover_line(previous: str, waited: int | None, language: str | None) -> str:
+    """What a card says when the work comes from a colleague: an escalation when they did
+    not accept in ``waited`` minutes, else a reassignment."""
+    if waited is not None:
+        return gettext(
+            language,
+            N_("Escalation: {name} had it and did not accept within {minutes} min."),
+            name=previous,
+            minutes=waited,
+        )
+    return gettext(language, N_("Reassigned: {name} had it before."), name=previous)
 
 
 def assignment_actions(

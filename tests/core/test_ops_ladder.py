@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from core.actors import Actor
+from core.errors import AccessDenied
 from core.messaging.message import OutgoingMessage, Verb
 from core.operations.jobs import Operations
 from core.storage.models import (
@@ -64,8 +67,11 @@ async def test_after_hours_emergency_walks_the_ladder_until_someone_accepts(app:
     await operations.tick(app.clock.now())
     assert (await app.tickets.get(ticket.id)).assignee.name == "Olga Electric"
 
-    # Pat accepts after all: nobody else is called
-    await app.tickets.change_status(ticket.id, Actor.of(world.pat), Status.IN_PROGRESS)
+    # Pat's old card no longer counts: it is Olga's now
+    with pytest.raises(AccessDenied, match="not assigned to you"):
+        await app.tickets.change_status(ticket.id, Actor.of(world.pat), Status.IN_PROGRESS)
+    # Olga accepts: nobody else is called
+    await app.tickets.change_status(ticket.id, Actor.of(world.olga), Status.IN_PROGRESS)
     for _ in range(4):
         app.clock.advance(timedelta(minutes=15))
         await operations.tick(app.clock.now())
@@ -163,7 +169,15 @@ async def test_the_person_on_duty_is_paged_even_when_cards_go_to_a_group(app: Ap
     await operations.tick(app.clock.now())
 
     rows = await OutboxMessage.filter(ticket=ticket, channel="staff_chat").order_by("id")
-    assert [r.recipient for r in rows] == ["-100500", "9001", "-100500", "9002"]
+    assert [r.recipient for r in rows] == ["-100500", "9001", "9001", "-100500", "9002"]
+    assert rows[2].payload["text"] == (
+        f"{ticket.ref} has moved on to Pat Plumber; you need not act on it."
+    )
+    assert (
+        rows[3]
+        .payload["text"]
+        .endswith("Escalation: Bob Plumber had it and did not accept within 15 min.")
+    )
     page = rows[1]
     assert page.payload["text"] == (
         f"Emergency {ticket.ref} «Burst pipe» out of hours: you are on duty. Please accept it."

@@ -119,6 +119,10 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> App:
             reopen_window=timedelta(days=email.reopen_window_days),
             acks_per_sender_per_hour=email.acks_per_sender_per_hour,
             authentication=SenderAuthentication(AuthMode(email.authentication), email.authserv_id),
+            tickets_per_sender_per_hour=email.tickets_per_sender_per_hour,
+            max_attachments=email.max_attachments,
+            max_mime_parts=email.max_mime_parts,
+            note_address=email.note_address,
         ),
         categorize=operations.classifier.categorize,
     )

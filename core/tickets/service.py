@@ -740,10 +740,17 @@ class TicketService:
             )
 
     async def rate(
-        self, ref: TicketRef, actor: Actor, rating: int, comment: str = ""
+        self,
+        ref: TicketRef,
+        actor: Actor,
+        rating: int,
+        comment: str = "",
+        *,
+        inbound: InboundRef | None = None,
     ) -> TicketEvent:
         """Record the requester's 1–5 rating of finished work (refused with ``StaleTicket``
-        if the ticket changed since it was read: it may have been reopened)."""
+        if the ticket changed since it was read: it may have been reopened); ``inbound``:
+        the channel message that carried it, recorded as taken in with it."""
         if not 1 <= rating <= 5:
             raise InvalidInput("a rating is a whole number from 1 to 5")
         ticket = await self._load(ref)
@@ -752,6 +759,8 @@ class TicketService:
         if ticket.status not in (Status.DONE, Status.CLOSED):
             raise InvalidInput(f"ticket {ticket.ref} is not done yet")
         async with in_transaction():
+            if inbound is not None:
+                await self._taken_in(ticket, inbound)
             ticket.rating = rating
             ticket.rating_comment = comment.strip()
             await self._save(ticket, "rating", "rating_comment")

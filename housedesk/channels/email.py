@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from core.messaging.routes import Route
 from housedesk.bootstrap import App
+from housedesk.channels.rating import rating_links
 from housedesk.settings.config import listen_address
 from intake.email.imap_poller import ImapConfig, ImapPoller
 from intake.email.smtp_sender import SmtpSender, SmtpSettings
@@ -57,6 +58,7 @@ def register_mail_sender(app: App) -> None:
             user=out.user,
             password=out.password,
             timeout=out.timeout_s,
+            links=rating_links(app.settings),
         ),
         app.blobs,
     )

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from core.actors import CLI, Actor
+from core.directory.defaults import create_default_categories
 from core.directory.lookup import find_staff, guess_contact_kind
 from core.errors import DatabaseUnavailable, DomainError, StaleTicket
 from core.storage.db import close_db, migrate_db, open_db, pending_migrations
@@ -49,9 +50,16 @@ async def _actor(args: argparse.Namespace) -> Actor:
 
 
 async def cmd_init(app: App, args: argparse.Namespace) -> int:
-    """Create or upgrade the database schema."""
+    """Create or upgrade the database schema; a new database gets the default categories."""
     applied = await migrate_db(app.database_url)
+    await open_db(app.database_url)
+    try:
+        created = await create_default_categories()
+    finally:
+        await close_db()
     print(f"database ready ({len(applied)} migration(s) applied)")
+    if created:
+        print(f"created {created} default categories (a directory import updates them by code)")
     return 0
 
 

@@ -131,6 +131,12 @@ class EmailSettings(Section):
     default_category: str = "technical"
     reopen_window_days: int = Field(14, ge=0)
     acks_per_sender_per_hour: int = Field(5, ge=0)
+    tickets_per_sender_per_hour: int = Field(10, ge=1)
+    max_attachments: int = Field(20, ge=1)
+    max_mime_parts: int = Field(500, ge=10)
+    note_address: str = ""
+    link_base_url: str = ""
+    link_secret: str = ""
     authentication: Literal["trusted-mta", "verify", "none"] = "trusted-mta"
     authserv_id: str = ""
     imap: ImapSettings = ImapSettings()

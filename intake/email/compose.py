@@ -43,6 +43,7 @@ from intake.email.automatic import LOOP_HEADER
 from intake.email.filenames import safe_filename
 from intake.email.headers import message_ids
 from intake.email.subjects import base_subject
+from intake.email.wording import Emergency, RatingLinks, mail_text
 
 _ID_LIST_HEADERS = {"in-reply-to", "references"}
 _FOLD_WIDTH = 78
@@ -72,8 +73,12 @@ def compose_message(
     from_address: str,
     blobs: BlobStore,
     now: datetime | None = None,
+    links: RatingLinks | None = None,
+    emergency: Emergency | None = None,
 ) -> EmailMessage:
-    """Build the mail showing ``outgoing`` to ``to``; ``ValueError`` when it cannot be sent."""
+    """Build the mail showing ``outgoing`` to ``to``; ``ValueError`` when it cannot be sent.
+    ``links``: signed rating links under a "done" mail; ``emergency``: the building's
+    emergency phone in an acknowledgement (see :mod:`intake.email.wording`)."""
     recipient = parseaddr(to)[1]
     if "@" not in recipient:
         raise ValueError(f"no recipient address in {to!r}")
@@ -81,12 +86,13 @@ def compose_message(
     if len(own_ids) != 1:
         raise ValueError(f"message_id must be one <id@domain>, got {outgoing.message_id!r}")
     subject = " ".join(outgoing.subject.split())
+    now = now or datetime.now(UTC)
 
     message = EmailMessage(policy=OUTGOING_POLICY)
     message["From"] = from_address
     message["To"] = to
     message["Subject"] = subject
-    message["Date"] = format_datetime(now or datetime.now(UTC))
+    message["Date"] = format_datetime(now)
     message["Message-ID"] = own_ids[0]
     parent = message_ids(outgoing.answers or "")
     references = [ref for raw in outgoing.thread for ref in message_ids(raw)]
@@ -100,7 +106,8 @@ def compose_message(
     if outgoing.automatic:
         message["Auto-Submitted"] = "auto-replied" if parent else "auto-generated"
         message["X-Auto-Response-Suppress"] = "All"
-    message.set_content(outgoing.text, charset="utf-8")
+    text = mail_text(outgoing, now=now, links=links, emergency=emergency)
+    message.set_content(text, charset="utf-8")
     if outgoing.language:  # after set_content, which drops Content-* headers
         message["Content-Language"] = outgoing.language
     for index, attachment in enumerate(outgoing.files, start=1):

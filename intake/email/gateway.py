@@ -13,17 +13,20 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from core.actors import Actor
 from core.clock import Clock
+from core.directory.defaults import fallback_category
 from core.directory.lookup import person_by_contact
-from core.errors import DomainError
+from core.errors import DomainError, NotFound
+from core.i18n import N_, gettext
 from core.operations.classify import Classification as Categorized
 from core.storage.blobs import BlobStore
 from core.storage.fit import digest, max_length
 from core.storage.models import (
+    Category,
     Channel,
     Contact,
     ContactKind,
@@ -34,12 +37,16 @@ from core.storage.models import (
     Ticket,
 )
 from core.tickets.commands import InboundRef, NewAttachment, NewTicket, RequesterHint
-from core.tickets.service import TicketService
+from core.tickets.service import CreateResult, TicketService
 from intake.email.authentication import SenderAuthentication, authenticate
 from intake.email.automatic import suppresses_auto_reply
 from intake.email.classify import Classification, MailKind, classify
+from intake.email.language import mail_language
+from intake.email.limits import ARCHIVE_NAME, collapse_attachments, too_many_parts
 from intake.email.notes import record_automatic, record_unverified, unverified_attention
 from intake.email.parse import Attachment, MalformedMail, ParsedMail, parse_message
+from intake.email.rating import rating_in
+from intake.email.senders import latest_ticket_of, recipients, remember_language, resident_emergency
 from intake.email.subjects import base_subject
 from intake.email.voicemail import VoicemailParts
 from intake.outcome import Accepted, Deferred, Outcome, Rejected
@@ -64,13 +71,26 @@ class GatewaySettings:
     default_category: str = "technical"
     reopen_window: timedelta = timedelta(days=14)
     acks_per_sender_per_hour: int = 5
+    tickets_per_sender_per_hour: int = 10
+    max_attachments: int = 20
+    max_mime_parts: int = 500
     own_addresses: tuple[str, ...] = ()
+    note_address: str = ""
+    """Staff write internal notes here (empty: ``help+note@<domain>``)."""
     authentication: SenderAuthentication = field(default_factory=SenderAuthentication)
 
     @property
     def own(self) -> tuple[str, ...]:
         """Every address that is housedesk itself."""
         return (self.help_address.lower(), *(a.lower() for a in self.own_addresses))
+
+    @property
+    def notes_to(self) -> str:
+        """The staff address for internal notes (RT's comment address)."""
+        if self.note_address:
+            return self.note_address.lower()
+        local, _, domain = self.help_address.lower().partition("@")
+        return f"{local}+note@{domain}"
 
 
 class MailGateway:
@@ -97,6 +117,9 @@ class MailGateway:
 
     async def __call__(self, raw: bytes) -> Outcome:
         """Take in one message; never raises."""
+        if too_many_parts(raw, self.settings.max_mime_parts):
+            limit = self.settings.max_mime_parts
+            return Rejected(f"more than {limit} MIME parts: not taken in", 552, "5.3.4")
         try:
             mail = parse_message(raw, max_attachment_bytes=self.settings.max_attachment_bytes)
         except MalformedMail as exc:
@@ -121,6 +144,8 @@ class MailGateway:
         if found.voicemail is not None and self.voicemail is not None:
             return await self.voicemail(found.voicemail, mail)
         sender = await person_by_contact(ContactKind.EMAIL, mail.sender) if mail.sender else None
+        if self.settings.notes_to in recipients(mail):
+            return await self._staff_note(mail, found, sender, inbound)
         if found.kind == MailKind.FOLLOW_UP:
             ticket = await self._thread_of(mail, found)
             if ticket is not None and _may_follow_up(ticket, sender):
@@ -145,13 +170,42 @@ class MailGateway:
                 return None
         return None
 
+    async def _staff_note(
+        self, mail: ParsedMail, found: Classification, sender: Person | None, inbound: InboundRef
+    ) -> Outcome:
+        """A mail to the notes address: an authenticated staff member's internal note on the
+        ticket it names; anyone else's is kept there as "sender not verified"."""
+        ticket = await self._thread_of(mail, found)
+        if ticket is None:
+            return Rejected("a note needs the ticket's [#n] in its subject", 550, "5.1.1")
+        if sender is None or not sender.is_staff or not mail.authenticated:
+            return await record_unverified(self.tickets, ticket, mail, inbound)
+        attachments = await self._store(await self._limited(mail))
+        text = _with_notes(mail.reply or mail.body, mail.notes) or "(attachments)"
+        await self.tickets.reply(
+            ticket,
+            Actor.of(sender),
+            text,
+            public=False,
+            attachments=attachments,
+            inbound=inbound,
+            inbound_checked=True,
+        )
+        return Accepted(ticket.ref, note="internal note")
+
     async def _follow_up(
         self, ticket: Ticket, mail: ParsedMail, sender: Person | None, inbound: InboundRef
     ) -> Outcome:
         """Add the mail to ``ticket`` (the copy threading found, not read again): the reply,
-        and the reopening of finished work by its requester, in one transaction."""
+        and the reopening of finished work by its requester, in one transaction; a requester's
+        digit 1-5 on finished work is a rating."""
         actor = Actor.of(sender) if sender else Actor(label=mail.sender or "email")
-        attachments = await self._store(mail.attachments)
+        rating = rating_in(mail.reply or mail.body)
+        if rating is not None and sender is not None and _rates(ticket, sender):
+            score, comment = rating
+            await self.tickets.rate(ticket, actor, score, comment, inbound=inbound)
+            return Accepted(ticket.ref, note=f"rated {score} of 5")
+        attachments = await self._store(await self._limited(mail))
         text = _with_notes(mail.reply or mail.body, mail.notes)
         if not text.strip() and not attachments:
             await self.tickets.record(
@@ -184,30 +238,99 @@ class MailGateway:
             return Rejected("sender address too long", 550, "5.1.7")
         text = _with_notes(mail.body, mail.notes)
         found = await self.categorize(f"{mail.subject}\n{text}") if self.categorize else None
+        code = (found and found.category) or self.settings.default_category
         since = self.clock.now() - timedelta(hours=1)
         recent = await self.tickets.created_since(sender, Channel.EMAIL, since) if sender else 0
-        result = await self.tickets.create(
-            NewTicket(
-                category=(found and found.category) or self.settings.default_category,
-                title=base_subject(mail.subject) or _first_line(text),
-                description=text,
-                channel=Channel.EMAIL,
-                actor=Actor(label=mail.sender),
-                requester_id=sender.id if sender else None,
-                requester=None
-                if sender
-                else RequesterHint(ContactKind.EMAIL, mail.sender, mail.sender_name),
-                inbound=inbound,
-                attachments=await self._store(mail.attachments),
-                linked_to=linked_to.id if linked_to else None,
-                acknowledge=recent < self.settings.acks_per_sender_per_hour
-                and not suppresses_auto_reply(mail),
-                needs_attention=unverified_attention(mail, sender),
-                classification=found,
+        if (
+            sender is not None
+            and recent >= self.settings.tickets_per_sender_per_hour
+            and not await resident_emergency(sender, code)
+        ):
+            return await self._over_limit(mail, sender, inbound)
+        attachments = await self._store(await self._limited(mail))
+        language = mail_language(mail)
+        cmd = NewTicket(
+            category=code,
+            title=base_subject(mail.subject) or _first_line(text),
+            description=text,
+            channel=Channel.EMAIL,
+            actor=Actor(label=mail.sender),
+            requester_id=sender.id if sender else None,
+            requester=None
+            if sender
+            else RequesterHint(ContactKind.EMAIL, mail.sender, mail.sender_name),
+            inbound=inbound,
+            attachments=attachments,
+            language=language,
+            linked_to=linked_to.id if linked_to else None,
+            acknowledge=recent < self.settings.acks_per_sender_per_hour
+            and not suppresses_auto_reply(mail),
+            needs_attention=unverified_attention(mail, sender),
+            classification=found,
+        )
+        try:
+            result = await self.tickets.create(cmd, inbound_checked=True)
+        except NotFound:
+            if await Category.exists(code__iexact=code):
+                raise
+            result = await self._create_in_fallback(cmd, code)
+        if language and result.created:
+            await remember_language(result.ticket, language)
+        return Accepted(result.ticket.ref, note="new ticket" if result.created else "duplicate")
+
+    async def _create_in_fallback(self, cmd: NewTicket, missing: str) -> CreateResult:
+        """File a mail whose category does not exist (a configuration gap) in the fallback
+        category, telling staff why, rather than refusing it again and again."""
+        fallback = await fallback_category()
+        log.warning("mail filed in category %s: category %r does not exist", fallback.code, missing)
+        why = gettext(
+            cmd.language,
+            N_(
+                "Filed in the category {fallback}: the category {missing} does not exist. "
+                "Check the directory's categories."
             ),
+            fallback=fallback.code,
+            missing=missing,
+        )
+        attention = "\n".join(part for part in (cmd.needs_attention, why) if part)
+        return await self.tickets.create(
+            replace(cmd, category=fallback.code, classification=None, needs_attention=attention),
             inbound_checked=True,
         )
-        return Accepted(result.ticket.ref, note="new ticket" if result.created else "duplicate")
+
+    async def _over_limit(self, mail: ParsedMail, sender: Person, inbound: InboundRef) -> Outcome:
+        """A sender over the hourly ticket limit: the mail is kept as an internal note on
+        their latest open ticket (else their latest one), never dropped, never answered."""
+        ticket = await latest_ticket_of(sender)
+        if ticket is None:  # unreachable while the limit counts their tickets; kept safe
+            return Deferred("sender over the ticket limit and no ticket to note it on")
+        heading = gettext(
+            ticket.language,
+            N_(
+                "A further mail from {sender}, kept here: more than {limit} new requests "
+                "in an hour. Its text:"
+            ),
+            sender=mail.sender or "?",
+            limit=self.settings.tickets_per_sender_per_hour,
+        )
+        await self.tickets.record(
+            ticket,
+            Actor(label=mail.sender or "email"),
+            EventType.INTERNAL_NOTE,
+            f"{heading}\n\n{base_subject(mail.subject)}\n{_with_notes(mail.body, mail.notes)}",
+            data={"over_limit": True, "sender": mail.sender, "subject": mail.subject},
+            inbound=inbound,
+        )
+        return Accepted(ticket.ref, note="over the ticket limit: kept as an internal note")
+
+    async def _limited(self, mail: ParsedMail) -> tuple[Attachment, ...]:
+        """The mail's attachments, at most ``max_attachments`` (the rest as one zip)."""
+        kept, archived = await asyncio.to_thread(
+            collapse_attachments, mail.attachments, self.settings.max_attachments
+        )
+        if archived:
+            log.info("mail %s: %s attachments kept in %s", mail.message_id, archived, ARCHIVE_NAME)
+        return kept
 
     async def _automatic(
         self, mail: ParsedMail, found: Classification, inbound: InboundRef
@@ -258,6 +381,11 @@ def stored_id(message_id: str) -> str:
     if len(message_id) <= max_length(MessageRef, "external_id"):
         return message_id
     return f"<sha256-{digest(message_id)}@long-message-id.invalid>"
+
+
+def _rates(ticket: Ticket, sender: Person) -> bool:
+    """True when ``sender`` may rate ``ticket`` now: its requester, the work finished."""
+    return sender.id == ticket.requester_id and ticket.status in (Status.DONE, Status.CLOSED)  # type: ignore[attr-defined]
 
 
 def _may_follow_up(ticket: Ticket, sender: Person | None) -> bool:

@@ -30,6 +30,7 @@ from core.messaging.delivery import (
 )
 from core.storage.blobs import BlobStore
 from intake.email.compose import compose_message
+from intake.email.wording import RatingLinks, emergency_of
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class SmtpSettings:
     user: str | None = None
     password: str | None = None
     timeout: float = 30.0
+    links: RatingLinks | None = None
+    """Signed rating links under "done" mails (None: tenants rate by replying)."""
 
 
 class SmtpSender:
@@ -57,12 +60,15 @@ class SmtpSender:
 
     async def __call__(self, delivery: Delivery) -> DeliveryReceipt:
         """Send ``delivery``; raise a temporary or permanent delivery error on failure."""
+        emergency = await emergency_of(delivery.id) if delivery.message.automatic else None
         try:
             message = compose_message(
                 delivery.message,
                 to=delivery.recipient,
                 from_address=self._settings.from_address,
                 blobs=self._blobs,
+                links=self._settings.links,
+                emergency=emergency,
             )
         except (KeyError, ValueError, FileNotFoundError) as error:
             raise PermanentDeliveryError(f"cannot build the mail: {error}") from error

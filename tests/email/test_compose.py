@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import re
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,9 +16,12 @@ from core.storage.blobs import BlobStore
 from intake.email.automatic import automatic_reason
 from intake.email.compose import compose_message
 from intake.email.parse import parse_message
+from intake.email.rating import NOT_FIXED, RatingToken, verify
+from intake.email.wording import RatingLinks
 
 LONG_ID = "<" + "a" * 90 + "@mail.resident.example>"
 FROM = "Housedesk <help@housedesk.example>"
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 TO = "Иван Петров <ivan@resident.example>"
@@ -30,13 +34,16 @@ REPLY = OutgoingMessage(
 )
 
 
-def _compose(tmp_path: Path, to: str = TO, **changes: Any) -> bytes:
+def _compose(
+    tmp_path: Path, to: str = TO, links: RatingLinks | None = None, **changes: Any
+) -> bytes:
     message = compose_message(
         replace(REPLY, **changes),
         to=to,
         from_address=FROM,
         blobs=BlobStore(tmp_path),
-        now=datetime(2026, 11, 25, 12, 0, tzinfo=UTC),
+        now=NOW,
+        links=links,
     )
     return message.as_bytes()
 
@@ -79,7 +86,7 @@ def test_output_is_7bit_clean_with_short_lines_and_round_trips(tmp_path: Path) -
     assert max(len(line) for line in raw.split(b"\r\n")) <= 998
     assert b"\n" not in raw.replace(b"\r\n", b"")
     assert mail.subject == "Re: [#43] Протечка в ванной, кв. 12"
-    assert mail.body == "Здравствуйте!\nСантехник придёт сегодня в 18:00."
+    assert "Здравствуйте!\nСантехник придёт сегодня в 18:00." in mail.body
     assert mail.to == ("ivan@resident.example",)
     assert mail.header("Thread-Topic") == "[#43] Протечка в ванной, кв. 12"
 
@@ -108,9 +115,28 @@ def test_actions_are_left_out_and_the_language_is_named(tmp_path: Path) -> None:
     raw = _compose(tmp_path, actions=rate, language="ru")
     mail = parse_message(raw, max_attachment_bytes=1024)
 
-    assert mail.body == "Здравствуйте!\nСантехник придёт сегодня в 18:00."
+    assert "Сантехник придёт сегодня в 18:00." in mail.body
+    assert "★" not in mail.body  # the buttons' labels are not shown
+    assert "цифрой от 1 (плохо) до 5 (отлично)" in mail.body  # how to rate by reply
+    assert "Не исправлено? Ответьте «не исправлено»" in mail.body
     assert mail.attachments == ()
     assert mail.header("Content-Language") == "ru"
+
+
+def test_done_mail_carries_signed_rating_links(tmp_path: Path) -> None:
+    rate = ((Action("★★★★★", Verb.RATE, 43, 5), Action("Not fixed", Verb.REOPEN, 43)),)
+    links = RatingLinks("https://help.example/", b"secret")
+    raw = _compose(tmp_path, actions=rate, language="en", links=links)
+    body = parse_message(raw, max_attachment_bytes=1024).body
+
+    assert "Reply to this mail with a digit from 1 (poor) to 5" in body
+    five = re.search(r"^★★★★★ https://help\.example/rate/(\S+)$", body, re.M)
+    broken = re.search(r"^Not fixed: https://help\.example/rate/(\S+)$", body, re.M)
+    assert five and broken
+    now = datetime(2026, 11, 25, 12, 1, tzinfo=UTC)
+    assert verify(b"secret", five.group(1), now) == RatingToken(43, 5, NOW)
+    assert verify(b"secret", broken.group(1), now) == RatingToken(43, NOT_FIXED, NOW)
+    assert verify(b"other secret", five.group(1), now) is None
 
 
 def test_attachments_come_from_the_blob_store(tmp_path: Path) -> None:

@@ -58,7 +58,8 @@ async def test_sends_the_mail_and_reports_its_message_id(
     mail = parse_message(received.data, max_attachment_bytes=1024)
     assert mail.message_id == "<out-42-3@housedesk.example>"
     assert mail.in_reply_to == "<resident-1@resident.example>"
-    assert mail.body == "A plumber will come tomorrow between 9 and 11."
+    assert mail.body.startswith("Hello,\n\nA plumber will come tomorrow between 9 and 11.")
+    assert mail.body.endswith("Reply to this mail to add to your request (photos are welcome).")
 
 
 async def test_logs_in_when_credentials_are_configured(smtp_sink: SmtpSink, tmp_path: Path) -> None:

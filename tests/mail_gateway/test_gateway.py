@@ -173,12 +173,28 @@ async def test_acknowledgements_are_rate_limited_per_sender(gateway: MailGateway
     assert await OutboxMessage.filter(recipient="tom@tenant.example").count() == 5
 
 
-async def test_garbage_is_rejected_and_database_failure_deferred(gateway: MailGateway) -> None:
+async def test_garbage_is_rejected_and_database_failure_deferred(
+    gateway: MailGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert isinstance(await gateway(b""), Rejected)
-    gateway.settings = GatewaySettings(help_address=HELP, default_category="nope")
+
+    async def database_away(*args: object, **kwargs: object) -> None:
+        raise ConnectionError("database away")
+
+    monkeypatch.setattr(gateway.tickets, "create", database_away)
     outcome = await gateway(mail(message_id="<z@t>"))
     assert isinstance(outcome, Deferred)
     assert await Ticket.all().count() == 0
+
+
+async def test_a_missing_category_files_the_mail_in_the_fallback(gateway: MailGateway) -> None:
+    gateway.settings = GatewaySettings(help_address=HELP, default_category="nope")
+    outcome = await gateway(mail(message_id="<z@t>"))
+    assert isinstance(outcome, Accepted) and outcome.ticket_ref == "#1"
+    ticket = await Ticket.get(id=1).select_related("category")
+    assert ticket.category.code == "technical"
+    assert "the category nope does not exist" in ticket.needs_attention
+    assert await OutboxMessage.filter(ticket=ticket).count() == 1  # the tenant is answered
 
 
 async def test_a_400_character_message_id_is_taken_in_once_and_recognised(

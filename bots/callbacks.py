@@ -42,6 +42,13 @@ class ResidentAction(CallbackData, prefix="rs"):
     score: int = 0
 
 
+class ListPage(CallbackData, prefix="lp"):
+    """A page of a ticket list (``bots.listing.Listing``): /mine, /open or /my."""
+
+    listing: str
+    page: int
+
+
 def pack_action(action: Action) -> str:
     """The callback data of the button that offers ``action``."""
     if action.verb in RESIDENT_VERBS:

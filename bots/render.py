@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -31,11 +31,6 @@ HISTORY_ROWS = 8
 def ticket_line(ticket: Ticket, lang: str) -> str:
     """``#12 · in progress · Water through the ceiling``."""
     return f"{ticket.ref} · {status_name(ticket.status, lang)} · {ticket.title}"
-
-
-def ticket_list(tickets: Sequence[Ticket], lang: str, empty: str) -> str:
-    """One line per ticket, or ``empty``."""
-    return "\n".join(ticket_line(t, lang) for t in tickets) if tickets else empty
 
 
 def ticket_text(found: TicketDetail, building: Building | None, lang: str) -> str:

@@ -8,14 +8,15 @@ from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
-from bots.callbacks import Menu, MenuItem, PickRequest, ResidentAction
+from bots.callbacks import ListPage, Menu, MenuItem, PickRequest, ResidentAction
 from bots.common import PRIVATE, REGISTER_FIRST
 from bots.context import RepliesToTicket, inbound_ref
 from bots.keyboards import request_choice
+from bots.listing import Listing, page_markup, page_text, read_page
 from bots.media import VoiceToText, read_content
-from bots.render import ticket_list, ticket_text
+from bots.render import ticket_text
 from bots.residents.report import NOTHING_TO_KEEP
 from bots.residents.states import Thread
 from core.actors import Actor
@@ -25,8 +26,6 @@ from core.messaging.routes import Route
 from core.storage.blobs import BlobStore
 from core.storage.models import Person, Status, Ticket
 from core.tickets.service import TicketService
-
-MY_REQUESTS_SHOWN = 10
 
 
 async def _comment(
@@ -70,14 +69,40 @@ async def reply_in_thread(
     await _comment(message, bot, lang, resident, ticket.id, tickets, blobs, voice_to_text)
 
 
+async def _requests_page(
+    lang: str, resident: Person, tickets: TicketService, number: int
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """A page of the resident's requests: its text and its buttons (one per request)."""
+    page = await read_page(tickets, resident, Listing.MY, number)
+    if not page.tickets:
+        return page_text(page, lang), None
+    footer = gettext(lang, N_("Choose one to read it or to write to it:"))
+    rows = request_choice(page.tickets).inline_keyboard
+    return page_text(page, lang, footer), page_markup(page, lang, rows)
+
+
 async def _show_requests(
     message: Message, lang: str, resident: Person, tickets: TicketService
 ) -> None:
-    mine = await tickets.find(resident, limit=MY_REQUESTS_SHOWN)
-    text = ticket_list(mine, lang, gettext(lang, N_("You have no requests yet.")))
-    if mine:
-        text += "\n\n" + gettext(lang, N_("Choose one to read it or to write to it:"))
-    await message.answer(text, reply_markup=request_choice(mine) if mine else None)
+    text, markup = await _requests_page(lang, resident, tickets, 0)
+    await message.answer(text, reply_markup=markup)
+
+
+async def my_page(
+    callback: CallbackQuery,
+    callback_data: ListPage,
+    lang: str,
+    resident: Person | None,
+    tickets: TicketService,
+) -> None:
+    """Another page of /my in place of the one pressed."""
+    if resident is None or not isinstance(callback.message, Message):
+        await callback.answer(gettext(lang, REGISTER_FIRST), show_alert=True)
+        return
+    await callback.answer()
+    text, markup = await _requests_page(lang, resident, tickets, callback_data.page)
+    with suppress(TelegramBadRequest):  # pressed twice: the page is shown already
+        await callback.message.edit_text(text, reply_markup=markup)
 
 
 async def my_command(
@@ -215,6 +240,7 @@ def router() -> Router:
     requests.message.register(my_command, Command("my"), PRIVATE)
     requests.callback_query.register(my_button, Menu.filter(F.item == MenuItem.MY_REQUESTS))
     requests.callback_query.register(pick, PickRequest.filter())
+    requests.callback_query.register(my_page, ListPage.filter(F.listing == Listing.MY))
     requests.message.register(comment, StateFilter(Thread.commenting), PRIVATE)
     requests.callback_query.register(rate, ResidentAction.filter(F.action == Verb.RATE))
     requests.callback_query.register(not_fixed, ResidentAction.filter(F.action == Verb.REOPEN))

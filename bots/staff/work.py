@@ -3,13 +3,18 @@ card, which writes to the resident."""
 
 from __future__ import annotations
 
-from aiogram import Bot, Router
-from aiogram.filters import Command, CommandObject
-from aiogram.types import Message
+from contextlib import suppress
 
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command, CommandObject
+from aiogram.types import CallbackQuery, Message
+
+from bots.callbacks import ListPage
 from bots.context import IsStaff, RepliesToTicket, inbound_ref
+from bots.listing import Listing, page_markup, page_text, read_page
 from bots.media import read_content
-from bots.render import ticket_list, ticket_text
+from bots.render import ticket_text
 from core.actors import Actor
 from core.directory.lookup import find_staff
 from core.errors import InvalidInput
@@ -19,9 +24,6 @@ from core.storage.blobs import BlobStore
 from core.storage.models import Person, Ticket
 from core.tickets.access import SEES_ALL, require_role
 from core.tickets.service import TicketService, parse_ref
-from core.tickets.workflow import OPEN_STATUSES
-
-OPEN_SHOWN = 30
 
 
 def _two_parts(command: CommandObject, usage: str) -> tuple[str, str]:
@@ -33,13 +35,30 @@ def _two_parts(command: CommandObject, usage: str) -> tuple[str, str]:
 
 
 async def mine(message: Message, staff: Person, lang: str, tickets: TicketService) -> None:
-    work = await tickets.find(staff, assignee=staff, statuses=sorted(OPEN_STATUSES))
-    await message.answer(ticket_list(work, lang, gettext(lang, N_("You have no open work."))))
+    page = await read_page(tickets, staff, Listing.MINE, 0)
+    await message.answer(page_text(page, lang), reply_markup=page_markup(page, lang))
 
 
 async def open_tickets(message: Message, staff: Person, lang: str, tickets: TicketService) -> None:
-    found = await tickets.find(staff, statuses=sorted(OPEN_STATUSES), limit=OPEN_SHOWN)
-    await message.answer(ticket_list(found, lang, gettext(lang, N_("No open requests."))))
+    page = await read_page(tickets, staff, Listing.OPEN, 0)
+    await message.answer(page_text(page, lang), reply_markup=page_markup(page, lang))
+
+
+async def turn_page(
+    callback: CallbackQuery,
+    callback_data: ListPage,
+    staff: Person,
+    lang: str,
+    tickets: TicketService,
+) -> None:
+    """Show another page of /mine or /open in place of the one pressed."""
+    await callback.answer()
+    page = await read_page(tickets, staff, Listing(callback_data.listing), callback_data.page)
+    if isinstance(callback.message, Message):
+        with suppress(TelegramBadRequest):  # pressed twice: the page is shown already
+            await callback.message.edit_text(
+                page_text(page, lang), reply_markup=page_markup(page, lang)
+            )
 
 
 async def show(
@@ -117,6 +136,10 @@ def router() -> Router:
     work.message.filter(IsStaff())
     work.message.register(mine, Command("mine"))
     work.message.register(open_tickets, Command("open"))
+    work.callback_query.filter(IsStaff())
+    work.callback_query.register(
+        turn_page, ListPage.filter(F.listing.in_({Listing.MINE, Listing.OPEN}))
+    )
     work.message.register(show, Command("ticket"))
     work.message.register(assign, Command("assign"))
     work.message.register(note_on_card, Command("note"), RepliesToTicket(Route.STAFF_CHAT))

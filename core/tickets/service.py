@@ -181,8 +181,10 @@ class TicketService:
         building: str | None = None,
         assignee: Person | None = None,
         limit: int | None = None,
+        offset: int = 0,
     ) -> list[Ticket]:
-        """Tickets newest first, filtered, limited to what ``viewer`` may see."""
+        """Tickets newest first, filtered, limited to what ``viewer`` may see (``limit``
+        of them after the first ``offset``)."""
         query = Ticket.filter(await visibility(viewer)) if viewer else Ticket.all()
         if statuses:
             query = query.filter(status__in=list(statuses))
@@ -193,6 +195,8 @@ class TicketService:
         query = query.order_by("-created_at", "-id").select_related(*RELATED)
         if limit is not None:
             query = query.limit(limit)
+        if offset:
+            query = query.offset(offset)
         return await query
 
     async def detail(self, ref: str | int, viewer: Person | None = None) -> TicketDetail:

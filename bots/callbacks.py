@@ -42,6 +42,13 @@ class ResidentAction(CallbackData, prefix="rs"):
     score: int = 0
 
 
+class ClaimDecision(CallbackData, prefix="rg"):
+    """A dispatcher approves or rejects a resident's registration to a flat (staff bot)."""
+
+    claim_id: int
+    approve: bool
+
+
 class ListPage(CallbackData, prefix="lp"):
     """A page of a ticket list (``bots.listing.Listing``): /mine, /open or /my."""
 
@@ -49,8 +56,16 @@ class ListPage(CallbackData, prefix="lp"):
     page: int
 
 
+class SkipComment(CallbackData, prefix="sk"):
+    """No comment on the rating just given (residents' bot)."""
+
+    ticket_id: int
+
+
 def pack_action(action: Action) -> str:
     """The callback data of the button that offers ``action``."""
+    if action.verb in (Verb.APPROVE, Verb.REJECT):
+        return ClaimDecision(claim_id=action.ticket_id, approve=action.verb == Verb.APPROVE).pack()
     if action.verb in RESIDENT_VERBS:
         return ResidentAction(
             action=action.verb, ticket_id=action.ticket_id, score=action.value

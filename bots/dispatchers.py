@@ -16,7 +16,7 @@ from bots.context import PersonMiddleware
 from bots.errors import build_errors_router
 from bots.media import VoiceToText
 from bots.residents import menu, registration, report, requests
-from bots.staff import access, cards, manager, work
+from bots.staff import access, cards, manager, registrations, work
 from core.clock import Clock
 from core.directory.invites import staff_by_chat
 from core.directory.residents import resident_by_chat
@@ -62,6 +62,8 @@ class BotServices:
     clock: Clock
     report_window: timedelta = timedelta(minutes=10)
     """How long after a report further messages join it."""
+    reports_per_hour: int = 10
+    """New requests one resident may open in an hour (emergencies are never refused)."""
     voice_to_text: VoiceToText | None = None
     """Transcribes residents' voice notes (None: they are kept as audio only)."""
     reports: Reports | None = None
@@ -75,6 +77,7 @@ class BotServices:
             blobs=self.blobs,
             clock=self.clock,
             report_window=self.report_window,
+            reports_per_hour=self.reports_per_hour,
             voice_to_text=self.voice_to_text,
             reports=self.reports,
             announcer=self.announcer,
@@ -97,6 +100,7 @@ def build_resident_dispatcher(
         common.language_router(),
         requests.router(),
         report.router(),
+        report.keeper_router(),
         common.leftovers_router(N_("Please choose what your message is about: /menu")),
     )
     return dispatcher
@@ -115,6 +119,7 @@ def build_staff_dispatcher(
         access.router(),
         common.language_router(),
         cards.router(),
+        registrations.router(),
         work.router(),
         manager.router(),
         access.refusal_router(),

@@ -14,6 +14,7 @@ from bots.callbacks import (
     PickLanguage,
     PickRequest,
     Postpone,
+    SkipComment,
 )
 from bots.telegram_render import inline_keyboard
 from core.directory.residents import Residence
@@ -58,15 +59,33 @@ def flat_choice(homes: Sequence[Residence], lang: str) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
+REQUEST_LABEL_LENGTH = 60
+
+
+def shortened(text: str, limit: int = REQUEST_LABEL_LENGTH) -> str:
+    """``text`` in at most ``limit`` characters, cut after a whole word and ended with "…"."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut and not text[limit - 1].isspace():
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,.;:·-") + "…"
+
+
 def request_choice(tickets: Sequence[Ticket]) -> InlineKeyboardMarkup:
     """One button per request, to read it and write to it."""
     builder = InlineKeyboardBuilder()
     for ticket in tickets:
-        builder.add(
-            _button(f"{ticket.ref} · {ticket.title}"[:60], PickRequest(ticket_id=ticket.id).pack())
-        )
+        label = shortened(f"{ticket.ref} · {ticket.title}")
+        builder.add(_button(label, PickRequest(ticket_id=ticket.id).pack()))
     builder.adjust(1)
     return builder.as_markup()
+
+
+def skip_button(ticket_id: int, lang: str) -> InlineKeyboardMarkup:
+    """"Skip" under the question for a comment on a rating."""
+    skip = _button(gettext(lang, N_("Skip")), SkipComment(ticket_id=ticket_id).pack())
+    return InlineKeyboardMarkup(inline_keyboard=[[skip]])
 
 
 def language_choice() -> InlineKeyboardMarkup:

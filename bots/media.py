@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiogram import Bot
 from aiogram.types import Location, Message, Venue
 
+from core.i18n import N_
 from core.storage.blobs import BlobStore
 from core.tickets.commands import NewAttachment
+
+log = logging.getLogger(__name__)
+
+VOICE_NOT_TRANSCRIBED = N_("voice note not transcribed: listen to it")
+"""What staff read on a ticket whose voice note nobody could transcribe."""
 
 _SIGNATURES = (
     (b"\xff\xd8\xff", "image/jpeg", "jpg"),
@@ -41,14 +48,17 @@ class Content:
     kind: str = "text"
     """What the message mainly is: text, photo, document, voice, video, audio, location."""
     note: str = ""
-    """Why a voice note has no transcript, for staff to see (never a title)."""
+    """Why a voice note has no transcript, for the operator's log (never shown to anyone)."""
 
     @property
     def described(self) -> str:
-        """The text with the note, as it goes onto the ticket."""
-        return "\n".join(
-            part for part in (self.text, f"[{self.note}]" if self.note else "") if part
-        )
+        """The text, as it goes onto the ticket."""
+        return self.text
+
+    @property
+    def untranscribed(self) -> bool:
+        """A voice note kept as audio only: a person must listen to it."""
+        return self.kind == "voice" and bool(self.note)
 
     @property
     def empty(self) -> bool:
@@ -84,6 +94,8 @@ async def read_content(
             blobs, data, message.voice.mime_type or "audio/ogg", f"voice_{message.message_id}.ogg"
         )
         spoken, problem = await voice_to_text(data, language) if voice_to_text else ("", "")
+        if problem:
+            log.warning("voice note %s kept as audio: %s", message.message_id, problem)
         return Content("\n".join(p for p in (text, spoken) if p), [note], "voice", problem)
     for kind, item in (
         ("document", message.document),

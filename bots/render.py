@@ -69,4 +69,6 @@ def _event_name(event: Mapping[str, Any], lang: str) -> str:
     kind = EventType(event["type"])
     if kind == EventType.STATUS_CHANGED and "to" in event["data"]:
         return status_name(Status(event["data"]["to"]), lang)
+    if kind == EventType.RATING and "rating" in event["data"]:
+        return gettext(lang, N_("rating {score}/5"), score=event["data"]["rating"])
     return gettext(lang, EVENT_NAMES[kind])

@@ -3,6 +3,8 @@ emergency, then describe the problem."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
@@ -11,10 +13,11 @@ from aiogram.types import CallbackQuery, Message
 from bots.callbacks import Menu, MenuItem, PickFlat
 from bots.common import PRIVATE, REGISTER_FIRST
 from bots.keyboards import flat_choice, main_menu
+from bots.residents.report import TOO_MANY, file_pending, over_limit
 from bots.residents.states import Report
 from core.clock import Clock
 from core.directory.lookup import building_by_code
-from core.directory.residents import residences
+from core.directory.residents import Residence, residences
 from core.i18n import N_, gettext
 from core.storage.models import Building, Person
 
@@ -22,8 +25,9 @@ from core.storage.models import Building, Person
 def emergency_text(building: Building, lang: str) -> str:
     """What to do right now, and the duty phone, for an emergency in ``building``."""
     lines = [gettext(lang, N_("🚨 What to do right now:"))]
-    if building.emergency_instructions:
-        lines.append(building.emergency_instructions)
+    instructions = building.emergency_instructions_in(lang)
+    if instructions:
+        lines.append(instructions)
     phone = building.duty_phone or building.phone
     if phone:
         lines.append(gettext(lang, N_("Duty phone: {phone}"), phone=phone))
@@ -31,15 +35,25 @@ def emergency_text(building: Building, lang: str) -> str:
 
 
 async def ask_description(
-    message: Message, state: FSMContext, lang: str, clock: Clock, building_code: str, unit: str
+    message: Message,
+    state: FSMContext,
+    lang: str,
+    clock: Clock,
+    building_code: str,
+    unit: str,
+    *,
+    kept: bool = False,
 ) -> None:
-    """Remember the flat; in an emergency show the duty instructions first; ask what happened."""
+    """Remember the flat; in an emergency show the duty instructions first; ask what happened
+    (unless the resident ``kept`` messages for it: they are the description)."""
     data = await state.update_data(
         building=building_code, unit=unit, started=clock.now().isoformat()
     )
     await state.set_state(Report.describing)
     if data["category"] == MenuItem.EMERGENCY.value:
         await message.answer(emergency_text(await building_by_code(building_code), lang))
+    if kept:
+        return
     await message.answer(
         gettext(
             lang,
@@ -64,17 +78,26 @@ async def topic_chosen(
     lang: str,
     resident: Person | None,
     clock: Clock,
+    **services: Any,
 ) -> None:
     homes = await residences(resident) if resident is not None else []
-    if not homes or not isinstance(callback.message, Message):
+    if resident is None or not homes or not isinstance(callback.message, Message):
         await callback.answer(gettext(lang, REGISTER_FIRST), show_alert=True)
         return
+    category = callback_data.item.value
+    if await over_limit(
+        resident, category, services["tickets"], clock, services["reports_per_hour"]
+    ):
+        await callback.answer()
+        await state.clear()
+        await callback.message.answer(gettext(lang, TOO_MANY))
+        return
     await callback.answer()
-    await state.set_data({"category": callback_data.item.value})
+    waiting = await state.get_state() in (Report.topic.state, Report.flat.state)
+    pending = (await state.get_data()).get("pending", []) if waiting else []
+    await state.set_data({"category": category, "pending": pending})
     if len(homes) == 1:
-        await ask_description(
-            callback.message, state, lang, clock, homes[0].building_code, homes[0].unit
-        )
+        await _start(callback.message, state, lang, resident, clock, homes[0], services)
         return
     await state.set_state(Report.flat)
     await callback.message.answer(
@@ -89,15 +112,39 @@ async def flat_chosen(
     lang: str,
     resident: Person | None,
     clock: Clock,
+    **services: Any,
 ) -> None:
     homes = await residences(resident) if resident is not None else []
-    chosen = (callback_data.building, callback_data.unit)
-    if chosen not in {(h.building_code, h.unit) for h in homes}:
+    home = next(
+        (
+            h
+            for h in homes
+            if (h.building_code, h.unit) == (callback_data.building, callback_data.unit)
+        ),
+        None,
+    )
+    if resident is None or home is None:
         await callback.answer(gettext(lang, REGISTER_FIRST), show_alert=True)
         return
     await callback.answer()
     if isinstance(callback.message, Message):
-        await ask_description(callback.message, state, lang, clock, *chosen)
+        await _start(callback.message, state, lang, resident, clock, home, services)
+
+
+async def _start(
+    message: Message,
+    state: FSMContext,
+    lang: str,
+    resident: Person,
+    clock: Clock,
+    home: Residence,
+    services: dict[str, Any],
+) -> None:
+    """The report's flat is known: file what was kept, else ask for the description."""
+    kept = bool((await state.get_data()).get("pending"))
+    await ask_description(message, state, lang, clock, home.building_code, home.unit, kept=kept)
+    if kept:
+        await file_pending(state, lang, resident, {**services, "clock": clock})
 
 
 def router() -> Router:

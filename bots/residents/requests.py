@@ -10,14 +10,14 @@ from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
-from bots.callbacks import ListPage, Menu, MenuItem, PickRequest, ResidentAction
+from bots.callbacks import ListPage, Menu, MenuItem, PickRequest, ResidentAction, SkipComment
 from bots.common import PRIVATE, REGISTER_FIRST
 from bots.context import RepliesToTicket, inbound_ref
-from bots.keyboards import request_choice
+from bots.keyboards import request_choice, skip_button
 from bots.listing import Listing, page_markup, page_text, read_page
-from bots.media import VoiceToText, read_content
+from bots.media import VOICE_NOT_TRANSCRIBED, VoiceToText, read_content
 from bots.render import ticket_text
-from bots.residents.report import NOTHING_TO_KEEP
+from bots.residents.report import NOTHING_TO_KEEP, VOICE_KEPT
 from bots.residents.states import Thread
 from core.actors import Actor
 from core.i18n import N_, gettext
@@ -49,8 +49,15 @@ async def _comment(
         attachments=content.attachments,
         inbound=inbound_ref(Route.RESIDENT_CHAT, message),
     )
-    if added is not None:
-        await message.answer(gettext(lang, N_("Added to your request {ref}."), ref=f"#{ticket_id}"))
+    if added is None:
+        return
+    if content.untranscribed:
+        await tickets.amend_report(
+            ticket_id, Actor.of(resident), needs_attention=VOICE_NOT_TRANSCRIBED
+        )
+        await message.answer(gettext(lang, VOICE_KEPT))
+        return
+    await message.answer(gettext(lang, N_("Added to your request {ref}."), ref=f"#{ticket_id}"))
 
 
 async def reply_in_thread(
@@ -176,6 +183,7 @@ async def comment(
 async def rate(
     callback: CallbackQuery,
     callback_data: ResidentAction,
+    state: FSMContext,
     lang: str,
     resident: Person | None,
     tickets: TicketService,
@@ -187,34 +195,84 @@ async def rate(
     await callback.answer(gettext(lang, N_("Thank you!")))
     await _drop_buttons(callback)
     if isinstance(callback.message, Message):
-        await callback.message.answer(
-            gettext(
-                lang,
-                N_("Thank you for rating {ref}: {stars}"),
-                ref=f"#{callback_data.ticket_id}",
-                stars="★" * callback_data.score,
-            )
+        await state.set_state(Thread.rating_comment)
+        await state.set_data({"ticket": callback_data.ticket_id})
+        thanks = gettext(
+            lang,
+            N_("Thank you for rating {ref}: {stars}"),
+            ref=f"#{callback_data.ticket_id}",
+            stars="★" * callback_data.score,
         )
+        ask = gettext(lang, N_("Would you like to add a comment? Write it here, or press “Skip”."))
+        await callback.message.answer(
+            f"{thanks}\n{ask}", reply_markup=skip_button(callback_data.ticket_id, lang)
+        )
+
+
+async def rating_comment(
+    message: Message,
+    bot: Bot,
+    state: FSMContext,
+    lang: str,
+    resident: Person | None,
+    tickets: TicketService,
+    blobs: BlobStore,
+    voice_to_text: VoiceToText | None = None,
+) -> None:
+    """The text after a rating comments on it; anything else goes onto the request."""
+    ticket_id = (await state.get_data())["ticket"]
+    await state.clear()
+    if resident is None:
+        await message.answer(gettext(lang, REGISTER_FIRST))
+        return
+    if not message.text:
+        await _comment(message, bot, lang, resident, ticket_id, tickets, blobs, voice_to_text)
+        return
+    await tickets.comment_rating(ticket_id, Actor.of(resident), message.text)
+    await message.answer(gettext(lang, N_("Thank you, we passed your comment on.")))
+
+
+async def skip_comment(callback: CallbackQuery, state: FSMContext, lang: str) -> None:
+    if await state.get_state() == Thread.rating_comment.state:
+        await state.clear()
+    await callback.answer(gettext(lang, N_("Thank you!")))
+    await _drop_buttons(callback)
 
 
 async def not_fixed(
     callback: CallbackQuery,
     callback_data: ResidentAction,
+    state: FSMContext,
     lang: str,
     resident: Person | None,
     tickets: TicketService,
 ) -> None:
+    """Reopen the request; the resident's next message says what is still wrong."""
     if resident is None:
         await callback.answer(gettext(lang, REGISTER_FIRST), show_alert=True)
         return
+    ref = f"#{callback_data.ticket_id}"
     await tickets.change_status(
         callback_data.ticket_id,
         Actor.of(resident),
         Status.REOPENED,
-        note=gettext(lang, N_("The resident says it is not fixed.")),
+        told=gettext(lang, N_("You said it is not fixed.")),
     )
     await callback.answer(gettext(lang, N_("Sorry about that. We are on it again.")))
     await _drop_buttons(callback)
+    await state.set_state(Thread.commenting)
+    await state.set_data({"ticket": callback_data.ticket_id})
+    if isinstance(callback.message, Message):
+        await callback.message.answer(
+            gettext(
+                lang,
+                N_(
+                    "What is still wrong? Write it here (a photo or a voice note is fine "
+                    "too) and I will add it to {ref}."
+                ),
+                ref=ref,
+            )
+        )
 
 
 async def _drop_buttons(callback: CallbackQuery) -> None:
@@ -234,7 +292,8 @@ async def edited(message: Message, lang: str) -> None:
 
 
 def router() -> Router:
-    """``/my``, a chosen request, comments (also by replying), ratings, edits."""
+    """``/my``, a chosen request, comments (also by replying, and after "not fixed"),
+    ratings with an optional comment, edits."""
     requests = Router(name="resident-requests")
     requests.message.register(reply_in_thread, PRIVATE, RepliesToTicket(Route.RESIDENT_CHAT))
     requests.message.register(my_command, Command("my"), PRIVATE)
@@ -242,7 +301,9 @@ def router() -> Router:
     requests.callback_query.register(pick, PickRequest.filter())
     requests.callback_query.register(my_page, ListPage.filter(F.listing == Listing.MY))
     requests.message.register(comment, StateFilter(Thread.commenting), PRIVATE)
+    requests.message.register(rating_comment, StateFilter(Thread.rating_comment), PRIVATE)
     requests.callback_query.register(rate, ResidentAction.filter(F.action == Verb.RATE))
+    requests.callback_query.register(skip_comment, SkipComment.filter())
     requests.callback_query.register(not_fixed, ResidentAction.filter(F.action == Verb.REOPEN))
     requests.edited_message.register(edited, PRIVATE)
     return requests

@@ -13,17 +13,23 @@ class Registration(StatesGroup):
 
 
 class Report(StatesGroup):
-    """A new request: which flat (for several), then its messages: the first one creates the
-    ticket, the next ones (within the report window) join it.
+    """A new request: its topic (when the resident wrote before choosing one), which flat (for
+    several), then its messages: the first one creates the ticket, the next ones (within the
+    report window) join it.
 
-    Data: ``category``, ``building``, ``unit`` and ``started`` (when the topic was chosen).
+    Data: ``pending`` (messages sent before the topic, kept as Bot API JSON), ``category``,
+    ``building``, ``unit``, ``started`` (when the topic was chosen) and ``auto_title`` (the
+    ticket's title was made up, the next text replaces it).
     """
 
+    topic = State()
     flat = State()
     describing = State()
 
 
 class Thread(StatesGroup):
-    """A request chosen from "my requests": the next message is a comment on it (``ticket``)."""
+    """A request the resident is writing to (``ticket``): chosen from "my requests", or just
+    said to be not fixed; or just rated, when the next text comments on the rating."""
 
     commenting = State()
+    rating_comment = State()

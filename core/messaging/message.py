@@ -36,6 +36,9 @@ class Verb(StrEnum):
     DONE = "done"
     RATE = "rate"
     REOPEN = "reopen"
+    APPROVE = "approve"
+    """A resident's registration (``ticket_id`` holds the claim's id): a dispatcher's yes."""
+    REJECT = "reject"
 
 
 @dataclass(frozen=True)

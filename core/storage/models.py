@@ -80,6 +80,16 @@ class PlanKind(StrEnum):
 
 class OutboxStatus(StrEnum):
     """Life of an outbox row."""
+class ClaimStatus(StrEnum):
+    """Whether a resident's word that they live in a flat was checked."""
+
+    UNVERIFIED = "unverified"
+    PENDING = "pending"
+    """A dispatcher of the building was asked."""
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+
+
 
     PENDING = "pending"
     SENT = "sent"
@@ -172,6 +182,32 @@ class Absence(Model):
         "models.Person", related_name="absences", on_delete=fields.CASCADE
     )
     kind = fields.CharField(max_length=16, default="vacation")
+class ResidencyClaim(Model):
+    """A flat a resident registered to through the bot, and how that was checked (by the
+    phone number in the directory, or by a dispatcher). A residency without a claim came
+    from the directory and needs no check."""
+
+    id = fields.IntField(primary_key=True)
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="claims", on_delete=fields.CASCADE
+    )
+    unit: fields.ForeignKeyRelation[Unit] = fields.ForeignKeyField(
+        "models.Unit", related_name="claims", on_delete=fields.CASCADE
+    )
+    status = fields.CharEnumField(ClaimStatus, max_length=16, default=ClaimStatus.UNVERIFIED)
+    method = fields.CharField(max_length=16, default="")
+    """How it was decided: ``phone`` or ``dispatcher``."""
+    decided_by: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="claims_decided", null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField()
+    decided_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "residency_claim"
+        unique_together = (("person", "unit"),)
+
+
     starts = fields.DateField()
     ends = fields.DateField()
 

@@ -34,6 +34,7 @@ from core.directory.lookup import (
     normalize_contact,
     person_and_contacts,
 )
+from core.directory.verification import registration_verified
 from core.errors import AccessDenied, InvalidInput, NotFound, StaleTicket
 from core.i18n import N_, gettext
 from core.messaging.message import Action, Verb
@@ -289,6 +290,7 @@ class TicketService:
         if building is None and requester is not None:
             building = await _only_building_of(requester)
         unit = await _unit(building, cmd.unit) if cmd.unit else None
+        verified = known and (requester is None or await registration_verified(requester, unit))
         response_due, due = due_times(category, now, BusinessCalendar.of(building))
         language = (
             cmd.language
@@ -307,7 +309,7 @@ class TicketService:
                 "title": title,
                 "description": cmd.description.strip(),
                 "language": language,
-                "verified": known or cmd.channel in (Channel.CLI, Channel.PHONE),
+                "verified": verified or cmd.channel in (Channel.CLI, Channel.PHONE),
                 "needs_attention": cmd.needs_attention,
                 "linked_to_id": cmd.linked_to,
                 "assignee": None,
@@ -329,20 +331,20 @@ class TicketService:
         taken_in = [cmd.inbound, *also_seen] if cmd.inbound else list(also_seen)
         refs = await self._taken_in(ticket, *taken_in)
         files = await self._attach(ticket, event, cmd.attachments)
-        for hook in self.on_created:
-            routed = await hook(ticket, event, cmd)
-            if routed is not None:
-                await self._apply(ticket, routed, files, contacts)
-        if cmd.acknowledge:
+        if cmd.acknowledge:  # before what routing tells the requester (out of hours)
             text = gettext(
                 language,
                 N_("Your request {ref} is registered: {title}. We will keep you informed here."),
                 ref=ticket.ref,
-                title=title,
+                title=title.rstrip(".!?…。！？"),
             )
             await self.notifier.to_requester(
                 ticket, requester, event, text, auto_reply=True, contacts=contacts, thread=refs
             )
+        for hook in self.on_created:
+            routed = await hook(ticket, event, cmd)
+            if routed is not None:
+                await self._apply(ticket, routed, files, contacts)
         return ticket
 
     async def _apply(
@@ -484,8 +486,10 @@ class TicketService:
         *,
         note: str = "",
         attachments: Sequence[NewAttachment] = (),
+        told: str = "",
     ) -> TicketEvent:
         """Move a ticket along the workflow; a forbidden move raises ``InvalidTransition``.
+        ``told`` replaces the note in what the requester reads.
 
         A resident may only reopen their own finished request ("not fixed"); staff may change
         the tickets they can see. "Done" reaches the requester with rating actions. Refused
@@ -495,7 +499,9 @@ class TicketService:
         await _check_status_change(actor, ticket, status)
         check_transition(ticket.status, status)
         async with in_transaction():
-            return await self._set_status(ticket, actor, status, note=note, attachments=attachments)
+            return await self._set_status(
+                ticket, actor, status, note=note, attachments=attachments, told=told
+            )
 
     async def _set_status(
         self,
@@ -543,7 +549,9 @@ class TicketService:
             event,
             _status_text(ticket, status, told or note),
             files=files,
-            actions=rating_actions(ticket.id, ticket.language) if status == Status.DONE else (),
+            actions=rating_actions(ticket.id, requester_language(ticket))
+            if status == Status.DONE
+            else (),
         )
         by_requester = actor.person is not None and actor.person.id == ticket.requester_id  # type: ignore[attr-defined]
         if by_requester and status == Status.REOPENED and ticket.assignee is not None:
@@ -731,8 +739,9 @@ class TicketService:
             )
         if ticket.status != Status.ON_HOLD:  # on hold already: a new date
             check_transition(ticket.status, Status.ON_HOLD)
-        when = local_time(until, ticket.building, ticket.language)
-        told = gettext(ticket.language, N_("The work is postponed until {when}."), when=when)
+        language = requester_language(ticket)
+        when = local_time(until, ticket.building, language)
+        told = gettext(language, N_("The work is postponed until {when}."), when=when)
         async with in_transaction():
             return await self._set_status(
                 ticket,
@@ -789,6 +798,61 @@ class TicketService:
                     ),
                 )
         return event
+
+    async def comment_rating(self, ref: TicketRef, actor: Actor, comment: str) -> None:
+        """The requester's comment after their rating: kept with it, and the assignee hears
+        it."""
+        comment = comment.strip()
+        ticket = await self._load(ref)
+        if actor.person is not None and actor.person.id != ticket.requester_id:  # type: ignore[attr-defined]
+            raise AccessDenied(f"only the requester rates {ticket.ref}")
+        if ticket.rating is None or not comment:
+            raise InvalidInput(f"ticket {ticket.ref} has no rating to comment on")
+        async with in_transaction():
+            ticket.rating_comment = comment
+            await self._save(ticket, "rating_comment")
+            rated = await TicketEvent.filter(ticket=ticket, type=EventType.RATING).order_by("-id")
+            if rated:
+                rated[0].text = comment
+                await rated[0].save(update_fields=["text"])
+            if ticket.assignee is not None and rated:
+                await self.notifier.to_staff(
+                    ticket.assignee,
+                    ticket,
+                    rated[0],
+                    gettext(
+                        ticket.assignee.language,
+                        N_("{ref}: the resident commented on the rating: {text}"),
+                        ref=ticket.ref,
+                        text=comment,
+                    ),
+                )
+
+    async def amend_report(
+        self,
+        ref: TicketRef,
+        actor: Actor,
+        *,
+        title: str | None = None,
+        needs_attention: str | None = None,
+    ) -> None:
+        """What a chat report's later messages tell: a better title than the automatic one,
+        or something a person must look at (a voice note nobody could transcribe)."""
+
+        async def amend(ticket: Ticket) -> None:
+            if actor.person is not None and not actor.person.is_staff:
+                await require_see(actor.person, ticket)
+            changed: list[str] = []
+            if title is not None and title.strip():
+                ticket.title = _clean_title(title, "")
+                changed.append("title")
+            if needs_attention:
+                ticket.needs_attention = needs_attention
+                changed.append("needs_attention")
+            if changed:
+                await self._save(ticket, *changed)
+
+        await self._retrying(await self._load(ref), amend)
 
     async def record(
         self,
@@ -920,6 +984,10 @@ def assignment_card(ticket: Ticket, language: str | None, contacts: Sequence[Con
     ]
     if ticket.requester:
         lines.append(gettext(language, N_("Resident: {name}"), name=ticket.requester.name))
+    if not ticket.verified:
+        lines.append(gettext(language, N_("⚠️ Not verified: the resident's flat is not confirmed.")))
+    if ticket.needs_attention:
+        lines.append(f"⚠️ {gettext(language, ticket.needs_attention)}")
     reachable = [c.value for c in contacts if c.kind in (ContactKind.PHONE, ContactKind.EMAIL)]
     if reachable:
         lines.append(gettext(language, N_("Contact: {contacts}"), contacts=", ".join(reachable)))
@@ -1033,17 +1101,26 @@ async def _coordinators(ticket: Ticket) -> list[Person]:
     return list({p.id: p for p in people}.values())
 
 
+def requester_language(ticket: Ticket) -> str:
+    """The language the requester reads now (chosen with ``/lang`` after the ticket was
+    opened, perhaps), else the ticket's."""
+    requester = ticket.requester
+    chosen = requester.language if isinstance(requester, Person) else None
+    return chosen or ticket.language
+
+
 def _reply_text(ticket: Ticket, actor: Actor, text: str) -> str:
-    header = gettext(ticket.language, N_("Reply on your request {ref}:"), ref=ticket.ref)
+    header = gettext(requester_language(ticket), N_("Reply on your request {ref}:"), ref=ticket.ref)
     return f"{header}\n{text}"
 
 
 def _status_text(ticket: Ticket, status: Status, note: str) -> str:
+    language = requester_language(ticket)
     line = gettext(
-        ticket.language,
+        language,
         N_("Your request {ref} is now: {status}."),
         ref=ticket.ref,
-        status=status_name(status, ticket.language),
+        status=status_name(status, language),
     )
     return f"{line}\n{note.strip()}" if note.strip() else line
 

@@ -136,6 +136,7 @@ async def start_telegram(
         blobs=app.blobs,
         clock=app.clock,
         report_window=timedelta(minutes=settings.report_window_minutes),
+        reports_per_hour=settings.reports_per_hour,
         voice_to_text=app.voice_to_text,
         reports=app.operations.reports,
         announcer=app.operations.announcer,

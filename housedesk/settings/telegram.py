@@ -41,8 +41,14 @@ class TelegramSettings(BaseModel):
     """For invite links; asked from Telegram (getMe) when not set."""
     polling_timeout_s: int = Field(25, ge=1, le=50)
     """Long-polling wait per getUpdates request."""
+    messages_per_second: int = Field(25, ge=1)
+    """Messages each bot sends per second at most, answers and outbox together (Telegram
+    allows about 30; the margin absorbs network jitter)."""
     report_window_minutes: int = Field(10, ge=0)
     """How long after a report the resident's further messages join it."""
+    reports_per_hour: int = Field(10, ge=1)
+    """New requests one resident may open through the bot in an hour (emergencies are never
+    refused); more get a polite answer."""
     update_max_attempts: int = Field(5, ge=1)
     """An update whose handling fails this many times (while the database answers) is
     quarantined: set aside for ``housedesk quarantine``, and the managers are told."""

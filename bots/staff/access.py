@@ -1,39 +1,46 @@
-"""Who may use the staff bot: staff linked by an invite code or by the directory's
-Telegram id. Everyone else gets a polite refusal and nothing else."""
+"""Who may use the staff bot, and where: staff linked by an invite code or by the
+directory's Telegram id, in a private chat or a staff group of the directory. Everyone else
+gets a polite refusal and nothing else; another group gets one line and no data."""
 
 from __future__ import annotations
 
-from aiogram import Router
-from aiogram.filters import Command, CommandObject, CommandStart
-from aiogram.types import CallbackQuery, Message, User
+from aiogram import Bot, Router
+from aiogram.enums import ChatType
+from aiogram.filters import Command, CommandObject, CommandStart, Filter
+from aiogram.types import CallbackQuery, Message, TelegramObject, User
 
 from bots.common import PRIVATE
 from bots.context import FromUser, IsStaff
+from bots.staff.menus import help_text, set_person_menu
 from core.clock import Clock
 from core.directory.invites import redeem_invite
 from core.i18n import N_, gettext
-from core.storage.models import Person
+from core.storage.models import Person, StaffChat
 
 REFUSAL = N_(
     "Sorry, this bot is only for the staff of the management company. If you work with us, "
     "ask your manager for an invite code and send /start CODE."
 )
-HELP = N_(
-    "Assignment cards arrive here: accept, decline, postpone or finish the work with their "
-    "buttons. Reply to a card to write to the resident.\n"
-    "/mine: my open work\n"
-    "/open: open requests\n"
-    "/ticket 12: one request with its history\n"
-    "/assign 12 NAME: give a request to someone\n"
-    "/note 12 TEXT: an internal note (or reply to a card with /note TEXT)\n"
-    "/lang: language\n"
-    "/cancel: stop what you started"
-)
+NOT_A_STAFF_GROUP = N_("This group is not a staff group; write to me in a private chat.")
+
+
+class InStaffPlace(Filter):
+    """Passes updates from a private chat or a staff group of the directory."""
+
+    async def __call__(self, event: TelegramObject) -> bool:
+        message = event.message if isinstance(event, CallbackQuery) else event
+        chat = getattr(message, "chat", None)
+        if chat is None:
+            return True  # a button under a message too old to tell: the checks in core decide
+        if chat.type == ChatType.PRIVATE:
+            return True
+        return await StaffChat.exists(chat_id=chat.id)
 
 
 async def link(
     message: Message,
     command: CommandObject,
+    bot: Bot,
     user: User,
     staff: Person | None,
     lang: str,
@@ -41,13 +48,17 @@ async def link(
 ) -> None:
     if staff is None:
         staff = await redeem_invite(command.args or "", user.id, clock)
-    await message.answer(
-        gettext(lang, N_("Welcome, {name}!"), name=staff.name) + "\n\n" + gettext(lang, HELP)
-    )
+    await set_person_menu(bot, staff, message.chat.id)
+    welcome = gettext(lang, N_("Welcome, {name}!"), name=staff.name)
+    await message.answer(welcome + "\n\n" + help_text(staff, lang))
 
 
-async def start(message: Message, staff: Person | None, lang: str) -> None:
-    await message.answer(gettext(lang, HELP if staff is not None else REFUSAL))
+async def start(message: Message, bot: Bot, staff: Person | None, lang: str) -> None:
+    if staff is None:
+        await message.answer(gettext(lang, REFUSAL))
+        return
+    await set_person_menu(bot, staff, message.chat.id)
+    await message.answer(help_text(staff, lang))
 
 
 def router() -> Router:
@@ -70,6 +81,27 @@ async def refuse_button(callback: CallbackQuery, lang: str) -> None:
 
 async def ignore(message: Message) -> None:
     """Group members who are not staff: not the bot's business."""
+
+
+async def not_a_staff_group(message: Message, lang: str) -> None:
+    """A command in a group the directory does not know: one line, no data."""
+    if (message.text or "").startswith("/"):
+        await message.answer(gettext(lang, NOT_A_STAFF_GROUP))
+
+
+async def not_a_staff_group_button(callback: CallbackQuery, lang: str) -> None:
+    await callback.answer(gettext(lang, NOT_A_STAFF_GROUP), show_alert=True)
+
+
+def foreign_group_router() -> Router:
+    """Before any staff command or button: groups that are not staff groups get one line
+    for a command and nothing else."""
+    foreign = Router(name="staff-foreign-group")
+    foreign.message.filter(~InStaffPlace())
+    foreign.callback_query.filter(~InStaffPlace())
+    foreign.message.register(not_a_staff_group)
+    foreign.callback_query.register(not_a_staff_group_button)
+    return foreign
 
 
 def refusal_router() -> Router:

@@ -12,7 +12,7 @@ from core.clock import Clock
 from core.directory.lookup import find_staff, normalize_contact, person_by_contact
 from core.errors import AccessDenied, InvalidInput
 from core.i18n import N_
-from core.storage.models import Contact, ContactKind, Person, StaffInvite
+from core.storage.models import Contact, ContactKind, Person, Role, StaffInvite
 
 INVITE_TTL = timedelta(hours=48)
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -69,3 +69,14 @@ async def staff_by_chat(chat_id: int | str) -> Person | None:
     if person is None or not person.is_staff or not person.active:
         return None
     return person
+
+
+async def linked_staff() -> list[tuple[Person, str]]:
+    """Active members of staff with a linked chat account, and its chat id."""
+    contacts = (
+        await Contact.filter(kind=ContactKind.CHAT, person__active=True)
+        .exclude(person__role=Role.RESIDENT)
+        .select_related("person")
+        .order_by("id")
+    )
+    return [(c.person, c.value) for c in contacts]

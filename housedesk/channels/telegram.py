@@ -33,6 +33,7 @@ from bots.dispatchers import (
 )
 from bots.fsm_storage import conversation_storage
 from bots.inbox_feed import UpdateFeed
+from bots.staff.menus import set_staff_menus
 from bots.telegram_sender import TelegramSender
 from core.messaging.inbox import InboxPolicy
 from core.messaging.routes import Route
@@ -52,6 +53,8 @@ class BotKind:
     channel: Route
     build: DispatcherFactory
     commands: tuple[tuple[str, str], ...]
+    person_menus: Callable[[Bot], Awaitable[None]] | None = None
+    """Sets each linked person's own menu at start-up (staff: per role)."""
 
     def token(self, settings: TelegramSettings) -> str | None:
         """The configured token, if any."""
@@ -66,7 +69,7 @@ class BotKind:
 
 BOT_KINDS = (
     BotKind("resident", Route.RESIDENT_CHAT, build_resident_dispatcher, RESIDENT_COMMANDS),
-    BotKind("staff", Route.STAFF_CHAT, build_staff_dispatcher, STAFF_COMMANDS),
+    BotKind("staff", Route.STAFF_CHAT, build_staff_dispatcher, STAFF_COMMANDS, set_staff_menus),
 )
 
 
@@ -186,6 +189,8 @@ async def _start_bot(
     name = kind.name
     try:
         await set_command_menus(bot, kind.commands)
+        if kind.person_menus is not None:
+            await kind.person_menus(bot)
         name = f"{kind.name} bot @{(await bot.me()).username}"
     except (TelegramAPIError, TelegramNetworkError) as exc:
         log.warning("telegram: %s bot cannot reach Telegram yet (menus not set): %s", name, exc)

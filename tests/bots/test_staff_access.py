@@ -84,7 +84,7 @@ async def test_an_invite_code_links_staff_once(
         # Staff with a Telegram id in the directory need no code.
         alice = TelegramUser.of(botapi, STAFF, 100001, "Alice")
         alice.send("/start")
-        await alice.sees("/mine: my open work")
+        await alice.sees("/report: Report: /report week OAK")  # a manager
 
 
 async def test_a_wrong_webhook_secret_gets_401(app: App, botapi: BotApiServer) -> None:

@@ -117,11 +117,14 @@ class MailGateway:
 
     async def __call__(self, raw: bytes) -> Outcome:
         """Take in one message; never raises."""
-        if too_many_parts(raw, self.settings.max_mime_parts):
+        # a mail may be tens of megabytes: it is scanned and parsed off the event loop
+        if await asyncio.to_thread(too_many_parts, raw, self.settings.max_mime_parts):
             limit = self.settings.max_mime_parts
             return Rejected(f"more than {limit} MIME parts: not taken in", 552, "5.3.4")
         try:
-            mail = parse_message(raw, max_attachment_bytes=self.settings.max_attachment_bytes)
+            mail = await asyncio.to_thread(
+                parse_message, raw, max_attachment_bytes=self.settings.max_attachment_bytes
+            )
         except MalformedMail as exc:
             return Rejected(f"not a mail message: {exc}", 550, "5.6.0")
         try:

@@ -17,6 +17,7 @@ and stored as the ticket's reference when the message was written.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from email.utils import parseaddr
 
@@ -61,8 +62,9 @@ class SmtpSender:
     async def __call__(self, delivery: Delivery) -> DeliveryReceipt:
         """Send ``delivery``; raise a temporary or permanent delivery error on failure."""
         emergency = await emergency_of(delivery.id) if delivery.message.automatic else None
-        try:
-            message = compose_message(
+        try:  # off the event loop: it reads the attachments' blobs
+            message = await asyncio.to_thread(
+                compose_message,
                 delivery.message,
                 to=delivery.recipient,
                 from_address=self._settings.from_address,
@@ -77,7 +79,7 @@ class SmtpSender:
         settings = self._settings
         try:
             _, reply = await aiosmtplib.send(
-                message.as_bytes(),
+                await asyncio.to_thread(message.as_bytes),
                 sender=envelope_sender,
                 recipients=[recipient],
                 hostname=settings.host,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -24,7 +25,8 @@ async def report_png(
 ) -> bytes:
     """The report core computes for ``period`` (and ``building``) as a PNG chart."""
     report = await reports.report(period, building)
-    return render_png(report, language, await reports.category_names(language))
+    names = await reports.category_names(language)
+    return await asyncio.to_thread(render_png, report, language, names)  # off the loop
 
 
 def render_png(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from datetime import datetime
@@ -76,7 +77,8 @@ async def export_xlsx(
     reports: Reports, period: str = "month", building: str | None = None
 ) -> bytes:
     """Every ticket of the period with its timeline, as an XLSX workbook."""
-    return render_xlsx(await reports.export(period, building))
+    export = await reports.export(period, building)
+    return await asyncio.to_thread(render_xlsx, export)  # off the loop
 
 
 def render_xlsx(export: Export) -> bytes:

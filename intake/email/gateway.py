@@ -20,7 +20,7 @@ from core.actors import Actor
 from core.clock import Clock
 from core.directory.defaults import fallback_category
 from core.directory.lookup import person_by_contact
-from core.errors import DomainError, NotFound
+from core.errors import AccessDenied, DomainError, NotFound
 from core.i18n import N_, gettext
 from core.operations.classify import Classification as Categorized
 from core.storage.blobs import BlobStore
@@ -130,6 +130,8 @@ class MailGateway:
         try:
             mail = await authenticate(self.settings.authentication, raw, mail)
             return await self._take_in(mail, _message_id(mail, raw))
+        except AccessDenied as exc:  # staff writing on a ticket they may not see: tell them
+            return Rejected(str(exc), 550, "5.7.1")
         except Exception as exc:  # database away, or a bug: the sender must retry
             log.exception("mail %s deferred", mail.message_id)
             return Deferred(f"temporary failure: {type(exc).__name__}")

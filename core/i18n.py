@@ -8,6 +8,7 @@ A missing catalog or message falls back to English.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from gettext import NullTranslations
 from io import BytesIO
@@ -67,6 +68,15 @@ def ngettext(language: str | None, singular: str, plural: str, n: int, **params:
     ``params``; ``{n}`` is the count unless ``params`` says otherwise."""
     translated = _translations(normalize_language(language)).ngettext(singular, plural, n)
     return translated.format(**{"n": n, **params})
+
+
+def in_language(texts: Mapping[str, str], *languages: str | None) -> str:
+    """The first non-empty text of ``texts`` (by language code) among ``languages``, then
+    English; empty when none is there."""
+    for language in (*languages, DEFAULT_LANGUAGE):
+        if language and texts.get(language):
+            return texts[language]
+    return ""
 
 
 def N_(message: str) -> str:

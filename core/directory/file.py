@@ -12,7 +12,14 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from core.errors import InvalidInput
 from core.storage.models import Role
@@ -63,7 +70,8 @@ class BuildingRow(Row):
     language: str = "en"
     phone: str | None = None
     duty_phone: str | None = None
-    emergency_instructions: str = ""
+    emergency_instructions: dict[str, str] = {}
+    """By language; a plain string is the instructions in the building's ``language``."""
     zone: str | None = None
     units: list[str | int] = []
     hours: dict[str, list[str]] = {}
@@ -76,6 +84,13 @@ class BuildingRow(Row):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown timezone {value!r}") from None
+        return value
+
+    @field_validator("emergency_instructions", mode="before")
+    @classmethod
+    def _instructions_by_language(cls, value: object, info: ValidationInfo) -> object:
+        if isinstance(value, str):
+            return {str(info.data.get("language") or "en"): value} if value.strip() else {}
         return value
 
     @field_validator("units")

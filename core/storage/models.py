@@ -11,6 +11,8 @@ from enum import StrEnum
 from tortoise import fields
 from tortoise.models import Model
 
+from core.i18n import in_language
+
 
 class Role(StrEnum):
     """What a person is to housedesk."""
@@ -78,8 +80,6 @@ class PlanKind(StrEnum):
     DUTY = "duty"
 
 
-class OutboxStatus(StrEnum):
-    """Life of an outbox row."""
 class ClaimStatus(StrEnum):
     """Whether a resident's word that they live in a flat was checked."""
 
@@ -90,6 +90,8 @@ class ClaimStatus(StrEnum):
     REJECTED = "rejected"
 
 
+class OutboxStatus(StrEnum):
+    """Life of an outbox row."""
 
     PENDING = "pending"
     SENT = "sent"
@@ -107,13 +109,19 @@ class Building(Model):
     language = fields.CharField(max_length=8, default="en")
     phone = fields.CharField(max_length=32, null=True)
     duty_phone = fields.CharField(max_length=32, null=True)
-    emergency_instructions = fields.TextField(default="")
+    emergency_instructions: fields.Field[dict[str, str]] = fields.JSONField(default=dict)
+    """What to do in an emergency, by language: ``{"en": ..., "ru": ...}``."""
     zone = fields.CharField(max_length=64, null=True)
     hours: fields.Field[dict[str, list[str]]] = fields.JSONField(default=dict)
     holidays: fields.Field[list[str]] = fields.JSONField(default=list)
 
     class Meta:
         table = "building"
+
+    def emergency_instructions_in(self, language: str | None) -> str:
+        """The emergency instructions in ``language``, else in the building's language, else
+        in English; empty when there are none."""
+        return in_language(self.emergency_instructions or {}, language, self.language)
 
 
 class Unit(Model):
@@ -174,14 +182,6 @@ class Contact(Model):
         unique_together = (("kind", "value"),)
 
 
-class Absence(Model):
-    """A period a member of staff is away (vacation, sick leave)."""
-
-    id = fields.IntField(primary_key=True)
-    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
-        "models.Person", related_name="absences", on_delete=fields.CASCADE
-    )
-    kind = fields.CharField(max_length=16, default="vacation")
 class ResidencyClaim(Model):
     """A flat a resident registered to through the bot, and how that was checked (by the
     phone number in the directory, or by a dispatcher). A residency without a claim came
@@ -208,6 +208,14 @@ class ResidencyClaim(Model):
         unique_together = (("person", "unit"),)
 
 
+class Absence(Model):
+    """A period a member of staff is away (vacation, sick leave)."""
+
+    id = fields.IntField(primary_key=True)
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="absences", on_delete=fields.CASCADE
+    )
+    kind = fields.CharField(max_length=16, default="vacation")
     starts = fields.DateField()
     ends = fields.DateField()
 

@@ -61,7 +61,11 @@ class SmtpSender:
 
     async def __call__(self, delivery: Delivery) -> DeliveryReceipt:
         """Send ``delivery``; raise a temporary or permanent delivery error on failure."""
-        emergency = await emergency_of(delivery.id) if delivery.message.automatic else None
+        emergency = (
+            await emergency_of(delivery.id, delivery.message.language)
+            if delivery.message.automatic
+            else None
+        )
         try:  # off the event loop: it reads the attachments' blobs
             message = await asyncio.to_thread(
                 compose_message,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from core.i18n import N_, gettext
+from core.i18n import N_, gettext, in_language
 from core.messaging.message import OutgoingMessage, Verb
 from core.storage.models import OutboxMessage
 from intake.email.rating import NOT_FIXED, sign
@@ -37,18 +37,21 @@ class Emergency:
     instructions: str = ""
 
 
-async def emergency_of(outbox_id: int) -> Emergency | None:
-    """The emergency phone and instructions of the building of an outbox row's ticket."""
+async def emergency_of(outbox_id: int, language: str | None) -> Emergency | None:
+    """The emergency phone and instructions (in ``language``, else the building's, else
+    English) of the building of an outbox row's ticket."""
     rows = await OutboxMessage.filter(id=outbox_id).values(
         phone="ticket__building__duty_phone",
         office="ticket__building__phone",
         instructions="ticket__building__emergency_instructions",
+        building_language="ticket__building__language",
     )
     if not rows:
         return None
     row = rows[0]
     phone = str(row["phone"] or row["office"] or "")
-    instructions = str(row["instructions"] or "").strip()
+    texts = row["instructions"] or {}
+    instructions = in_language(texts, language, row["building_language"]).strip()
     return Emergency(phone, instructions) if phone or instructions else None
 
 

@@ -72,7 +72,8 @@ def catalog_problems(path: Path, template: list[MessageId], plurals: int) -> lis
         if message is None:
             problems.append(f"missing {msgid!r}")
             continue
-        forms = (message.string,) if isinstance(msgid, str) else tuple(message.string)
+        raw = message.string
+        forms = tuple(raw) if isinstance(raw, (tuple, list)) else (raw or "",)
         if message.fuzzy:
             problems.append(f"fuzzy {msgid!r}")
         if isinstance(msgid, tuple) and written.get(msgid) != plurals:

@@ -179,7 +179,15 @@ class UpdateFeed:
                     exc,
                 )
                 return _Outcome.OUTAGE
-            log.exception("telegram: %s bot update %s failed", self.name, row.update_id)
+            if isinstance(exc, TelegramAPIError):  # an answer not sent, after its retries
+                log.warning(
+                    "telegram: %s bot update %s not answered, tried again later: %s",
+                    self.name,
+                    row.update_id,
+                    exc,
+                )
+            else:
+                log.exception("telegram: %s bot update %s failed", self.name, row.update_id)
             return await self._record(
                 inbox.record_failure(
                     row, f"{type(exc).__name__}: {exc}", self.clock.now(), self.policy

@@ -4,19 +4,18 @@ The row's message is rendered (:mod:`bots.telegram_render`) into Bot API calls t
 made in order; a call that fails after earlier ones went out raises with the count of
 parts sent, which the outbox keeps, so the retry starts with the part that failed.
 Attachments are read from the blob store and uploaded (Telegram never fetches our URLs).
-Sends go through PTB's ``AIORateLimiter`` (about 30 messages a second overall, 20 a minute
-per group) with ``max_retries=0``: the sender never retries, every failure is raised as a
-``core.messaging.delivery`` error and the outbox worker owns the backoff.
+Sends take their turn in the bot's rate budget (:mod:`bots.rate_budget`), shared with the
+bot's direct answers; announcements go as bulk, behind answers to a person. The sender never
+retries: every failure is raised as a ``core.messaging.delivery`` error and the outbox worker
+owns the backoff (a 429 also pauses the budget for its ``retry_after``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from types import TracebackType
 
 from telegram import (
@@ -34,10 +33,11 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
-from telegram.ext import AIORateLimiter, ExtBot
+from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
-from telegram.warnings import PTBDeprecationWarning
 
+from bots.rate_budget import RateBudget, Urgency
+from bots.sender_budget import BudgetRateLimiter, retry_after_seconds
 from bots.telegram_render import Method, Part, render
 from core.messaging.delivery import (
     Delivery,
@@ -51,6 +51,9 @@ from core.messaging.message import FileRef
 from core.storage.blobs import BlobStore
 
 log = logging.getLogger(__name__)
+
+BULK_ROW_PRIORITY = 9
+"""Outbox rows of this priority or lower (a higher number) are bulk: announcements."""
 
 
 @dataclass(frozen=True)
@@ -68,8 +71,9 @@ class TelegramSender:
     """Sends outbox deliveries of a chat route (one bot each); ``recipient`` is the chat id.
 
     ``api_base`` is the server root (``https://api.telegram.org``, or a stand-in's URL);
-    call :meth:`start` before the first delivery and :meth:`stop` at shutdown, or use the
-    sender as an async context manager.
+    ``budget`` is the bot's rate budget, shared with its direct answers (a budget of its own
+    when None). Call :meth:`start` before the first delivery and :meth:`stop` at shutdown,
+    or use the sender as an async context manager.
     """
 
     def __init__(
@@ -78,6 +82,7 @@ class TelegramSender:
         api_base: str,
         blobs: BlobStore,
         timeouts: TelegramTimeouts | None = None,
+        budget: RateBudget | None = None,
     ) -> None:
         timeouts = timeouts or TelegramTimeouts()
         base = api_base.rstrip("/")
@@ -89,12 +94,12 @@ class TelegramSender:
             pool_timeout=timeouts.pool,
         )
         # PTB appends the token to these prefixes: <base>/bot<token>/<method>.
-        self._bot = ExtBot(
+        self._bot: ExtBot[Urgency] = ExtBot(
             token,
             base_url=f"{base}/bot",
             base_file_url=f"{base}/file/bot",
             request=request,
-            rate_limiter=AIORateLimiter(max_retries=0),
+            rate_limiter=BudgetRateLimiter(budget or RateBudget()),
         )
         self._blobs = blobs
 
@@ -136,10 +141,11 @@ class TelegramSender:
         """
         parts = render(delivery.message)
         chat_id = _chat_id(delivery.recipient)
+        priority = budget_priority(delivery)
         sent: list[str] = []
         for number, part in enumerate(parts[delivery.progress :], start=delivery.progress):
             try:
-                messages = await self._send(chat_id, part)
+                messages = await self._send(chat_id, part, priority)
             except TelegramError as exc:
                 raise _delivery_error(exc, progress=number, references=sent) from exc
             except DeliveryError as exc:
@@ -147,12 +153,16 @@ class TelegramSender:
             sent += [f"{m.chat.id}:{m.message_id}" for m in messages]
         return DeliveryReceipt(sent[0] if sent else None, tuple(sent), {"parts": len(parts)})
 
-    async def _send(self, chat_id: int | str, part: Part) -> Sequence[Message]:
+    async def _send(self, chat_id: int | str, part: Part, priority: Urgency) -> Sequence[Message]:
         """Make the Bot API call for one part; return the messages it made."""
         markup = InlineKeyboardMarkup.de_json(part.keyboard, self._bot) if part.keyboard else None
         caption = part.text or None
         if part.method is Method.SEND_MESSAGE:
-            return [await self._bot.send_message(chat_id, part.text, reply_markup=markup)]
+            return [
+                await self._bot.send_message(
+                    chat_id, part.text, reply_markup=markup, rate_limit_args=priority
+                )
+            ]
         if part.method is Method.SEND_MEDIA_GROUP:
             media = [
                 InputMediaPhoto(await self._upload(ref, attach=True))
@@ -160,15 +170,17 @@ class TelegramSender:
                 else InputMediaDocument(await self._upload(ref, attach=True))
                 for ref in part.files
             ]
-            return await self._bot.send_media_group(chat_id, media, caption=caption)
+            return await self._bot.send_media_group(
+                chat_id, media, caption=caption, rate_limit_args=priority
+            )
         upload = await self._upload(part.files[0])
         if part.method is Method.SEND_PHOTO:
             photo = await self._bot.send_photo(
-                chat_id, upload, caption=caption, reply_markup=markup
+                chat_id, upload, caption=caption, reply_markup=markup, rate_limit_args=priority
             )
             return [photo]
         document = await self._bot.send_document(
-            chat_id, upload, caption=caption, reply_markup=markup
+            chat_id, upload, caption=caption, reply_markup=markup, rate_limit_args=priority
         )
         return [document]
 
@@ -185,6 +197,11 @@ class TelegramSender:
         upload = InputFile(data, filename=ref.filename, attach=attach)
         upload.mimetype = ref.content_type
         return upload
+
+
+def budget_priority(delivery: Delivery) -> Urgency:
+    """Bulk rows (announcements) wait behind every answer to a person; other rows are answers."""
+    return Urgency.BULK if delivery.priority >= BULK_ROW_PRIORITY else Urgency.ANSWER
 
 
 def _chat_id(recipient: str) -> int | str:
@@ -204,7 +221,7 @@ def _delivery_error(
 
 def _classify(exc: TelegramError) -> DeliveryError:
     if isinstance(exc, RetryAfter):
-        return TemporaryDeliveryError(exc.message, retry_after=_retry_after_seconds(exc))
+        return TemporaryDeliveryError(exc.message, retry_after=retry_after_seconds(exc))
     if isinstance(exc, Forbidden):
         return RecipientBlockedError(exc.message)
     if isinstance(exc, ChatMigrated):
@@ -224,11 +241,3 @@ def _resumed(exc: DeliveryError, *, progress: int, references: Sequence[str]) ->
             str(exc), exc.retry_after, progress=progress, references=references
         )
     return type(exc)(str(exc), progress=progress, references=references)
-
-
-def _retry_after_seconds(exc: RetryAfter) -> float:
-    # PTB 22 warns that retry_after will become a timedelta; accept both and stay quiet.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)

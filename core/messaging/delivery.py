@@ -30,6 +30,8 @@ class Delivery:
     message: OutgoingMessage
     attempts: int
     progress: int = 0
+    priority: int = 5
+    """The row's priority, lower first (``OutboxMessage.priority``): senders may let bulk wait."""
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,9 @@
 
 Each bot with a token gets a python-telegram-bot sender for the outbox (route
 ``resident_chat`` or ``staff_chat``) and an aiogram dispatcher for its conversations,
-fed by long polling or by webhooks on housedesk's HTTP server. A bot without a token is off,
-in one log line, and everything else runs.
+fed by long polling or by webhooks on housedesk's HTTP server. Both send within one rate
+budget per bot (:mod:`bots.rate_budget`), answers to a person before announcements. A bot
+without a token is off, in one log line, and everything else runs.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiohttp import web
 from telegram.error import InvalidToken
 
+from bots.answer_budget import BudgetedAnswers
 from bots.dispatchers import (
     RESIDENT_COMMANDS,
     STAFF_COMMANDS,
@@ -33,6 +35,7 @@ from bots.dispatchers import (
 )
 from bots.fsm_storage import conversation_storage
 from bots.inbox_feed import UpdateFeed
+from bots.rate_budget import BudgetLimits, RateBudget, Window
 from bots.staff.menus import set_staff_menus
 from bots.telegram_sender import TelegramSender
 from core.messaging.inbox import InboxPolicy
@@ -175,7 +178,8 @@ async def _start_bot(
         app.channel_states[kind.channel] = "off"
         log.info("telegram: %s bot is off (no %s_token)", kind.name, kind.name)
         return None
-    sender = TelegramSender(token, settings.api_base, app.blobs)
+    budget = RateBudget(BudgetLimits(overall=Window(settings.messages_per_second, 1.0)))
+    sender = TelegramSender(token, settings.api_base, app.blobs, budget=budget)
     try:
         await sender.start()
     except InvalidToken:
@@ -184,6 +188,7 @@ async def _start_bot(
         return None
     app.outbox.register(kind.channel, sender)
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.api_base))
+    session.middleware(BudgetedAnswers(budget))
     bot = Bot(token, session=session)
     dispatcher = kind.build(services, storage, isolation)
     name = kind.name

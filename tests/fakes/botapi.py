@@ -8,8 +8,10 @@ multipart bodies, uploads kept byte for byte) and ``/file/bot<token>/<file_path>
 Tests drive it through the test API: register bots with :meth:`BotApiServer.add_bot`, queue
 updates (built with ``tests.fakes.botapi_updates``) with :meth:`~BotApiServer.add_update`,
 inspect :meth:`~BotApiServer.calls` and :meth:`~BotApiServer.messages`, and inject failures
-with :meth:`~BotApiServer.fail_next`. Webhook URLs may be plain ``http`` (Telegram demands
-``https``).
+with :meth:`~BotApiServer.fail_next`. With ``limits`` (``TELEGRAM_LIMITS`` from
+``tests.fakes.botapi_limits``) it answers messages beyond Telegram's rate limits with 429 and
+``retry_after``, as Telegram does; without, it never does. Webhook URLs may be plain ``http``
+(Telegram demands ``https``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import asyncio
 import contextlib
 import copy
 import re
+import time
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -30,6 +33,7 @@ from aiohttp import web
 
 from tests.fakes.botapi_account import ACCOUNT_METHODS, BotAccount
 from tests.fakes.botapi_errors import ApiError, Fault, InjectedFault, bad_request
+from tests.fakes.botapi_limits import FLOOD_FAULT, FloodControl, RateLimits, counts_as_message
 from tests.fakes.botapi_queue import UpdateQueue
 from tests.fakes.botapi_webhook import WebhookPusher
 from tests.fakes.botapi_wire import MalformedCall, RecordedCall, UploadedFile, read_call
@@ -55,13 +59,17 @@ class _Bot:
         default_factory=lambda: defaultdict(deque)
     )
     webhook: WebhookPusher | None = None
+    flood: FloodControl | None = None
 
 
 class BotApiServer:
     """The Bot API stand-in; use as ``async with BotApiServer() as server`` or the fixture."""
 
-    def __init__(self, *, webhook_retry_delay: float = 0.1) -> None:
+    def __init__(
+        self, *, webhook_retry_delay: float = 0.1, limits: RateLimits | None = None
+    ) -> None:
         self._webhook_retry_delay = webhook_retry_delay
+        self._limits = limits
         self._bots: dict[str, _Bot] = {}
         self._method_names = {name.lower(): name for name in (*_SERVER_METHODS, *ACCOUNT_METHODS)}
         self._closing = asyncio.Event()
@@ -126,7 +134,8 @@ class BotApiServer:
         if not _TOKEN.match(token):
             raise ValueError(f"not a bot token: {token!r}")
         account = BotAccount(token, username=username, first_name=first_name)
-        self._bots[token] = _Bot(account=account)
+        flood = FloodControl(self._limits) if self._limits is not None else None
+        self._bots[token] = _Bot(account=account, flood=flood)
         return dict(account.user)
 
     def add_update(self, token: str, update: JSON) -> JSON:
@@ -193,6 +202,18 @@ class BotApiServer:
         """The command menu setMyCommands stored for a scope and language."""
         return self._bot(token).account.commands(language_code, scope)
 
+    def sent_times(self, token: str) -> list[float]:
+        """When each message the stand-in accepted from the bot arrived (monotonic seconds)."""
+        return [
+            call.at
+            for call in self._bot(token).calls
+            if call.fault is None and call.via == "http" and counts_as_message(call.method)
+        ]
+
+    def flood_refusals(self, token: str) -> int:
+        """How many calls of the bot the flood control answered with 429."""
+        return sum(1 for call in self._bot(token).calls if call.fault == FLOOD_FAULT)
+
     def pending_updates(self, token: str) -> int:
         """How many updates are queued and not yet confirmed."""
         return len(self._bot(token).queue)
@@ -230,13 +251,20 @@ class BotApiServer:
             return bad_request(str(exc)).response()
         faults = bot.faults[method]
         fault = faults.popleft() if faults else None
+        refusal = None
+        if fault is None and bot.flood is not None:
+            refusal = bot.flood.admit(method, params, time.monotonic())
         fault_name = fault.kind.value if fault is not None else None
+        if refusal is not None:
+            fault_name = FLOOD_FAULT
         self._record(bot, RecordedCall(method, params, files, fault=fault_name))
         if fault is not None and fault.kind is Fault.TIMEOUT:
             await self._closing.wait()
             raise web.HTTPServiceUnavailable()
         if fault is not None:
             return fault.response()
+        if refusal is not None:
+            return refusal.response()
         try:
             result = await self._execute(bot, method, params, files)
         except ApiError as exc:

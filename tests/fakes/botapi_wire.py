@@ -8,6 +8,7 @@ free-text parameters, which stay strings (a message text "42" is not a number).
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,8 +73,10 @@ class UploadedFile:
 class RecordedCall:
     """A Bot API call as the stand-in received it.
 
-    ``fault`` names the injected failure it was answered with, if any; ``via`` is ``"http"``
-    for requests and ``"webhook_reply"`` for a method call returned in a webhook response.
+    ``fault`` names the injected failure it was answered with, if any (``"flood_429"``: the
+    stand-in's flood control refused it); ``via`` is ``"http"`` for requests and
+    ``"webhook_reply"`` for a method call returned in a webhook response; ``at`` is when it
+    arrived (``time.monotonic()``).
     """
 
     method: str
@@ -81,6 +84,7 @@ class RecordedCall:
     files: dict[str, UploadedFile] = field(default_factory=dict)
     fault: str | None = None
     via: str = "http"
+    at: float = field(default_factory=time.monotonic)
 
     def upload(self, param: str) -> UploadedFile:
         """The file uploaded for ``param``: its own part, or the part its ``attach://`` names."""

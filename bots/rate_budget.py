@@ -1,0 +1,189 @@
+"""One rate budget per bot: every message a bot sends, direct answers and outbox rows alike.
+
+Telegram lets a bot send about 30 messages a second overall, about one a second to one
+private chat (short bursts are fine) and 20 a minute to one group; beyond that it answers
+429 with ``retry_after``. A :class:`RateBudget` is shared by everything that sends with one
+token (the aiogram bot answering updates and the outbox's python-telegram-bot sender), so
+together they stay under those limits. Waiting senders are served by :class:`Urgency`
+(an answer to a person before bulk traffic such as announcements), first come first served
+within one priority; a send held back only by its own chat's limit never holds others up.
+A 429 from Telegram pauses the whole budget for ``retry_after`` (:meth:`RateBudget.hold`).
+
+The default limits stay a little under Telegram's, so that the time between taking a slot
+here and the request reaching Telegram cannot push a second over the limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import itertools
+import time
+from collections import deque
+from dataclasses import dataclass
+from enum import IntEnum
+
+ChatId = int | str
+
+
+class Urgency(IntEnum):
+    """Who goes first when sends wait for the budget: lower first."""
+
+    ANSWER = 0
+    """A person waits for it: an answer to an update, a reply, an acknowledgement."""
+    BULK = 1
+    """Nobody waits for it in particular: announcements and other mass messages."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """At most ``limit`` messages in any ``seconds``."""
+
+    limit: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class BudgetLimits:
+    """A bot's limits: overall, per private chat and per group or channel."""
+
+    overall: Window = Window(25, 1.0)
+    private_chat: Window = Window(3, 3.0)
+    group: Window = Window(20, 60.0)
+
+
+_PRUNE_FROM = 1024
+"""Chat windows kept before idle ones are forgotten (then twice as many as are left)."""
+_MESSAGE_METHOD_PREFIXES = ("send", "edit", "copy", "forward")
+
+
+def is_message_method(api_method: str) -> bool:
+    """True for Bot API methods that post or change a message in a chat (they use the budget).
+
+    ``sendChatAction`` shows "typing…" and is not a message.
+    """
+    name = api_method.lower()
+    return name.startswith(_MESSAGE_METHOD_PREFIXES) and name != "sendchataction"
+
+
+class _SlidingWindow:
+    """The send times of the last ``window.seconds``."""
+
+    def __init__(self, window: Window) -> None:
+        self.window = window
+        self._sent: deque[float] = deque()
+
+    def wait(self, now: float) -> float:
+        """Seconds until one more message fits (0: now)."""
+        while self._sent and self._sent[0] <= now - self.window.seconds:
+            self._sent.popleft()
+        if len(self._sent) < self.window.limit:
+            return 0.0
+        return self._sent[0] + self.window.seconds - now
+
+    def take(self, now: float) -> None:
+        """Count a message sent at ``now``."""
+        self._sent.append(now)
+
+    def idle(self, now: float) -> bool:
+        """True when nothing was sent within the window."""
+        return self.wait(now) == 0.0 and not self._sent
+
+
+@dataclass
+class _Waiter:
+    priority: Urgency
+    order: int
+    chat: ChatId | None
+    granted: asyncio.Future[None]
+
+
+class RateBudget:
+    """The shared rate budget of one bot token (see the module's docstring)."""
+
+    def __init__(self, limits: BudgetLimits | None = None) -> None:
+        self.limits = limits or BudgetLimits()
+        self._overall = _SlidingWindow(self.limits.overall)
+        self._chats: dict[ChatId, _SlidingWindow] = {}
+        self._waiting: list[_Waiter] = []
+        self._order = itertools.count()
+        self._held_until = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+        self._prune_at = _PRUNE_FROM
+
+    @property
+    def waiting(self) -> int:
+        """How many sends wait for their turn now."""
+        return sum(1 for waiter in self._waiting if not waiter.granted.done())
+
+    async def acquire(self, chat: ChatId | None, priority: Urgency) -> None:
+        """Wait until one message to ``chat`` (None: no chat limit) fits, then count it."""
+        waiter = _Waiter(
+            priority, next(self._order), chat, asyncio.get_running_loop().create_future()
+        )
+        bisect.insort(self._waiting, waiter, key=lambda w: (w.priority, w.order))
+        self._grant()
+        await waiter.granted  # a cancelled waiter is dropped by the next _grant
+
+    def hold(self, seconds: float) -> None:
+        """Telegram asked to wait (a 429): nothing is sent for ``seconds``."""
+        self._held_until = max(self._held_until, time.monotonic() + seconds)
+        self._grant()
+
+    def _grant(self) -> None:
+        """Let every waiter go whose limits allow it, by priority; wake again when one might."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        now = time.monotonic()
+        next_wake: float | None = None
+        still: list[_Waiter] = []
+        blocked = False
+        for waiter in self._waiting:
+            if waiter.granted.done():
+                continue
+            if blocked:
+                still.append(waiter)
+                continue
+            shared = max(self._held_until - now, self._overall.wait(now))
+            if shared > 0:
+                blocked = True  # nobody may jump the queue for the shared budget
+                next_wake = shared if next_wake is None else min(next_wake, shared)
+                still.append(waiter)
+                continue
+            own = self._chat_window(waiter.chat)
+            chat_wait = own.wait(now) if own is not None else 0.0
+            if chat_wait > 0:
+                next_wake = chat_wait if next_wake is None else min(next_wake, chat_wait)
+                still.append(waiter)
+                continue
+            self._overall.take(now)
+            if own is not None:
+                own.take(now)
+            waiter.granted.set_result(None)
+        self._waiting = still
+        self._forget_idle_chats(now)
+        if still and next_wake is not None:
+            self._timer = asyncio.get_running_loop().call_later(next_wake, self._grant)
+
+    def _chat_window(self, chat: ChatId | None) -> _SlidingWindow | None:
+        if chat is None:
+            return None
+        window = self._chats.get(chat)
+        if window is None:
+            private = isinstance(chat, int) and chat > 0
+            window = _SlidingWindow(self.limits.private_chat if private else self.limits.group)
+            self._chats[chat] = window
+        return window
+
+    def _forget_idle_chats(self, now: float) -> None:
+        """Drop the windows of chats nothing was sent to lately (keeps memory bounded)."""
+        if len(self._chats) < self._prune_at:
+            return
+        waiting = {w.chat for w in self._waiting}
+        self._chats = {
+            chat: window
+            for chat, window in self._chats.items()
+            if chat in waiting or not window.idle(now)
+        }
+        self._prune_at = max(_PRUNE_FROM, 2 * len(self._chats))

@@ -1,13 +1,21 @@
-"""Load or update the directory in one transaction (``housedesk import FILE.toml``).
+"""Load or update the directory (``housedesk import FILE.toml``), in batches.
 
 Rows are matched by their natural keys (building and category code, staff email, chat
 id or name, roster name, chat id), so importing the same file twice changes nothing.
+
+Every building and flat the file refers to is checked before anything is written, so a
+file with a wrong reference changes nothing. Then the rows are written :data:`BATCH` at a
+time, each batch in a transaction of its own, so a directory of thousands of residents
+never holds the database (and everything waiting on it) for long. A row that fails later
+(a contact that belongs to someone else) stops the import there: the batches before it
+stay, and importing the corrected file again completes it.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar
 
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
@@ -34,6 +42,8 @@ from core.storage.models import (
     Unit,
 )
 
+T = TypeVar("T")
+
 
 class ImportReport(Counter[str]):
     """Counts of ``created``, ``updated`` and ``unchanged`` rows."""
@@ -43,49 +53,96 @@ class ImportReport(Counter[str]):
         return ", ".join(f"{self[k]} {k}" for k in ("created", "updated", "unchanged"))
 
 
-async def import_directory(directory: DirectoryFile, source: str) -> ImportReport:
-    """Apply a validated directory atomically: all of it, or (on any error) none of it.
+BATCH = 200
+"""Staff or residents written per transaction."""
 
-    ``source`` (the file's name) starts every error message.
-    """
+
+async def import_directory(directory: DirectoryFile, source: str) -> ImportReport:
+    """Apply a validated directory; ``source`` (the file's name) starts every error message."""
     report = ImportReport()
     CODE_CACHE.clear()
-    async with in_transaction():
-        for row in directory.categories:
-            await _upsert(report, Category, {"code": row.code}, row.model_dump(exclude={"code"}))
-        for building_row in directory.buildings:
-            await _building(report, building_row)
-        for staff in directory.staff:
-            await _staff(report, staff, source)
-        for resident in directory.residents:
-            await _resident(report, resident, source)
-        for roster in directory.duty_rosters:
-            members = [(await _staff_by_key(m, source)).id for m in roster.members]
-            building = await _building_ref(roster.building, source) if roster.building else None
-            await _upsert(
-                report,
-                DutyRoster,
-                {"name": roster.name},
-                {
-                    "building_id": building.id if building else None,
-                    "member_ids": members,
-                    "escalate_after_minutes": roster.escalate_after_minutes,
-                },
-            )
-        for chat in directory.staff_chats:
-            building = await _building_ref(chat.building, source) if chat.building else None
-            await _upsert(
-                report,
-                StaffChat,
-                {"chat_id": chat.chat_id},
-                {
-                    "title": chat.title,
-                    "building_id": building.id if building else None,
-                    "trade": chat.trade,
-                },
-            )
-    CODE_CACHE.clear()
+    try:
+        await _check_references(directory, source)
+        async with in_transaction():
+            for row in directory.categories:
+                values = row.model_dump(exclude={"code"})
+                await _upsert(report, Category, {"code": row.code}, values)
+            for building_row in directory.buildings:
+                await _building(report, building_row)
+        for staff_batch in _batches(directory.staff):
+            async with in_transaction():
+                for staff in staff_batch:
+                    await _staff(report, staff, source)
+        for resident_batch in _batches(directory.residents):
+            async with in_transaction():
+                for resident in resident_batch:
+                    await _resident(report, resident, source)
+        async with in_transaction():
+            await _rosters_and_chats(report, directory, source)
+    finally:
+        CODE_CACHE.clear()
     return report
+
+
+def _batches(rows: Sequence[T]) -> Iterator[Sequence[T]]:
+    for start in range(0, len(rows), BATCH):
+        yield rows[start : start + BATCH]
+
+
+async def _check_references(directory: DirectoryFile, source: str) -> None:
+    """Refuse the file before writing anything when it names a building or a flat that is
+    neither in it nor in the database."""
+    units = {row.code.lower(): set(expand_units(row.units)) for row in directory.buildings}
+    named = {r.building for r in directory.residents}
+    named |= {b for r in directory.staff if r.buildings != ["*"] for b in r.buildings}
+    named |= {r.building for r in directory.duty_rosters if r.building}
+    named |= {c.building for c in directory.staff_chats if c.building}
+    stored = {b.id: b.code.lower() for b in await Building.all()}
+    for code in stored.values():
+        units.setdefault(code, set())
+    for code in sorted(named):
+        if code.lower() not in units:
+            raise InvalidInput(f"{source}: unknown building {code!r}")
+    wanted = {r.building.lower() for r in directory.residents}
+    ids = [i for i, code in stored.items() if code in wanted]
+    for building_id, number in await Unit.filter(building_id__in=ids).values_list(
+        "building_id", "number"
+    ):
+        units[stored[int(building_id)]].add(str(number))
+    for row in directory.residents:
+        for number in expand_units(row.units):
+            if number not in units[row.building.lower()]:
+                raise InvalidInput(
+                    f"{source}: resident {row.name!r}: no unit {number!r} in {row.building}"
+                )
+
+
+async def _rosters_and_chats(report: ImportReport, directory: DirectoryFile, source: str) -> None:
+    for roster in directory.duty_rosters:
+        members = [(await _staff_by_key(m, source)).id for m in roster.members]
+        building = await _building_ref(roster.building, source) if roster.building else None
+        await _upsert(
+            report,
+            DutyRoster,
+            {"name": roster.name},
+            {
+                "building_id": building.id if building else None,
+                "member_ids": members,
+                "escalate_after_minutes": roster.escalate_after_minutes,
+            },
+        )
+    for chat in directory.staff_chats:
+        building = await _building_ref(chat.building, source) if chat.building else None
+        await _upsert(
+            report,
+            StaffChat,
+            {"chat_id": chat.chat_id},
+            {
+                "title": chat.title,
+                "building_id": building.id if building else None,
+                "trade": chat.trade,
+            },
+        )
 
 
 async def _upsert(

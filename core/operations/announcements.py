@@ -10,6 +10,10 @@ order, so a ticket notification written a moment later is sent before the rest o
 announcement instead of queueing behind it. The chat service's own rate limits stay the
 sender's job; the default 10 rows a second leaves two thirds of a chat bot's usual 30
 messages a second for ticket work.
+
+Residents are read and their rows written :data:`BATCH` at a time, each batch in a
+transaction of its own, so an announcement to a big building never holds the database
+(or the event loop) for long. The announcement's counts are written once every batch is.
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ from core.storage.models import (
 )
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+BATCH = 500
+"""Residents whose rows are written per transaction."""
 
 
 @dataclass(frozen=True)
@@ -100,26 +106,33 @@ class Announcer:
         _check(text, picture)
         found = await building_by_code(building) if building else None
         now = self.clock.now()
-        async with in_transaction():
-            announcement = await Announcement.create(
-                building=found,
-                text=text,
-                photo_sha256=picture.sha256 if picture else None,
-                actor=actor.person,
-                actor_label=actor.label,
-                created_at=now,
-            )
-            residents = await _residents(found)
+        announcement = await Announcement.create(
+            building=found,
+            text=text,
+            photo_sha256=picture.sha256 if picture else None,
+            actor=actor.person,
+            actor_label=actor.label,
+            created_at=now,
+        )
+        positions = {Route.RESIDENT_CHAT: 0, Route.EMAIL: 0}
+        unreachable = 0
+        after = 0
+        while residents := await _residents(found, after):
             contacts = await Contact.filter(person_id__in=[p.id for p in residents]).order_by("id")
-            rows, unreachable = self._rows(announcement, residents, contacts, found, picture, now)
-            await OutboxMessage.bulk_create(rows, batch_size=500)
-            counts = {
-                "chat": sum(1 for r in rows if r.channel == Route.RESIDENT_CHAT),
-                "email": sum(1 for r in rows if r.channel == Route.EMAIL),
-                "unreachable": unreachable,
-            }
-            announcement.counts = counts
-            await announcement.save(update_fields=["counts"])
+            rows, missed = self._rows(
+                announcement, residents, contacts, found, picture, now, positions
+            )
+            async with in_transaction():  # one batch: nothing waits behind the whole building
+                await OutboxMessage.bulk_create(rows)
+            unreachable += missed
+            after = residents[-1].id
+        counts = {
+            "chat": positions[Route.RESIDENT_CHAT],
+            "email": positions[Route.EMAIL],
+            "unreachable": unreachable,
+        }
+        announcement.counts = counts
+        await announcement.save(update_fields=["counts"])
         return AnnounceResult(announcement.id, **counts)
 
     def _rows(
@@ -130,13 +143,16 @@ class Announcer:
         building: Building | None,
         photo: Photo | None,
         now: datetime,
+        positions: dict[Route, int],
     ) -> tuple[list[OutboxMessage], int]:
+        """The rows for ``residents``, each due after the ones before it on its route
+        (``positions``: rows queued so far per route, moved on); and how many are
+        unreachable."""
         usable: dict[int, dict[ContactKind, Contact]] = {}
         for contact in contacts:
             if not contact.blocked:
                 usable.setdefault(contact.person_id, {}).setdefault(contact.kind, contact)  # type: ignore[attr-defined]
         rows: list[OutboxMessage] = []
-        positions = {Route.RESIDENT_CHAT: 0, Route.EMAIL: 0}
         unreachable = 0
         for person in residents:
             mine = usable.get(person.id, {})
@@ -193,11 +209,12 @@ def _check(text: str, photo: Photo | None) -> None:
         raise InvalidInput(f"not a stored photo: {photo.sha256!r} (expected a sha256)")
 
 
-async def _residents(building: Building | None) -> list[Person]:
-    query = Person.filter(role=Role.RESIDENT)
+async def _residents(building: Building | None, after: int) -> list[Person]:
+    """The next :data:`BATCH` residents of ``building`` (None: of any) by id after ``after``."""
+    query = Person.filter(role=Role.RESIDENT, id__gt=after)
     query = (
         query.filter(units__building_id=building.id)
         if building
         else query.filter(units__id__isnull=False)
     )
-    return await query.distinct().order_by("id")
+    return await query.distinct().order_by("id").limit(BATCH)

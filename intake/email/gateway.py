@@ -330,6 +330,8 @@ class MailGateway:
 
     async def _limited(self, mail: ParsedMail) -> tuple[Attachment, ...]:
         """The mail's attachments, at most ``max_attachments`` (the rest as one zip)."""
+        if len(mail.attachments) <= self.settings.max_attachments:
+            return mail.attachments
         kept, archived = await asyncio.to_thread(
             collapse_attachments, mail.attachments, self.settings.max_attachments
         )

@@ -26,7 +26,7 @@ async def test_command_menus_are_set_per_language(app: App, botapi: BotApiServer
     assert resident_en["my"] == "My requests" and resident_ru["my"] == "Мои заявки"
     assert list(resident_en) == ["start", "menu", "my", "lang", "cancel"]
     assert staff_ru["mine"] == "Мои открытые заявки"
-    assert staff_zh["mine"] == "My open work"  # a partial catalog falls back to English
+    assert staff_zh["mine"] == "我的未完成工单"
     assert staff_zh["lang"] == "语言"
     assert app.channel_states == {
         "resident_chat": "up (polling)",

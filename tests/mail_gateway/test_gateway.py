@@ -46,7 +46,7 @@ async def gateway(app: App) -> MailGateway:
     tom = await factories.person("Tom Tenant", email="tom@tenant.example")
     oak_units = await (await factories.building("ELM")).units.all()
     await tom.units.add(oak_units[0])
-    await factories.person("Bob", Role.TECHNICIAN, email="bob@oak.example")
+    await factories.person("Bob", Role.DISPATCHER, email="bob@oak.example")  # sees every ticket
     # Threading, not sender authentication, is tested here: every From: is believed.
     believe_all = SenderAuthentication(AuthMode.NONE)
     return MailGateway(

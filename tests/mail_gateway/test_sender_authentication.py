@@ -106,7 +106,7 @@ async def build(app: App, auth: SenderAuthentication) -> MailGateway:
     await factories.building("OAK")
     await factories.category("technical")
     await factories.person("Tom Tenant", email="tom@tenant.example")
-    await factories.person("Bob", Role.TECHNICIAN, email="bob@oak.example")
+    await factories.person("Bob", Role.DISPATCHER, email="bob@oak.example")  # sees every ticket
     first = mail(
         "Tom Tenant <tom@tenant.example>", "Leak", "The sink leaks.", "<m1@tenant.example>"
     )

@@ -74,10 +74,11 @@ class BudgetedAnswers(BaseRequestMiddleware):
         attempt = 0
         while True:
             attempt += 1
-            if budgeted:
-                await self.budget.acquire(chat, Urgency.ANSWER)
             try:
-                return await make_request(bot, method)
+                if not budgeted:
+                    return await make_request(bot, method)
+                async with self.budget.turn(chat, Urgency.ANSWER):
+                    return await make_request(bot, method)
             except TelegramRetryAfter as exc:
                 if attempt >= self.retry.attempts or exc.retry_after > self.retry.longest_wait_s:
                     raise

@@ -9,8 +9,9 @@ together they stay under those limits. Waiting senders are served by :class:`Urg
 within one priority; a send held back only by its own chat's limit never holds others up.
 A 429 from Telegram pauses the whole budget for ``retry_after`` (:meth:`RateBudget.hold`).
 
-The default limits stay a little under Telegram's, so that the time between taking a slot
-here and the request reaching Telegram cannot push a second over the limit.
+A message counts against a window from the moment it may go until a window after its
+request came back, so however long requests take on the way, Telegram never sees more than
+the limit within one window.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from __future__ import annotations
 import asyncio
 import bisect
 import itertools
+import math
 import time
-from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -47,7 +50,7 @@ class Window:
 class BudgetLimits:
     """A bot's limits: overall, per private chat and per group or channel."""
 
-    overall: Window = Window(25, 1.0)
+    overall: Window = Window(30, 1.0)
     private_chat: Window = Window(3, 3.0)
     group: Window = Window(20, 60.0)
 
@@ -66,28 +69,40 @@ def is_message_method(api_method: str) -> bool:
     return name.startswith(_MESSAGE_METHOD_PREFIXES) and name != "sendchataction"
 
 
+class _Stamp:
+    """One message in a window: in flight (``inf``) until its request came back."""
+
+    __slots__ = ("at",)
+
+    def __init__(self) -> None:
+        self.at = math.inf
+
+
 class _SlidingWindow:
-    """The send times of the last ``window.seconds``."""
+    """The messages of the last ``window.seconds``, counted until a window after their
+    request came back: Telegram got the request before that, so the limit holds there."""
 
     def __init__(self, window: Window) -> None:
         self.window = window
-        self._sent: deque[float] = deque()
+        self._sent: list[_Stamp] = []
 
     def wait(self, now: float) -> float:
-        """Seconds until one more message fits (0: now)."""
-        while self._sent and self._sent[0] <= now - self.window.seconds:
-            self._sent.popleft()
+        """Seconds until one more message fits (0: now; ``inf``: when a request comes back)."""
+        self._sent = [s for s in self._sent if s.at > now - self.window.seconds]
         if len(self._sent) < self.window.limit:
             return 0.0
-        return self._sent[0] + self.window.seconds - now
+        return min(s.at for s in self._sent) + self.window.seconds - now
 
-    def take(self, now: float) -> None:
-        """Count a message sent at ``now``."""
-        self._sent.append(now)
+    def take(self) -> _Stamp:
+        """Count one more message, in flight."""
+        stamp = _Stamp()
+        self._sent.append(stamp)
+        return stamp
 
     def idle(self, now: float) -> bool:
         """True when nothing was sent within the window."""
-        return self.wait(now) == 0.0 and not self._sent
+        self.wait(now)
+        return not self._sent
 
 
 @dataclass
@@ -95,7 +110,7 @@ class _Waiter:
     priority: Urgency
     order: int
     chat: ChatId | None
-    granted: asyncio.Future[None]
+    granted: asyncio.Future[list[_Stamp]]
 
 
 class RateBudget:
@@ -116,14 +131,33 @@ class RateBudget:
         """How many sends wait for their turn now."""
         return sum(1 for waiter in self._waiting if not waiter.granted.done())
 
-    async def acquire(self, chat: ChatId | None, priority: Urgency) -> None:
-        """Wait until one message to ``chat`` (None: no chat limit) fits, then count it."""
+    @asynccontextmanager
+    async def turn(self, chat: ChatId | None, priority: Urgency) -> AsyncIterator[None]:
+        """Wait until one message to ``chat`` (None: no chat limit) fits; send it inside.
+
+        The message counts from now until a window after the block ends.
+        """
         waiter = _Waiter(
             priority, next(self._order), chat, asyncio.get_running_loop().create_future()
         )
         bisect.insort(self._waiting, waiter, key=lambda w: (w.priority, w.order))
         self._grant()
-        await waiter.granted  # a cancelled waiter is dropped by the next _grant
+        try:
+            stamps = await waiter.granted
+        except asyncio.CancelledError:  # a cancelled waiter is dropped by the next _grant
+            if waiter.granted.done() and not waiter.granted.cancelled():
+                self._release(waiter.granted.result())  # granted just as it was cancelled
+            raise
+        try:
+            yield
+        finally:
+            self._release(stamps)
+
+    def _release(self, stamps: list[_Stamp]) -> None:
+        now = time.monotonic()
+        for stamp in stamps:
+            stamp.at = now
+        self._grant()
 
     def hold(self, seconds: float) -> None:
         """Telegram asked to wait (a 429): nothing is sent for ``seconds``."""
@@ -136,7 +170,7 @@ class RateBudget:
             self._timer.cancel()
             self._timer = None
         now = time.monotonic()
-        next_wake: float | None = None
+        next_wake = math.inf  # a request coming back wakes it too (_release)
         still: list[_Waiter] = []
         blocked = False
         for waiter in self._waiting:
@@ -148,22 +182,22 @@ class RateBudget:
             shared = max(self._held_until - now, self._overall.wait(now))
             if shared > 0:
                 blocked = True  # nobody may jump the queue for the shared budget
-                next_wake = shared if next_wake is None else min(next_wake, shared)
+                next_wake = min(next_wake, shared)
                 still.append(waiter)
                 continue
             own = self._chat_window(waiter.chat)
             chat_wait = own.wait(now) if own is not None else 0.0
             if chat_wait > 0:
-                next_wake = chat_wait if next_wake is None else min(next_wake, chat_wait)
+                next_wake = min(next_wake, chat_wait)
                 still.append(waiter)
                 continue
-            self._overall.take(now)
+            stamps = [self._overall.take()]
             if own is not None:
-                own.take(now)
-            waiter.granted.set_result(None)
+                stamps.append(own.take())
+            waiter.granted.set_result(stamps)
         self._waiting = still
         self._forget_idle_chats(now)
-        if still and next_wake is not None:
+        if still and next_wake < math.inf:
             self._timer = asyncio.get_running_loop().call_later(next_wake, self._grant)
 
     def _chat_window(self, chat: ChatId | None) -> _SlidingWindow | None:

@@ -45,12 +45,12 @@ class BudgetRateLimiter(BaseRateLimiter[Urgency]):
         rate_limit_args: Urgency | None,
     ) -> bool | JSONDict | list[JSONDict]:
         """Wait for the budget (messages only), then make the request once."""
-        if is_message_method(endpoint):
-            await self.budget.acquire(
-                data.get("chat_id"), Urgency.ANSWER if rate_limit_args is None else rate_limit_args
-            )
         try:
-            return await callback(*args, **kwargs)
+            if not is_message_method(endpoint):
+                return await callback(*args, **kwargs)
+            urgency = Urgency.ANSWER if rate_limit_args is None else rate_limit_args
+            async with self.budget.turn(data.get("chat_id"), urgency):
+                return await callback(*args, **kwargs)
         except RetryAfter as exc:
             self.budget.hold(retry_after_seconds(exc))
             raise

@@ -41,9 +41,9 @@ class TelegramSettings(BaseModel):
     """For invite links; asked from Telegram (getMe) when not set."""
     polling_timeout_s: int = Field(25, ge=1, le=50)
     """Long-polling wait per getUpdates request."""
-    messages_per_second: int = Field(25, ge=1)
+    messages_per_second: int = Field(30, ge=1)
     """Messages each bot sends per second at most, answers and outbox together (Telegram
-    allows about 30; the margin absorbs network jitter)."""
+    allows about 30); each counts until a second after its request came back."""
     report_window_minutes: int = Field(10, ge=0)
     """How long after a report the resident's further messages join it."""
     reports_per_hour: int = Field(10, ge=1)

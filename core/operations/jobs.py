@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from functools import partial
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
@@ -37,14 +38,24 @@ from core.operations.calendar import BusinessCalendar
 from core.operations.deadlines import Deadline, NudgePolicy, due_at, is_met, next_check
 from core.operations.digest import digest_text
 from core.operations.routing import Router
-from core.storage.models import EventType, OpsMark, Person, Role, RoutingPlan, Ticket, TicketEvent
+from core.storage.models import (
+    Building,
+    Category,
+    EventType,
+    OpsMark,
+    Person,
+    Role,
+    RoutingPlan,
+    Ticket,
+    TicketEvent,
+)
 from core.storage.rows import insert
 from core.tickets.workflow import OPEN_STATUSES
 
 log = logging.getLogger(__name__)
 
 SCHEDULER = Actor.system("scheduler")
-BATCH = 200
+BATCH = 100
 """Tickets read per query by the deadline round."""
 
 Job = Callable[[datetime], Awaitable[int]]
@@ -139,17 +150,20 @@ class Operations:
     async def run_deadlines(self, now: datetime) -> int:
         """Reminders, breaches and nudges for the tickets whose next check is due.
 
-        Due tickets are read in batches of :data:`BATCH`, each with its building, category
-        and assignee and the marks of what was done already in one query per batch; each
-        ticket's actions and its next check commit in a transaction of their own.
+        Due tickets are read in batches of :data:`BATCH`, with the marks of what was done
+        already in one query per batch, and the buildings, categories and assignees not
+        read yet this round in one query each; each ticket's actions and its next check
+        commit in a transaction of their own.
         """
         done = 0
         after = 0
         calendars: dict[int | None, BusinessCalendar] = {}
+        related = _Related()
         while True:
             batch = await due_tickets(now, after)
             if not batch:
                 return done
+            await related.attach(batch)
             marks = await _marks(batch)
             staff = _Staff()
             for ticket in batch:
@@ -299,14 +313,42 @@ class Operations:
 
 
 async def due_tickets(now: datetime, after: int = 0, limit: int | None = None) -> list[Ticket]:
-    """The next open tickets (by id, above ``after``) whose deadline check is due at ``now``,
-    with the related rows a check needs."""
+    """The next open tickets (by id, above ``after``) whose deadline check is due at ``now``."""
     return (
         await Ticket.filter(next_check_at__lte=now, id__gt=after, status__in=list(OPEN_STATUSES))
         .order_by("id")
         .limit(limit or BATCH)
-        .select_related("building", "category", "assignee")
     )
+
+
+M = TypeVar("M", Building, Category, Person)
+
+
+@dataclass
+class _Related:
+    """The buildings, categories and assignees of a round's tickets, each read once."""
+
+    buildings: dict[int, Building] = field(default_factory=dict)
+    categories: dict[int, Category] = field(default_factory=dict)
+    people: dict[int, Person] = field(default_factory=dict)
+
+    async def attach(self, batch: Sequence[Ticket]) -> None:
+        """Give each ticket of ``batch`` its building, category and assignee."""
+        await _read(Building, self.buildings, {t.building_id for t in batch})  # type: ignore[attr-defined]
+        await _read(Category, self.categories, {t.category_id for t in batch})  # type: ignore[attr-defined]
+        await _read(Person, self.people, {t.assignee_id for t in batch})  # type: ignore[attr-defined]
+        for ticket in batch:
+            ticket.building = self.buildings.get(ticket.building_id)  # type: ignore[attr-defined]
+            ticket.category = self.categories[ticket.category_id]  # type: ignore[attr-defined]
+            ticket.assignee = self.people.get(ticket.assignee_id)  # type: ignore[attr-defined]
+
+
+async def _read(model: type[M], known: dict[int, M], ids: set[int | None]) -> None:
+    """Read the rows of ``ids`` not in ``known`` yet (one query) into ``known``."""
+    missing = [i for i in ids if i is not None and i not in known]
+    if missing:
+        for row in await model.filter(id__in=missing):
+            known[row.id] = row
 
 
 async def _marks(batch: Sequence[Ticket]) -> set[str]:

@@ -288,7 +288,10 @@ class Router:
             {"decision": "wait", "until": opening.isoformat(), "timezone": str(calendar.tz)},
             public=True,
         )
-        await self.tickets.notifier.to_requester(ticket, ticket.requester, event, text)
+        # An automatic answer, like the acknowledgement: it goes in the same lane, after it.
+        await self.tickets.notifier.to_requester(
+            ticket, ticket.requester, event, text, auto_reply=True
+        )
         return None
 
     async def _start_ladder(self, ticket: Ticket, now: datetime) -> Pick | None:

@@ -811,15 +811,19 @@ class TicketService:
         async with in_transaction():
             ticket.rating_comment = comment
             await self._save(ticket, "rating_comment")
-            rated = await TicketEvent.filter(ticket=ticket, type=EventType.RATING).order_by("-id")
-            if rated:
-                rated[0].text = comment
-                await rated[0].save(update_fields=["text"])
-            if ticket.assignee is not None and rated:
+            event = await self._event(
+                ticket,
+                EventType.RATING,
+                actor,
+                public=True,
+                text=comment,
+                data={"rating": ticket.rating, "comment": True},
+            )
+            if ticket.assignee is not None:
                 await self.notifier.to_staff(
                     ticket.assignee,
                     ticket,
-                    rated[0],
+                    event,
                     gettext(
                         ticket.assignee.language,
                         N_("{ref}: the resident commented on the rating: {text}"),

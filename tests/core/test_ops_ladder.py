@@ -133,11 +133,13 @@ async def test_other_tickets_wait_for_the_morning_and_the_resident_is_told(app: 
     [wait] = await TicketEvent.filter(ticket=ticket, type=EventType.ROUTING)
     assert wait.public and wait.data["until"] == "2026-11-26T08:00:00+00:00"
     told = await OutboxMessage.filter(ticket=ticket, channel="resident_chat").order_by("id")
-    assert told[0].recipient == "5001"
-    assert told[0].payload["text"] == (
+    assert [row.recipient for row in told] == ["5001", "5001"]
+    assert told[0].payload["text"].startswith(f"Your request {ticket.ref} is registered")
+    assert told[1].payload["text"] == (  # after the acknowledgement, in the same lane
         f"We received your request {ticket.ref} outside office hours. "
         "We will deal with it from Thursday 26 November, 08:00."
     )
+    assert told[1].priority == told[0].priority
 
     app.clock.set(datetime(2026, 11, 26, 7, 59, tzinfo=UTC))
     assert (await operations.tick(app.clock.now()))["routing"] == 0

@@ -62,8 +62,17 @@ class SkipComment(CallbackData, prefix="sk"):
     ticket_id: int
 
 
+class SetBuilding(CallbackData, prefix="sb"):
+    """A dispatcher sets the building of a ticket that has none (staff bot)."""
+
+    ticket_id: int
+    building_id: int
+
+
 def pack_action(action: Action) -> str:
     """The callback data of the button that offers ``action``."""
+    if action.verb is Verb.SET_BUILDING:
+        return SetBuilding(ticket_id=action.ticket_id, building_id=action.value).pack()
     if action.verb in (Verb.APPROVE, Verb.REJECT):
         return ClaimDecision(claim_id=action.ticket_id, approve=action.verb == Verb.APPROVE).pack()
     if action.verb in RESIDENT_VERBS:

@@ -16,7 +16,7 @@ from bots.context import PersonMiddleware
 from bots.errors import build_errors_router
 from bots.media import VoiceToText
 from bots.residents import menu, registration, report, requests
-from bots.staff import access, cards, manager, registrations, work
+from bots.staff import access, cards, corrections, manager, registrations, work
 from bots.staff.menus import TECHNICIAN_COMMANDS
 from core.clock import Clock
 from core.directory.invites import staff_by_chat
@@ -110,6 +110,7 @@ def build_staff_dispatcher(
         registrations.router(),
         work.router(),
         manager.router(),
+        corrections.router(),
         access.refusal_router(),
         common.leftovers_router(N_("Use the buttons on a card, or /help.")),
     )

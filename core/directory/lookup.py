@@ -109,7 +109,9 @@ async def building_by_code(code: str) -> Building:
         return cached
     building = await Building.get_or_none(code__iexact=key)
     if building is None:
-        raise NotFound(f"unknown building {code!r}")
+        raise NotFound(
+            f"unknown building {code!r}", message=N_("There is no building {code}."), code=code
+        )
     CODE_CACHE.put("building", key, building)
     return building
 
@@ -124,7 +126,12 @@ async def category_by_code(code: str) -> Category:
     if category is None:
         codes = await Category.all().order_by("code").values_list("code", flat=True)
         known = ", ".join(str(c) for c in codes)
-        raise NotFound(f"unknown category {code!r} (known: {known or 'none'})")
+        raise NotFound(
+            f"unknown category {code!r} (known: {known or 'none'})",
+            message=N_("There is no category {code}; the categories are: {known}."),
+            code=code,
+            known=known or "—",
+        )
     CODE_CACHE.put("category", key, category)
     return category
 

@@ -39,6 +39,8 @@ class Verb(StrEnum):
     APPROVE = "approve"
     """A resident's registration (``ticket_id`` holds the claim's id): a dispatcher's yes."""
     REJECT = "reject"
+    SET_BUILDING = "set_building"
+    """A dispatcher sets the building of a ticket that has none (``value``: its id)."""
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from core.directory.lookup import (
     person_and_contacts,
 )
 from core.directory.verification import registration_verified
-from core.errors import AccessDenied, InvalidInput, NotFound, StaleTicket
+from core.errors import AccessDenied, InvalidInput, Msgid, NotFound, StaleTicket
 from core.i18n import N_, gettext
 from core.messaging.message import Action, Verb
 from core.messaging.notifications import Notifier
@@ -71,7 +71,7 @@ from core.tickets.guards import (
     require_unfinished,
 )
 from core.tickets.versioned import save_changes
-from core.tickets.workflow import check_transition, status_name
+from core.tickets.workflow import STATUS_NAMES, check_transition, status_name
 
 TITLE_MAX = 300
 _TICKET_OF_MESSAGE = (
@@ -271,6 +271,8 @@ class TicketService:
         try:
             async with in_transaction():
                 ticket = await self._create(cmd, title, category, building, also_seen)
+                if ticket.building_id is None:  # type: ignore[attr-defined]
+                    await self._ask_building(ticket)
         except IntegrityError:
             if cmd.inbound and (existing := await self._ticket_of_inbound(cmd.inbound)):
                 return CreateResult(existing, created=False)
@@ -462,6 +464,7 @@ class TicketService:
             await self.notifier.to_requester(
                 ticket, ticket.requester, event, _reply_text(ticket, actor, text), files=files
             )
+            await self._tell_followers(ticket, event, _follower_reply(ticket, text), files)
         if public and from_requester and ticket.assignee is not None:
             language = ticket.assignee.language
             await self.notifier.to_staff(
@@ -553,6 +556,7 @@ class TicketService:
             if status == Status.DONE
             else (),
         )
+        await self._tell_followers(ticket, event, _follower_status(ticket, status), files)
         by_requester = actor.person is not None and actor.person.id == ticket.requester_id  # type: ignore[attr-defined]
         if by_requester and status == Status.REOPENED and ticket.assignee is not None:
             await self.notifier.to_staff(
@@ -858,6 +862,175 @@ class TicketService:
 
         await self._retrying(await self._load(ref), amend)
 
+    # -- corrections (managers, dispatchers, the operator) ---------------------------
+
+    async def edit(
+        self,
+        ref: TicketRef,
+        actor: Actor,
+        *,
+        building: str | int | None = None,
+        unit: str | None = None,
+        category: str | None = None,
+    ) -> TicketEvent:
+        """Set a ticket's building (its code, or its id from a button), flat or category:
+        one version-checked change with one timeline event. A new building or category sets
+        the deadlines anew (from the ticket's creation); a new building keeps the flat
+        number if it has one."""
+        _require_coordinator(actor)
+        ticket = await self._load(ref)
+        changes: dict[str, object] = {}
+        if building is not None:
+            new = await _building(building)
+            if new.id != ticket.building_id:  # type: ignore[attr-defined]
+                ticket.building = new
+                changes["building"] = new.code
+                if unit is None and ticket.unit is not None:
+                    unit = await _same_unit(new, ticket.unit.number)
+                    if unit is None:
+                        ticket.unit = None
+                        changes["unit"] = None
+        if unit is not None:
+            flat = await _unit(ticket.building, unit)
+            if flat.id != ticket.unit_id:  # type: ignore[attr-defined]
+                ticket.unit = flat
+                changes["unit"] = flat.number
+        if category is not None:
+            kind = await category_by_code(category)
+            if kind.id != ticket.category_id:  # type: ignore[attr-defined]
+                ticket.category = kind
+                ticket.priority = kind.priority
+                changes["category"] = kind.code
+        if not changes:
+            raise InvalidInput(
+                f"{ticket.ref} is like that already",
+                message=N_("Nothing to change: {ref} is like that already."),
+                ref=ticket.ref,
+            )
+        fields: list[str] = [name for name in ("building", "unit") if name in changes]
+        if "building" in changes or "category" in changes:
+            calendar = BusinessCalendar.of(ticket.building)
+            ticket.response_due_at, ticket.due_at = due_times(
+                ticket.category, ticket.created_at, calendar
+            )
+            fields += ["response_due_at", "due_at"]
+        if "category" in changes:
+            fields += ["category", "priority"]
+        summary = ", ".join(f"{name}: {value or '—'}" for name, value in changes.items())
+        async with in_transaction():
+            await self._save(ticket, *fields)
+            return await self._event(
+                ticket,
+                EventType.ROUTING,
+                actor,
+                public=False,
+                text=summary,
+                data={"decision": "edit", **changes},
+            )
+
+    async def merge(
+        self, duplicate_ref: TicketRef, survivor_ref: TicketRef, actor: Actor
+    ) -> Ticket:
+        """Close a duplicate with a link to the ticket it repeats, in one transaction: the
+        duplicate's requester follows the survivor from now on and is told; both timelines
+        record it. Both tickets are version-checked."""
+        _require_coordinator(actor)
+        duplicate = await self._load(duplicate_ref)
+        survivor = await self._load(survivor_ref)
+        if duplicate.id == survivor.id:
+            raise InvalidInput(
+                "a ticket cannot be merged into itself",
+                message=N_("A request cannot be merged into itself."),
+            )
+        for ticket in (duplicate, survivor):
+            if ticket.status in (Status.CLOSED, Status.REJECTED):
+                raise InvalidInput(
+                    f"{ticket.ref} is {ticket.status.value}",
+                    message=N_("{ref} is already {status}."),
+                    ref=ticket.ref,
+                    status=Msgid(STATUS_NAMES[ticket.status]),
+                )
+        now = self.clock.now()
+        async with in_transaction():
+            previous = duplicate.status
+            duplicate.status, duplicate.closed_at = Status.CLOSED, now
+            duplicate.linked_to = survivor
+            await self._save(duplicate, "status", "closed_at", "linked_to")
+            closed = await self._event(
+                duplicate,
+                EventType.STATUS_CHANGED,
+                actor,
+                public=True,
+                text=f"merged into {survivor.ref}",
+                data={
+                    "from": previous.value,
+                    "to": Status.CLOSED.value,
+                    "merged_into": survivor.id,
+                },
+            )
+            await self._save(survivor)
+            await self._event(
+                survivor,
+                EventType.ROUTING,
+                actor,
+                public=False,
+                text=f"{duplicate.ref} merged into this request",
+                data={
+                    "decision": "merge",
+                    "merged": duplicate.id,
+                    "follower_id": duplicate.requester_id,  # type: ignore[attr-defined]
+                },
+            )
+            language = requester_language(duplicate)
+            told = gettext(
+                language,
+                N_(
+                    "Your request {ref} is about the same problem as {other}, so we joined "
+                    "them: you will hear about {other} from now on."
+                ),
+                ref=duplicate.ref,
+                other=survivor.ref,
+            )
+            await self.notifier.to_requester(duplicate, duplicate.requester, closed, told)
+        return survivor
+
+    async def _ask_building(self, ticket: Ticket) -> None:
+        """A new ticket whose building is not known: each dispatcher is asked to set it, with
+        a button per building they serve (every building for those serving none)."""
+        [event] = await TicketEvent.filter(ticket=ticket, type=EventType.CREATED).limit(1)
+        everywhere: list[Building] | None = None
+        for person in await dispatchers_of(None):
+            served = await person.buildings.all().order_by("code")
+            if not served:
+                everywhere = everywhere or await Building.all().order_by("code")
+                served = everywhere
+            text = gettext(
+                person.language,
+                N_("{ref} «{title}»: the building is not known. Which building is it?"),
+                ref=ticket.ref,
+                title=ticket.title,
+            )
+            buttons = [Action(b.name, Verb.SET_BUILDING, ticket.id, b.id) for b in served]
+            rows = tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
+            await self.notifier.to_staff(person, ticket, event, text, actions=rows)
+
+    async def _tell_followers(
+        self,
+        ticket: Ticket,
+        event: TicketEvent,
+        text_in: Callable[[str], str],
+        files: Sequence[Attachment],
+    ) -> None:
+        """Tell the requesters of duplicates merged into ``ticket`` what its requester was
+        told (``text_in``: the text in a language)."""
+        merges = await TicketEvent.filter(ticket_id=ticket.id, type=EventType.ROUTING)
+        ids = {e.data.get("follower_id") for e in merges if e.data.get("decision") == "merge"}
+        ids.discard(None)
+        ids.discard(ticket.requester_id)  # type: ignore[attr-defined]
+        for person in await Person.filter(id__in=list(ids)).order_by("id"):
+            text = text_in(person.language or ticket.language)
+            await self.notifier.to_requester(ticket, person, event, text, files=files)
+
     async def record(
         self,
         ref: TicketRef,
@@ -1071,6 +1244,49 @@ def _from_requester(actor: Actor, ticket: Ticket) -> bool:
     return actor.person is not None and actor.person.id == ticket.requester_id  # type: ignore[attr-defined]
 
 
+def _require_coordinator(actor: Actor) -> None:
+    """Corrections are for managers, dispatchers, admins and the operator (no person)."""
+    person = actor.person
+    if person is not None and not coordinates(person):
+        raise AccessDenied(
+            f"{person.role.value} may not change or merge tickets",
+            message=N_("Only managers and dispatchers can change or merge requests."),
+        )
+
+
+def _follower_status(ticket: Ticket, status: Status) -> Callable[[str], str]:
+    """A status change as a follower of ``ticket`` reads it."""
+    return lambda language: gettext(
+        language,
+        N_("Your request {ref} is now: {status}."),
+        ref=ticket.ref,
+        status=status_name(status, language),
+    )
+
+
+def _follower_reply(ticket: Ticket, text: str) -> Callable[[str], str]:
+    """A staff reply as a follower of ``ticket`` reads it."""
+    return lambda language: "\n".join(
+        [gettext(language, N_("Reply on your request {ref}:"), ref=ticket.ref), text]
+    )
+
+
+async def _building(key: str | int) -> Building:
+    """A building by its code, or by its id."""
+    if isinstance(key, str):
+        return await building_by_code(key)
+    found = await Building.get_or_none(id=key)
+    if found is None:
+        raise NotFound(f"no building with id {key}")
+    return found
+
+
+async def _same_unit(building: Building, number: str) -> str | None:
+    """``number`` if ``building`` has a flat of that number."""
+    rows = await fetch(_UNIT, building=building.id, number=number)
+    return number if rows else None
+
+
 async def _check_staff_reply(staff: Person, ticket: Ticket, public: bool) -> None:
     """A note needs the ticket in the writer's scope; a technician's word to the resident
     needs the work to be theirs (a reply to an old card after reassignment is refused)."""
@@ -1158,8 +1374,15 @@ async def _only_building_of(person: Person) -> Building | None:
 
 async def _unit(building: Building | None, number: str) -> Unit:
     if building is None:
-        raise InvalidInput("a unit needs a building")
+        raise InvalidInput(
+            "a unit needs a building", message=N_("Please set the building before the flat.")
+        )
     rows = await fetch(_UNIT, building=building.id, number=number.strip())
     if not rows:
-        raise NotFound(f"building {building.code} has no unit {number!r}")
+        raise NotFound(
+            f"building {building.code} has no unit {number!r}",
+            message=N_("{building} has no flat {unit}."),
+            building=building.name,
+            unit=number.strip(),
+        )
     return from_row(Unit, rows[0])

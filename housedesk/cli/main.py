@@ -21,6 +21,7 @@ from core.tickets.listing import newest_tickets
 from core.tickets.service import parse_ref
 from core.tickets.workflow import parse_status
 from housedesk.bootstrap import App, bootstrap
+from housedesk.cli.corrections import add_correction_commands
 from housedesk.cli.gc import add_gc_commands
 from housedesk.cli.listing import count, print_json_array
 from housedesk.cli.operations import add_ops_commands
@@ -260,6 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--note")
     p.add_argument("--as", dest="as_staff", help="act as this staff member")
     p.set_defaults(func=cmd_tickets_status)
+    add_correction_commands(tickets)
 
     outbox = sub.add_parser("outbox", help="messages to send").add_subparsers(
         dest="outbox_command", required=True

@@ -45,7 +45,7 @@ from core.storage.models import (
 )
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-BATCH = 500
+BATCH = 200
 """Residents whose rows are written per transaction."""
 
 

@@ -204,10 +204,16 @@ async def _tallies(period: Period, building_id: int | None, now: datetime) -> Ta
     params = {"start": period.start, "end": period.end, "building": building_id, "now": now}
     sql, args = bind(window_sql(template, building_id), params, dialect)
     _, rows = await conn.execute_query(sql, args)
+    # SQLite returns up to one row per combination of the five columns: added up off the loop
+    return await asyncio.to_thread(_added_up, rows, dialect == "postgres")
+
+
+def _added_up(rows: Sequence[Mapping[str, Any]], grouping_sets: bool) -> Tallies:
+    """The tallies of each dimension from the grouped rows."""
     sums: dict[str, dict[Any, list[int]]] = {dimension: {} for dimension in DIMENSIONS}
     for row in rows:
         values = [int(row[key] or 0) for key in TALLY_KEYS]
-        dimensions = (PG_SETS[row["sets"]],) if dialect == "postgres" else DIMENSIONS
+        dimensions = (PG_SETS[row["sets"]],) if grouping_sets else DIMENSIONS
         for dimension in dimensions:
             key = _dimension_key(dimension, row)
             found = sums[dimension].get(key)
@@ -244,13 +250,18 @@ async def _durations(period: Period, building_id: int | None, now: datetime) -> 
         }
     sql, args = bind(window_sql(SQLITE_DURATIONS_SQL, building_id), params, dialect)
     _, rows = await conn.execute_query(sql, args)
-    first, resolved = (sorted(map(float, text.split(","))) if text else [] for text in rows[0])
+    first, resolved = await asyncio.to_thread(_sorted_durations, rows[0])  # up to a million
     return {
         "first_response": _summary([percentile(first, 0.5), percentile(first, 0.9)], len(first)),
         "resolution": _summary(
             [percentile(resolved, 0.5), percentile(resolved, 0.9)], len(resolved)
         ),
     }
+
+
+def _sorted_durations(row: Sequence[str | None]) -> tuple[list[float], ...]:
+    """Each comma-separated list of seconds of ``row``, as sorted numbers."""
+    return tuple(sorted(map(float, text.split(","))) if text else [] for text in row)
 
 
 def _counts(tallies: dict[Any, Tally], name: Callable[[Any], str]) -> dict[str, int]:

@@ -1,0 +1,247 @@
+"""The event loop never stalls: the worst loop lag during three long jobs.
+
+One database holds ``--rows`` tickets over the last 60 days (1,000,000 by default, seeded
+as :mod:`bench.report_bench` does), ``--open`` open and overdue tickets more (100,000),
+of which ``--due`` have their deadline check due now (the rest later), and a building
+with ``--residents`` residents who each have a chat (5,000). While a ticker task sleeps
+10 ms at a time and records how late it wakes up, this runs, one after the other:
+
+(a) a scheduler round (the deadline job under its lock, as the scheduler runs it);
+(b) an announcement to the residents' building;
+(c) the monthly report over every ticket, as the staff bot's ``/report month`` builds it
+    (figures and chart).
+
+Each line prints the job's duration and the worst lag next to the target, < 100 ms.
+Run with ``python -m bench.loop_bench [--db sqlite|postgres] [--rows N] ...``; without
+``--db`` each database kind runs in its own process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sqlite3
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, cast
+
+import asyncpg
+
+from bench.per_database import run_each_database
+from bench.report_bench import NOW, PG_ADMIN, PG_SEED, _directory, _seed_sqlite
+from core.actors import Actor
+from core.clock import FrozenClock
+from core.operations.announcements import Announcer
+from core.operations.jobs import Operations
+from core.operations.routing import Router
+from core.reports.figures import Reports
+from core.storage.db import close_db, migrate_db, open_db, sqlite_url
+from housedesk.scheduler import run_exclusive
+from presentation.reports.chart import report_png
+
+TARGET_S = 0.100
+TICK_S = 0.010
+CREATED = NOW - timedelta(days=10)
+SOON, LATER = NOW - timedelta(minutes=1), NOW + timedelta(days=1)
+
+
+class Ticker:
+    """Sleeps :data:`TICK_S` over and over; ``worst`` is the longest it overslept."""
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            start = time.perf_counter()
+            await asyncio.sleep(TICK_S)
+            self.worst = max(self.worst, time.perf_counter() - start - TICK_S)
+
+    async def __aenter__(self) -> Ticker:
+        self._task = asyncio.create_task(self._run())
+        await asyncio.sleep(0)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+
+
+async def _measured(name: str, job: Callable[[], Awaitable[Any]]) -> tuple[bool, Any]:
+    async with Ticker() as ticker:
+        start = time.perf_counter()
+        result = await job()
+        took = time.perf_counter() - start
+    ok = ticker.worst < TARGET_S
+    print(
+        f"  {name}: {took:7.2f} s, worst loop lag {ticker.worst * 1000:6.1f} ms"
+        f" (target < {TARGET_S * 1000:.0f} ms) {'OK' if ok else 'MISSED'}"
+    )
+    return ok, result
+
+
+def _stamp(moment: Any) -> str:
+    return str(moment.isoformat(" "))
+
+
+OPEN_SQL = (
+    "INSERT INTO ticket (building_id, category_id, assignee_id, priority, channel, status, title,"
+    " description, language, verified, needs_attention, created_at, updated_at,"
+    " response_due_at, due_at, next_check_at, rating_comment)"
+    " SELECT 1 + n % 10, 1 + n % 5, 1 + n % 50, 3, 'chat', 'in_progress', 'Open bench ticket',"
+    " '', 'en', {true}, '', {created}, {created}, {response_due}, {due},"
+    " CASE WHEN n <= {due_count} THEN {soon} ELSE {later} END, ''"
+    " FROM {series}"
+)
+RESIDENTS_SQL = [
+    "INSERT INTO unit (building_id, number) SELECT 1, 'R' || n FROM {series}",
+    "INSERT INTO person (name, role, language, trades, work_hours, active, created_at)"
+    " SELECT 'Resident ' || n, 'resident', 'en', '[]', '{{}}', {true}, {created} FROM {series}",
+    "INSERT INTO residency (person_id, unit_id) SELECT p.id, u.id FROM person p"
+    " JOIN unit u ON u.number = 'R' || substr(p.name, 10) AND u.building_id = 1"
+    " WHERE p.role = 'resident'",
+    "INSERT INTO contact (person_id, kind, value, blocked) SELECT id, 'chat',"
+    " '9' || id, {false} FROM person WHERE role = 'resident'",
+]
+
+
+def _sqlite_series(count: int) -> str:
+    return (
+        f"(WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {count})"
+        " SELECT n FROM s)"
+    )
+
+
+def _extras(args: argparse.Namespace, postgres: bool) -> list[str]:
+    """The open tickets and the residents, as SQL for one database kind."""
+
+    def at(moment: Any) -> str:
+        return f"'{_stamp(moment)}'" + ("::timestamptz" if postgres else "")
+
+    def series(count: int) -> str:
+        return f"generate_series(1, {count}) AS n" if postgres else _sqlite_series(count)
+
+    words = {"true": "true" if postgres else "1", "false": "false" if postgres else "0"}
+    open_sql = OPEN_SQL.format(
+        created=at(CREATED),
+        response_due=at(CREATED + timedelta(minutes=30)),
+        due=at(CREATED + timedelta(days=3)),
+        soon=at(SOON),
+        later=at(LATER),
+        due_count=args.due,
+        series=series(args.open),
+        **words,
+    )
+    people = [
+        sql.format(series=series(args.residents), created=at(CREATED), **words)
+        for sql in RESIDENTS_SQL
+    ]
+    return [open_sql, *people]
+
+
+async def _jobs(kind: str, url: str, args: argparse.Namespace) -> bool:
+    """Run (a), (b) and (c) on the seeded database at ``url``."""
+    clock = FrozenClock(NOW)
+    await open_db(url)
+    try:
+        print(
+            f"{kind}: {args.rows:,} tickets, {args.open:,} open more ({args.due:,} due a check),"
+            f" {args.residents:,} residents"
+        )
+        operations = Operations(router=cast(Router, None))
+        round_ok, done = await _measured(
+            f"(a) scheduler round over {args.open:,} open tickets",
+            lambda: run_exclusive("deadlines", operations.run_deadlines, NOW),
+        )
+        print(f"      {done} reminders, breaches and nudges")
+        announcer = Announcer(clock, mail_domain="bench.example")
+        announce_ok, result = await _measured(
+            f"(b) announcement to {args.residents:,} residents",
+            lambda: announcer.announce("B1", "Water is off on Friday.", Actor.system("bench")),
+        )
+        print(f"      {result.queued:,} messages queued")
+        reports = Reports(clock)
+        report_ok, png = await _measured(
+            f"(c) monthly report over {args.rows + args.open:,} tickets",
+            lambda: report_png(reports, "month"),
+        )
+        print(f"      a chart of {len(png):,} bytes")
+    finally:
+        await close_db()
+    return round_ok and announce_ok and report_ok
+
+
+async def bench_sqlite(args: argparse.Namespace) -> bool:
+    """Seed a SQLite file and run the jobs."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.sqlite3"
+        url = sqlite_url(f"sqlite://{path}")
+        await migrate_db(url)
+        await open_db(url)
+        await _directory()
+        await close_db()
+        start = time.perf_counter()
+        _seed_sqlite(path, args.rows)
+        db = sqlite3.connect(path)
+        with db:
+            for sql in _extras(args, postgres=False):
+                db.execute(sql)
+        db.execute("ANALYZE")
+        db.close()
+        print(f"sqlite: seeded in {time.perf_counter() - start:.1f} s")
+        return await _jobs("sqlite", url, args)
+
+
+async def bench_postgres(args: argparse.Namespace) -> bool:
+    """Seed a fresh PostgreSQL database and run the jobs."""
+    name = f"housedesk_loop_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(PG_ADMIN)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    dsn = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    url = dsn.replace("postgresql://", "postgres://", 1)
+    try:
+        await migrate_db(url)
+        await open_db(url)
+        await _directory()
+        await close_db()
+        conn = await asyncpg.connect(dsn)
+        start = time.perf_counter()
+        await conn.execute("SELECT setseed(0.42)")
+        await conn.execute(PG_SEED, NOW, args.rows)
+        for sql in _extras(args, postgres=True):
+            await conn.execute(sql)
+        await conn.execute("ANALYZE")
+        await conn.close()
+        print(f"postgres: seeded in {time.perf_counter() - start:.1f} s")
+        return await _jobs("postgres", url, args)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def main() -> None:
+    """Run the benchmark for one database kind, or for both in separate processes."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000, help="tickets for the report")
+    parser.add_argument("--open", type=int, default=100_000, help="open overdue tickets")
+    parser.add_argument("--due", type=int, default=2_000, help="of them, due a check now")
+    parser.add_argument("--residents", type=int, default=5_000)
+    parser.add_argument("--db", choices=("sqlite", "postgres"))
+    args = parser.parse_args()
+    child = ["--rows", str(args.rows), "--open", str(args.open), "--due", str(args.due)]
+    run_each_database(
+        "bench.loop_bench",
+        args.db,
+        [*child, "--residents", str(args.residents)],
+        lambda: bench_sqlite(args),
+        lambda: bench_postgres(args),
+    )
+
+
+if __name__ == "__main__":
+    main()

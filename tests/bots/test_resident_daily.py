@@ -25,6 +25,7 @@ from core.storage.models import (
     TicketEvent,
 )
 from core.tickets.commands import NewTicket
+from core.tickets.service import assignment_card
 from housedesk.bootstrap import App, bootstrap
 from housedesk.settings.config import Settings
 from tests.bots.support import (
@@ -166,10 +167,12 @@ async def test_a_phone_number_from_the_directory_verifies_the_flat(
         tom_chat.send("The hall light flickers")
         await tom_chat.sees("is registered: The hall light flickers")
 
-    eve_ticket = await Ticket.get(title="The door bell rings by itself")
-    tom_ticket = await Ticket.get(title="The hall light flickers")
+    eve_ticket = await app.tickets.get((await Ticket.get(title="The door bell rings by itself")).id)
+    tom_ticket = await app.tickets.get((await Ticket.get(title="The hall light flickers")).id)
     assert eve_ticket.verified is False
     assert tom_ticket.verified is True
+    assert "Not verified" in assignment_card(eve_ticket, "en")
+    assert "Not verified" not in assignment_card(tom_ticket, "en")
 
 
 async def start_report_registered(resident: TelegramUser) -> None:

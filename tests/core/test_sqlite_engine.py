@@ -79,7 +79,7 @@ async def test_another_writer_makes_us_wait_off_the_event_loop(db_url: str) -> N
     other.execute(
         "INSERT INTO building (code, name, address, timezone, language, phone,"
         " duty_phone, emergency_instructions, hours, holidays, zone)"
-        " VALUES ('ELM', 'Elm Court', '', 'UTC', 'en', '', '', '', '{}', '[]', '')"
+        " VALUES ('ELM', 'Elm Court', '', 'UTC', 'en', '', '', '{}', '{}', '[]', '')"
     )
 
     async def write() -> None:

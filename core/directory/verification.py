@@ -137,14 +137,10 @@ async def decide(claim_id: int, dispatcher: Person, approve: bool, now: datetime
     """A dispatcher of the flat's building approves or rejects a claim; the resident is
     told. A claim decided before is not decided again (``InvalidInput`` says how it was)."""
     async with in_transaction():
-        claim = (
-            await ResidencyClaim.filter(id=claim_id)
-            .select_for_update()
-            .select_related("unit__building", "person")
-            .first()
-        )
+        claim = await ResidencyClaim.filter(id=claim_id).select_for_update().first()
         if claim is None:
             raise NotFound(f"no registration {claim_id}")
+        await claim.fetch_related("unit__building", "person")
         serves = await dispatcher.buildings.filter(id=claim.unit.building.id).exists()
         if dispatcher.role not in (Role.DISPATCHER, Role.MANAGER) or not serves:
             raise AccessDenied(

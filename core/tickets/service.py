@@ -1289,9 +1289,10 @@ async def _same_unit(building: Building, number: str) -> str | None:
 
 async def _check_staff_reply(staff: Person, ticket: Ticket, public: bool) -> None:
     """A note needs the ticket in the writer's scope; a technician's word to the resident
-    needs the work to be theirs (a reply to an old card after reassignment is refused)."""
+    needs the work not to be a colleague's (a reply to an old card after reassignment is
+    refused)."""
     await require_scope(staff, ticket)
-    if public and not coordinates(staff):
+    if public and not coordinates(staff) and ticket.assignee is not None:
         require_assignee(staff, ticket)
 
 

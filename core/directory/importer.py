@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
+from tortoise.expressions import F
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
@@ -39,6 +40,7 @@ from core.storage.models import (
     Person,
     Role,
     StaffChat,
+    Ticket,
     Unit,
 )
 
@@ -165,10 +167,20 @@ async def _upsert(
 async def _building(report: ImportReport, row: BuildingRow) -> None:
     values = row.model_dump(exclude={"code", "units", "holidays"})
     values["holidays"] = [d.isoformat() for d in row.holidays]
+    before = await Building.get_or_none(code=row.code)
     building: Building = await _upsert(report, Building, {"code": row.code}, values)
+    if before is not None and _calendar(before) != _calendar(building):
+        # reminders and nudges follow the new hours: the next round looks at each ticket
+        await Ticket.filter(building=building, next_check_at__not_isnull=True).update(
+            next_check_at=F("created_at")
+        )
     existing = set(await Unit.filter(building=building).values_list("number", flat=True))
     new = [n for n in expand_units(row.units) if n not in existing]
     await Unit.bulk_create([Unit(building=building, number=n) for n in new])
+
+
+def _calendar(building: Building) -> tuple[Any, ...]:
+    return (building.timezone, building.hours, building.holidays)
 
 
 async def _building_ref(code: str, source: str) -> Building:

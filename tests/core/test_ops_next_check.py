@@ -19,6 +19,7 @@ from core.operations.jobs import BATCH, Operations
 from core.storage.db import close_db, open_db, sqlite_url, tortoise_config
 from core.storage.models import Channel, EventType, Status, Ticket, TicketEvent
 from housedesk.bootstrap import App
+from presentation.directory_file import import_directory_file
 from tests.conftest import _pg_admin, _pg_url
 from tests.core.ops_world import World, build_world, new_ticket, routed
 
@@ -183,3 +184,26 @@ async def test_upgrade_gives_open_tickets_owing_a_deadline_a_check(old_url: str)
         "no deadlines": None,
         "closed": None,
     }
+
+
+async def test_new_opening_hours_bring_the_buildings_checks_forward(
+    app: App, tmp_path: Path
+) -> None:
+    world = await build_world()
+    operations = Operations(routed(app.tickets), nudges=NudgePolicy(15, 60))
+    ticket = await new_ticket(app.tickets, world, "technical")
+    await operations.run_deadlines(app.clock.now())
+    assert await _next_check(ticket) == app.clock.now().replace(hour=12, minute=45)
+
+    path = tmp_path / "directory.toml"
+    path.write_text(
+        '[[buildings]]\ncode = "OAK"\nname = "Oak Court"\ntimezone = "Europe/London"\n'
+        'hours = { mon = ["08:00-17:00"], tue = ["08:00-17:00"], wed = ["08:00-12:00"] }\n'
+    )
+    await import_directory_file(path)
+    assert await _next_check(ticket) == ticket.created_at  # looked at on the next round
+    await operations.run_deadlines(app.clock.now())
+    worked_out = await _next_check(ticket)
+    assert worked_out is not None and worked_out > app.clock.now()
+    await import_directory_file(path)  # the same hours again: nothing moves
+    assert await _next_check(ticket) == worked_out

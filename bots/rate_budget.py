@@ -51,7 +51,8 @@ class BudgetLimits:
     """A bot's limits: overall, per private chat and per group or channel."""
 
     overall: Window = Window(30, 1.0)
-    private_chat: Window = Window(3, 3.0)
+    private_chat: Window = Window(10, 5.0)
+    """A burst of ten, then two a second (Telegram tolerates short bursts over one a second)."""
     group: Window = Window(20, 60.0)
 
 

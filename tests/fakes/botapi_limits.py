@@ -34,7 +34,7 @@ class RateLimits:
     """Flood-control limits of one bot: overall, per private chat and per group."""
 
     overall: Limit = Limit(30, 1.0)
-    private_chat: Limit = Limit(5, 3.0)
+    private_chat: Limit = Limit(10, 3.0)
     group: Limit = Limit(20, 60.0)
 
 

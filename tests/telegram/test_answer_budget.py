@@ -75,6 +75,22 @@ async def test_the_stand_in_answers_429_beyond_30_messages_a_second(
     assert telegram.flood_refusals(TOKEN) == 10
 
 
+async def test_the_stand_in_answers_429_to_an_eleventh_message_at_once_to_one_chat(
+    telegram: BotApiServer,
+) -> None:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(telegram.url))
+    plain = Bot(TOKEN, session=session)
+    try:
+        for n in range(10):
+            await plain.send_message(CHAT, f"Part {n}")
+        with pytest.raises(TelegramRetryAfter):
+            await plain.send_message(CHAT, "Part 10")
+    finally:
+        await session.close()
+
+    assert len(texts(telegram, CHAT)) == 10
+
+
 async def test_a_burst_of_answers_stays_under_the_limit_and_all_arrive(
     telegram: BotApiServer, bot: Bot
 ) -> None:

@@ -48,12 +48,10 @@ from core.messaging.delivery import (
     TemporaryDeliveryError,
 )
 from core.messaging.message import FileRef
+from core.messaging.routes import Priority
 from core.storage.blobs import BlobStore
 
 log = logging.getLogger(__name__)
-
-BULK_ROW_PRIORITY = 9
-"""Outbox rows of this priority or lower (a higher number) are bulk: announcements."""
 
 
 @dataclass(frozen=True)
@@ -201,7 +199,7 @@ class TelegramSender:
 
 def budget_priority(delivery: Delivery) -> Urgency:
     """Bulk rows (announcements) wait behind every answer to a person; other rows are answers."""
-    return Urgency.BULK if delivery.priority >= BULK_ROW_PRIORITY else Urgency.ANSWER
+    return Urgency.BULK if delivery.priority >= Priority.BULK else Urgency.ANSWER
 
 
 def _chat_id(recipient: str) -> int | str:

@@ -16,10 +16,10 @@ from aiogram.exceptions import TelegramRetryAfter, TelegramServerError
 
 from bots.answer_budget import AnswerRetry, BudgetedAnswers
 from bots.rate_budget import BudgetLimits, RateBudget, Window
-from bots.telegram_sender import BULK_ROW_PRIORITY, TelegramSender
+from bots.telegram_sender import TelegramSender
 from core.messaging.delivery import Delivery
 from core.messaging.message import OutgoingMessage
-from core.messaging.routes import Route
+from core.messaging.routes import Priority, Route
 from core.storage.blobs import BlobStore
 from tests.fakes.botapi import BotApiServer
 from tests.fakes.botapi_errors import Fault
@@ -160,7 +160,7 @@ async def test_bulk_rows_yield_to_direct_answers_in_the_shared_budget(
             recipient=str(8000 + n),
             message=announcement,
             attempts=1,
-            priority=BULK_ROW_PRIORITY,
+            priority=Priority.BULK,
         )
         for n in range(15)
     ]

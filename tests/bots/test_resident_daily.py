@@ -197,7 +197,7 @@ async def test_a_dispatcher_approves_one_registration_and_rejects_another(
         await pavel.sees("Пожалуйста, подтвердите")
         _share_phone(pavel, "+7 900 111-22-33")  # not on the building's list
         await pavel.sees("Этого номера нет в списке")
-        queued = await dmitri.sees("Pavel зарегистрировался через бота: ЖК Липовый, квартира 45")
+        queued = await dmitri.sees("регистрация через бота: Pavel, ЖК Липовый, квартира 45")
         dmitri.press(queued, "Подтвердить")
         await dmitri.sees("Подтверждено: Pavel, ЖК Липовый, квартира 45.")
         await pavel.sees("Ваша регистрация подтверждена: ЖК Липовый, квартира 45.")
@@ -209,7 +209,7 @@ async def test_a_dispatcher_approves_one_registration_and_rejects_another(
         await mallory.sees("Please confirm that you live there")
         mallory.send("🙋 Ask the dispatcher instead")
         await mallory.sees("We asked the building's dispatcher")
-        queued = await dmitri.sees("Mallory зарегистрировался через бота")
+        queued = await dmitri.sees("регистрация через бота: Mallory")
         dmitri.press(queued, "Отклонить")
         await dmitri.sees("Отклонено: Mallory, ЖК Липовый, квартира 46.")
         await mallory.sees("We could not confirm that you live in ЖК Липовый, flat 46")

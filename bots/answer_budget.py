@@ -80,10 +80,10 @@ class BudgetedAnswers(BaseRequestMiddleware):
                 async with self.budget.turn(chat, Urgency.ANSWER):
                     return await make_request(bot, method)
             except TelegramRetryAfter as exc:
+                self.budget.hold(exc.retry_after)  # every send of the bot waits, this one or not
                 if attempt >= self.retry.attempts or exc.retry_after > self.retry.longest_wait_s:
                     raise
                 log.info("telegram: %s to chat %s waits %ss (429)", name, chat, exc.retry_after)
-                self.budget.hold(exc.retry_after)
                 if not budgeted:  # a budgeted retry waits for the budget, which now holds
                     await asyncio.sleep(exc.retry_after)
             except TelegramEntityTooLarge:

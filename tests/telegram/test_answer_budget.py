@@ -174,3 +174,21 @@ async def test_bulk_rows_yield_to_direct_answers_in_the_shared_budget(
     order = [c.params["chat_id"] for c in telegram.calls(TOKEN, "sendMessage")]
     assert order.index(CHAT) <= 6  # the next free slot, before ten older announcement rows
     assert len(order) == 16
+
+
+async def test_a_429_too_long_to_wait_out_is_raised_and_still_pauses_the_bot(
+    telegram: BotApiServer,
+) -> None:
+    budget = RateBudget()
+    impatient = budgeted_bot(telegram, budget, AnswerRetry(longest_wait_s=0.5))
+    telegram.fail_next(TOKEN, "sendMessage", Fault.TOO_MANY_REQUESTS, retry_after=1)
+    try:
+        with pytest.raises(TelegramRetryAfter):
+            await impatient.send_message(CHAT, "How can we help?")
+        refused = telegram.calls(TOKEN, "sendMessage")[0]
+        await impatient.send_message(CHAT + 1, "How can we help?")
+    finally:
+        await impatient.session.close()
+
+    sent = telegram.calls(TOKEN, "sendMessage")[1]
+    assert sent.at - refused.at >= 0.9  # the other chat's answer waited for the pause

@@ -23,11 +23,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from functools import partial
-from typing import TypeVar
+from typing import TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from core.actors import Actor
@@ -50,7 +51,6 @@ from core.storage.models import (
     TicketEvent,
 )
 from core.storage.rows import insert
-from core.tickets.workflow import OPEN_STATUSES
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ class Operations:
         commit in a transaction of their own.
         """
         done = 0
-        after = 0
+        after: tuple[datetime, int] | None = None
         calendars: dict[int | None, BusinessCalendar] = {}
         related = _Related()
         while True:
@@ -176,7 +176,8 @@ class Operations:
                 )
             if len(batch) < BATCH:
                 return done
-            after = batch[-1].id
+            last = batch[-1]
+            after = (cast(datetime, last.next_check_at), last.id)
 
     async def _check(
         self,
@@ -312,13 +313,19 @@ class Operations:
         return 1 if sent else 0
 
 
-async def due_tickets(now: datetime, after: int = 0, limit: int | None = None) -> list[Ticket]:
-    """The next open tickets (by id, above ``after``) whose deadline check is due at ``now``."""
-    return (
-        await Ticket.filter(next_check_at__lte=now, id__gt=after, status__in=list(OPEN_STATUSES))
-        .order_by("id")
-        .limit(limit or BATCH)
-    )
+async def due_tickets(
+    now: datetime, after: tuple[datetime, int] | None = None, limit: int | None = None
+) -> list[Ticket]:
+    """The next tickets whose deadline check is due at ``now``, in ``(next_check_at, id)``
+    order after ``after``, read through the ``next_check_at`` index (only tickets that owe
+    a deadline have one)."""
+    query = Ticket.filter(next_check_at__lte=now)
+    if after is not None:
+        at, ticket_id = after
+        query = query.filter(
+            Q(next_check_at__gte=at) & (Q(next_check_at__gt=at) | Q(id__gt=ticket_id))
+        )
+    return await query.order_by("next_check_at", "id").limit(limit or BATCH)
 
 
 M = TypeVar("M", Building, Category, Person)

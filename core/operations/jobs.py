@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from core.actors import Actor
@@ -319,13 +320,20 @@ async def due_tickets(
     """The next tickets whose deadline check is due at ``now``, in ``(next_check_at, id)``
     order after ``after``, read through the ``next_check_at`` index (only tickets that owe
     a deadline have one)."""
+    return await due_query(now, after, limit)
+
+
+def due_query(
+    now: datetime, after: tuple[datetime, int] | None = None, limit: int | None = None
+) -> QuerySet[Ticket]:
+    """The query of :func:`due_tickets`."""
     query = Ticket.filter(next_check_at__lte=now)
     if after is not None:
         at, ticket_id = after
         query = query.filter(
             Q(next_check_at__gte=at) & (Q(next_check_at__gt=at) | Q(id__gt=ticket_id))
         )
-    return await query.order_by("next_check_at", "id").limit(limit or BATCH)
+    return query.order_by("next_check_at", "id").limit(limit or BATCH)
 
 
 M = TypeVar("M", Building, Category, Person)

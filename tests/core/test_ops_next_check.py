@@ -3,11 +3,13 @@ may move a deadline check brings it forward."""
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from tortoise import connections
@@ -15,7 +17,7 @@ from tortoise.migrations.api import migrate
 
 from core.actors import Actor
 from core.operations.deadlines import NudgePolicy
-from core.operations.jobs import BATCH, Operations
+from core.operations.jobs import BATCH, Operations, due_query
 from core.storage.db import close_db, open_db, sqlite_url, tortoise_config
 from core.storage.models import Channel, EventType, Status, Ticket, TicketEvent
 from housedesk.bootstrap import App
@@ -207,3 +209,24 @@ async def test_new_opening_hours_bring_the_buildings_checks_forward(
     assert worked_out is not None and worked_out > app.clock.now()
     await import_directory_file(path)  # the same hours again: nothing moves
     assert await _next_check(ticket) == worked_out
+
+
+@pytest.mark.sqlite_only
+async def test_the_due_query_searches_the_next_check_index(db: str, db_url: str) -> None:
+    now = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    with sqlite3.connect(urlsplit(db_url).path) as sqlite:
+        index = _index(sqlite, "next_check_at")
+        for after in (None, (now - timedelta(hours=1), 42)):
+            sql = due_query(now, after).sql(params_inline=True)
+            plan = [row[3] for row in sqlite.execute(f"EXPLAIN QUERY PLAN {sql}")]
+            assert plan == [f"SEARCH ticket USING INDEX {index} ({_range(after)})"]
+
+
+def _index(db: sqlite3.Connection, column: str) -> str:
+    rows = db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index'").fetchall()
+    [name] = [n for n, sql in rows if sql and f'("{column}")' in sql]
+    return str(name)
+
+
+def _range(after: object) -> str:
+    return "next_check_at<?" if after is None else "next_check_at>? AND next_check_at<?"

@@ -317,6 +317,7 @@ class OutboxWorker:
                 message=OutgoingMessage.from_payload(row.payload),
                 attempts=attempts,
                 progress=row.progress,
+                priority=row.priority,
             )
             receipt = await self._send(sender, delivery)
         except RecipientBlockedError as exc:

@@ -187,7 +187,7 @@ def test_run_serves_healthz_and_stops_on_sigint(tmp_path: Path) -> None:
     finally:
         proc.kill()
     assert proc.returncode == 0, err
-    assert "http: listening on" in err and "outbox: worker started" in err and "stopped" in err
+    assert "http: listening on" in err and "outbox: lanes started" in err and "stopped" in err
     assert "email: SMTP intake on 127.0.0.1:" in err
 
 

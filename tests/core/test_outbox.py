@@ -18,7 +18,7 @@ from core.messaging.delivery import (
 )
 from core.messaging.message import OutgoingMessage
 from core.messaging.outbox import OutboxWorker, RetryPolicy, enqueue, enqueue_once
-from core.messaging.routes import Route
+from core.messaging.routes import Priority, Route
 from core.storage.models import (
     Channel,
     Contact,
@@ -256,3 +256,27 @@ async def test_parts_sent_before_a_failure_are_remembered(app: App, clock: Froze
     await _drain(worker, clock)
     assert [d.progress for d in sender.calls] == [0, 1]
     assert (await OutboxMessage.get(ticket_id=ticket_id)).status == OutboxStatus.SENT
+
+
+async def test_the_sender_is_told_the_rows_priority(db: str, clock: FrozenClock) -> None:
+    """The Telegram sender lets bulk (announcements) wait behind answers to people."""
+    for key, priority in (("news", Priority.BULK), ("reply", Priority.URGENT)):
+        await enqueue(
+            route=Route.EMAIL,
+            recipient=f"{key}@x",
+            message=OutgoingMessage(key),
+            key=key,
+            now=clock.now(),
+            priority=priority,
+        )
+    seen: dict[str, int] = {}
+
+    async def sender(delivery: Delivery) -> DeliveryReceipt:
+        seen[delivery.message.text] = delivery.priority
+        return DeliveryReceipt()
+
+    worker = _worker(clock)
+    worker.register(Route.EMAIL, sender)
+    while await worker.run_once():
+        pass
+    assert seen == {"news": Priority.BULK, "reply": Priority.URGENT}

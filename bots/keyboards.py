@@ -83,7 +83,7 @@ def request_choice(tickets: Sequence[Ticket]) -> InlineKeyboardMarkup:
 
 
 def skip_button(ticket_id: int, lang: str) -> InlineKeyboardMarkup:
-    """"Skip" under the question for a comment on a rating."""
+    """ "Skip" under the question for a comment on a rating."""
     skip = _button(gettext(lang, N_("Skip")), SkipComment(ticket_id=ticket_id).pack())
     return InlineKeyboardMarkup(inline_keyboard=[[skip]])
 

@@ -14,11 +14,13 @@ from core.messaging.delivery import Delivery, DeliveryReceipt
 from core.messaging.message import OutgoingMessage
 from core.messaging.outbox import enqueue
 from core.messaging.routes import Route
+from core.storage.db import close_db, open_db
 from core.storage.models import OutboxMessage, OutboxStatus
 from housedesk.bootstrap import bootstrap
 from housedesk.run import serve
 from housedesk.settings.config import Settings
 from tests.cli.test_cli import _free_port
+from tests.conftest import _pg_truncate
 from tests.core import factories
 from tests.core.tcp_proxy import TcpProxy
 
@@ -57,6 +59,9 @@ async def _eventually(check, timeout: float = 20.0) -> None:  # type: ignore[no-
 
 
 async def test_database_outage_degrades_then_recovers(db_url: str, tmp_path: object) -> None:
+    await open_db(db_url)  # the database is shared by the PostgreSQL tests: start it empty
+    await _pg_truncate()
+    await close_db()
     target = urlsplit(db_url)
     proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 5432)
     await proxy.start()

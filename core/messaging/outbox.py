@@ -271,7 +271,14 @@ class OutboxWorker:
                     rows = []
                 if rows:
                     wake.set()  # there may be more: let an idle sibling look too
-                    await self._deliver(rows[0])
+                    try:
+                        await self._deliver(rows[0])
+                    except Exception:  # the result could not be recorded: the database
+                        # went away mid-way; the row's lease runs out and it is sent again
+                        self.healthy = False
+                        log.exception("outbox: cannot record a %s delivery; retrying", route)
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(stop.wait(), timeout=self.poll_interval)
                     continue
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), timeout=self.poll_interval)

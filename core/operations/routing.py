@@ -31,6 +31,7 @@ from core.directory.lookup import all_categories, contact_of
 from core.errors import StaleTicket
 from core.i18n import N_, gettext, normalize_language
 from core.messaging.notifications import work_chat_of
+from core.messaging.routes import Priority
 from core.messaging.staff_messages import managers_of, message_staff
 from core.operations.calendar import BusinessCalendar, absences_around, unavailable_reason
 from core.operations.classify import KeywordClassifier
@@ -486,6 +487,7 @@ async def _page(ticket: Ticket, person: Person, step: int, now: datetime) -> Non
         now=now,
         ticket=ticket,
         actions=assignment_actions(ticket.id, person.language),
+        priority=Priority.URGENT,
     )
 
 

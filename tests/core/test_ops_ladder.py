@@ -9,6 +9,7 @@ import pytest
 from core.actors import Actor
 from core.errors import AccessDenied
 from core.messaging.message import OutgoingMessage, Verb
+from core.messaging.routes import Priority
 from core.operations.jobs import Operations
 from core.storage.models import (
     Absence,
@@ -186,3 +187,4 @@ async def test_the_person_on_duty_is_paged_even_when_cards_go_to_a_group(app: Ap
     )
     first = OutgoingMessage.from_payload(page.payload).actions[0][0]
     assert (first.label, first.verb, first.ticket_id) == ("Accept", Verb.ACCEPT, ticket.id)
+    assert page.priority == Priority.URGENT  # an emergency page goes before routine traffic

@@ -465,19 +465,12 @@ class TicketService:
                 ticket, ticket.requester, event, _reply_text(ticket, actor, text), files=files
             )
             await self._tell_followers(ticket, event, _follower_reply(ticket, text), files)
-        if public and from_requester and ticket.assignee is not None:
-            language = ticket.assignee.language
-            await self.notifier.to_staff(
-                ticket.assignee,
-                ticket,
-                event,
-                gettext(
-                    language, N_("{ref}: the resident wrote: {text}"), ref=ticket.ref, text=text
-                )
-                if text
-                else gettext(language, N_("{ref}: the resident sent a file."), ref=ticket.ref),
-                files=files,
-            )
+        if public and from_requester:
+            if text:
+                wrote = N_("{ref}: the resident wrote: {text}")
+            else:
+                wrote = N_("{ref}: the resident sent a file.")
+            await self._tell_assignee(ticket, event, wrote, files=files, text=text)
         await self._save(ticket, *changed)
         return event
 
@@ -558,16 +551,11 @@ class TicketService:
         )
         await self._tell_followers(ticket, event, _follower_status(ticket, status), files)
         by_requester = actor.person is not None and actor.person.id == ticket.requester_id  # type: ignore[attr-defined]
-        if by_requester and status == Status.REOPENED and ticket.assignee is not None:
-            await self.notifier.to_staff(
-                ticket.assignee,
+        if by_requester and status == Status.REOPENED:
+            await self._tell_assignee(
                 ticket,
                 event,
-                gettext(
-                    ticket.assignee.language,
-                    N_("{ref}: the resident says it is not fixed; the request is reopened."),
-                    ref=ticket.ref,
-                ),
+                N_("{ref}: the resident says it is not fixed; the request is reopened."),
             )
         return event
 
@@ -789,18 +777,12 @@ class TicketService:
                 text=comment.strip(),
                 data={"rating": rating},
             )
-            if ticket.assignee is not None:
-                await self.notifier.to_staff(
-                    ticket.assignee,
-                    ticket,
-                    event,
-                    gettext(
-                        ticket.assignee.language,
-                        N_("{ref}: the resident rated the work {rating} of 5."),
-                        ref=ticket.ref,
-                        rating=rating,
-                    ),
-                )
+            await self._tell_assignee(
+                ticket,
+                event,
+                N_("{ref}: the resident rated the work {rating} of 5."),
+                rating=rating,
+            )
         return event
 
     async def comment_rating(self, ref: TicketRef, actor: Actor, comment: str) -> None:
@@ -823,18 +805,12 @@ class TicketService:
                 text=comment,
                 data={"rating": ticket.rating, "comment": True},
             )
-            if ticket.assignee is not None:
-                await self.notifier.to_staff(
-                    ticket.assignee,
-                    ticket,
-                    event,
-                    gettext(
-                        ticket.assignee.language,
-                        N_("{ref}: the resident commented on the rating: {text}"),
-                        ref=ticket.ref,
-                        text=comment,
-                    ),
-                )
+            await self._tell_assignee(
+                ticket,
+                event,
+                N_("{ref}: the resident commented on the rating: {text}"),
+                text=comment,
+            )
 
     async def amend_report(
         self,
@@ -1013,6 +989,22 @@ class TicketService:
             buttons = [Action(b.name, Verb.SET_BUILDING, ticket.id, b.id) for b in served]
             rows = tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
             await self.notifier.to_staff(person, ticket, event, text, actions=rows)
+
+    async def _tell_assignee(
+        self,
+        ticket: Ticket,
+        event: TicketEvent,
+        message: str,
+        *,
+        files: Sequence[Attachment] = (),
+        **params: object,
+    ) -> None:
+        """Tell the ticket's assignee, if any, ``message`` (an ``N_`` text with ``{ref}``)
+        in their language."""
+        if ticket.assignee is None:
+            return
+        text = gettext(ticket.assignee.language, message, ref=ticket.ref, **params)
+        await self.notifier.to_staff(ticket.assignee, ticket, event, text, files=files)
 
     async def _tell_followers(
         self,

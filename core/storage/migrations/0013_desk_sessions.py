@@ -1,9 +1,31 @@
-"""Sign-in sessions and one-time links for the dispatcher's desk (#17).
+"""The dispatcher's desk (#17): staff sign-in sessions (``desk_session``) and single-use
+sign-in links (``desk_link``), both stored as the sha256 of their secret; and indexes that let
+the desk's journal read a building's, a status's, an assignee's or a category's tickets newest
+first without reading every ticket."""
 
-PLACEHOLDER: its owner fills in the operations (or it is removed before the session ends).
-"""
+from tortoise import fields, migrations
+from tortoise.fields.base import OnDelete
+from tortoise.indexes import Index
+from tortoise.migrations import operations as ops
 
-from tortoise import migrations
+
+def _person(related_name: str) -> fields.ForeignKeyField:
+    return fields.ForeignKeyField(
+        "models.Person",
+        source_field="person_id",
+        db_constraint=True,
+        to_field="id",
+        related_name=related_name,
+        on_delete=OnDelete.CASCADE,
+    )
+
+
+def _id() -> fields.IntField:
+    return fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)
+
+
+def _at(null: bool = False) -> fields.DatetimeField:
+    return fields.DatetimeField(null=null, auto_now=False, auto_now_add=False)
 
 
 class Migration(migrations.Migration):
@@ -11,4 +33,47 @@ class Migration(migrations.Migration):
 
     initial = False
 
-    operations: list = []
+    operations = [
+        ops.CreateModel(
+            name="DeskSession",
+            fields=[
+                ("id", _id()),
+                ("person", _person("desk_sessions")),
+                ("token_sha256", fields.CharField(unique=True, max_length=64)),
+                ("via", fields.CharField(max_length=16)),
+                ("created_at", _at()),
+                ("expires_at", _at()),
+                ("ended_at", _at(null=True)),
+            ],
+            options={
+                "table": "desk_session",
+                "app": "models",
+                "indexes": [Index(fields=["person_id"])],
+                "pk_attr": "id",
+                "table_description": "A member of staff signed in to the dispatcher's desk.",
+            },
+            bases=["Model"],
+        ),
+        ops.CreateModel(
+            name="DeskLink",
+            fields=[
+                ("id", _id()),
+                ("person", _person("desk_links")),
+                ("code_sha256", fields.CharField(unique=True, max_length=64)),
+                ("created_at", _at()),
+                ("expires_at", _at()),
+                ("used_at", _at(null=True)),
+            ],
+            options={
+                "table": "desk_link",
+                "app": "models",
+                "pk_attr": "id",
+                "table_description": "A single-use, short-lived sign-in link to the desk.",
+            },
+            bases=["Model"],
+        ),
+        ops.AddIndex(model_name="Ticket", index=Index(fields=["building_id", "created_at"])),
+        ops.AddIndex(model_name="Ticket", index=Index(fields=["status", "created_at"])),
+        ops.AddIndex(model_name="Ticket", index=Index(fields=["assignee_id", "created_at"])),
+        ops.AddIndex(model_name="Ticket", index=Index(fields=["category_id", "created_at"])),
+    ]

@@ -544,11 +544,45 @@ class InboundUpdate(Model):
     next_attempt_at = fields.DatetimeField()
     handled_at = fields.DatetimeField(null=True)
     quarantined_at = fields.DatetimeField(null=True)
+    chat = fields.CharField(max_length=64, default="", db_default="")  # whose conversation
+    locked_until = fields.DatetimeField(null=True)  # claimed by a process until then
 
     class Meta:
         table = "inbound_update"
         unique_together = (("bot", "update_id"),)
-        indexes = (("bot", "handled_at", "next_attempt_at"),)  # what is due, per bot
+        indexes = (
+            ("bot", "handled_at", "next_attempt_at"),  # what is due, per bot
+            ("bot", "chat", "handled_at"),  # whether a chat has an update in hand
+        )
+
+
+class ClusterNode(Model):
+    """A running ``housedesk run`` process: its heartbeat and the periodic jobs it leads."""
+
+    id = fields.IntField(primary_key=True)
+    node = fields.CharField(max_length=64, unique=True)
+    host = fields.CharField(max_length=255)
+    pid = fields.IntField()
+    started_at = fields.DatetimeField()
+    last_seen = fields.DatetimeField()
+    leads: fields.Field[list[str]] = fields.JSONField(default=list)
+
+    class Meta:
+        table = "cluster_node"
+
+
+class RateBucket(Model):
+    """A token bucket every process takes from (one sending budget shared by a cluster)."""
+
+    key = fields.CharField(max_length=100, primary_key=True)
+    capacity = fields.FloatField()
+    per_second = fields.FloatField()
+    tokens = fields.FloatField()
+    stamp = fields.DatetimeField()
+    held_until = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "rate_bucket"
 
 
 class DeskSession(Model):

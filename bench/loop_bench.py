@@ -1,7 +1,7 @@
 """The event loop never stalls: the worst loop lag during three long jobs.
 
 One database holds ``--rows`` tickets over the last 60 days (1,000,000 by default, seeded
-as :mod:`bench.report_bench` does), ``--open`` open and overdue tickets more (100,000),
+by :mod:`bench.seeding`), ``--open`` open and overdue tickets more (100,000),
 of which ``--due`` have their deadline check due now (the rest later), and a building
 with ``--residents`` residents who each have a chat (5,000). While a ticker task sleeps
 10 ms at a time and records how late it wakes up, this runs, one after the other:
@@ -20,33 +20,33 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sqlite3
 import tempfile
 import time
-import uuid
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 
-import asyncpg
-
 from bench.per_database import run_each_database
-from bench.report_bench import NOW, PG_ADMIN, PG_SEED, _directory, _seed_sqlite
+from bench.seeding import (
+    NOW,
+    Extras,
+    as_tortoise_url,
+    postgres_database,
+    seed_postgres,
+    seed_sqlite,
+)
 from core.actors import Actor
 from core.clock import FrozenClock
 from core.operations.announcements import Announcer
 from core.operations.jobs import Operations
 from core.operations.routing import Router
 from core.reports.figures import Reports
-from core.storage.db import close_db, migrate_db, open_db, sqlite_url
+from core.storage.db import close_db, open_db, sqlite_url
 from housedesk.scheduler import run_exclusive
 from presentation.reports.chart import report_png
 
 TARGET_S = 0.100
 TICK_S = 0.010
-CREATED = NOW - timedelta(days=10)
-SOON, LATER = NOW - timedelta(minutes=1), NOW + timedelta(days=1)
 
 
 class Ticker:
@@ -85,63 +85,8 @@ async def _measured(name: str, job: Callable[[], Awaitable[Any]]) -> tuple[bool,
     return ok, result
 
 
-def _stamp(moment: Any) -> str:
-    return str(moment.isoformat(" "))
-
-
-OPEN_SQL = (
-    "INSERT INTO ticket (building_id, category_id, assignee_id, priority, channel, status, title,"
-    " description, language, verified, needs_attention, created_at, updated_at,"
-    " response_due_at, due_at, next_check_at, rating_comment)"
-    " SELECT 1 + n % 10, 1 + n % 5, 1 + n % 50, 3, 'chat', 'in_progress', 'Open bench ticket',"
-    " '', 'en', {true}, '', {created}, {created}, {response_due}, {due},"
-    " CASE WHEN n <= {due_count} THEN {soon} ELSE {later} END, ''"
-    " FROM {series}"
-)
-RESIDENTS_SQL = [
-    "INSERT INTO unit (building_id, number) SELECT 1, 'R' || n FROM {series}",
-    "INSERT INTO person (name, role, language, trades, work_hours, active, created_at)"
-    " SELECT 'Resident ' || n, 'resident', 'en', '[]', '{{}}', {true}, {created} FROM {series}",
-    "INSERT INTO residency (person_id, unit_id) SELECT p.id, u.id FROM person p"
-    " JOIN unit u ON u.number = 'R' || substr(p.name, 10) AND u.building_id = 1"
-    " WHERE p.role = 'resident'",
-    "INSERT INTO contact (person_id, kind, value, blocked) SELECT id, 'chat',"
-    " '9' || id, {false} FROM person WHERE role = 'resident'",
-]
-
-
-def _sqlite_series(count: int) -> str:
-    return (
-        f"(WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {count})"
-        " SELECT n FROM s)"
-    )
-
-
-def _extras(args: argparse.Namespace, postgres: bool) -> list[str]:
-    """The open tickets and the residents, as SQL for one database kind."""
-
-    def at(moment: Any) -> str:
-        return f"'{_stamp(moment)}'" + ("::timestamptz" if postgres else "")
-
-    def series(count: int) -> str:
-        return f"generate_series(1, {count}) AS n" if postgres else _sqlite_series(count)
-
-    words = {"true": "true" if postgres else "1", "false": "false" if postgres else "0"}
-    open_sql = OPEN_SQL.format(
-        created=at(CREATED),
-        response_due=at(CREATED + timedelta(minutes=30)),
-        due=at(CREATED + timedelta(days=3)),
-        soon=at(SOON),
-        later=at(LATER),
-        due_count=args.due,
-        series=series(args.open),
-        **words,
-    )
-    people = [
-        sql.format(series=series(args.residents), created=at(CREATED), **words)
-        for sql in RESIDENTS_SQL
-    ]
-    return [open_sql, *people]
+def _extras(args: argparse.Namespace) -> Extras:
+    return Extras(open_tickets=args.open, due=args.due, residents=args.residents)
 
 
 async def _jobs(kind: str, url: str, args: argparse.Namespace) -> bool:
@@ -184,47 +129,17 @@ async def bench_sqlite(args: argparse.Namespace) -> bool:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.sqlite3"
         url = sqlite_url(f"sqlite://{path}")
-        await migrate_db(url)
-        await open_db(url)
-        await _directory()
-        await close_db()
-        start = time.perf_counter()
-        _seed_sqlite(path, args.rows)
-        db = sqlite3.connect(path)
-        with db:
-            for sql in _extras(args, postgres=False):
-                db.execute(sql)
-        db.execute("ANALYZE")
-        db.close()
-        print(f"sqlite: seeded in {time.perf_counter() - start:.1f} s")
+        took = await seed_sqlite(path, url, args.rows, _extras(args))
+        print(f"sqlite: seeded in {took:.1f} s")
         return await _jobs("sqlite", url, args)
 
 
 async def bench_postgres(args: argparse.Namespace) -> bool:
     """Seed a fresh PostgreSQL database and run the jobs."""
-    name = f"housedesk_loop_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(PG_ADMIN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    dsn = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    url = dsn.replace("postgresql://", "postgres://", 1)
-    try:
-        await migrate_db(url)
-        await open_db(url)
-        await _directory()
-        await close_db()
-        conn = await asyncpg.connect(dsn)
-        start = time.perf_counter()
-        await conn.execute("SELECT setseed(0.42)")
-        await conn.execute(PG_SEED, NOW, args.rows)
-        for sql in _extras(args, postgres=True):
-            await conn.execute(sql)
-        await conn.execute("ANALYZE")
-        await conn.close()
-        print(f"postgres: seeded in {time.perf_counter() - start:.1f} s")
-        return await _jobs("postgres", url, args)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with postgres_database("housedesk_loop") as dsn:
+        took = await seed_postgres(dsn, args.rows, _extras(args))
+        print(f"postgres: seeded in {took:.1f} s")
+        return await _jobs("postgres", as_tortoise_url(dsn), args)
 
 
 def main() -> None:

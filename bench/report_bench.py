@@ -15,14 +15,10 @@ Run with ``python -m bench.report_bench [--db sqlite|postgres] [--rows N]``; wit
 from __future__ import annotations
 
 import argparse
-import os
-import random
 import sqlite3
 import tempfile
 import time
-import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,51 +26,11 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from bench.per_database import run_each_database
+from bench.seeding import NOW, as_tortoise_url, postgres_database, seed_postgres, seed_sqlite
 from core.reports.figures import WINDOW, Period, bind, build_report, parse_period, percentile
-from core.storage.db import close_db, migrate_db, open_db, sqlite_url
-from core.storage.models import Building, Category, Person, Role
+from core.storage.db import close_db, open_db, sqlite_url
 
-PG_ADMIN = os.environ.get("HOUSEDESK_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-DAYS = 60
-BUILDINGS, CATEGORIES, TECHNICIANS = 10, 5, 50
 RUNS = 3
-
-STATUSES = [  # (status, share, has a first response, is resolved)
-    ("new", 0.20, False, False),
-    ("in_progress", 0.20, True, False),
-    ("on_hold", 0.05, True, False),
-    ("done", 0.35, True, True),
-    ("closed", 0.15, True, True),
-    ("rejected", 0.05, False, False),
-]
-CHANNELS = ("chat", "email", "voicemail", "phone", "cli")
-
-PG_SEED = f"""
-INSERT INTO ticket (building_id, category_id, assignee_id, priority, channel, status, title,
-                    description, language, verified, needs_attention, created_at, updated_at,
-                    response_due_at, due_at, first_response_at, resolved_at, rating,
-                    rating_comment)
-SELECT building, category, assignee, 3, channel, status, 'Bench ticket', '', 'en', true, '',
-       created, created, created + interval '4 hours', created + interval '3 days',
-       CASE WHEN status NOT IN ('new', 'rejected') THEN created + r1 * interval '8 hours' END,
-       CASE WHEN status IN ('done', 'closed') THEN created + r2 * interval '5 days' END,
-       CASE WHEN status IN ('done', 'closed') AND r3 < 0.5 THEN 1 + floor(r3 * 10)::int END,
-       ''
-FROM (
-    SELECT 1 + floor(random() * {BUILDINGS})::int AS building,
-           1 + floor(random() * {CATEGORIES})::int AS category,
-           CASE WHEN random() < 0.1 THEN NULL
-                ELSE 1 + floor(random() * {TECHNICIANS})::int END AS assignee,
-           (ARRAY{list(CHANNELS)})[1 + floor(random() * {len(CHANNELS)})::int] AS channel,
-           CASE WHEN u < 0.20 THEN 'new' WHEN u < 0.40 THEN 'in_progress'
-                WHEN u < 0.45 THEN 'on_hold' WHEN u < 0.80 THEN 'done'
-                WHEN u < 0.95 THEN 'closed' ELSE 'rejected' END AS status,
-           $1::timestamptz - random() * interval '{DAYS} days' AS created,
-           random() AS r1, random() AS r2, random() AS r3
-    FROM (SELECT random() AS u FROM generate_series(1, $2)) AS draws
-) AS rows
-"""
 
 PG_BASELINE = """
 WITH counts AS (
@@ -131,69 +87,6 @@ SELECT (julianday(first_response_at) - julianday(created_at)) * 86400.0,
 FROM ticket NOT INDEXED
 WHERE {WINDOW} AND (first_response_at IS NOT NULL OR resolved_at IS NOT NULL)
 """
-
-
-async def _directory() -> None:
-    for n in range(1, BUILDINGS + 1):
-        await Building.create(code=f"B{n}", name=f"Building {n}")
-    for n in range(1, CATEGORIES + 1):
-        await Category.create(code=f"cat{n}", response_minutes=240, resolution_minutes=4320)
-    for n in range(1, TECHNICIANS + 1):
-        await Person.create(name=f"Technician {n:02}", role=Role.TECHNICIAN)
-
-
-def _sqlite_rows(count: int, rng: random.Random) -> Any:
-    cumulative = []
-    total = 0.0
-    for status, share, responded, resolved in STATUSES:
-        total += share
-        cumulative.append((total, status, responded, resolved))
-    span = DAYS * 86400
-    for _ in range(count):
-        u = rng.random()
-        _, status, responded, resolved = next(
-            c for c in cumulative if u < c[0] or c is cumulative[-1]
-        )
-        created = NOW - timedelta(seconds=rng.random() * span)
-        first = created + timedelta(hours=8 * rng.random()) if responded else None
-        done = created + timedelta(days=5 * rng.random()) if resolved else None
-        r3 = rng.random()
-        yield (
-            rng.randint(1, BUILDINGS),
-            rng.randint(1, CATEGORIES),
-            None if rng.random() < 0.1 else rng.randint(1, TECHNICIANS),
-            rng.choice(CHANNELS),
-            status,
-            _text(created),
-            _text(created),
-            _text(created + timedelta(hours=4)),
-            _text(created + timedelta(days=3)),
-            _text(first),
-            _text(done),
-            1 + int(r3 * 10) if resolved and r3 < 0.5 else None,
-        )
-
-
-def _text(moment: datetime | None) -> str | None:
-    """A time as tortoise stores it in SQLite."""
-    return None if moment is None else moment.isoformat(" ")
-
-
-def _seed_sqlite(path: Path, count: int) -> None:
-    db = sqlite3.connect(path)
-    sql = (
-        "INSERT INTO ticket (building_id, category_id, assignee_id, priority, channel, status,"
-        " title, description, language, verified, needs_attention, created_at, updated_at,"
-        " response_due_at, due_at, first_response_at, resolved_at, rating, rating_comment)"
-        " VALUES (?, ?, ?, 3, ?, ?, 'Bench ticket', '', 'en', 1, '', ?, ?, ?, ?, ?, ?, ?, '')"
-    )
-    rows = _sqlite_rows(count, random.Random(42))
-    with db:
-        while chunk := [next(rows) for _ in range(min(50_000, count))]:
-            db.executemany(sql, chunk)
-            count -= len(chunk)
-    db.execute("ANALYZE")
-    db.close()
 
 
 def _best(seconds: list[float]) -> float:
@@ -265,13 +158,8 @@ async def bench_sqlite(count: int) -> bool:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.sqlite3"
         url = sqlite_url(f"sqlite://{path}")
-        await migrate_db(url)
-        await open_db(url)
-        await _directory()
-        await close_db()
-        start = time.perf_counter()
-        _seed_sqlite(path, count)
-        print(f"sqlite: seeded {count:,} tickets in {time.perf_counter() - start:.1f} s")
+        took = await seed_sqlite(path, url, count)
+        print(f"sqlite: seeded {count:,} tickets in {took:.1f} s")
         period = _month()
         await open_db(url)
         core, report = await _timed(lambda: build_report(period, None, NOW))
@@ -301,22 +189,11 @@ async def bench_sqlite(count: int) -> bool:
 
 async def bench_postgres(count: int) -> bool:
     """Seed a fresh PostgreSQL database, then time the report against one asyncpg query."""
-    name = f"housedesk_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(PG_ADMIN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    dsn = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    url = dsn.replace("postgresql://", "postgres://", 1)
-    try:
-        await migrate_db(url)
-        await open_db(url)
-        await _directory()
-        await close_db()
+    async with postgres_database("housedesk_bench") as dsn:
+        took = await seed_postgres(dsn, count)
+        print(f"postgres: seeded {count:,} tickets in {took:.1f} s")
+        url = as_tortoise_url(dsn)
         conn = await asyncpg.connect(dsn)
-        start = time.perf_counter()
-        await conn.execute("SELECT setseed(0.42)")
-        await conn.execute(PG_SEED, NOW, count)
-        await conn.execute("ANALYZE ticket")
-        print(f"postgres: seeded {count:,} tickets in {time.perf_counter() - start:.1f} s")
         period = _month()
         await open_db(url)
         core, report = await _timed(lambda: build_report(period, None, NOW))
@@ -332,9 +209,6 @@ async def bench_postgres(count: int) -> bool:
 
         raw, expected = await _timed(baseline)
         await conn.close()
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
     _compare(report, expected)
     print(f"postgres: {report['total']:,} tickets in the month")
     return _verdict("postgres", core, raw, 2.0)

@@ -1,0 +1,276 @@
+"""A big database, fast: the benchmarks' shared seed written in raw SQL.
+
+:func:`seed_sqlite` and :func:`seed_postgres` fill a migrated database with the bench
+directory (10 buildings, 5 categories, 50 technicians: :func:`bench_directory`) and
+``tickets`` tickets spread over the :data:`DAYS` days before :data:`NOW` (``executemany``
+on SQLite, ``generate_series`` on PostgreSQL), then run the :class:`Extras` statements:
+open tickets whose deadline check is due, and residents of one building with a chat each.
+:func:`postgres_database` makes (and drops) a database of its own for one run.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sqlite3
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from core.storage.db import close_db, migrate_db, open_db
+from core.storage.models import Building, Category, Person, Role
+
+PG_ADMIN = os.environ.get("HOUSEDESK_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+DAYS = 60
+BUILDINGS, CATEGORIES, TECHNICIANS = 10, 5, 50
+
+STATUSES = [  # (status, share, has a first response, is resolved)
+    ("new", 0.20, False, False),
+    ("in_progress", 0.20, True, False),
+    ("on_hold", 0.05, True, False),
+    ("done", 0.35, True, True),
+    ("closed", 0.15, True, True),
+    ("rejected", 0.05, False, False),
+]
+CHANNELS = ("chat", "email", "voicemail", "phone", "cli")
+
+PG_SEED = f"""
+INSERT INTO ticket (building_id, category_id, assignee_id, priority, channel, status, title,
+                    description, language, verified, needs_attention, created_at, updated_at,
+                    response_due_at, due_at, first_response_at, resolved_at, rating,
+                    rating_comment)
+SELECT building, category, assignee, 3, channel, status, 'Bench ticket', '', 'en', true, '',
+       created, created, created + interval '4 hours', created + interval '3 days',
+       CASE WHEN status NOT IN ('new', 'rejected') THEN created + r1 * interval '8 hours' END,
+       CASE WHEN status IN ('done', 'closed') THEN created + r2 * interval '5 days' END,
+       CASE WHEN status IN ('done', 'closed') AND r3 < 0.5 THEN 1 + floor(r3 * 10)::int END,
+       ''
+FROM (
+    SELECT 1 + floor(random() * {BUILDINGS})::int AS building,
+           1 + floor(random() * {CATEGORIES})::int AS category,
+           CASE WHEN random() < 0.1 THEN NULL
+                ELSE 1 + floor(random() * {TECHNICIANS})::int END AS assignee,
+           (ARRAY{list(CHANNELS)})[1 + floor(random() * {len(CHANNELS)})::int] AS channel,
+           CASE WHEN u < 0.20 THEN 'new' WHEN u < 0.40 THEN 'in_progress'
+                WHEN u < 0.45 THEN 'on_hold' WHEN u < 0.80 THEN 'done'
+                WHEN u < 0.95 THEN 'closed' ELSE 'rejected' END AS status,
+           $1::timestamptz - random() * interval '{DAYS} days' AS created,
+           random() AS r1, random() AS r2, random() AS r3
+    FROM (SELECT random() AS u FROM generate_series(1, $2)) AS draws
+) AS rows
+"""
+
+OPEN_SQL = (
+    "INSERT INTO ticket (building_id, category_id, assignee_id, priority, channel, status, title,"
+    " description, language, verified, needs_attention, created_at, updated_at,"
+    " response_due_at, due_at, next_check_at, rating_comment)"
+    " SELECT 1 + n % 10, 1 + n % 5, 1 + n % 50, 3, 'chat', 'in_progress', 'Open bench ticket',"
+    " '', 'en', {true}, '', {created}, {created}, {response_due}, {due},"
+    " CASE WHEN n <= {due_count} THEN {soon} ELSE {later} END, ''"
+    " FROM {series}"
+)
+RESIDENTS_SQL = [
+    "INSERT INTO unit (building_id, number) SELECT {building}, 'R' || n FROM {series}",
+    "INSERT INTO person (name, role, language, trades, work_hours, active, created_at)"
+    " SELECT 'Resident ' || n, 'resident', 'en', '[]', '{{}}', {true}, {created} FROM {series}",
+    "INSERT INTO residency (person_id, unit_id) SELECT p.id, u.id FROM person p"
+    " JOIN unit u ON u.number = 'R' || substr(p.name, 10) AND u.building_id = {building}"
+    " WHERE p.role = 'resident'",
+    "INSERT INTO contact (person_id, kind, value, blocked) SELECT id, 'chat',"
+    " CAST({chat_base} + id AS TEXT), {false} FROM person WHERE role = 'resident'",
+]
+"""Residents ``Resident 1..N`` in flats ``R1..RN`` of one building, each with a chat whose
+id is ``chat_base`` plus the person's id (see :func:`resident_chats`)."""
+
+
+@dataclass(frozen=True)
+class Extras:
+    """What a benchmark adds to the tickets: ``open_tickets`` open and overdue ones (the
+    first ``due`` of them due a deadline check at :data:`NOW`, the rest a day later) and
+    ``residents`` residents of building ``building_id``."""
+
+    open_tickets: int = 0
+    due: int = 0
+    residents: int = 0
+    building_id: int = 1
+    chat_base: int = 9_000_000_000
+
+
+def stamp(moment: datetime | None) -> str | None:
+    """A time as tortoise stores it in SQLite."""
+    return None if moment is None else moment.isoformat(" ")
+
+
+def _sqlite_series(count: int) -> str:
+    return (
+        f"(WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {count})"
+        " SELECT n FROM s)"
+    )
+
+
+def extra_sql(extras: Extras, *, postgres: bool) -> list[str]:
+    """The open tickets and the residents, as SQL for one database kind."""
+    created = NOW - timedelta(days=10)
+
+    def at(moment: datetime) -> str:
+        return f"'{stamp(moment)}'" + ("::timestamptz" if postgres else "")
+
+    def series(count: int) -> str:
+        return f"generate_series(1, {count}) AS n" if postgres else _sqlite_series(count)
+
+    words = {"true": "true" if postgres else "1", "false": "false" if postgres else "0"}
+    statements = []
+    if extras.open_tickets:
+        statements.append(
+            OPEN_SQL.format(
+                created=at(created),
+                response_due=at(created + timedelta(minutes=30)),
+                due=at(created + timedelta(days=3)),
+                soon=at(NOW - timedelta(minutes=1)),
+                later=at(NOW + timedelta(days=1)),
+                due_count=extras.due,
+                series=series(extras.open_tickets),
+                **words,
+            )
+        )
+    if extras.residents:
+        statements += [
+            sql.format(
+                series=series(extras.residents),
+                created=at(created),
+                building=extras.building_id,
+                chat_base=extras.chat_base,
+                **words,
+            )
+            for sql in RESIDENTS_SQL
+        ]
+    return statements
+
+
+async def bench_directory() -> None:
+    """The buildings, categories and technicians the seeded tickets name (ids 1..N)."""
+    for n in range(1, BUILDINGS + 1):
+        await Building.create(code=f"B{n}", name=f"Building {n}")
+    for n in range(1, CATEGORIES + 1):
+        await Category.create(code=f"cat{n}", response_minutes=240, resolution_minutes=4320)
+    for n in range(1, TECHNICIANS + 1):
+        await Person.create(name=f"Technician {n:02}", role=Role.TECHNICIAN)
+
+
+def _sqlite_rows(count: int, rng: random.Random) -> Iterator[tuple[Any, ...]]:
+    cumulative = []
+    total = 0.0
+    for status, share, responded, resolved in STATUSES:
+        total += share
+        cumulative.append((total, status, responded, resolved))
+    span = DAYS * 86400
+    for _ in range(count):
+        u = rng.random()
+        _, status, responded, resolved = next(
+            c for c in cumulative if u < c[0] or c is cumulative[-1]
+        )
+        created = NOW - timedelta(seconds=rng.random() * span)
+        first = created + timedelta(hours=8 * rng.random()) if responded else None
+        done = created + timedelta(days=5 * rng.random()) if resolved else None
+        r3 = rng.random()
+        yield (
+            rng.randint(1, BUILDINGS),
+            rng.randint(1, CATEGORIES),
+            None if rng.random() < 0.1 else rng.randint(1, TECHNICIANS),
+            rng.choice(CHANNELS),
+            status,
+            stamp(created),
+            stamp(created),
+            stamp(created + timedelta(hours=4)),
+            stamp(created + timedelta(days=3)),
+            stamp(first),
+            stamp(done),
+            1 + int(r3 * 10) if resolved and r3 < 0.5 else None,
+        )
+
+
+def seed_sqlite_tickets(path: Path, count: int) -> None:
+    """``count`` tickets into the SQLite file at ``path`` (the directory must be there)."""
+    db = sqlite3.connect(path)
+    sql = (
+        "INSERT INTO ticket (building_id, category_id, assignee_id, priority, channel, status,"
+        " title, description, language, verified, needs_attention, created_at, updated_at,"
+        " response_due_at, due_at, first_response_at, resolved_at, rating, rating_comment)"
+        " VALUES (?, ?, ?, 3, ?, ?, 'Bench ticket', '', 'en', 1, '', ?, ?, ?, ?, ?, ?, ?, '')"
+    )
+    rows = _sqlite_rows(count, random.Random(42))
+    with db:
+        while chunk := [next(rows) for _ in range(min(50_000, count))]:
+            db.executemany(sql, chunk)
+            count -= len(chunk)
+    db.execute("ANALYZE")
+    db.close()
+
+
+async def seed_sqlite(path: Path, url: str, tickets: int, extras: Extras = Extras()) -> float:
+    """Migrate the SQLite database at ``path`` (``url``), seed it; the seconds it took."""
+    await migrate_db(url)
+    await open_db(url)
+    await bench_directory()
+    await close_db()
+    start = time.perf_counter()
+    seed_sqlite_tickets(path, tickets)
+    db = sqlite3.connect(path)
+    with db:
+        for sql in extra_sql(extras, postgres=False):
+            db.execute(sql)
+    db.execute("ANALYZE")
+    db.close()
+    return time.perf_counter() - start
+
+
+async def seed_postgres(dsn: str, tickets: int, extras: Extras = Extras()) -> float:
+    """Migrate the PostgreSQL database at ``dsn``, seed it; the seconds it took."""
+    url = as_tortoise_url(dsn)
+    await migrate_db(url)
+    await open_db(url)
+    await bench_directory()
+    await close_db()
+    conn = await asyncpg.connect(dsn)
+    try:
+        start = time.perf_counter()
+        await conn.execute("SELECT setseed(0.42)")
+        await conn.execute(PG_SEED, NOW, tickets)
+        for sql in extra_sql(extras, postgres=True):
+            await conn.execute(sql)
+        await conn.execute("ANALYZE")
+        return time.perf_counter() - start
+    finally:
+        await conn.close()
+
+
+@asynccontextmanager
+async def postgres_database(prefix: str, template: str | None = None) -> AsyncIterator[str]:
+    """A new PostgreSQL database (a copy of ``template`` if given) for the block: its DSN."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(PG_ADMIN)
+    copy = f' TEMPLATE "{template}"' if template else ""
+    await admin.execute(f'CREATE DATABASE "{name}"{copy}')
+    try:
+        yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def database_name(dsn: str) -> str:
+    """The database a DSN names."""
+    return dsn.rsplit("/", 1)[1]
+
+
+def as_tortoise_url(dsn: str) -> str:
+    """An asyncpg DSN as tortoise's ``postgres://`` URL."""
+    return dsn.replace("postgresql://", "postgres://", 1)

@@ -30,19 +30,23 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 from tortoise import connections
-from tortoise.expressions import Q
-from tortoise.functions import Count
 
 from core.clock import Clock
 from core.directory.lookup import building_by_code
 from core.errors import InvalidInput
-from core.storage.models import Building, Category, Person, Role, Status, Ticket, TicketEvent
+from core.reports.open_now import (
+    DUE_SOON_HOURS,
+    OPEN_SQL,
+    OVERDUE_SQL,
+    open_now,
+    overdue_filter,
+)
+from core.storage.models import Building, Category, Person, Status, Ticket, TicketEvent
 from core.storage.rawsql import bind
 from core.tickets.workflow import OPEN_STATUSES
 
 DONE_STATUSES = (Status.DONE, Status.CLOSED)
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
-_OPEN_SQL = "status IN ({})".format(", ".join(f"'{s.value}'" for s in sorted(OPEN_STATUSES)))
 
 
 @dataclass(frozen=True)
@@ -114,19 +118,16 @@ _MET = (
     " AND (response_due_at IS NULL OR COALESCE(first_response_at, resolved_at) IS NOT NULL)"
     " AND (due_at IS NULL OR resolved_at IS NOT NULL))"
 )
-_OVERDUE = (
-    f"({_OPEN_SQL} AND (COALESCE(due_at < :now, FALSE)"
-    " OR COALESCE(response_due_at < :now AND first_response_at IS NULL, FALSE)))"
-)
 WINDOW = "created_at >= :start AND created_at < :end"
 
 _TALLY = f"""COUNT(*) AS n,
-       SUM(CASE WHEN {_OVERDUE} THEN 1 ELSE 0 END) AS overdue,
+       SUM(CASE WHEN {OPEN_SQL} THEN 1 ELSE 0 END) AS open,
+       SUM(CASE WHEN {OVERDUE_SQL} THEN 1 ELSE 0 END) AS overdue,
        SUM(CASE WHEN {_MISSED} THEN 1 ELSE 0 END) AS missed,
        SUM(CASE WHEN {_MET} THEN 1 ELSE 0 END) AS met,
        SUM(rating) AS rating_sum,
        COUNT(rating) AS rated"""
-TALLY_KEYS = ("n", "overdue", "missed", "met", "rating_sum", "rated")
+TALLY_KEYS = ("n", "open", "overdue", "missed", "met", "rating_sum", "rated")
 
 SQLITE_COUNTS_SQL = f"""
 SELECT status, category_id, building_id, channel, assignee_id,
@@ -175,9 +176,31 @@ WHERE {WINDOW}{{building}}
 SQLite than one row per ticket."""
 
 
-def window_sql(template: str, building_id: int | None) -> str:
-    """A query template with the optional building condition filled in."""
-    return template.replace("{building}", " AND building_id = :building" if building_id else "")
+def window_sql(template: str, building_id: int | None, indexed: bool = False) -> str:
+    """A query template with the optional building condition filled in; ``indexed`` (SQLite):
+    read the window through the ``created_at`` index rather than the whole table."""
+    if not indexed:
+        return template.replace("{building}", " AND building_id = :building" if building_id else "")
+    # the unary + keeps SQLite off the building index: the window is the narrower range
+    sql = template.replace("ticket NOT INDEXED", "ticket")
+    return sql.replace("{building}", " AND +building_id = :building" if building_id else "")
+
+
+INDEXED_SHARE = 0.25
+"""On SQLite, a window holding less than this share of the tickets is read through the
+``created_at`` index; a larger one in one pass over the table."""
+
+
+async def _narrow_window(period: Period, now: datetime) -> bool:
+    """True when the period covers a small part of the time tickets span (SQLite has no
+    statistics to tell): a day or a month of years of tickets."""
+    oldest = await Ticket.all().order_by("created_at").first().values_list("created_at", flat=True)
+    if oldest is None:
+        return True
+    first = cast(datetime, oldest)
+    span = (now - first).total_seconds()
+    covered = (min(period.end, now) - max(period.start, first)).total_seconds()
+    return span <= 0 or covered < INDEXED_SHARE * span
 
 
 Tally = dict[str, int]
@@ -203,7 +226,8 @@ async def _tallies(period: Period, building_id: int | None, now: datetime) -> Ta
     dialect = conn.capabilities.dialect
     template = PG_COUNTS_SQL if dialect == "postgres" else SQLITE_COUNTS_SQL
     params = {"start": period.start, "end": period.end, "building": building_id, "now": now}
-    sql, args = bind(window_sql(template, building_id), params, dialect)
+    indexed = dialect == "sqlite" and await _narrow_window(period, now)
+    sql, args = bind(window_sql(template, building_id, indexed), params, dialect)
     _, rows = await conn.execute_query(sql, args)
     # SQLite returns up to one row per combination of the five columns: added up off the loop
     return await asyncio.to_thread(_added_up, rows, dialect == "postgres")
@@ -249,7 +273,8 @@ async def _durations(period: Period, building_id: int | None, now: datetime) -> 
             "first_response": _summary(row["first_response"] or [], row["first_response_n"]),
             "resolution": _summary(row["resolution"] or [], row["resolution_n"]),
         }
-    sql, args = bind(window_sql(SQLITE_DURATIONS_SQL, building_id), params, dialect)
+    indexed = await _narrow_window(period, now)
+    sql, args = bind(window_sql(SQLITE_DURATIONS_SQL, building_id, indexed), params, dialect)
     _, rows = await conn.execute_query(sql, args)
     first, resolved = rows[0]
     return {  # up to a million numbers each: sorted off the event loop
@@ -309,7 +334,6 @@ async def build_report(period: Period, building: Building | None, now: datetime)
         tech["rating_sum"] += tally["rating_sum"]
         tech["rated"] += tally["rated"]
     names = dict(await Person.filter(id__in=list(staff)).values_list("id", "name"))
-    decided = totals["met"] + totals["missed"]
     return {
         "period": {
             "name": period.name,
@@ -318,6 +342,7 @@ async def build_report(period: Period, building: Building | None, now: datetime)
             "timezone": period.timezone,
         },
         "building": building.code if building else None,
+        "building_name": building.name if building else None,
         "generated_at": now.isoformat(),
         "total": totals["n"],
         "by_status": _counts(tallies["status"], str),
@@ -325,48 +350,45 @@ async def build_report(period: Period, building: Building | None, now: datetime)
         "by_building": _counts(tallies["building"], lambda b: str(buildings.get(b, "none"))),
         "by_channel": _counts(tallies["channel"], str),
         "overdue": totals["overdue"],
-        "deadlines": {
-            "met": totals["met"],
-            "missed": totals["missed"],
-            "met_share": round(totals["met"] / decided, 4) if decided else None,
-        },
+        "deadlines": _deadlines(totals),
+        "buildings": sorted(
+            (
+                {"id": b, "code": buildings.get(b), "total": t["n"], **_deadlines(t)}
+                for b, t in tallies["building"].items()
+            ),
+            key=lambda row: str(row["code"] or ""),
+        ),
         **durations,
         "technicians": sorted(
-            (_technician(names.get(pid, f"#{pid}"), t) for pid, t in staff.items()),
+            (_technician(pid, names.get(pid, f"#{pid}"), t) for pid, t in staff.items()),
             key=lambda t: str(t["name"]),
         ),
+    }
+
+
+def _deadlines(tally: Tally) -> dict[str, Any]:
+    """Deadlines met and missed by a group of tickets, and the share met of those decided."""
+    decided = tally["met"] + tally["missed"]
+    return {
+        "met": tally["met"],
+        "missed": tally["missed"],
+        "met_share": round(tally["met"] / decided, 4) if decided else None,
     }
 
 
 _TECH_KEYS = ("open", "done", "rating_sum", "rated")
 
 
-def _technician(name: str, tally: Tally) -> dict[str, Any]:
+def _technician(person_id: int, name: str, tally: Tally) -> dict[str, Any]:
     rated = tally["rated"]
     return {
+        "id": person_id,
         "name": name,
         "open": tally["open"],
         "done": tally["done"],
         "average_rating": round(tally["rating_sum"] / rated, 2) if rated else None,
         "rated": rated,
     }
-
-
-def overdue_filter(now: datetime) -> Q:
-    """Open tickets with a deadline passed and not met."""
-    return Q(status__in=list(OPEN_STATUSES)) & (
-        Q(due_at__lt=now) | Q(response_due_at__lt=now, first_response_at__isnull=True)
-    )
-
-
-async def _count_by_assignee(where: Q, person_ids: list[int]) -> dict[int, int]:
-    rows = (
-        await Ticket.filter(where, assignee_id__in=person_ids)
-        .group_by("assignee_id")
-        .annotate(n=Count("id"))
-        .values("assignee_id", "n")
-    )
-    return {int(r["assignee_id"]): int(r["n"]) for r in rows}
 
 
 async def _category_names(language: str | None) -> dict[str, str]:
@@ -459,18 +481,26 @@ class Reports:
         )
 
     async def load_per_technician(self, building: str | None = None) -> list[dict[str, Any]]:
-        """Every active technician (of a building) with their open and overdue tickets now."""
-        staff = Person.filter(role=Role.TECHNICIAN, active=True)
-        if building:
-            staff = staff.filter(buildings__id=(await building_by_code(building)).id)
-        people = await staff.distinct().order_by("name", "id")
-        ids = [p.id for p in people]
-        open_now = await _count_by_assignee(Q(status__in=list(OPEN_STATUSES)), ids)
-        late_now = await _count_by_assignee(overdue_filter(self.clock.now()), ids)
+        """Every active technician (of a building) with their open and overdue tickets now
+        (in that building); anyone else with open tickets assigned too."""
+        found = await building_by_code(building) if building else None
+        current = await open_now(self.clock.now(), found)
         return [
-            {"name": p.name, "open": open_now.get(p.id, 0), "overdue": late_now.get(p.id, 0)}
-            for p in people
+            {"name": t["name"], "open": t["open"], "overdue": t["overdue"]}
+            for t in current["technicians"]
         ]
+
+    async def monitor(
+        self, period: str = "today", building: str | None = None, due_within: int = DUE_SOON_HOURS
+    ) -> dict[str, Any]:
+        """The desk's monitor: ``report``, the period's figures (:func:`build_report`), and
+        ``now``, the open tickets as they stand (:func:`open_now`)."""
+        chosen, found = await self.period(period, building)
+        now = self.clock.now()
+        report, current = await asyncio.gather(
+            build_report(chosen, found, now), open_now(now, found, due_within)
+        )
+        return {"report": report, "now": current}
 
     async def ratings(
         self, period: str = "month", building: str | None = None

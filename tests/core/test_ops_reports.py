@@ -141,7 +141,18 @@ async def test_report_numbers_equal_the_hand_computed_ones(app: App) -> None:
     reports = Reports(app.clock)
     for period in ("2026-11-01..2026-11-30", "month"):
         report = await reports.report(period)
+        for tech in report["technicians"]:
+            assert tech.pop("id") == (await Person.get(name=tech["name"])).id
         assert {k: report[k] for k in EXPECTED} == EXPECTED, period
+        by_building = {
+            b["code"]: {k: b[k] for k in ("total", "met", "missed", "met_share")}
+            for b in report["buildings"]
+        }
+        assert by_building == {
+            "ELM": {"total": 2, "met": 0, "missed": 2, "met_share": 0.0},
+            "OAK": {"total": 4, "met": 1, "missed": 1, "met_share": 0.5},
+            None: {"total": 1, "met": 1, "missed": 0, "met_share": 1.0},
+        }
     assert report["period"] == {
         "name": "month",
         "from": "2026-11-01",

@@ -41,6 +41,9 @@ class Verb(StrEnum):
     REJECT = "reject"
     SET_BUILDING = "set_building"
     """A dispatcher sets the building of a ticket that has none (``value``: its id)."""
+    STILL_NOT_WORKING = "still_not_working"
+    """A resident says a resolved incident still affects them (``ticket_id`` holds their
+    incident link's id): it reopens as a ticket."""
 
 
 @dataclass(frozen=True)

@@ -98,6 +98,31 @@ class OutboxStatus(StrEnum):
     FAILED = "failed"
 
 
+class IncidentKind(StrEnum):
+    """Whether an incident happened (an outage) or was planned ahead (a shut-off)."""
+
+    EMERGENCY = "emergency"
+    PLANNED = "planned"
+
+
+class IncidentStatus(StrEnum):
+    """Life of an incident: a planned one waits for its start, then both are active."""
+
+    SCHEDULED = "scheduled"
+    ACTIVE = "active"
+    RESOLVED = "resolved"
+
+
+class LinkStatus(StrEnum):
+    """A resident's report absorbed by an incident, or what became of it."""
+
+    LINKED = "linked"
+    UNLINKED = "unlinked"
+    """A dispatcher found it was not about the incident: it became a ticket."""
+    REOPENED = "reopened"
+    """The resident said it still did not work once resolved: it became a ticket."""
+
+
 class Building(Model):
     """A building (or estate) residents report from."""
 
@@ -583,6 +608,153 @@ class RateBucket(Model):
 
     class Meta:
         table = "rate_bucket"
+
+
+class DeskSession(Model):
+    """A member of staff signed in to the dispatcher's desk. The browser's cookie holds a
+    random token; only its sha256 is stored. Ended by signing out, by an admin, or by time."""
+
+    id = fields.IntField(primary_key=True)
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="desk_sessions", on_delete=fields.CASCADE
+    )
+    token_sha256 = fields.CharField(max_length=64, unique=True)
+    via = fields.CharField(max_length=16)
+    """How the person signed in: ``launch`` (the chat app's launch data) or ``link``."""
+    created_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+    ended_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "desk_session"
+        indexes = (("person_id",),)  # an admin ends a person's sessions
+
+
+class DeskLink(Model):
+    """A single-use, short-lived sign-in link to the desk, sent to a member of staff in the
+    staff chat; only the sha256 of its code is stored."""
+
+    id = fields.IntField(primary_key=True)
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="desk_links", on_delete=fields.CASCADE
+    )
+    code_sha256 = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "desk_link"
+
+
+class Incident(Model):
+    """An outage or planned shut-off that absorbs the reports of the buildings it affects.
+
+    Staff work it as one ticket (``ticket``: routed, carded, laddered and nudged like any
+    other); residents who report it are linked to it (:class:`IncidentLink`) instead.
+    """
+
+    id = fields.IntField(primary_key=True)
+    kind = fields.CharEnumField(IncidentKind, max_length=16)
+    status = fields.CharEnumField(IncidentStatus, max_length=16, default=IncidentStatus.ACTIVE)
+    category: fields.ForeignKeyNullableRelation[Category] = fields.ForeignKeyField(
+        "models.Category", related_name="incidents", null=True, on_delete=fields.SET_NULL
+    )
+    title = fields.CharField(max_length=200)
+    texts: fields.Field[dict[str, str]] = fields.JSONField(default=dict)
+    """What residents are told, by language: ``{"en": ..., "ru": ...}``."""
+    keywords: fields.Field[list[str]] = fields.JSONField(default=list)
+    """Words that tie a mail or voicemail to it (besides its category)."""
+    starts_at = fields.DatetimeField()
+    expected_end_at = fields.DatetimeField(null=True)
+    ended_at = fields.DatetimeField(null=True)
+    ticket: fields.ForeignKeyNullableRelation[Ticket] = fields.ForeignKeyField(
+        "models.Ticket", related_name="incidents", null=True, on_delete=fields.SET_NULL
+    )
+    opened_by: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="incidents_opened", null=True, on_delete=fields.SET_NULL
+    )
+    opened_by_label = fields.CharField(max_length=200, default="system")
+    created_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField()
+    version = fields.IntField(default=1)
+    """Bumped by every change; a change made on an older copy is refused."""
+
+    class Meta:
+        table = "incident"
+        indexes = (("status", "starts_at"),)  # what is active or due to start
+
+    def text_in(self, language: str | None, building: Building | None = None) -> str:
+        """The residents' text in ``language``, else the building's, else English, else
+        the title."""
+        fallback = building.language if building else None
+        return in_language(self.texts or {}, language, fallback) or self.title
+
+
+class IncidentArea(Model):
+    """A building an incident affects: all of it, or only the flats listed."""
+
+    id = fields.IntField(primary_key=True)
+    incident: fields.ForeignKeyRelation[Incident] = fields.ForeignKeyField(
+        "models.Incident", related_name="areas", on_delete=fields.CASCADE
+    )
+    building: fields.ForeignKeyRelation[Building] = fields.ForeignKeyField(
+        "models.Building", related_name="incident_areas", on_delete=fields.CASCADE
+    )
+    flats: fields.Field[list[str]] = fields.JSONField(default=list)
+    """Flat numbers; empty: the whole building."""
+
+    class Meta:
+        table = "incident_area"
+        unique_together = (("incident", "building"),)
+        indexes = (("building_id",),)  # the incidents of a building
+
+
+class IncidentLink(Model):
+    """A resident who reported an incident: told its news instead of getting a ticket."""
+
+    id = fields.IntField(primary_key=True)
+    incident: fields.ForeignKeyRelation[Incident] = fields.ForeignKeyField(
+        "models.Incident", related_name="links", on_delete=fields.CASCADE
+    )
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="incident_links", on_delete=fields.CASCADE
+    )
+    channel = fields.CharEnumField(Channel, max_length=16)
+    text = fields.TextField(default="")
+    """What the resident wrote or said, if anything."""
+    status = fields.CharEnumField(LinkStatus, max_length=16, default=LinkStatus.LINKED)
+    ticket: fields.ForeignKeyNullableRelation[Ticket] = fields.ForeignKeyField(
+        "models.Ticket", related_name="incident_links", null=True, on_delete=fields.SET_NULL
+    )
+    """The ticket it became (unlinked, or reopened as still not working)."""
+    created_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "incident_link"
+        unique_together = (("incident", "person"),)
+
+
+class IncidentEvent(Model):
+    """One row of the timeline of an incident: who did what, when."""
+
+    id = fields.IntField(primary_key=True)
+    incident: fields.ForeignKeyRelation[Incident] = fields.ForeignKeyField(
+        "models.Incident", related_name="events", on_delete=fields.CASCADE
+    )
+    type = fields.CharField(max_length=32)
+    text = fields.TextField(default="")
+    actor: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="incident_events", null=True, on_delete=fields.SET_NULL
+    )
+    actor_label = fields.CharField(max_length=200, default="system")
+    data: fields.Field[dict[str, object]] = fields.JSONField(default=dict)
+    at = fields.DatetimeField()
+
+    class Meta:
+        table = "incident_event"
+        indexes = (("incident_id", "at"),)  # a timeline
 
 
 class DeskSession(Model):

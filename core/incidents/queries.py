@@ -1,0 +1,90 @@
+"""What incidents are active where: the look-ups every channel asks before filing a report."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import UTC, datetime
+
+from core.storage.models import (
+    Incident,
+    IncidentArea,
+    IncidentEvent,
+    IncidentLink,
+    IncidentStatus,
+    LinkStatus,
+)
+from core.storage.rawsql import fetch
+from core.storage.rows import from_row
+
+_ACTIVE_IN_BUILDING = (
+    'SELECT "incident".*, "incident_area"."flats" AS "area_flats" FROM "incident"'
+    ' JOIN "incident_area" ON "incident_area"."incident_id" = "incident"."id"'
+    ' WHERE "incident_area"."building_id" = :building AND "incident"."status" <> :resolved'
+    ' AND "incident"."starts_at" <= :at ORDER BY "incident"."starts_at", "incident"."id"'
+)
+
+
+async def active_incidents(
+    building_id: int, at: datetime, flat: str | None = None
+) -> list[Incident]:
+    """The incidents affecting ``building_id`` at ``at``, oldest first.
+
+    Active means started (``starts_at`` has come, even if the scheduler has not yet marked a
+    planned one started) and not resolved. An incident limited to some flats counts only
+    for those flats; ``flat`` None (the flat is not known) counts it too.
+    """
+    rows = await fetch(
+        _ACTIVE_IN_BUILDING,
+        building=building_id,
+        resolved=IncidentStatus.RESOLVED.value,
+        at=at.astimezone(UTC),
+    )
+    found: list[Incident] = []
+    for row in rows:
+        flats = row.pop("area_flats")
+        limited = _flats(flats)
+        if flat is None or not limited or flat in limited:
+            found.append(from_row(Incident, row))
+    return found
+
+
+def _flats(stored: object) -> list[str]:
+    """The flat list as stored (PostgreSQL gives JSON as a list, SQLite as text)."""
+    if isinstance(stored, str):
+        return [str(f) for f in json.loads(stored or "[]")]
+    return [str(f) for f in stored] if isinstance(stored, list) else []
+
+
+async def incident_buildings(incident_id: int) -> list[int]:
+    """The ids of the buildings an incident affects."""
+    return [a.building_id for a in await IncidentArea.filter(incident_id=incident_id)]  # type: ignore[attr-defined]
+
+
+async def open_incidents(building_ids: list[int] | None = None) -> list[Incident]:
+    """Incidents not resolved (scheduled or active), soonest first; of some buildings only
+    when ``building_ids`` is given."""
+    query = Incident.exclude(status=IncidentStatus.RESOLVED)
+    if building_ids is not None:
+        query = query.filter(areas__building_id__in=building_ids).distinct()
+    return await query.order_by("starts_at", "id")
+
+
+async def linked_people(incident_id: int) -> list[IncidentLink]:
+    """The links still absorbed by an incident (not unlinked or reopened), with the person."""
+    return (
+        await IncidentLink.filter(incident_id=incident_id, status=LinkStatus.LINKED)
+        .select_related("person")
+        .order_by("id")
+    )
+
+
+async def absorbed_by_channel(incident_id: int) -> dict[str, int]:
+    """How many reports an incident absorbed, by channel (every link ever made counts)."""
+    links = await IncidentLink.filter(incident_id=incident_id).values_list("channel", flat=True)
+    return dict(Counter(str(getattr(c, "value", c)) for c in links))
+
+
+async def timeline(incident_id: int) -> list[IncidentEvent]:
+    """An incident's events, oldest first."""
+    return await IncidentEvent.filter(incident_id=incident_id).order_by("at", "id")

@@ -1,0 +1,637 @@
+"""The incident service: the one place that opens, changes and resolves incidents and links
+residents' reports to them.
+
+Every change is one transaction that writes the incident (or link), one timeline event
+(:class:`~core.storage.models.IncidentEvent`: who, when, what) and the outbox rows that
+tell people about it. Staff work an incident as one ticket, created when it becomes active
+and routed like any other (cards, duty ladder, nudges); residents who report the same thing
+are linked to it instead of opening tickets of their own. Changes are optimistic: an
+incident carries a ``version``, and a change decided on an older copy, or on one that is
+already resolved, writes nothing and says why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from core.actors import Actor
+from core.clock import Clock
+from core.directory.defaults import fallback_category
+from core.directory.lookup import building_by_code, category_by_code
+from core.errors import AccessDenied, ConflictError, InvalidInput, NotFound
+from core.i18n import N_, gettext
+from core.incidents import texts
+from core.incidents.commands import IncidentReport, OpenIncident, UpdateIncident
+from core.incidents.delivery import MailThread, tell
+from core.incidents.queries import absorbed_by_channel, active_incidents, linked_people
+from core.incidents.residents import residents_of
+from core.messaging.message import Action, Verb
+from core.messaging.routes import Priority
+from core.storage.fit import clipped
+from core.storage.models import (
+    Building,
+    Category,
+    Channel,
+    Incident,
+    IncidentArea,
+    IncidentEvent,
+    IncidentLink,
+    IncidentStatus,
+    LinkStatus,
+    Person,
+    Status,
+    Ticket,
+    Unit,
+)
+from core.tickets.access import SEES_ALL
+from core.tickets.commands import NewTicket
+from core.tickets.guards import FINISHED
+from core.tickets.service import TicketService
+
+
+class IncidentEventType:
+    """Kinds of incident timeline rows."""
+
+    OPENED = "opened"
+    STARTED = "started"
+    ANNOUNCED = "announced"
+    UPDATED = "updated"
+    RESOLVED = "resolved"
+    LINKED = "linked"
+    UNLINKED = "unlinked"
+    REOPENED = "reopened"
+
+
+@dataclass(frozen=True)
+class Joined:
+    """A resident's report and the incident it joined (``created`` False: joined before)."""
+
+    incident: Incident
+    link: IncidentLink
+    building: Building | None
+    created: bool
+
+
+class IncidentService:
+    """Opens, updates and resolves incidents; links and unlinks residents' reports."""
+
+    def __init__(self, clock: Clock, tickets: TicketService, *, max_attempts: int = 8) -> None:
+        self.clock = clock
+        self.tickets = tickets
+        self.max_attempts = max_attempts
+
+    # -- reading -----------------------------------------------------------------------
+
+    async def get(self, ref: str | int) -> Incident:
+        """The incident ``I7`` (or ``7``), with its category."""
+        number = texts.parse_incident_ref(ref)
+        incident = (
+            await Incident.get_or_none(id=number).select_related("category")
+            if number is not None
+            else None
+        )
+        if incident is None:
+            raise NotFound(
+                f"no incident {ref}",
+                message=N_('There is no incident "{ref}".'),
+                ref=str(ref),
+            )
+        return incident
+
+    async def for_person(self, person: Person) -> list[tuple[Incident, Building]]:
+        """The active incidents where ``person`` lives, with the building each affects."""
+        found: dict[int, tuple[Incident, Building]] = {}
+        for unit in await _units_of(person):
+            for incident in await active_incidents(unit.building.id, self.clock.now(), unit.number):
+                found.setdefault(incident.id, (incident, unit.building))
+        return list(found.values())
+
+    # -- staff changes -----------------------------------------------------------------
+
+    async def open(self, cmd: OpenIncident) -> Incident:
+        """Open an incident; one that starts now is active at once and gets its staff ticket.
+
+        Managers, dispatchers, admins and the operator (no person) may open one.
+        """
+        _require_coordinator(cmd.actor)
+        title = cmd.title.strip()
+        if not title or not cmd.buildings:
+            raise InvalidInput(
+                "an incident needs a title and at least one building",
+                message=N_("An incident needs a building and a text for residents."),
+            )
+        buildings = [await building_by_code(code) for code in cmd.buildings]
+        category = await category_by_code(cmd.category) if cmd.category else None
+        now = self.clock.now()
+        starts = cmd.starts_at or now
+        if cmd.expected_end_at is not None and cmd.expected_end_at <= starts:
+            raise InvalidInput(
+                "the expected end is before the start",
+                message=N_("The expected end must come after the start."),
+            )
+        texts_by_language = {k: v.strip() for k, v in cmd.texts.items() if v.strip()}
+        async with in_transaction():
+            incident = await Incident.create(
+                kind=cmd.kind,
+                status=IncidentStatus.ACTIVE if starts <= now else IncidentStatus.SCHEDULED,
+                category=category,
+                title=clipped(Incident, "title", title),
+                texts=texts_by_language or {"en": title},
+                keywords=[w.strip().lower() for w in cmd.keywords if w.strip()],
+                starts_at=starts,
+                expected_end_at=cmd.expected_end_at,
+                opened_by=cmd.actor.person,
+                opened_by_label=clipped(Incident, "opened_by_label", cmd.actor.label),
+                created_at=now,
+                updated_at=now,
+            )
+            for building in buildings:
+                await IncidentArea.create(
+                    incident=incident, building=building, flats=list(cmd.flats)
+                )
+            await self._event(
+                incident,
+                IncidentEventType.OPENED,
+                cmd.actor,
+                text=title,
+                data={
+                    "kind": cmd.kind.value,
+                    "buildings": [b.code for b in buildings],
+                    "channel": cmd.channel.value,
+                },
+            )
+            if incident.status == IncidentStatus.ACTIVE:
+                await self._staff_ticket(incident, buildings[0], cmd.actor, cmd.channel)
+        return incident
+
+    async def start(self, incident_id: int) -> bool:
+        """Mark a scheduled incident started (the scheduler, at its start); False if it was
+        not scheduled any more."""
+        async with in_transaction():
+            incident = await self._locked(incident_id)
+            if incident.status != IncidentStatus.SCHEDULED:
+                return False
+            await self._save(incident, status=IncidentStatus.ACTIVE)
+            await self._event(incident, IncidentEventType.STARTED, Actor.system("scheduler"))
+            buildings = await _buildings(incident.id)
+            await self._staff_ticket(incident, buildings[0], Actor.system("scheduler"), Channel.CLI)
+        return True
+
+    async def update(self, cmd: UpdateIncident) -> int:
+        """Change the expected end and/or add a note; every linked resident is told once.
+        Returns how many were told."""
+        _require_coordinator(cmd.actor)
+        if cmd.expected_end_at is None and not cmd.note.strip():
+            raise InvalidInput(
+                "nothing to update",
+                message=N_("Give a new expected end or a note for residents."),
+            )
+        async with in_transaction():
+            incident = await self._changeable(cmd.incident_id, cmd.version)
+            if cmd.expected_end_at is not None and cmd.expected_end_at <= incident.starts_at:
+                raise InvalidInput(
+                    "the expected end is before the start",
+                    message=N_("The expected end must come after the start."),
+                )
+            changes: dict[str, Any] = {}
+            if cmd.expected_end_at is not None:
+                changes["expected_end_at"] = cmd.expected_end_at
+            await self._save(incident, **changes)
+            event = await self._event(
+                incident,
+                IncidentEventType.UPDATED,
+                cmd.actor,
+                text=cmd.note.strip(),
+                data={"expected_end_at": _iso(incident.expected_end_at)},
+            )
+            note = cmd.note.strip()
+            return await self._tell_linked(
+                incident,
+                f"incident:{incident.id}:event:{event.id}",
+                lambda b, lang: texts.updated(incident, b, lang, note),
+            )
+
+    async def resolve(self, incident_id: int, actor: Actor, *, version: int | None = None) -> int:
+        """End an incident: everyone linked is told, with a "still not working" button, and
+        its staff ticket is done. Returns how many residents were told."""
+        _require_coordinator(actor)
+        async with in_transaction():
+            incident = await self._changeable(incident_id, version)
+            now = self.clock.now()
+            await self._save(incident, status=IncidentStatus.RESOLVED, ended_at=now)
+            counts = await absorbed_by_channel(incident.id)
+            event = await self._event(
+                incident,
+                IncidentEventType.RESOLVED,
+                actor,
+                text=texts.absorbed(counts, "en"),
+                data={"absorbed": counts},
+            )
+            told = await self._tell_linked(
+                incident,
+                f"incident:{incident.id}:event:{event.id}",
+                lambda b, lang: texts.resolved(incident, b, lang),
+                still=True,
+            )
+            await self._finish_ticket(incident, actor)
+        return told
+
+    async def announce_planned(self, incident_id: int) -> int:
+        """Tell every resident of the affected buildings about a planned shut-off (the day
+        before); once per incident. Returns how many were told."""
+        incident = await Incident.get(id=incident_id)
+        if incident.status != IncidentStatus.SCHEDULED:
+            return 0
+        told = 0
+        async with in_transaction():
+            event = await self._event(
+                incident, IncidentEventType.ANNOUNCED, Actor.system("scheduler")
+            )
+            for area in await IncidentArea.filter(incident=incident).select_related("building"):
+                for person in await residents_of(area.building, area.flats):
+                    lang = person.language or area.building.language
+                    told += await tell(
+                        person,
+                        texts.planned_notice(incident, area.building, lang),
+                        key=f"incident:{incident.id}:event:{event.id}:{person.id}",
+                        now=self.clock.now(),
+                        priority=Priority.BULK,
+                        max_attempts=self.max_attempts,
+                    )
+            event.data = {"told": told}
+            await event.save(update_fields=["data"])
+        return told
+
+    # -- residents ---------------------------------------------------------------------
+
+    async def join(
+        self, incident_id: int, person: Person, channel: Channel, text: str = ""
+    ) -> Joined:
+        """A resident says "that's my problem too": their report is linked, no ticket.
+
+        Joining twice keeps the one link (``created`` False); an incident that is over is
+        refused (``ConflictError``), as is one that does not affect where they live.
+        """
+        incident = await self.get(incident_id)
+        _require_active(incident)
+        building = await _building_for(person, incident, self.clock.now())
+        if building is None:
+            raise AccessDenied(
+                f"incident {incident.id} does not affect {person.name}",
+                message=N_("This outage does not affect your building."),
+            )
+        return await self._link(incident, person, building, channel, text, Actor.of(person))
+
+    async def absorb(
+        self, report: IncidentReport, thread: MailThread | None = None
+    ) -> Joined | None:
+        """Link a mail or voicemail to an active incident it matches (same building, and its
+        category or one of its words), answering with the incident's text; None when no
+        incident matches, and the report becomes a ticket as usual."""
+        person = await Person.get_or_none(id=report.person_id)
+        if person is None:
+            return None
+        now = self.clock.now()
+        candidates = (
+            [
+                (i, await Building.get(id=report.building_id))
+                for i in await active_incidents(report.building_id, now)
+            ]
+            if report.building_id is not None
+            else await self.for_person(person)
+        )
+        words = report.text.lower()
+        for incident, building in candidates:
+            if not _matches(incident, report.category, words):
+                continue
+            joined = await self._link(
+                incident,
+                person,
+                building,
+                report.channel,
+                report.text,
+                Actor(label=f"{report.channel.value}:{person.name}", person=person),
+                answer=True,
+                thread=thread,
+            )
+            return joined
+        return None
+
+    async def unlink(self, link_id: int, actor: Actor) -> Ticket:
+        """A dispatcher takes a wrongly matched report off an incident: it becomes a ticket
+        of its own (acknowledged to the resident as usual)."""
+        _require_coordinator(actor)
+        return await self._detach(link_id, actor, LinkStatus.UNLINKED, resolved=False)
+
+    async def still_not_working(self, link_id: int, person: Person) -> Ticket:
+        """A resident says it still does not work after the incident was resolved: their own
+        link reopens as a ticket."""
+        return await self._detach(link_id, Actor.of(person), LinkStatus.REOPENED, resolved=True)
+
+    # -- helpers -----------------------------------------------------------------------
+
+    async def _link(
+        self,
+        incident: Incident,
+        person: Person,
+        building: Building,
+        channel: Channel,
+        text: str,
+        actor: Actor,
+        *,
+        answer: bool = False,
+        thread: MailThread | None = None,
+    ) -> Joined:
+        existing = await IncidentLink.get_or_none(incident=incident, person=person)
+        if existing is not None:
+            return Joined(incident, existing, building, created=False)
+        try:
+            async with in_transaction():
+                now = self.clock.now()
+                link = await IncidentLink.create(
+                    incident=incident,
+                    person=person,
+                    channel=channel,
+                    text=text.strip(),
+                    created_at=now,
+                    updated_at=now,
+                )
+                event = await self._event(
+                    incident,
+                    IncidentEventType.LINKED,
+                    actor,
+                    text=text.strip(),
+                    data={"link": link.id, "person": person.id, "channel": channel.value},
+                )
+                if answer:
+                    lang = person.language or building.language
+                    await tell(
+                        person,
+                        "\n".join(
+                            (
+                                texts.notice(incident, building, lang),
+                                texts.joined(incident, building, lang),
+                            )
+                        ),
+                        key=f"incident:{incident.id}:event:{event.id}",
+                        now=now,
+                        prefer_email=channel == Channel.EMAIL,
+                        thread=thread,
+                        max_attempts=self.max_attempts,
+                    )
+        except IntegrityError:  # joined at the same moment through another channel
+            existing = await IncidentLink.get(incident=incident, person=person)
+            return Joined(incident, existing, building, created=False)
+        return Joined(incident, link, building, created=True)
+
+    async def _detach(
+        self, link_id: int, actor: Actor, status: LinkStatus, *, resolved: bool
+    ) -> Ticket:
+        link = await IncidentLink.get_or_none(id=link_id).select_related("incident", "person")
+        if link is None:
+            raise NotFound(f"no incident link {link_id}")
+        incident = link.incident
+        if status == LinkStatus.REOPENED and (
+            actor.person is None or actor.person.id != link.person.id
+        ):
+            raise AccessDenied(
+                f"link {link_id} is not {actor.label}'s",
+                message=N_("This button is not yours."),
+            )
+        if link.status != LinkStatus.LINKED:
+            raise ConflictError(
+                f"link {link_id} is {link.status.value} already",
+                message=N_("This report is already a request of its own."),
+            )
+        if resolved and incident.status != IncidentStatus.RESOLVED:
+            raise ConflictError(
+                f"incident {incident.id} is not resolved",
+                message=N_("The outage is not over yet; we will tell you when it is fixed."),
+            )
+        if not resolved and incident.status == IncidentStatus.RESOLVED:
+            raise ConflictError(
+                f"incident {incident.id} is resolved",
+                message=N_("This outage is already over."),
+            )
+        building = await _building_for(link.person, incident, None)
+        category = await _category_of(incident)
+        async with in_transaction():
+            changed = await IncidentLink.filter(id=link.id, status=LinkStatus.LINKED).update(
+                status=status, updated_at=self.clock.now()
+            )
+            if not changed:
+                raise ConflictError(
+                    f"link {link_id} changed meanwhile",
+                    message=N_("This report is already a request of its own."),
+                )
+            title = link.text.splitlines()[0][:120] if link.text else incident.title
+            result = await self.tickets.create(
+                NewTicket(
+                    category=category.code,
+                    title=title,
+                    description=link.text,
+                    channel=link.channel,
+                    actor=actor,
+                    building=building.code if building else None,
+                    requester_id=link.person.id,
+                    needs_attention=(
+                        f"still not working after incident {texts.incident_ref(incident)}"
+                        if resolved
+                        else ""
+                    ),
+                )
+            )
+            await IncidentLink.filter(id=link.id).update(ticket_id=result.ticket.id)
+            await self._event(
+                incident,
+                IncidentEventType.REOPENED if resolved else IncidentEventType.UNLINKED,
+                actor,
+                data={"link": link.id, "person": link.person.id, "ticket": result.ticket.id},
+            )
+        return result.ticket
+
+    async def _staff_ticket(
+        self, incident: Incident, building: Building, actor: Actor, channel: Channel
+    ) -> None:
+        """The one ticket staff work the incident on, routed like any other."""
+        category = await _category_of(incident)
+        result = await self.tickets.create(
+            NewTicket(
+                category=category.code,
+                title=f"{texts.incident_ref(incident)}: {incident.title}",
+                description=incident.text_in(building.language, building),
+                channel=channel,
+                actor=actor,
+                building=building.code,
+                acknowledge=False,
+            )
+        )
+        await self._save(incident, ticket_id=result.ticket.id)
+
+    async def _finish_ticket(self, incident: Incident, actor: Actor) -> None:
+        if incident.ticket_id is None:  # type: ignore[attr-defined]
+            return
+        ticket = await self.tickets.get(incident.ticket_id)  # type: ignore[attr-defined]
+        if ticket.status in FINISHED:
+            return
+        await self.tickets.change_status(
+            ticket,
+            Actor(label=actor.label),  # the incident's resolver; the ticket's checks are its own
+            Status.DONE,
+            note=f"incident {texts.incident_ref(incident)} resolved",
+        )
+
+    async def _tell_linked(
+        self, incident: Incident, key: str, text: Any, *, still: bool = False
+    ) -> int:
+        """Queue news for every resident still linked; ``text(building, lang)`` writes it."""
+        buildings = {b.id: b for b in await _buildings(incident.id)}
+        told = 0
+        now = self.clock.now()
+        for link in await linked_people(incident.id):
+            person = link.person
+            building = await _building_for(person, incident, None, buildings) or next(
+                iter(buildings.values()), None
+            )
+            lang = person.language or (building.language if building else "en")
+            actions = (
+                [Action(gettext(lang, texts.STILL_NOT_WORKING), Verb.STILL_NOT_WORKING, link.id)]
+                if still
+                else []
+            )
+            told += await tell(
+                person,
+                text(building, lang),
+                key=f"{key}:{person.id}",
+                now=now,
+                actions=actions,
+                prefer_email=link.channel == Channel.EMAIL,
+                max_attempts=self.max_attempts,
+            )
+        return told
+
+    async def _changeable(self, incident_id: int, version: int | None) -> Incident:
+        incident = await self._locked(incident_id)
+        if incident.status == IncidentStatus.RESOLVED:
+            raise ConflictError(
+                f"incident {incident.id} is resolved",
+                message=N_("{ref} is already resolved."),
+                ref=texts.incident_ref(incident),
+            )
+        if version is not None and version != incident.version:
+            raise ConflictError(
+                f"incident {incident.id} changed meanwhile",
+                message=N_("{ref} was changed meanwhile by someone else; look again and retry."),
+                ref=texts.incident_ref(incident),
+            )
+        return incident
+
+    async def _locked(self, incident_id: int) -> Incident:
+        incident = await Incident.get_or_none(id=incident_id).select_related("category")
+        if incident is None:
+            raise NotFound(f"no incident {incident_id}")
+        return incident
+
+    async def _save(self, incident: Incident, **changes: Any) -> None:
+        """Write ``changes`` if nobody changed the incident since it was read."""
+        now = self.clock.now()
+        written = await Incident.filter(id=incident.id, version=incident.version).update(
+            **changes, updated_at=now, version=incident.version + 1
+        )
+        if not written:
+            raise ConflictError(
+                f"incident {incident.id} changed meanwhile",
+                message=N_("{ref} was changed meanwhile by someone else; look again and retry."),
+                ref=texts.incident_ref(incident),
+            )
+        for name, value in changes.items():
+            setattr(incident, name, value)
+        incident.updated_at = now
+        incident.version += 1
+
+    async def _event(
+        self,
+        incident: Incident,
+        kind: str,
+        actor: Actor,
+        *,
+        text: str = "",
+        data: dict[str, object] | None = None,
+    ) -> IncidentEvent:
+        return await IncidentEvent.create(
+            incident=incident,
+            type=kind,
+            text=text,
+            actor=actor.person,
+            actor_label=clipped(IncidentEvent, "actor_label", actor.label),
+            data=data or {},
+            at=self.clock.now(),
+        )
+
+
+def _require_coordinator(actor: Actor) -> None:
+    """Incidents are for managers, dispatchers, admins and the operator (no person)."""
+    person = actor.person
+    if person is not None and person.role not in SEES_ALL:
+        raise AccessDenied(
+            f"{person.role.value} may not manage incidents",
+            message=N_("Only managers and dispatchers can open or change incidents."),
+        )
+
+
+def _require_active(incident: Incident) -> None:
+    if incident.status == IncidentStatus.RESOLVED:
+        raise ConflictError(
+            f"incident {incident.id} is resolved",
+            message=N_("This outage is already over."),
+        )
+
+
+def _matches(incident: Incident, category: str | None, words: str) -> bool:
+    """A report is about an incident when it is in its category or uses one of its words."""
+    if category and incident.category is not None and incident.category.code == category:
+        return True
+    return any(word in words for word in incident.keywords or [])
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+async def _category_of(incident: Incident) -> Category:
+    """The incident's category, else the directory's fallback."""
+    if incident.category_id is None:  # type: ignore[attr-defined]
+        return await fallback_category()
+    return await Category.get(id=incident.category_id)  # type: ignore[attr-defined]
+
+
+async def _units_of(person: Person) -> list[Unit]:
+    return await Unit.filter(residents__id=person.id).select_related("building").order_by("id")
+
+
+async def _buildings(incident_id: int) -> list[Building]:
+    return await Building.filter(incident_areas__incident_id=incident_id).order_by("id")
+
+
+async def _building_for(
+    person: Person,
+    incident: Incident,
+    at: datetime | None,
+    buildings: dict[int, Building] | None = None,
+) -> Building | None:
+    """The building of ``person`` that ``incident`` affects (its flats, if it lists any);
+    ``at`` given: only while the incident is active then."""
+    areas = {a.building_id: a for a in await IncidentArea.filter(incident=incident)}  # type: ignore[attr-defined]
+    for unit in await _units_of(person):
+        area = areas.get(unit.building.id)
+        if area is None or (area.flats and unit.number not in area.flats):
+            continue
+        if at is not None and (incident.starts_at > at):
+            continue
+        return (buildings or {}).get(unit.building.id, unit.building)
+    return None

@@ -1,0 +1,126 @@
+"""Incidents in core: opened, found where they are active, joined, updated and resolved,
+each change one timeline event; stale and foreign actions change nothing and say why."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from core.actors import CLI, Actor
+from core.clock import FrozenClock
+from core.errors import AccessDenied, ConflictError
+from core.incidents.commands import OpenIncident, UpdateIncident
+from core.incidents.queries import absorbed_by_channel, active_incidents, timeline
+from core.incidents.service import IncidentService
+from core.messaging.message import OutgoingMessage, Verb
+from core.messaging.notifications import Notifier, NotifySettings
+from core.storage.models import (
+    Channel,
+    IncidentKind,
+    IncidentStatus,
+    LinkStatus,
+    OutboxMessage,
+    Role,
+    Status,
+    Ticket,
+)
+from core.tickets.service import TicketService
+from tests.core import factories
+
+
+def _service(clock: FrozenClock) -> IncidentService:
+    return IncidentService(clock, TicketService(clock, Notifier(NotifySettings(), clock)))
+
+
+async def _world() -> tuple:
+    oak = await factories.building("OAK", units=3)
+    elm = await factories.building("ELM", units=1)
+    await factories.category("plumbing")
+    await factories.category("technical")
+    dispatcher = await factories.person("Dora", Role.DISPATCHER, telegram="900")
+    residents = []
+    for n, unit in enumerate(await oak.units.all().order_by("id"), start=1):
+        resident = await factories.person(f"R{n}", telegram=f"10{n}", language="ru" if n == 1 else None)
+        await resident.units.add(unit)
+        residents.append(resident)
+    stranger = await factories.person("Elm resident", telegram="200")
+    await stranger.units.add(await elm.units.all().first())
+    return oak, elm, dispatcher, residents, stranger
+
+
+def _water(actor: Actor, **values: object) -> OpenIncident:
+    fields: dict = {
+        "kind": IncidentKind.EMERGENCY,
+        "buildings": ("OAK",),
+        "title": "Hot water off",
+        "texts": {"en": "Hot water is off in your building.", "ru": "В доме нет горячей воды."},
+        "actor": actor,
+        "category": "plumbing",
+        "keywords": ("water",),
+    }
+    fields.update(values)
+    return OpenIncident(**fields)
+
+
+async def test_open_join_update_resolve_and_reopen_one_link(db: str, clock: FrozenClock) -> None:
+    oak, elm, dora, (ru, en, third), stranger = await _world()
+    incidents = _service(clock)
+    end = clock.now() + timedelta(hours=4)
+    incident = await incidents.open(_water(Actor.of(dora), expected_end_at=end))
+
+    assert incident.status == IncidentStatus.ACTIVE
+    assert [i.id for i in await active_incidents(oak.id, clock.now())] == [incident.id]
+    assert await active_incidents(elm.id, clock.now()) == []
+    staff_ticket = await Ticket.get(id=incident.ticket_id)
+    assert staff_ticket.title == f"I{incident.id}: Hot water off"
+    assert await Ticket.all().count() == 1
+
+    first = await incidents.join(incident.id, ru, Channel.CHAT, "нет воды")
+    again = await incidents.join(incident.id, ru, Channel.CHAT)
+    await incidents.join(incident.id, en, Channel.CHAT)
+    assert (first.created, again.created) == (True, False)
+    with pytest.raises(AccessDenied):
+        await incidents.join(incident.id, stranger, Channel.CHAT)
+    assert await Ticket.all().count() == 1
+
+    clock.advance(timedelta(minutes=30))
+    told = await incidents.update(
+        UpdateIncident(incident.id, Actor.of(dora), expected_end_at=end + timedelta(hours=1),
+                       note="The plumber is on site.", version=incident.version)
+    )
+    assert told == 2
+    with pytest.raises(ConflictError):  # decided on the copy before the update
+        await incidents.update(UpdateIncident(incident.id, CLI, note="x", version=incident.version))
+
+    clock.advance(timedelta(hours=2))
+    assert await incidents.resolve(incident.id, Actor.of(dora)) == 2
+    with pytest.raises(ConflictError):
+        await incidents.resolve(incident.id, Actor.of(dora))
+    assert (await Ticket.get(id=staff_ticket.id)).status == Status.DONE
+
+    rows = await OutboxMessage.filter(channel="resident_chat", recipient="101").order_by("id")
+    texts = [OutgoingMessage.from_payload(r.payload) for r in rows]
+    assert len(texts) == 2  # the update and the resolution, once each
+    assert "The plumber is on site." in texts[0].text
+    assert texts[1].text.startswith("Fixed: В доме нет горячей воды.") or "В доме" in texts[1].text
+    (still,) = texts[1].actions[0]
+    assert still.verb == Verb.STILL_NOT_WORKING
+
+    with pytest.raises(AccessDenied):  # another resident's button
+        await incidents.still_not_working(still.ticket_id, en)
+    ticket = await incidents.still_not_working(still.ticket_id, ru)
+    assert ticket.requester_id == ru.id and ticket.status == Status.NEW
+    with pytest.raises(ConflictError):
+        await incidents.still_not_working(still.ticket_id, ru)
+
+    events = [e.type for e in await timeline(incident.id)]
+    assert events == ["opened", "linked", "linked", "updated", "resolved", "reopened"]
+    assert await absorbed_by_channel(incident.id) == {"chat": 2}
+
+
+async def test_only_coordinators_open_incidents(db: str, clock: FrozenClock) -> None:
+    await _world()
+    tech = await factories.person("Tom", Role.TECHNICIAN)
+    with pytest.raises(AccessDenied):
+        await _service(clock).open(_water(Actor.of(tech)))

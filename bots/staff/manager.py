@@ -89,12 +89,14 @@ async def ratings(
     await message.answer("\n".join(lines) or gettext(lang, NOTHING))
 
 
-async def export(message: Message, command: CommandObject, staff: Person, reports: Reports) -> None:
+async def export(
+    message: Message, command: CommandObject, staff: Person, lang: str, reports: Reports
+) -> None:
     require_role(staff, SEES_ALL)
     period, building = period_and_building(command, "month")
     from presentation.reports.xlsx import export_xlsx  # openpyxl loads only when asked for
 
-    workbook = await export_xlsx(reports, period, building)
+    workbook = await export_xlsx(reports, period, building, lang)
     name = f"tickets-{period.replace('..', '_')}.xlsx"
     await message.answer_document(BufferedInputFile(workbook, name))
 

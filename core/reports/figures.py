@@ -399,6 +399,7 @@ TICKET_FIELDS = (
     "id",
     "created_at",
     "building__code",
+    "building__timezone",
     "unit__number",
     "category__code",
     "channel",
@@ -429,6 +430,8 @@ class Export:
     period: Period
     tickets: list[dict[str, Any]]
     events: list[dict[str, Any]]
+    figures: dict[str, Any]
+    """The monitor's figures of the same period and building (:meth:`Reports.monitor`)."""
 
 
 class Reports:
@@ -467,7 +470,7 @@ class Reports:
             .order_by("ticket_id", "at", "id")
             .values(*EVENT_FIELDS)
         )
-        return Export(chosen, tickets, events)
+        return Export(chosen, tickets, events, await self.monitor(period, building))
 
     async def overdue(self, building: str | None = None, limit: int = 50) -> list[Ticket]:
         """Open tickets past a deadline, the longest overdue first."""

@@ -94,6 +94,7 @@ async def open_now(
     return {
         "generated_at": now.isoformat(),
         "building": building.code if building else None,
+        "building_id": building.id if building else None,
         "due_within_hours": due_within,
         "open": totals["n"],
         "overdue": totals["overdue"],

@@ -19,7 +19,8 @@ async def cmd_report(app: App, args: argparse.Namespace) -> int:
     if args.xlsx:
         from presentation.reports.xlsx import export_xlsx  # openpyxl loads only when asked for
 
-        Path(args.xlsx).write_bytes(await export_xlsx(reports, args.period, args.building))
+        workbook = await export_xlsx(reports, args.period, args.building, language)
+        Path(args.xlsx).write_bytes(workbook)
         print(f"wrote {args.xlsx}")
     elif args.png:
         from presentation.reports.chart import report_png  # matplotlib loads only when asked for
@@ -49,7 +50,9 @@ def add_ops_commands(subparsers: Any) -> None:
         help="today, week (since Monday), month (since the 1st) or FROM..TO (YYYY-MM-DD dates)",
     )
     p.add_argument("--building", help="one building's code (default: all)")
-    p.add_argument("--language", help="language of the text and chart (default: the service's)")
+    p.add_argument(
+        "--language", help="language of the text, chart and XLSX (default: the service's)"
+    )
     output = p.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print the report as JSON")
     output.add_argument("--xlsx", metavar="FILE", help="write every ticket and its timeline")

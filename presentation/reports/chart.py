@@ -1,20 +1,26 @@
-"""A report as a PNG chart (matplotlib, Agg): tickets by status, by category, by channel."""
+"""A report as a chart (matplotlib, Agg) for a manager: deadlines met per building, response
+times, and each technician's tickets and rating, under a title naming building and period."""
 
 from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
+from matplotlib import rc_context
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
-from core.i18n import N_, gettext
+from core.i18n import N_, format_duration, gettext
 from core.reports.figures import Reports
-from core.storage.models import Status
-from core.tickets.workflow import status_name
-from presentation.reports.text import channel_name
+from presentation.reports.summary import title_of
+
+MET, MISSED, OPEN, DONE = "#2e9d5b", "#d8543b", "#e0a526", "#3b7dd8"
+TECHNICIANS_SHOWN = 12
+"""The busiest technicians drawn; the workbook lists them all."""
 
 
 async def report_png(
@@ -25,41 +31,80 @@ async def report_png(
 ) -> bytes:
     """The report core computes for ``period`` (and ``building``) as a PNG chart."""
     report = await reports.report(period, building)
-    names = await reports.category_names(language)
-    return await asyncio.to_thread(render_png, report, language, names)  # off the loop
+    return await asyncio.to_thread(render_chart, report, language, "png")  # off the loop
 
 
-def render_png(
-    report: Mapping[str, Any], language: str | None, category_names: Mapping[str, str]
-) -> bytes:
-    """Three bar charts side by side, titled with the period, as PNG bytes."""
-    figure = Figure(figsize=(12, 4.5), dpi=100, layout="constrained")
+def render_chart(report: Mapping[str, Any], language: str | None, image: str = "png") -> bytes:
+    """Three panels side by side under the title, as PNG or SVG bytes (the title is also the
+    image's ``Title`` metadata; an SVG keeps its words as text)."""
+    title = title_of(report, language)
+    figure = Figure(figsize=(13, 4.8), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
-    period = report["period"]
-    figure.suptitle(
-        gettext(
-            language,
-            N_("Report for {first} – {last} ({timezone})"),
-            first=period["from"],
-            last=period["to"],
-            timezone=period["timezone"],
-        )
-    )
-    panels: list[tuple[str, Mapping[str, int], Callable[[str], str]]] = [
-        (N_("By status"), report["by_status"], lambda c: status_name(Status(c), language)),
-        (N_("By category"), report["by_category"], lambda c: category_names.get(c, c)),
-        (N_("By channel"), report["by_channel"], lambda c: channel_name(c, language)),
-    ]
-    for axes, (title, counts, name) in zip(figure.subplots(1, 3), panels, strict=True):
-        ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-        labels = [name(code) for code, _ in ordered]
-        bars = axes.barh(labels, [n for _, n in ordered], color="#3b7dd8")
-        axes.bar_label(bars, padding=2)
-        axes.invert_yaxis()
-        axes.set_title(gettext(language, title))
-        axes.xaxis.get_major_locator().set_params(integer=True)
-        if not ordered:
-            axes.text(0.5, 0.5, "—", ha="center", va="center", transform=axes.transAxes)
+    figure.suptitle(title, fontsize=13)
+    deadlines, times, technicians = figure.subplots(1, 3)
+    _deadlines(deadlines, report, language)
+    _response_times(times, report, language)
+    _technicians(technicians, report, language)
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
+    with rc_context({"svg.fonttype": "none"}):
+        figure.savefig(buffer, format=image, metadata={"Title": title})
     return buffer.getvalue()
+
+
+def _deadlines(axes: Axes, report: Mapping[str, Any], language: str | None) -> None:
+    rows = [
+        (row["code"] or gettext(language, N_("no building")), row["met"], row["missed"])
+        for row in report["buildings"]
+        if row["met"] + row["missed"]
+    ]
+    labels = [code for code, _, _ in rows]
+    met = [100 * m / (m + x) for _, m, x in rows]
+    axes.barh(labels, met, color=MET, label=gettext(language, N_("met")))
+    axes.barh(labels, [100 - share for share in met], left=met, color=MISSED,
+              label=gettext(language, N_("missed")))  # fmt: skip
+    for index, (_, kept, lost) in enumerate(rows):
+        axes.text(2, index, f"{kept} / {kept + lost}", va="center", color="white")
+    axes.set_xlim(0, 100)
+    axes.invert_yaxis()
+    axes.set_title(gettext(language, N_("Deadlines met, %")))
+    _legend_or_dash(axes, bool(rows))
+
+
+def _response_times(axes: Axes, report: Mapping[str, Any], language: str | None) -> None:
+    bars = [
+        (N_("First response, median"), report["first_response"]["median_s"]),
+        (N_("First response, 90% within"), report["first_response"]["p90_s"]),
+        (N_("Resolution, median"), report["resolution"]["median_s"]),
+        (N_("Resolution, 90% within"), report["resolution"]["p90_s"]),
+    ]
+    labels = [gettext(language, name) for name, _ in bars]
+    hours = [(seconds or 0) / 3600 for _, seconds in bars]
+    drawn = axes.barh(labels, hours, color=[DONE, DONE, MET, MET])
+    axes.bar_label(drawn, [format_duration(s, language) for _, s in bars], padding=2)
+    axes.invert_yaxis()
+    axes.set_title(gettext(language, N_("Response times, hours")))
+    axes.margins(x=0.3)
+
+
+def _technicians(axes: Axes, report: Mapping[str, Any], language: str | None) -> None:
+    busiest = sorted(report["technicians"], key=lambda t: (-(t["open"] + t["done"]), t["name"]))
+    shown = busiest[:TECHNICIANS_SHOWN]
+    names = [t["name"] for t in shown]
+    opened = [t["open"] for t in shown]
+    axes.barh(names, opened, color=OPEN, label=gettext(language, N_("open")))
+    done = axes.barh(names, [t["done"] for t in shown], left=opened, color=DONE,
+                     label=gettext(language, N_("done")))  # fmt: skip
+    ratings = ["" if t["average_rating"] is None else f"★ {t['average_rating']:.1f}" for t in shown]
+    axes.bar_label(done, ratings, padding=3)
+    axes.invert_yaxis()
+    axes.set_title(gettext(language, N_("Technicians: tickets and average rating")))
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.margins(x=0.2)
+    _legend_or_dash(axes, bool(shown))
+
+
+def _legend_or_dash(axes: Axes, drawn: bool) -> None:
+    if drawn:
+        axes.legend(loc="lower right", fontsize="small")
+    else:
+        axes.text(0.5, 0.5, "—", ha="center", va="center", transform=axes.transAxes)

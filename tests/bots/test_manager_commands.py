@@ -57,7 +57,7 @@ async def test_manager_reports_export_and_announce(
         await eventually(lambda: botapi.calls(STAFF, "sendDocument"), what="the XLSX export")
         [export] = botapi.calls(STAFF, "sendDocument")
         workbook = load_workbook(io.BytesIO(next(iter(export.files.values())).data))
-        cells = [c.value for row in workbook.worksheets[0].iter_rows() for c in row]
+        cells = [c.value for row in workbook["Tickets"].iter_rows() for c in row]
         assert "Radiator is cold" in cells
 
         alice.send("/announce OAK Water is off on Friday 10:00-14:00")

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
+from PIL import Image
 
 from core.errors import InvalidInput
 from core.reports.figures import Reports, parse_period, percentile
@@ -28,7 +29,7 @@ from core.storage.models import (
 )
 from housedesk.bootstrap import App
 from housedesk.cli.operations import add_ops_commands
-from presentation.reports.chart import report_png
+from presentation.reports.chart import render_chart, report_png
 from presentation.reports.text import report_text
 from presentation.reports.xlsx import export_xlsx
 from tests.core import factories
@@ -110,7 +111,11 @@ async def _seed() -> None:
         at=at(2, 10),
     )
     await TicketEvent.create(
-        ticket=first, type=EventType.STATUS_CHANGED, text="fixed", data={"to": "done"}, at=at(3, 10)
+        ticket=first,
+        type=EventType.STATUS_CHANGED,
+        text="fixed",
+        data={"from": "new", "to": "done"},
+        at=at(3, 10),
     )
 
 
@@ -212,40 +217,109 @@ async def test_report_text_in_russian(app: App) -> None:
     assert "Первый ответ: медиана 25 мин, 90% — в пределах 29 мин" in lines
 
 
-async def test_report_chart_is_a_png(app: App) -> None:
+async def test_report_chart_names_building_and_period(app: App) -> None:
     await _seed()
-    png = await report_png(Reports(app.clock), "month", language="ru")
-    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000
-    from matplotlib.image import imread
+    png = await report_png(Reports(app.clock), "2026-11-01..2026-11-30", "OAK", language="ru")
+    image = Image.open(io.BytesIO(png))
+    assert (image.format, image.size) == ("PNG", (1300, 480))
+    assert image.info["Title"] == "OAK House (OAK): 2026-11-01 – 2026-11-30 (UTC)"
+    everywhere = await report_png(Reports(app.clock), "2026-11-01..2026-11-30", language="en")
+    assert Image.open(io.BytesIO(everywhere)).info["Title"] == (
+        "All buildings: 2026-11-01 – 2026-11-30 (UTC)"
+    )
 
-    assert imread(io.BytesIO(png)).shape[:2] == (450, 1200)
+
+async def test_report_chart_as_svg_keeps_its_words(app: App) -> None:
+    await _seed()
+    report = await Reports(app.clock).report("2026-11-01..2026-11-30")
+    svg = render_chart(report, "en", "svg").decode()
+    for words in (
+        "All buildings: 2026-11-01 – 2026-11-30 (UTC)",
+        "Deadlines met, %",
+        "Response times, hours",
+        "Technicians: tickets and average rating",
+        "Bob",
+        "★ 4.0",
+        "1 / 2",  # OAK: 1 deadline met of 2 decided
+    ):
+        assert words in svg, words
+
+
+def _sheet(workbook: Any, name: str) -> list[tuple[Any, ...]]:
+    return list(workbook[name].iter_rows(values_only=True))
 
 
 async def test_xlsx_holds_every_ticket_and_its_timeline(app: App) -> None:
     await _seed()
-    data = await export_xlsx(Reports(app.clock), "2026-11-01..2026-11-30")
+    await Building.filter(code="OAK").update(timezone="Europe/Warsaw")
+    data = await export_xlsx(Reports(app.clock), "2026-11-01..2026-11-30", language="en")
     workbook = load_workbook(io.BytesIO(data))
-    tickets = list(workbook["Tickets"].iter_rows(values_only=True))
-    assert tickets[0][:3] == ("Ref", "Created (UTC)", "Building")
+    assert workbook.sheetnames == ["Summary", "Tickets", "Timeline"]
+    tickets = _sheet(workbook, "Tickets")
+    assert tickets[0][:9] == (
+        "Ref", "Created", "Time zone", "Building", "Flat", "Category", "Channel", "Status",
+        "Priority",
+    )  # fmt: skip
     refs = [row[0] for row in tickets[1:]]
     in_period = await Ticket.filter(created_at__gte=at(1, 0), created_at__lt=at(1, 0, month=12))
     assert sorted(refs) == sorted(t.ref for t in in_period) and len(refs) == 7
-    first = tickets[1]
-    assert first[:7] == (
+    first = tickets[1]  # created 10:00 UTC, 11:00 in Warsaw
+    assert first[:8] == (
+        "#1", datetime(2026, 11, 2, 11, 0), "Europe/Warsaw", "OAK", None, "Technical",
+        "Telegram", "done",
+    )  # fmt: skip
+    elm = next(row for row in tickets if row[3] == "ELM")
+    assert (elm[1], elm[2], elm[7]) == (datetime(2026, 11, 10, 8, 0), "UTC", "in progress")
+    sheet = workbook["Tickets"]
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == "A1:T8"
+    assert sheet.column_dimensions["J"].width >= len("Ticket of 02 Nov 10:00")
+    timeline = _sheet(workbook, "Timeline")
+    assert timeline[0] == ("Ref", "At", "Time zone", "Event", "Who", "Seen by", "What happened")
+    assert timeline[1][:6] == (
         "#1",
-        datetime(2026, 11, 2, 10, 0),
-        "OAK",
-        None,
-        "technical",
-        "telegram",
-        "done",
+        datetime(2026, 11, 2, 11, 0),
+        "Europe/Warsaw",
+        "created",
+        "system",
+        "public",
     )
-    timeline = list(workbook["Timeline"].iter_rows(values_only=True))
-    assert timeline[1][:3] == ("#1", datetime(2026, 11, 2, 10, 0), "created")
-    assert json.loads(timeline[1][6])["channel"] == "telegram"
-    assert timeline[1][5] == '=HYPERLINK("http://x")'  # text, never a formula
-    assert workbook["Timeline"]["F2"].data_type == "s"
-    assert json.loads(timeline[2][6]) == {"to": "done"}
+    assert timeline[1][6] == "system created the request (Telegram)"
+    assert timeline[2][6] == "system changed the status from new to done: fixed"
+    assert workbook["Timeline"].freeze_panes == "A2"
+
+
+async def test_xlsx_timeline_says_who_assigned_whom_in_russian(app: App) -> None:
+    await _seed()
+    first = await Ticket.get(title="Ticket of 02 Nov 10:00")
+    await TicketEvent.create(
+        ticket=first, type=EventType.ASSIGNED, actor_label="Anna", at=at(2, 11),
+        data={"from": "Olga", "to": "Bob", "to_id": 1},
+    )  # fmt: skip
+    await TicketEvent.create(
+        ticket=first, type=EventType.INTERNAL_NOTE, actor_label="Anna", at=at(2, 12),
+        text='<b>"=1+1"</b>',
+    )  # fmt: skip
+    data = await export_xlsx(Reports(app.clock), "2026-11-01..2026-11-30", language="ru")
+    workbook = load_workbook(io.BytesIO(data))
+    assert workbook.sheetnames == ["Сводка", "Заявки", "История"]
+    said = [row[6] for row in _sheet(workbook, "История")[1:]]
+    assert "Anna: исполнитель Olga → Bob" in said
+    assert 'Anna: внутренняя заметка — <b>"=1+1"</b>' in said
+    tickets = _sheet(workbook, "Заявки")
+    assert tickets[0][7] == "Статус" and tickets[1][5:8] == ("technical", "Telegram", "выполнена")
+
+
+async def test_xlsx_summary_sheet_has_the_monitors_figures(app: App) -> None:
+    await _seed()
+    data = await export_xlsx(Reports(app.clock), "2026-11-01..2026-11-30", language="en")
+    rows = _sheet(load_workbook(io.BytesIO(data)), "Summary")
+    figures = {row[0]: row[1] for row in rows if row and row[0] and len(row) > 1}
+    assert figures["Open"] == 5 and figures["Overdue"] == 2 and figures["Unassigned"] == 1
+    assert figures["Tickets created"] == 7 and figures["Deadlines met"] == "40%"
+    assert figures["First response, median"] == "30 min"
+    assert rows[0][0] == "Open tickets now"
+    assert ("Olga", 1, 1, 0, 1, "2.0", 1) in rows
 
 
 async def test_overdue_load_and_ratings_for_the_staff_bot(app: App) -> None:

@@ -50,17 +50,21 @@ TICK_S = 0.010
 
 
 class Ticker:
-    """Sleeps :data:`TICK_S` over and over; ``worst`` is the longest it overslept."""
+    """Sleeps :data:`TICK_S` over and over; ``worst`` is the longest it overslept, and
+    ``worst_at`` when (``time.monotonic()``)."""
 
     def __init__(self) -> None:
         self.worst = 0.0
+        self.worst_at = 0.0
         self._task: asyncio.Task[None] | None = None
 
     async def _run(self) -> None:
         while True:
             start = time.perf_counter()
             await asyncio.sleep(TICK_S)
-            self.worst = max(self.worst, time.perf_counter() - start - TICK_S)
+            late = time.perf_counter() - start - TICK_S
+            if late > self.worst:
+                self.worst, self.worst_at = late, time.monotonic()
 
     async def __aenter__(self) -> Ticker:
         self._task = asyncio.create_task(self._run())

@@ -8,6 +8,8 @@ Tests can make it answer a given RCPT address or every DATA with a chosen reply
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -22,6 +24,8 @@ class SinkMessage:
     mail_from: str
     rcpt_tos: list[str]
     data: bytes
+    at: float = field(default_factory=time.monotonic)
+    """When it arrived (``time.monotonic()``)."""
 
 
 @dataclass
@@ -63,9 +67,9 @@ class SmtpSink:
         return AuthResult(success=given == self.credentials, handled=False)
 
 
-@pytest.fixture
-async def smtp_sink() -> AsyncIterator[SmtpSink]:
-    """A running :class:`SmtpSink` on an ephemeral 127.0.0.1 port."""
+@contextlib.asynccontextmanager
+async def running_sink() -> AsyncIterator[SmtpSink]:
+    """A :class:`SmtpSink` listening on an ephemeral 127.0.0.1 port for the block."""
     sink = SmtpSink()
     loop = asyncio.get_running_loop()
     sessions: list[SMTP] = []
@@ -92,3 +96,10 @@ async def smtp_sink() -> AsyncIterator[SmtpSink]:
             if session.transport is not None:
                 session.transport.close()
         await asyncio.sleep(0)
+
+
+@pytest.fixture
+async def smtp_sink() -> AsyncIterator[SmtpSink]:
+    """A running :class:`SmtpSink` on an ephemeral 127.0.0.1 port."""
+    async with running_sink() as sink:
+        yield sink

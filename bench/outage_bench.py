@@ -1,0 +1,706 @@
+"""The outage day: a burst of reports while an announcement, the scheduler and a report run.
+
+One building with 2,000 registered residents, in a database of 1,000,000 tickets (and
+12,000 open ones more, 2,000 of them due a deadline check: the scheduler has work). Within
+five minutes 1,000 residents report a problem by Telegram (in bursts of 100 within 10 s:
+they write, get the topic menu, press "Technical"), 300 tenants write to the help address
+over SMTP and 30 voicemails are posted to ``/api/voicemail``, while housedesk runs as
+``housedesk run`` runs it (both bots polling, SMTP intake, outbox lanes, scheduler). In the
+*outage day* run the building's manager also sends ``/announce`` to all residents and
+``/report month`` a little later; the *baseline* run is the same day without those two,
+each on a fresh copy of the seeded database.
+
+Telegram is the Bot API stand-in with Telegram's limits (30 messages/s per bot, a burst of
+ten per private chat, 20/minute per group, 4,096 characters); the mail relay is an SMTP
+sink. Both, and the people, run on a thread of their own (the outside world), so the event
+loop measured is housedesk's. Printed per run: p50/p99 from a resident's first message (a
+tenant's mail) to the acknowledgement handed to the stand-in (the sink); the same for
+technicians' assignment cards; the worst event-loop lag; messages lost (never delivered
+by the end) or sent twice (the same text to the same chat, or one Message-ID twice), 429s.
+
+Targets: p99 acknowledgement under 3 s and under 2x the baseline's, worst loop lag under
+100 ms, nothing lost or doubled, on SQLite and PostgreSQL.
+``python -m bench.outage_bench [--db sqlite|postgres] [--scale 0.1]``: ``--scale``
+shrinks every count and the five minutes alike (0.05 is a one-minute check).
+
+The phases are functions of their own, so a variant adds one: :class:`Scenario` lists the
+extra events of a run (see :data:`OUTAGE_DAY`), each an async function of the
+:class:`World` started at a share of the window.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import io
+import logging
+import re
+import shutil
+import socket
+import statistics
+import tempfile
+import threading
+import time
+import wave
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiohttp
+import aiosmtplib
+from tortoise import connections
+
+from bench.loop_bench import Ticker
+from bench.per_database import run_each_database
+from bench.seeding import (
+    Extras,
+    as_tortoise_url,
+    database_name,
+    extra_sql,
+    postgres_database,
+    seed_postgres,
+    seed_sqlite,
+)
+from bots.callbacks import Menu, MenuItem
+from core.storage.db import close_db, open_db, sqlite_url
+from core.storage.models import Building
+from housedesk.bootstrap import bootstrap
+from housedesk.run import serve
+from housedesk.settings.config import Settings
+from presentation.directory_file import import_directory_file
+from tests.fakes.botapi import BotApiServer
+from tests.fakes.botapi_limits import TELEGRAM_LIMITS
+from tests.fakes.botapi_updates import callback_update, message_update, private_chat, user
+from tests.servers.smtp_sink import SmtpSink, running_sink
+
+T = TypeVar("T")
+
+RESIDENT_TOKEN = "720000001:AAoutageBenchResidentTokenNeverSent-0"
+STAFF_TOKEN = "720000002:AAoutageBenchStaffTokenNeverSent-000"
+VOICEMAIL_TOKEN = "outage-bench-voicemail"
+HELP = "help@day.example"
+BUILDING_PHONE = "+442079460500"
+MANAGER_CHAT = 7_100_001
+TECHNICIAN_CHATS = tuple(range(7_100_010, 7_100_014))
+CHAT_BASE = 8_000_000_000
+ANNOUNCEMENT = "Water is off on Friday from 9 to 12 for repairs."
+ACK = "is registered"
+MENU_TEXT = "What is it about?"
+SETTLE_S = 180.0
+TARGET_P99_S, TARGET_RATIO, TARGET_LAG_S = 3.0, 2.0, 0.100
+
+DIRECTORY = f"""
+[[categories]]
+code = "technical"
+names = {{ en = "Technical problem" }}
+priority = 3
+response_minutes = 240
+resolution_minutes = 1620
+trade = "general"
+
+[[categories]]
+code = "emergency"
+names = {{ en = "Emergency" }}
+priority = 1
+emergency = true
+response_minutes = 30
+resolution_minutes = 4320
+trade = "general"
+
+[[buildings]]
+code = "DAY"
+name = "Outage Court"
+timezone = "UTC"
+language = "en"
+phone = "{BUILDING_PHONE}"
+units = ["1-10"]
+
+[[staff]]
+name = "Mia Manager"
+role = "manager"
+telegram_id = {MANAGER_CHAT}
+buildings = ["DAY"]
+""" + "".join(
+    f"""
+[[staff]]
+name = "Technician {chat}"
+role = "technician"
+telegram_id = {chat}
+buildings = ["DAY"]
+trades = ["general"]
+"""
+    for chat in TECHNICIAN_CHATS
+)
+
+
+@dataclass(frozen=True)
+class Load:
+    """The day's sizes: the issue's at ``scale`` 1."""
+
+    scale: float
+    tickets: int
+    open_tickets: int
+    due: int
+    residents: int
+    reports: int
+    burst: int
+    burst_s: float
+    mails: int
+    voicemails: int
+    window_s: float
+
+    @classmethod
+    def at(cls, scale: float) -> Load:
+        """Every count and the window times ``scale`` (at least one of each)."""
+
+        def n(full: int) -> int:
+            return max(1, round(full * scale))
+
+        return cls(
+            scale=scale,
+            tickets=n(1_000_000),
+            open_tickets=n(12_000),
+            due=n(2_000),
+            residents=n(2_000),
+            reports=n(1_000),
+            burst=n(100),
+            burst_s=10.0,
+            mails=n(300),
+            voicemails=n(30),
+            window_s=max(20.0, 300.0 * scale),
+        )
+
+
+@dataclass
+class World:
+    """The running housedesk's outside: Telegram, the mail relay, the people, and what
+    they handed over when (monotonic seconds)."""
+
+    telegram: BotApiServer
+    relay: SmtpSink
+    smtp_port: int
+    http_port: int
+    load: Load
+    chats: list[int]
+    reported: dict[int, float] = field(default_factory=dict)
+    """Resident chat -> when their first message went to the stand-in."""
+    mailed: dict[str, float] = field(default_factory=dict)
+    """Tenant address -> when their mail was accepted."""
+    voicemails_refused: int = 0
+    announced: bool = False
+    start: float = 0.0
+
+    async def at(self, share: float) -> None:
+        """Sleep until ``share`` of the window has passed."""
+        await asyncio.sleep(max(0.0, self.start + share * self.load.window_s - time.monotonic()))
+
+
+Extra = Callable[[World], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A run: the inbound load, plus ``extras`` started at their share of the window."""
+
+    name: str
+    extras: tuple[tuple[float, Extra], ...] = ()
+
+
+@dataclass
+class Outcome:
+    """One run's figures."""
+
+    acks: list[float]
+    mail_acks: list[float]
+    cards: list[float]
+    lag_s: float
+    lag_at_s: float
+    """Seconds into the window the worst lag happened (negative: before it began)."""
+    lost: int
+    doubled: int
+    refused: int
+    warnings: int
+
+    @property
+    def every_ack(self) -> list[float]:
+        """Telegram and mail acknowledgements together."""
+        return sorted(self.acks + self.mail_acks)
+
+    def line(self) -> str:
+        """The run's figures as one line."""
+        return (
+            f"acknowledgement {_spread(self.acks)} (Telegram), {_spread(self.mail_acks)} (mail); "
+            f"assignment card {_spread(self.cards)}; worst loop lag {self.lag_s * 1000:.0f} ms "
+            f"(at {self.lag_at_s:.0f} s); "
+            f"{self.lost} lost, {self.doubled} sent twice, {self.refused} 429s, "
+            f"{self.warnings} log lines at WARNING+"
+        )
+
+
+def p99(values: list[float]) -> float:
+    """The 99th percentile (nan for none)."""
+    if len(values) < 2:
+        return values[0] if values else float("nan")
+    return statistics.quantiles(values, n=100)[-1]
+
+
+def _spread(values: list[float]) -> str:
+    if not values:
+        return "none"
+    return f"p50 {statistics.median(values):.2f} s / p99 {p99(values):.2f} s"
+
+
+# -- the people ---------------------------------------------------------------------------
+
+
+async def _menu_id(world: World, chat: int, deadline: float) -> int | None:
+    """The topic menu's message id once the bot sent it to ``chat``."""
+    while time.monotonic() < deadline:
+        for message in world.telegram.messages(RESIDENT_TOKEN, chat):
+            if MENU_TEXT in str(message.get("text", "")):
+                return int(message["message_id"])
+        await asyncio.sleep(0.05)
+    return None
+
+
+async def report(world: World, n: int) -> None:
+    """Resident ``n`` writes what is wrong, gets the topic menu and presses "Technical"."""
+    chat = world.chats[n]
+    person = user(chat, f"Resident {n}")
+    where = private_chat(person)
+    world.reported[chat] = time.monotonic()
+    world.telegram.add_update(
+        RESIDENT_TOKEN, message_update(person, where, f"No hot water in flat R{n} since 7 am")
+    )
+    menu = await _menu_id(world, chat, time.monotonic() + SETTLE_S)
+    if menu is not None:
+        data = Menu(item=MenuItem.TECHNICAL).pack()
+        world.telegram.add_update(RESIDENT_TOKEN, callback_update(person, menu, data, chat=where))
+
+
+async def reports(world: World) -> None:
+    """The residents' reports: bursts of ``burst`` within ``burst_s`` over the window."""
+    load = world.load
+    bursts = max(1, -(-load.reports // load.burst))
+
+    async def one(n: int) -> None:
+        burst, within = divmod(n, load.burst)
+        await world.at(burst / bursts)
+        await asyncio.sleep(load.burst_s * within / load.burst)
+        await report(world, n)
+
+    await asyncio.gather(*(one(n) for n in range(load.reports)))
+
+
+def _mail(n: int) -> tuple[str, bytes]:
+    sender = f"tenant{n}@tenants.example"
+    msg = EmailMessage()
+    msg["From"] = f"Tenant {n} <{sender}>"
+    msg["To"] = HELP
+    msg["Subject"] = f"Heating off in flat {n}"
+    msg["Message-ID"] = f"<outage-{n}@tenants.example>"
+    msg.set_content("The radiators have been cold since this morning.\n")
+    return sender, msg.as_bytes()
+
+
+async def mails(world: World) -> None:
+    """The tenants' mails, evenly over the window, one SMTP session each."""
+
+    async def one(n: int) -> None:
+        await world.at(n / world.load.mails)
+        sender, raw = _mail(n)
+        await aiosmtplib.send(raw, sender=sender, recipients=[HELP], port=world.smtp_port)
+        world.mailed[sender] = time.monotonic()
+
+    await asyncio.gather(*(one(n) for n in range(world.load.mails)))
+
+
+def _silence() -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as audio:
+        audio.setnchannels(1)
+        audio.setsampwidth(2)
+        audio.setframerate(8000)
+        audio.writeframes(b"\0\0" * 8000)
+    return buffer.getvalue()
+
+
+async def voicemails(world: World) -> None:
+    """The after-hours voicemails, posted by the PBX evenly over the window."""
+    audio = _silence()
+    url = f"http://127.0.0.1:{world.http_port}/api/voicemail"
+    headers = {"Authorization": f"Bearer {VOICEMAIL_TOKEN}"}
+
+    async def one(session: aiohttp.ClientSession, n: int) -> None:
+        await world.at(n / world.load.voicemails)
+        form = aiohttp.FormData()
+        form.add_field("audio", audio, filename="msg.wav", content_type="audio/wav")
+        form.add_field("caller", f"+4477009{n:05}")
+        form.add_field("called", BUILDING_PHONE)
+        async with session.post(url, data=form, headers=headers) as response:
+            if response.status != 202:
+                world.voicemails_refused += 1
+
+    async with aiohttp.ClientSession() as session:
+        await asyncio.gather(*(one(session, n) for n in range(world.load.voicemails)))
+
+
+def _manager_says(world: World, text: str) -> None:
+    person = user(MANAGER_CHAT, "Mia Manager")
+    world.telegram.add_update(STAFF_TOKEN, message_update(person, private_chat(person), text))
+
+
+async def announce(world: World) -> None:
+    """The manager announces the water cut to every resident of the building."""
+    world.announced = True
+    _manager_says(world, f"/announce DAY {ANNOUNCEMENT}")
+
+
+async def monthly_report(world: World) -> None:
+    """The manager asks for the monthly report (text and chart)."""
+    _manager_says(world, "/report month")
+
+
+BASELINE = Scenario("baseline")
+OUTAGE_DAY = Scenario("outage day", ((0.2, announce), (0.3, monthly_report)))
+
+
+# -- what arrived ---------------------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    """What the stand-in and the sink accepted, read after (or during) a run."""
+
+    acks: dict[int, list[tuple[float, str]]]
+    cards: dict[int, float]
+    mail_acks: dict[str, float]
+    announced_to: int
+    doubled: int
+
+    @classmethod
+    def read(cls, world: World) -> Tally:
+        """Scan every accepted message once."""
+        acks: dict[int, list[tuple[float, str]]] = {}
+        cards: dict[int, float] = {}
+        seen: Counter[tuple[str, int, str]] = Counter()
+        announced_to = 0
+        for token in (RESIDENT_TOKEN, STAFF_TOKEN):
+            for call in world.telegram.calls(token):
+                if call.fault is not None or not call.method.startswith("send"):
+                    continue
+                chat, text = int(call.params.get("chat_id", 0)), str(call.params.get("text", ""))
+                seen[token, chat, text or repr(sorted(call.params))] += 1
+                if token == RESIDENT_TOKEN and ACK in text:
+                    acks.setdefault(chat, []).append((call.at, text))
+                elif token == RESIDENT_TOKEN and ANNOUNCEMENT in text:
+                    announced_to += 1
+                elif token == STAFF_TOKEN and (card := re.match(r"#(\d+) · ", text)):
+                    cards.setdefault(int(card[1]), call.at)
+        mail_acks: dict[str, float] = {}
+        ids: Counter[str] = Counter()
+        for message in world.relay.messages:
+            ids[_message_id(message.data)] += 1
+            for rcpt in message.rcpt_tos:
+                mail_acks.setdefault(rcpt.lower(), message.at)
+        doubled = sum(n - 1 for n in seen.values() if n > 1)
+        doubled += sum(n - 1 for n in ids.values() if n > 1)
+        return cls(acks, cards, mail_acks, announced_to, doubled)
+
+    def complete(self, world: World) -> bool:
+        """Every report acknowledged and carded, every mail answered, the announcement out."""
+        return (
+            len(self.acks) >= len(world.reported)
+            and len(self.cards) >= len(world.reported)
+            and len(self.mail_acks) >= len(world.mailed)
+            and (not world.announced or self.announced_to >= world.load.residents)
+        )
+
+    def outcome(self, world: World, ticker: Ticker, warnings: int) -> Outcome:
+        """Latencies from the inbound message, and what never came."""
+        acks, cards = [], []
+        for chat, at in world.reported.items():
+            got = self.acks.get(chat)
+            if not got:
+                continue
+            acks.append(got[0][0] - at)
+            if (ref := re.search(r"#(\d+)", got[0][1])) and int(ref[1]) in self.cards:
+                cards.append(self.cards[int(ref[1])] - at)
+        mail = [self.mail_acks[s] - at for s, at in world.mailed.items() if s in self.mail_acks]
+        lost = (world.load.reports - len(acks)) + (world.load.mails - len(mail))
+        lost += world.voicemails_refused
+        if world.announced:
+            lost += max(0, world.load.residents - self.announced_to)
+        refused = sum(world.telegram.flood_refusals(t) for t in (RESIDENT_TOKEN, STAFF_TOKEN))
+        return Outcome(
+            sorted(acks),
+            sorted(mail),
+            sorted(cards),
+            ticker.worst,
+            ticker.worst_at - world.start,
+            lost,
+            self.doubled,
+            refused,
+            warnings,
+        )
+
+
+def _message_id(raw: bytes) -> str:
+    found = re.search(rb"^Message-ID:\s*(\S+)", raw, re.IGNORECASE | re.MULTILINE)
+    return found[1].decode() if found else ""
+
+
+# -- the phases -----------------------------------------------------------------------------
+
+
+class Outside:
+    """The outside world on a thread and event loop of its own."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="outside", daemon=True)
+        self._thread.start()
+
+    async def run(self, job: Coroutine[Any, Any, T]) -> T:
+        """Run ``job`` on the outside loop; await it from housedesk's."""
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(job, self.loop))
+
+    def close(self) -> None:
+        """Stop the thread."""
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join()
+        self.loop.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def prepare(url: str, load: Load) -> None:
+    """Add the day's building, staff and registered residents to a seeded database."""
+    await open_db(url)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "directory.toml"
+            path.write_text(DIRECTORY)
+            await import_directory_file(path)
+        building = await Building.get(code="DAY")
+        extras = Extras(residents=load.residents, building_id=building.id, chat_base=CHAT_BASE)
+        postgres = not url.startswith("sqlite")
+        for sql in extra_sql(extras, postgres=postgres):
+            await connections.get("default").execute_script(sql)
+    finally:
+        await close_db()
+
+
+async def resident_chats(url: str) -> list[int]:
+    """The residents' chat ids, in their order."""
+    await open_db(url)
+    try:
+        rows = await connections.get("default").execute_query_dict(
+            "SELECT value FROM contact WHERE kind = 'chat' ORDER BY person_id"
+        )
+    finally:
+        await close_db()
+    return [int(row["value"]) for row in rows if int(row["value"]) >= CHAT_BASE]
+
+
+def settings(url: str, data: Path, world: World, telegram_url: str) -> Settings:
+    """housedesk's configuration for the day: every channel on, pointed at the outside."""
+    return Settings(
+        database={"url": url},
+        storage={"data_dir": data},
+        http={"listen": f"127.0.0.1:{world.http_port}"},
+        email={
+            "help_address": HELP,
+            "smtp_listen": f"127.0.0.1:{world.smtp_port}",
+            "authentication": "none",
+            "outgoing": {"host": "127.0.0.1", "port": world.relay.port},
+        },
+        voicemail={"http_token": VOICEMAIL_TOKEN},
+        telegram={
+            "api_base": telegram_url,
+            "resident_token": RESIDENT_TOKEN,
+            "staff_token": STAFF_TOKEN,
+            "polling_timeout_s": 1,
+        },
+    )
+
+
+@contextlib.asynccontextmanager
+async def outside_world(outside: Outside, load: Load, chats: list[int]) -> AsyncIterator[World]:
+    """Telegram's stand-in (with its limits) and the mail relay, on the outside loop."""
+    ready: asyncio.Future[World] = asyncio.get_running_loop().create_future()
+    done = threading.Event()
+
+    async def live() -> None:
+        async with BotApiServer(limits=TELEGRAM_LIMITS) as telegram, running_sink() as relay:
+            telegram.add_bot(RESIDENT_TOKEN, username="outage_resident_bot")
+            telegram.add_bot(STAFF_TOKEN, username="outage_staff_bot")
+            world = World(telegram, relay, _free_port(), _free_port(), load, chats)
+            ready.get_loop().call_soon_threadsafe(ready.set_result, world)
+            while not done.is_set():
+                await asyncio.sleep(0.1)
+
+    living = asyncio.wrap_future(asyncio.run_coroutine_threadsafe(live(), outside.loop))
+    try:
+        yield await ready
+    finally:
+        done.set()
+        await living
+
+
+async def day(world: World, scenario: Scenario) -> Tally:
+    """The window's inbound load and the scenario's extras, then wait for what is owed."""
+    world.start = time.monotonic()
+
+    async def extra(share: float, job: Extra) -> None:
+        await world.at(share)
+        await job(world)
+
+    await asyncio.gather(
+        reports(world),
+        mails(world),
+        voicemails(world),
+        *(extra(share, job) for share, job in scenario.extras),
+    )
+    deadline = time.monotonic() + SETTLE_S
+    while not (tally := Tally.read(world)).complete(world) and time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+    return tally
+
+
+class _Warnings(logging.Handler):
+    """Counts log records at WARNING or above."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+
+
+async def run_scenario(url: str, load: Load, scenario: Scenario, chats: list[int]) -> Outcome:
+    """One day on the database at ``url``: housedesk serving, the outside world driving it."""
+    outside = Outside()
+    warnings = _Warnings()
+    logging.getLogger().addHandler(warnings)
+    try:
+        with tempfile.TemporaryDirectory() as data:
+            async with outside_world(outside, load, chats) as world:
+                app = bootstrap(settings(url, Path(data), world, world.telegram.url))
+                ready, stop = asyncio.Event(), asyncio.Event()
+                serving = asyncio.create_task(serve(app, ready=ready, stop=stop))
+                await ready.wait()
+                try:
+                    async with Ticker() as ticker:
+                        tally = await outside.run(day(world, scenario))
+                finally:
+                    stop.set()
+                    await serving
+                return tally.outcome(world, ticker, warnings.count)
+    finally:
+        logging.getLogger().removeHandler(warnings)
+        outside.close()
+
+
+SCENARIOS = (BASELINE, OUTAGE_DAY)
+
+
+def verdict(kind: str, results: dict[str, Outcome]) -> bool:
+    """Print every run and the ratios; True when the outage day meets the targets."""
+    base, day_ = results[BASELINE.name], results[OUTAGE_DAY.name]
+    for name, outcome in results.items():
+        print(f"  {name}: {outcome.line()}")
+    worst, floor = p99(day_.every_ack), p99(base.every_ack)
+    ratio = worst / floor
+    ok = (
+        worst < TARGET_P99_S
+        and ratio < TARGET_RATIO
+        and day_.lag_s < TARGET_LAG_S
+        and day_.lost == day_.doubled == 0
+    )
+    print(
+        f"  {kind}: p99 acknowledgement {worst:.2f} s vs baseline {floor:.2f} s ({ratio:.2f}x), "
+        f"cards p99 {p99(day_.cards):.2f} s vs {p99(base.cards):.2f} s; worst loop lag "
+        f"{day_.lag_s * 1000:.0f} ms; {day_.lost} lost, {day_.doubled} sent twice "
+        f"(targets: p99 < {TARGET_P99_S:.0f} s and < {TARGET_RATIO:.0f}x the baseline, lag < "
+        f"{TARGET_LAG_S * 1000:.0f} ms, none lost or doubled) {'OK' if ok else 'MISSED'}"
+    )
+    return ok
+
+
+def _header(kind: str, load: Load, seeded_s: float) -> None:
+    print(
+        f"{kind}: {load.tickets:,} tickets (+{load.open_tickets:,} open, {load.due:,} due), "
+        f"{load.residents:,} residents; in {load.window_s:.0f} s {load.reports:,} Telegram "
+        f"reports (bursts of {load.burst} in {load.burst_s:.0f} s), {load.mails} mails, "
+        f"{load.voicemails} voicemails; seeded in {seeded_s:.0f} s"
+    )
+
+
+def _seed_extras(load: Load) -> Extras:
+    return Extras(open_tickets=load.open_tickets, due=load.due)
+
+
+async def bench_sqlite(load: Load) -> bool:
+    """Seed once, then each scenario on a copy of the file."""
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        seeded = Path(tmp) / "seeded.sqlite3"
+        url = sqlite_url(f"sqlite://{seeded}")
+        took = await seed_sqlite(seeded, url, load.tickets, _seed_extras(load))
+        await prepare(url, load)
+        chats = await resident_chats(url)
+        _header("sqlite", load, took)
+        for scenario in SCENARIOS:
+            copy = Path(tmp) / f"{scenario.name.replace(' ', '_')}.sqlite3"
+            shutil.copyfile(seeded, copy)
+            results[scenario.name] = await run_scenario(
+                sqlite_url(f"sqlite://{copy}"), load, scenario, chats
+            )
+    return verdict("sqlite", results)
+
+
+async def bench_postgres(load: Load) -> bool:
+    """Seed a template database once, then each scenario on a copy of it."""
+    results = {}
+    async with postgres_database("housedesk_outage_seed") as seeded:
+        took = await seed_postgres(seeded, load.tickets, _seed_extras(load))
+        await prepare(as_tortoise_url(seeded), load)
+        chats = await resident_chats(as_tortoise_url(seeded))
+        _header("postgres", load, took)
+        for scenario in SCENARIOS:
+            async with postgres_database("housedesk_outage", database_name(seeded)) as dsn:
+                results[scenario.name] = await run_scenario(
+                    as_tortoise_url(dsn), load, scenario, chats
+                )
+    return verdict("postgres", results)
+
+
+def main() -> None:
+    """Run the day for one database kind, or for both in separate processes."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scale", type=float, default=1.0, help="0.05: a one-minute check")
+    parser.add_argument("--db", choices=("sqlite", "postgres"))
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    load = Load.at(args.scale)
+    run_each_database(
+        "bench.outage_bench",
+        args.db,
+        ["--scale", str(args.scale)],
+        lambda: bench_sqlite(load),
+        lambda: bench_postgres(load),
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -15,7 +15,7 @@ from aiogram.filters.callback_data import CallbackData
 
 from core.messaging.message import Action, Verb
 
-RESIDENT_VERBS = frozenset({Verb.RATE, Verb.REOPEN})
+RESIDENT_VERBS = frozenset({Verb.RATE, Verb.REOPEN, Verb.STILL_NOT_WORKING})
 """Actions the residents' bot answers; every other verb is the staff bot's."""
 
 
@@ -40,6 +40,14 @@ class ResidentAction(CallbackData, prefix="rs"):
     action: Verb
     ticket_id: int
     score: int = 0
+
+
+class IncidentChoice(CallbackData, prefix="ic"):
+    """Under an active incident's notice: "that's my problem too" (``join``) or "something
+    else" (residents' bot)."""
+
+    incident_id: int
+    join: bool
 
 
 class ClaimDecision(CallbackData, prefix="rg"):

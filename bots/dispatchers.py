@@ -15,13 +15,15 @@ from bots import common
 from bots.context import PersonMiddleware
 from bots.errors import build_errors_router
 from bots.media import VoiceToText
-from bots.residents import menu, registration, report, requests
+from bots.menu_keeper import MenuKeeper
+from bots.residents import incident, menu, registration, report, requests
 from bots.staff import access, cards, corrections, manager, registrations, work
 from bots.staff.menus import TECHNICIAN_COMMANDS
 from core.clock import Clock
 from core.directory.invites import staff_by_chat
 from core.directory.residents import resident_by_chat
 from core.i18n import DEFAULT_LANGUAGE, N_, available_languages, gettext
+from core.incidents.service import IncidentService
 from core.operations.announcements import Announcer
 from core.reports.figures import Reports
 from core.storage.blobs import BlobStore
@@ -55,6 +57,8 @@ class BotServices:
     """Transcribes residents' voice notes (None: they are kept as audio only)."""
     reports: Reports | None = None
     announcer: Announcer | None = None
+    incidents: IncidentService | None = None
+    """Active incidents are shown to residents before they report (None: never)."""
 
     def dispatcher(self, storage: BaseStorage, isolation: BaseEventIsolation) -> Dispatcher:
         """A dispatcher that hands these services to handlers asking for them by name."""
@@ -68,6 +72,7 @@ class BotServices:
             voice_to_text=self.voice_to_text,
             reports=self.reports,
             announcer=self.announcer,
+            incidents=self.incidents,
         )
         return dispatcher
 
@@ -86,6 +91,7 @@ def build_resident_dispatcher(
         menu.router(),
         common.language_router(),
         requests.router(),
+        incident.router(),
         report.router(),
         report.keeper_router(),
         common.leftovers_router(N_("Please choose what your message is about: /menu")),

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from core.clock import Clock, SystemClock
+from core.incidents.jobs import IncidentJobs
+from core.incidents.service import IncidentService
 from core.messaging.notifications import Notifier, NotifySettings
 from core.messaging.outbox import DEFAULT_LANES, Lane, OutboxWorker, RetryPolicy
 from core.operations.announcements import Announcer
@@ -62,6 +64,8 @@ class App:
     blobs: BlobStore
     notifier: Notifier
     tickets: TicketService
+    incidents: IncidentService
+    """Outages and planned shut-offs that absorb residents' reports."""
     outbox: OutboxWorker
     mail_gateway: MailGateway
     transcriber: Transcriber
@@ -104,6 +108,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> App:
     )
     blobs = BlobStore(settings.storage.blobs_dir)
     tickets = TicketService(clock, notifier)
+    incidents = IncidentService(clock, tickets, max_attempts=settings.outbox.max_attempts)
     operations = build_operations(
         settings.operations, tickets, max_attempts=settings.outbox.max_attempts
     )
@@ -125,6 +130,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> App:
             note_address=email.note_address,
         ),
         categorize=operations.classifier.categorize,
+        incidents=incidents,
     )
     speech = settings.speech
     transcriber = Transcriber(
@@ -141,18 +147,21 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> App:
             default_category=settings.voicemail.default_category,
         ),
         categorize=operations.classifier.categorize,
+        incidents=incidents,
     )
     gateway.voicemail = from_email(voicemail)
     scheduler = None
     if settings.operations.scheduler_enabled:
         interval = settings.operations.tick_interval_s
-        scheduler = OpsScheduler(operations.jobs.jobs, clock, interval)
+        jobs = {**operations.jobs.jobs, "incidents": IncidentJobs(incidents).run}
+        scheduler = OpsScheduler(jobs, clock, interval)
     return App(
         settings=settings,
         clock=clock,
         blobs=blobs,
         notifier=notifier,
         tickets=tickets,
+        incidents=incidents,
         outbox=outbox,
         mail_gateway=gateway,
         transcriber=transcriber,

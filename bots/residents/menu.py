@@ -10,16 +10,19 @@ from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from bots.callbacks import Menu, MenuItem, PickFlat
+from bots.callbacks import IncidentChoice, Menu, MenuItem, PickFlat
 from bots.common import PRIVATE, REGISTER_FIRST
 from bots.keyboards import flat_choice, main_menu
-from bots.residents.report import TOO_MANY, file_pending, over_limit
+from bots.residents.incident import SEEN, pending_text, show_incident_first
+from bots.residents.report import CHOOSE_TOPIC, TOO_MANY, file_pending, over_limit
 from bots.residents.states import Report
 from core.clock import Clock
 from core.directory.lookup import building_by_code
 from core.directory.residents import Residence, residences
 from core.i18n import N_, gettext
-from core.storage.models import Building, Person
+from core.incidents import texts
+from core.incidents.service import IncidentService
+from core.storage.models import Building, Channel, Person
 
 
 def emergency_text(building: Building, lang: str) -> str:
@@ -94,15 +97,65 @@ async def topic_chosen(
         return
     await callback.answer()
     waiting = await state.get_state() in (Report.topic.state, Report.flat.state)
-    pending = (await state.get_data()).get("pending", []) if waiting else []
-    await state.set_data({"category": category, "pending": pending})
+    data = await state.get_data()
+    pending = data.get("pending", []) if waiting else []
+    await state.set_data({"category": category, "pending": pending, SEEN: data.get(SEEN, [])})
+    incidents = services.get("incidents")
+    if await show_incident_first(callback.message, state, lang, resident, incidents):
+        return
+    await continue_report(callback.message, state, lang, resident, {**services, "clock": clock})
+
+
+async def continue_report(
+    message: Message,
+    state: FSMContext,
+    lang: str,
+    resident: Person,
+    services: dict[str, Any],
+) -> None:
+    """The topic is chosen: ask which flat (for several), else start the report."""
+    homes = await residences(resident)
     if len(homes) == 1:
-        await _start(callback.message, state, lang, resident, clock, homes[0], services)
+        await _start(message, state, lang, resident, services["clock"], homes[0], services)
         return
     await state.set_state(Report.flat)
-    await callback.message.answer(
+    await message.answer(
         gettext(lang, N_("Which flat is it about?")), reply_markup=flat_choice(homes, lang)
     )
+
+
+async def incident_chosen(
+    callback: CallbackQuery,
+    callback_data: IncidentChoice,
+    state: FSMContext,
+    lang: str,
+    resident: Person | None,
+    incidents: IncidentService,
+    **services: Any,
+) -> None:
+    """Under an incident's notice: joining makes the notice its confirmation (no request);
+    "something else" lets the report go on where it was."""
+    if resident is None or not isinstance(callback.message, Message):
+        await callback.answer()
+        return
+    data = await state.get_data()
+    if callback_data.join:
+        joined = await incidents.join(
+            callback_data.incident_id, resident, Channel.CHAT, pending_text(data)
+        )
+        await state.clear()
+        await callback.answer()
+        notice = texts.notice(joined.incident, joined.building, lang)
+        confirmation = texts.joined(joined.incident, joined.building, lang)
+        await callback.message.edit_text(f"{notice}\n\n{confirmation}", reply_markup=None)
+        return
+    await callback.answer()
+    await callback.message.edit_reply_markup(reply_markup=None)
+    if data.get("category"):
+        await continue_report(callback.message, state, lang, resident, services)
+        return
+    await state.set_state(Report.topic)
+    await callback.message.answer(gettext(lang, CHOOSE_TOPIC), reply_markup=main_menu(lang))
 
 
 async def flat_chosen(
@@ -153,4 +206,5 @@ def router() -> Router:
     menu.message.register(show_menu, Command("menu"), PRIVATE)
     menu.callback_query.register(topic_chosen, Menu.filter(F.item != MenuItem.MY_REQUESTS))
     menu.callback_query.register(flat_chosen, StateFilter(Report.flat), PickFlat.filter())
+    menu.callback_query.register(incident_chosen, IncidentChoice.filter())
     return menu

@@ -20,12 +20,14 @@ from bots.common import PRIVATE, REGISTER_FIRST
 from bots.context import inbound_ref
 from bots.keyboards import main_menu
 from bots.media import VOICE_NOT_TRANSCRIBED, Content, VoiceToText, read_content
+from bots.residents.incident import show_incident_first
 from bots.residents.states import Report
 from core.actors import Actor
 from core.clock import Clock
 from core.directory.lookup import building_by_code, category_by_code
 from core.directory.residents import residences
 from core.i18n import N_, gettext
+from core.incidents.service import IncidentService
 from core.messaging.routes import Route
 from core.storage.blobs import BlobStore
 from core.storage.models import Channel, Person
@@ -94,7 +96,11 @@ async def over_limit(
 
 
 async def keep_for_later(
-    message: Message, state: FSMContext, lang: str, resident: Person | None
+    message: Message,
+    state: FSMContext,
+    lang: str,
+    resident: Person | None,
+    incidents: IncidentService | None = None,
 ) -> None:
     """A message outside a report: keep it and ask for the topic (once)."""
     if resident is None or not await residences(resident):
@@ -107,6 +113,8 @@ async def keep_for_later(
     await state.update_data(pending=pending)
     if waiting:
         return  # the question is asked already (an album, or a second thought)
+    if await show_incident_first(message, state, lang, resident, incidents):
+        return
     await state.set_state(Report.topic)
     await message.answer(gettext(lang, CHOOSE_TOPIC), reply_markup=main_menu(lang))
 
@@ -266,6 +274,8 @@ def keeper_router() -> Router:
     keeper = Router(name="resident-keeper")
     keeper.message.filter(PRIVATE)
     keeper.message.register(
-        keep_for_later, StateFilter(None, Report.topic, Report.flat), NotACommand()
+        keep_for_later,
+        StateFilter(None, Report.topic, Report.flat, Report.incident),
+        NotACommand(),
     )
     return keeper

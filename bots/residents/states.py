@@ -24,6 +24,8 @@ class Report(StatesGroup):
 
     topic = State()
     flat = State()
+    incident = State()
+    """An active incident where the resident lives is shown; waiting for their choice."""
     describing = State()
 
 

@@ -3,6 +3,7 @@ the transaction of the change, on their chat (else email; a mail is answered by 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +34,7 @@ async def tell(
     priority: Priority = Priority.NORMAL,
     max_attempts: int = 8,
     contacts: Sequence[Contact] | None = None,
+    mail_domain: str = "housedesk.localhost",
 ) -> bool:
     """Queue ``text`` for ``person`` once per ``key``; False when they cannot be reached."""
     if contacts is None:
@@ -56,6 +58,7 @@ async def tell(
             subject=subject
             if not thread or subject.lower().startswith("re:")
             else f"Re: {subject}",
+            message_id=f"<hd-inc-{uuid.uuid4().hex[:20]}@{mail_domain}>",
             answers=thread.message_id if thread else None,
             thread=(thread.message_id,) if thread else (),
             automatic=True,

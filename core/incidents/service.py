@@ -84,6 +84,7 @@ class IncidentService:
         self.clock = clock
         self.tickets = tickets
         self.max_attempts = max_attempts
+        self.mail_domain = tickets.notifier.settings.mail_domain
 
     # -- reading -----------------------------------------------------------------------
 
@@ -245,7 +246,9 @@ class IncidentService:
         """Tell every resident of the affected buildings about a planned shut-off (the day
         before); once per incident. Returns how many were told."""
         incident = await Incident.get(id=incident_id)
-        if incident.status != IncidentStatus.SCHEDULED:
+        if incident.status != IncidentStatus.SCHEDULED or await IncidentEvent.exists(
+            incident=incident, type=IncidentEventType.ANNOUNCED
+        ):
             return 0
         told = 0
         async with in_transaction():
@@ -262,6 +265,7 @@ class IncidentService:
                         now=self.clock.now(),
                         priority=Priority.BULK,
                         max_attempts=self.max_attempts,
+                        mail_domain=self.mail_domain,
                     )
             event.data = {"told": told}
             await event.save(update_fields=["data"])
@@ -383,6 +387,7 @@ class IncidentService:
                         prefer_email=channel == Channel.EMAIL,
                         thread=thread,
                         max_attempts=self.max_attempts,
+                        mail_domain=self.mail_domain,
                     )
         except IntegrityError:  # joined at the same moment through another channel
             existing = await IncidentLink.get(incident=incident, person=person)
@@ -512,6 +517,7 @@ class IncidentService:
                 actions=actions,
                 prefer_email=link.channel == Channel.EMAIL,
                 max_attempts=self.max_attempts,
+                mail_domain=self.mail_domain,
             )
         return told
 

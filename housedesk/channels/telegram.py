@@ -146,6 +146,7 @@ async def start_telegram(
         voice_to_text=app.voice_to_text,
         reports=app.operations.reports,
         announcer=app.operations.announcer,
+        incidents=app.incidents,
     )
     for kind in BOT_KINDS:
         running = await _start_bot(app, settings, kind, services, storage, isolation)

@@ -22,6 +22,10 @@ from core.directory.defaults import fallback_category
 from core.directory.lookup import person_by_contact
 from core.errors import AccessDenied, DomainError, NotFound
 from core.i18n import N_, gettext
+from core.incidents.commands import IncidentReport
+from core.incidents.delivery import MailThread
+from core.incidents.service import IncidentService
+from core.incidents.texts import incident_ref
 from core.operations.classify import Classification as Categorized
 from core.storage.blobs import BlobStore
 from core.storage.fit import digest, max_length
@@ -105,8 +109,10 @@ class MailGateway:
         *,
         categorize: Categorize | None = None,
         voicemail: VoicemailHandler | None = None,
+        incidents: IncidentService | None = None,
     ) -> None:
         self.tickets = tickets
+        self.incidents = incidents
         self.blobs = blobs
         self.clock = clock
         self.settings = settings
@@ -244,6 +250,15 @@ class MailGateway:
         text = _with_notes(mail.body, mail.notes)
         found = await self.categorize(f"{mail.subject}\n{text}") if self.categorize else None
         code = (found and found.category) or self.settings.default_category
+        if sender is not None and self.incidents is not None and linked_to is None:
+            joined = await self.incidents.absorb(
+                IncidentReport(
+                    sender.id, Channel.EMAIL, f"{mail.subject}\n{text}".strip(), category=code
+                ),
+                MailThread(mail.message_id or inbound.external_id, mail.subject),
+            )
+            if joined is not None:
+                return Accepted(incident_ref(joined.incident), note="linked to an incident")
         since = self.clock.now() - timedelta(hours=1)
         recent = await self.tickets.created_since(sender, Channel.EMAIL, since) if sender else 0
         if (

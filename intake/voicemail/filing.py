@@ -14,6 +14,9 @@ from dataclasses import dataclass
 
 from core.actors import Actor
 from core.directory.lookup import building_by_phone, person_by_contact
+from core.incidents.commands import IncidentReport
+from core.incidents.service import IncidentService
+from core.incidents.texts import incident_ref
 from core.operations.classify import Classification
 from core.storage.blobs import BlobStore
 from core.storage.models import Channel, ContactKind
@@ -54,8 +57,10 @@ class VoicemailFiler:
         settings: FilingSettings,
         *,
         categorize: Categorize | None = None,
+        incidents: IncidentService | None = None,
     ) -> None:
         self.tickets = tickets
+        self.incidents = incidents
         self.blobs = blobs
         self.transcriber = transcriber
         self.settings = settings
@@ -90,6 +95,17 @@ class VoicemailFiler:
             )
         blob = await asyncio.to_thread(self.blobs.put, item.audio)
         found = await self.categorize(text) if (self.categorize and text) else None
+        if caller is not None and self.incidents is not None:
+            report = IncidentReport(
+                caller.id,
+                Channel.VOICEMAIL,
+                text,
+                building_id=building.id if building else None,
+                category=found.category if found else None,
+            )
+            joined = await self.incidents.absorb(report)
+            if joined is not None:
+                return Accepted(incident_ref(joined.incident), note="linked to an incident")
         result = await self.tickets.create(
             NewTicket(
                 category=(found and found.category) or self.settings.default_category,

@@ -3,7 +3,8 @@ each change one timeline event; stale and foreign actions change nothing and say
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -11,6 +12,7 @@ from core.actors import CLI, Actor
 from core.clock import FrozenClock
 from core.errors import AccessDenied, ConflictError
 from core.incidents.commands import OpenIncident, UpdateIncident
+from core.incidents.jobs import IncidentJobs
 from core.incidents.queries import absorbed_by_channel, active_incidents, timeline
 from core.incidents.service import IncidentService
 from core.messaging.message import OutgoingMessage, Verb
@@ -19,7 +21,6 @@ from core.storage.models import (
     Channel,
     IncidentKind,
     IncidentStatus,
-    LinkStatus,
     OutboxMessage,
     Role,
     Status,
@@ -41,7 +42,9 @@ async def _world() -> tuple:
     dispatcher = await factories.person("Dora", Role.DISPATCHER, telegram="900")
     residents = []
     for n, unit in enumerate(await oak.units.all().order_by("id"), start=1):
-        resident = await factories.person(f"R{n}", telegram=f"10{n}", language="ru" if n == 1 else None)
+        resident = await factories.person(
+            f"R{n}", telegram=f"10{n}", language="ru" if n == 1 else None
+        )
         await resident.units.add(unit)
         residents.append(resident)
     stranger = await factories.person("Elm resident", telegram="200")
@@ -64,7 +67,7 @@ def _water(actor: Actor, **values: object) -> OpenIncident:
 
 
 async def test_open_join_update_resolve_and_reopen_one_link(db: str, clock: FrozenClock) -> None:
-    oak, elm, dora, (ru, en, third), stranger = await _world()
+    oak, elm, dora, (ru, en, _third), stranger = await _world()
     incidents = _service(clock)
     end = clock.now() + timedelta(hours=4)
     incident = await incidents.open(_water(Actor.of(dora), expected_end_at=end))
@@ -86,8 +89,13 @@ async def test_open_join_update_resolve_and_reopen_one_link(db: str, clock: Froz
 
     clock.advance(timedelta(minutes=30))
     told = await incidents.update(
-        UpdateIncident(incident.id, Actor.of(dora), expected_end_at=end + timedelta(hours=1),
-                       note="The plumber is on site.", version=incident.version)
+        UpdateIncident(
+            incident.id,
+            Actor.of(dora),
+            expected_end_at=end + timedelta(hours=1),
+            note="The plumber is on site.",
+            version=incident.version,
+        )
     )
     assert told == 2
     with pytest.raises(ConflictError):  # decided on the copy before the update
@@ -124,3 +132,71 @@ async def test_only_coordinators_open_incidents(db: str, clock: FrozenClock) -> 
     tech = await factories.person("Tom", Role.TECHNICIAN)
     with pytest.raises(AccessDenied):
         await _service(clock).open(_water(Actor.of(tech)))
+
+
+async def test_planned_incident_announced_day_before_at_18_local_started_and_ended_on_time(
+    db: str, clock: FrozenClock
+) -> None:
+    oak, _elm, dora, (_ru, en, _third), _stranger = await _world()
+    oak.timezone = "Europe/Warsaw"  # UTC+1 in December
+    await oak.save(update_fields=["timezone"])
+    warsaw = ZoneInfo("Europe/Warsaw")
+    start = datetime(2026, 12, 10, 10, 0, tzinfo=warsaw)  # a Thursday
+    clock.set(datetime(2026, 12, 7, 9, 0, tzinfo=warsaw))
+    incidents = _service(clock)
+    jobs = IncidentJobs(incidents)
+    planned = await incidents.open(
+        _water(
+            Actor.of(dora),
+            kind=IncidentKind.PLANNED,
+            starts_at=start,
+            expected_end_at=start + timedelta(hours=4),
+        )
+    )
+    assert planned.status == IncidentStatus.SCHEDULED and planned.ticket_id is None
+    assert await active_incidents(oak.id, clock.now()) == []
+
+    async def tick_at(local: datetime) -> int:
+        clock.set(local)
+        return await jobs.run(clock.now())
+
+    assert await tick_at(datetime(2026, 12, 9, 17, 59, tzinfo=warsaw)) == 0
+    assert await OutboxMessage.filter(channel="resident_chat").count() == 0
+    assert await tick_at(datetime(2026, 12, 9, 18, 0, tzinfo=warsaw)) == 1
+    assert await tick_at(datetime(2026, 12, 9, 18, 1, tzinfo=warsaw)) == 0  # told once
+    told = {
+        r.recipient: OutgoingMessage.from_payload(r.payload).text
+        for r in await OutboxMessage.filter(channel="resident_chat")
+    }
+    assert sorted(told) == ["101", "102", "103"]
+    assert (
+        told["102"]
+        == "🛠 Hot water is off in your building.\nPlanned from 10 Dec, 10:00 to 10 Dec, 14:00."
+    )
+    assert told["101"].startswith("🛠 В доме нет горячей воды.")
+
+    assert await tick_at(datetime(2026, 12, 10, 9, 59, tzinfo=warsaw)) == 0
+    assert await tick_at(start) == 1
+    started = await incidents.get(planned.id)
+    assert started.status == IncidentStatus.ACTIVE and started.ticket_id is not None
+    await incidents.join(planned.id, en, Channel.CHAT)
+
+    assert await tick_at(datetime(2026, 12, 10, 13, 59, tzinfo=warsaw)) == 0
+    assert await tick_at(datetime(2026, 12, 10, 14, 0, tzinfo=warsaw)) == 1
+    ended = await incidents.get(planned.id)
+    assert ended.status == IncidentStatus.RESOLVED and ended.ended_at == start + timedelta(hours=4)
+    (resolved,) = (
+        await OutboxMessage.filter(channel="resident_chat", recipient="102")
+        .order_by("-id")
+        .limit(1)
+    )
+    assert (
+        "It works again since 10 Dec, 14:00" in OutgoingMessage.from_payload(resolved.payload).text
+    )
+    assert [e.type for e in await timeline(planned.id)] == [
+        "opened",
+        "announced",
+        "started",
+        "linked",
+        "resolved",
+    ]

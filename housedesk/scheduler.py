@@ -26,6 +26,7 @@ import asyncio
 import contextvars
 import hashlib
 import logging
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
@@ -71,7 +72,8 @@ async def _run(job: Job, now: datetime) -> int:
 class OpsScheduler:
     """Ticks the jobs on an interval inside the running event loop.
 
-    ``healthy`` says whether every job of the last tick ran (``/healthz`` shows it).
+    ``healthy`` says whether every job of the last tick ran, ``last_round_at`` when the
+    last tick began and ``last_round_s`` how long it took (``/healthz`` shows them).
     """
 
     JOB_ID = "operations-tick"
@@ -82,11 +84,14 @@ class OpsScheduler:
         self.interval_s = interval_s
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.healthy = True
+        self.last_round_at: datetime | None = None
+        self.last_round_s: float | None = None
         self._inflight: asyncio.Task[dict[str, int | None]] | None = None
 
     async def tick(self) -> dict[str, int | None]:
         """Run every job once under its lock: what each did (None: skipped or failed)."""
         now = self.clock.now()
+        started = time.monotonic()
         done: dict[str, int | None] = {}
         healthy = True
         for name, job in self.jobs.items():
@@ -97,6 +102,7 @@ class OpsScheduler:
                 log.exception("operations: job %s failed", name)
                 done[name] = None
         self.healthy = healthy
+        self.last_round_at, self.last_round_s = now, time.monotonic() - started
         return done
 
     async def _scheduled_tick(self) -> None:

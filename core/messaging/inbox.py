@@ -150,6 +150,10 @@ class UpdateQuarantine:
         query = InboundUpdate.filter(quarantined_at__not_isnull=True).order_by("-id")
         return [_item(row) for row in await (query.limit(limit) if limit else query)]
 
+    async def count(self) -> int:
+        """How many updates are quarantined."""
+        return await InboundUpdate.filter(quarantined_at__not_isnull=True).count()
+
     async def item(self, item_id: int) -> QuarantinedItem | None:
         """One quarantined update, or None."""
         row = await InboundUpdate.get_or_none(id=item_id, quarantined_at__not_isnull=True)

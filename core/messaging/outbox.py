@@ -47,6 +47,7 @@ from core.messaging.delivery import (
     Sender,
     TemporaryDeliveryError,
 )
+from core.messaging.lane_health import LaneHealth
 from core.messaging.message import OutgoingMessage
 from core.messaging.routes import Priority, Route
 from core.messaging.wakeup import WAKEUPS, announce
@@ -193,6 +194,8 @@ class OutboxWorker:
         self.rng = rng or random.Random()
         self.senders: dict[str, Sender] = {}
         self.healthy = True
+        self.health = LaneHealth()
+        """Whether each lane's channel answers (``/healthz``)."""
         self._wake: dict[str, asyncio.Event] = {}
 
     def register(self, route: Route | str, sender: Sender) -> None:
@@ -328,15 +331,22 @@ class OutboxWorker:
             )
             receipt = await self._send(sender, delivery)
         except RecipientBlockedError as exc:
+            self.health.answered(row.channel)
             await self._record_failure(row, attempts, str(exc), blocked=True, sent=exc)
         except PermanentDeliveryError as exc:
+            self.health.answered(row.channel)
             await self._record_failure(row, attempts, str(exc), sent=exc)
         except TemporaryDeliveryError as exc:
+            if exc.retry_after is None:  # a rate limit's "later" is an answer
+                self.health.failing(row.channel, str(exc), self.clock.now())
             await self._record_retry(row, attempts, str(exc), exc.retry_after, sent=exc)
         except Exception as exc:  # an unknown failure is temporary by rule
             log.exception("outbox: sender for %s raised unexpectedly", row.channel)
-            await self._record_retry(row, attempts, f"{type(exc).__name__}: {exc}", None)
+            error = f"{type(exc).__name__}: {exc}"
+            self.health.failing(row.channel, error, self.clock.now())
+            await self._record_retry(row, attempts, error, None)
         else:
+            self.health.answered(row.channel)
             await self._record_success(row, attempts, receipt)
 
     async def _record_success(

@@ -38,6 +38,9 @@ class Quarantine(Protocol):
     async def items(self, limit: int) -> Sequence[QuarantinedItem]:
         """The newest quarantined items first."""
 
+    async def count(self) -> int:
+        """How many items are quarantined."""
+
     async def item(self, item_id: int) -> QuarantinedItem | None:
         """One quarantined item, or None."""
 

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from core.storage.db import ping
 from housedesk.bootstrap import App
+from housedesk.health import degraded, runtime_view
 
 APP_KEY: web.AppKey[App] = web.AppKey("housedesk", App)
 
@@ -22,6 +23,9 @@ async def healthz(request: web.Request) -> web.Response:
         "scheduler": scheduler_state(app),
         "channels": dict(app.channel_states),
     }
+    body.update(await runtime_view(app, database_up))
+    if degraded(app):
+        body["status"] = "degraded"
     return web.json_response(body, status=200 if database_up else 503)
 
 

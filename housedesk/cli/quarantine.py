@@ -12,11 +12,9 @@ from dataclasses import asdict
 from typing import Any
 
 from core.errors import InvalidInput, NotFound
-from core.messaging.inbox import UpdateQuarantine
 from core.messaging.quarantine import Quarantine, QuarantinedItem
 from housedesk.bootstrap import App
-
-QUARANTINES: dict[str, Quarantine] = {q.kind: q for q in (UpdateQuarantine(),)}
+from housedesk.quarantines import QUARANTINES
 
 
 def _parse(ref: str) -> tuple[Quarantine, int]:

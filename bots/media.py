@@ -6,7 +6,6 @@ kept under their sha256; the other bot uploads them again from there. Captions c
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
 from collections.abc import Awaitable, Callable
@@ -127,7 +126,7 @@ async def _download(bot: Bot, file_id: str) -> bytes:
 
 
 async def _store(blobs: BlobStore, data: bytes, content_type: str, name: str) -> NewAttachment:
-    stored = await asyncio.to_thread(blobs.put, data)
+    stored = await blobs.put(data)
     return NewAttachment(stored.sha256, stored.size, content_type, name)
 
 

@@ -3,7 +3,9 @@
 The row's message is rendered (:mod:`bots.telegram_render`) into Bot API calls that are
 made in order; a call that fails after earlier ones went out raises with the count of
 parts sent, which the outbox keeps, so the retry starts with the part that failed.
-Attachments are read from the blob store and uploaded (Telegram never fetches our URLs).
+Attachments are read from the blob store and uploaded (Telegram never fetches our URLs); a
+file missing there is waited for, then left out with a line saying so
+(:mod:`core.messaging.attachments`).
 Sends take their turn in the bot's rate budget (:mod:`bots.rate_budget`), shared with the
 bot's direct answers; announcements go as bulk, behind answers to a person. The sender never
 retries: every failure is raised as a ``core.messaging.delivery`` error and the outbox worker
@@ -12,7 +14,6 @@ owns the backoff (a 429 also pauses the budget for its ``retry_after``).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from telegram.request import HTTPXRequest
 from bots.rate_budget import RateBudget, Urgency
 from bots.sender_budget import BudgetRateLimiter, retry_after_seconds
 from bots.telegram_render import Method, Part, render
+from core.messaging.attachments import with_files_at_hand
 from core.messaging.delivery import (
     Delivery,
     DeliveryError,
@@ -49,7 +51,7 @@ from core.messaging.delivery import (
 )
 from core.messaging.message import FileRef
 from core.messaging.routes import Priority
-from core.storage.blobs import BlobStore
+from core.storage.blobs import BlobMissing, BlobStore
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +139,7 @@ class TelegramSender:
         The receipt's references are ``<chat id>:<message id>`` of every message sent, the
         form a reply quoting one of them is looked up by; its external id is the first.
         """
-        parts = render(delivery.message)
+        parts = render(await with_files_at_hand(delivery, self._blobs))
         chat_id = _chat_id(delivery.recipient)
         priority = budget_priority(delivery)
         sent: list[str] = []
@@ -185,11 +187,9 @@ class TelegramSender:
     async def _upload(self, ref: FileRef, *, attach: bool = False) -> InputFile:
         """The attachment's bytes from the blob store, ready to upload under its filename."""
         try:
-            data = await asyncio.to_thread(self._blobs.read, ref.sha256)
-        except FileNotFoundError:
-            raise PermanentDeliveryError(
-                f"attachment {ref.sha256} is not in the blob store"
-            ) from None
+            data = await self._blobs.read(ref.sha256)
+        except BlobMissing:  # removed since it was looked for: the next attempt sees it gone
+            raise TemporaryDeliveryError(f"attachment {ref.filename} is gone") from None
         except OSError as exc:
             raise TemporaryDeliveryError(f"cannot read attachment {ref.sha256}: {exc}") from exc
         upload = InputFile(data, filename=ref.filename, attach=attach)

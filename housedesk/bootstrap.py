@@ -26,6 +26,7 @@ from core.storage.blobs import BlobStore
 from core.storage.db import sqlite_url
 from core.storage.models import Channel
 from core.tickets.service import TicketService
+from housedesk.blob_store import open_blob_store
 from housedesk.scheduler import OpsScheduler
 from housedesk.settings.config import Settings
 from housedesk.settings.operations import OperationsSettings
@@ -106,7 +107,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> App:
         poll_interval=settings.outbox.poll_interval_s,
         lanes=lanes(settings),
     )
-    blobs = BlobStore(settings.storage.blobs_dir)
+    blobs = open_blob_store(settings)
     tickets = TicketService(clock, notifier)
     incidents = IncidentService(clock, tickets, max_attempts=settings.outbox.max_attempts)
     operations = build_operations(

@@ -18,6 +18,7 @@ from housedesk.channels.http import build_http_app
 from housedesk.channels.rating import rating_http_routes
 from housedesk.channels.voicemail import start_drop_folder, voicemail_http_routes
 from housedesk.settings.config import listen_address
+from intake.email.spool import SpoolInUse
 
 log = logging.getLogger("housedesk")
 
@@ -40,6 +41,7 @@ async def serve(
     await open_db(app.database_url)
     async with AsyncExitStack() as stack:
         stack.push_async_callback(close_db)
+        stack.push_async_callback(app.blobs.close)
         pending = await pending_migrations()
         if pending:
             raise StartupError(
@@ -60,7 +62,10 @@ async def serve(
         app.channel_states["http"] = "up"
         log.info("http: listening on http://%s:%s (GET /healthz)", host, port)
         await telegram.connect_webhooks()
-        email = await start_email(app)
+        try:
+            email = await start_email(app)
+        except SpoolInUse as exc:
+            raise StartupError(str(exc)) from None
         stack.push_async_callback(email.stop)
         folder = start_drop_folder(app)
         stack.push_async_callback(folder.stop)

@@ -1,21 +1,13 @@
-"""Content-addressed file storage for attachments.
+"""Crash-safe file writes: after a crash a file is either complete or absent.
 
-A file is stored once under its sha256 digest (``root/ab/cd/abcd…``); the stored name never
-comes from user input. Writes go through :func:`write_durably`, so a crash never leaves a
-half-written blob under a valid name.
+Used by the local blob store and the SMTP spool.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-import re
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
-
-_DIGEST = re.compile(r"^[0-9a-f]{64}$")
-
 
 TEMP_PREFIX = ".tmp-"
 """Files being written carry this prefix until they are complete."""
@@ -38,42 +30,13 @@ def write_durably(target: Path, data: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    directory = os.open(target.parent, os.O_RDONLY)
+    sync_directory(target.parent)
+
+
+def sync_directory(directory: Path) -> None:
+    """fsync ``directory`` so the names just created or renamed in it survive a power cut."""
+    fd = os.open(directory, os.O_RDONLY)
     try:
-        os.fsync(directory)
+        os.fsync(fd)
     finally:
-        os.close(directory)
-
-
-@dataclass(frozen=True)
-class StoredBlob:
-    """A blob that is safely on disk."""
-
-    sha256: str
-    size: int
-
-
-class BlobStore:
-    """Stores and reads attachment bytes by their sha256 digest."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
-
-    def path(self, sha256: str) -> Path:
-        """Return where the blob with this digest lives (it may not exist)."""
-        if not _DIGEST.match(sha256):
-            raise ValueError(f"not a sha256 digest: {sha256!r}")
-        return self.root / sha256[:2] / sha256[2:4] / sha256
-
-    def put(self, data: bytes) -> StoredBlob:
-        """Store ``data`` durably and return its digest; storing the same bytes twice is a no-op."""
-        digest = hashlib.sha256(data).hexdigest()
-        target = self.path(digest)
-        if target.exists() and target.stat().st_size == len(data):
-            return StoredBlob(digest, len(data))
-        write_durably(target, data)
-        return StoredBlob(digest, len(data))
-
-    def read(self, sha256: str) -> bytes:
-        """Return the bytes of a stored blob (``FileNotFoundError`` when missing)."""
-        return self.path(sha256).read_bytes()
+        os.close(fd)

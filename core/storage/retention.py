@@ -2,9 +2,10 @@
 
 * outbox rows sent longer ago than ``keep_sent`` (pending and failed rows stay);
 * chat updates handled longer ago than ``keep_updates`` (quarantined ones stay);
-* blobs that no attachment, announcement or unsent outbox row names, and half-written
-  temporary files; only files older than ``blob_grace``, so a blob written just now, whose
-  attachment row is not committed yet, is never removed.
+* blobs that no attachment, announcement or unsent outbox row names, and what interrupted
+  writes left; only those older than ``blob_grace``, so a blob written just now, whose
+  attachment row is not committed yet, is never removed;
+* after ``housedesk blobs migrate``, the local copies of blobs the configured store has.
 
 Rows are deleted in small batches, so no long transaction holds the database.
 """
@@ -12,16 +13,13 @@ Rows are deleted in small batches, so no long transaction holds the database.
 from __future__ import annotations
 
 import json
-import os
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from tortoise.queryset import QuerySet
 
-from core.storage.blobs import TEMP_PREFIX, BlobStore
+from core.storage.blobs import BlobInfo, BlobStore
 from core.storage.models import (
     Announcement,
     Attachment,
@@ -31,7 +29,6 @@ from core.storage.models import (
 )
 
 BATCH = 500
-_DIGEST = re.compile(r"^[0-9a-f]{64}$")
 _DIGEST_IN_TEXT = re.compile(r"[0-9a-f]{64}")
 
 
@@ -53,20 +50,39 @@ class GcReport:
     blobs: int
     blob_bytes: int
     temp_files: int
+    moved_copies: int = 0
+    """Copies left in the previous store of blobs the configured store has."""
+    not_moved: int = 0
+    """Blobs only the previous store has: ``housedesk blobs migrate`` has yet to copy them."""
 
     def summary(self) -> str:
         """One line for the operator."""
-        return (
+        line = (
             f"{self.outbox_rows} sent outbox row(s), {self.updates} handled update(s), "
             f"{self.blobs} unreferenced blob(s) ({self.blob_bytes} bytes), "
             f"{self.temp_files} stale temporary file(s)"
         )
+        if self.moved_copies or self.not_moved:
+            line += (
+                f", {self.moved_copies} old local copy(ies) of moved blobs"
+                f" ({self.not_moved} not moved yet: run `housedesk blobs migrate`)"
+            )
+        return line
 
 
 async def collect_garbage(
-    blobs: BlobStore, now: datetime, policy: RetentionPolicy, *, dry_run: bool = False
+    blobs: BlobStore,
+    now: datetime,
+    policy: RetentionPolicy,
+    *,
+    dry_run: bool = False,
+    previous: BlobStore | None = None,
 ) -> GcReport:
-    """Purge what ``policy`` no longer keeps; with ``dry_run`` only count it."""
+    """Purge what ``policy`` no longer keeps; with ``dry_run`` only count it.
+
+    ``previous`` is the store ``blobs`` replaced (``housedesk blobs migrate``): its copies of
+    blobs that ``blobs`` has are removed; those it alone has are kept and counted.
+    """
     outbox_rows = await _purge(
         OutboxMessage.filter(status=OutboxStatus.SENT, sent_at__lt=now - policy.keep_sent),
         OutboxMessage,
@@ -75,23 +91,55 @@ async def collect_garbage(
     updates = await _purge(
         InboundUpdate.filter(handled_at__lt=now - policy.keep_updates), InboundUpdate, dry_run
     )
-    cutoff = (now - policy.blob_grace).timestamp()
-    in_use = await _unsent_digests()
-    count = size = temp_files = 0
-    for batch in _batches(_old_files(blobs.root, cutoff)):
-        digests = [path.name for path in batch if _DIGEST.match(path.name)]
-        in_use |= await _referenced(digests)
-        for path in batch:
-            if path.name.startswith(TEMP_PREFIX):
-                temp_files += 1
-            elif _DIGEST.match(path.name) and path.name not in in_use:
-                count += 1
-                size += path.stat().st_size
-            else:
-                continue
+    cutoff = now - policy.blob_grace
+    unused = await _unused_blobs(blobs, cutoff, await _unsent_digests())
+    for info in unused if not dry_run else ():
+        await blobs.delete(info.sha256)
+    temp_files = await blobs.sweep(cutoff, dry_run=dry_run)
+    moved = only_old = 0
+    if previous is not None:
+        moved, only_old = await _drop_moved(previous, blobs, dry_run)
+    return GcReport(
+        outbox_rows,
+        updates,
+        len(unused),
+        sum(info.size for info in unused),
+        temp_files,
+        moved,
+        only_old,
+    )
+
+
+async def _unused_blobs(blobs: BlobStore, cutoff: datetime, in_use: set[str]) -> list[BlobInfo]:
+    """Blobs stored before ``cutoff`` that nothing names."""
+    unused: list[BlobInfo] = []
+    batch: list[BlobInfo] = []
+
+    async def settle() -> None:
+        in_use.update(await _referenced([info.sha256 for info in batch]))
+        unused.extend(info for info in batch if info.sha256 not in in_use)
+        batch.clear()
+
+    async for info in blobs.blobs():
+        if info.stored_at < cutoff:
+            batch.append(info)
+        if len(batch) == BATCH:
+            await settle()
+    await settle()
+    return unused
+
+
+async def _drop_moved(previous: BlobStore, current: BlobStore, dry_run: bool) -> tuple[int, int]:
+    """Remove ``previous``'s copies of blobs ``current`` has; count both kinds."""
+    moved = only_there = 0
+    async for info in previous.blobs():
+        if await current.exists(info.sha256):
+            moved += 1
             if not dry_run:
-                path.unlink(missing_ok=True)
-    return GcReport(outbox_rows, updates, count, size, temp_files)
+                await previous.delete(info.sha256)
+        else:
+            only_there += 1
+    return moved, only_there
 
 
 async def _purge(query: QuerySet, model: type[OutboxMessage | InboundUpdate], dry_run: bool) -> int:
@@ -124,25 +172,3 @@ async def _referenced(digests: list[str]) -> set[str]:
         "photo_sha256", flat=True
     )
     return {str(d) for d in (*named, *photos)}
-
-
-def _old_files(root: Path, cutoff: float) -> Iterator[Path]:
-    """Files under ``root`` last changed before ``cutoff`` (a POSIX time)."""
-    if not root.is_dir():
-        return
-    for directory, _, names in os.walk(root):
-        for name in names:
-            path = Path(directory) / name
-            if path.stat().st_mtime < cutoff:
-                yield path
-
-
-def _batches(paths: Iterator[Path]) -> Iterator[list[Path]]:
-    batch: list[Path] = []
-    for path in paths:
-        batch.append(path)
-        if len(batch) == BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

@@ -19,6 +19,7 @@ from intake.email.smtp_server import (
     recover_spool,
     start_smtp_server,
 )
+from intake.email.spool import SpoolLock, lock_spool
 
 log = logging.getLogger("housedesk")
 
@@ -28,6 +29,7 @@ class EmailChannel:
     """The running parts of the email channel."""
 
     smtp: SmtpServer | None = None
+    spool: SpoolLock | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def stop(self) -> None:
@@ -35,6 +37,9 @@ class EmailChannel:
         smtp, self.smtp = self.smtp, None
         if smtp is not None:
             await smtp.close()
+        spool, self.spool = self.spool, None
+        if spool is not None:
+            spool.release()
         tasks, self.tasks = self.tasks, []
         for task in tasks:
             task.cancel()
@@ -73,7 +78,7 @@ async def start_email(app: App) -> EmailChannel:
     register_mail_sender(app)
     if settings.smtp_enabled:
         host, port = listen_address(settings.smtp_listen)
-        spool = app.settings.storage.data_dir / "spool"
+        channel.spool = spool = lock_spool(app.settings.storage.data_dir / "spool")
         recovered = await recover_spool(spool, app.mail_gateway)
         if recovered.processed or recovered.kept:
             log.info(
@@ -84,7 +89,7 @@ async def start_email(app: App) -> EmailChannel:
         channel.smtp = await start_smtp_server(
             SmtpServerConfig(
                 help_address=settings.help_address,
-                spool_dir=spool,
+                spool_dir=spool.directory,
                 accept_domains=tuple(settings.accept_domains),
                 host=host,
                 port=port,

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from core.storage.retention import RetentionPolicy, collect_garbage
+from housedesk.blob_store import previous_store
 from housedesk.bootstrap import App
 
 
@@ -18,7 +19,13 @@ async def cmd_gc(app: App, args: argparse.Namespace) -> int:
         keep_updates=timedelta(days=settings.telegram.keep_handled_updates_days),
         blob_grace=timedelta(hours=settings.storage.blob_grace_hours),
     )
-    report = await collect_garbage(app.blobs, app.clock.now(), policy, dry_run=args.dry_run)
+    report = await collect_garbage(
+        app.blobs,
+        app.clock.now(),
+        policy,
+        dry_run=args.dry_run,
+        previous=previous_store(settings),
+    )
     print(f"{'would remove' if args.dry_run else 'removed'} {report.summary()}")
     return 0
 

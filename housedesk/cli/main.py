@@ -21,6 +21,7 @@ from core.tickets.listing import newest_tickets
 from core.tickets.service import parse_ref
 from core.tickets.workflow import parse_status
 from housedesk.bootstrap import App, bootstrap
+from housedesk.cli.blobs import add_blobs_commands
 from housedesk.cli.corrections import add_correction_commands
 from housedesk.cli.gc import add_gc_commands
 from housedesk.cli.listing import count, print_json_array
@@ -276,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_telegram_commands(sub)
     add_quarantine_commands(sub)
     add_gc_commands(sub)
+    add_blobs_commands(sub)
     return parser
 
 
@@ -291,6 +293,7 @@ async def _run(app: App, func: Command, args: argparse.Namespace) -> int:
             )
         return await func(app, args)
     finally:
+        await app.blobs.close()
         await close_db()
 
 
@@ -308,7 +311,11 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"housedesk: warning: environment variable {name} names no config key", file=sys.stderr
         )
-    app = bootstrap(settings)
+    try:
+        app = bootstrap(settings)
+    except ConfigError as exc:
+        print(f"housedesk: config error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     try:
         return asyncio.run(_run(app, args.func, args))
     except DatabaseUnavailable as exc:

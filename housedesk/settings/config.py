@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from housedesk.settings.blobs import BlobSettings
 from housedesk.settings.operations import OperationsSettings
 from housedesk.settings.telegram import TelegramSettings
 
@@ -174,6 +175,7 @@ class Settings(BaseSettings):
     service: ServiceSettings = ServiceSettings()
     database: DatabaseSettings = DatabaseSettings()
     storage: StorageSettings = StorageSettings()
+    blobs: BlobSettings = BlobSettings()
     http: HttpSettings = HttpSettings()
     outbox: OutboxSettings = OutboxSettings()
     email: EmailSettings = EmailSettings()

@@ -32,13 +32,13 @@ when it answers a mail and ``auto-generated`` otherwise (RFC 3834), and also get
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import EmailPolicy
 from email.utils import format_datetime, parseaddr
 
 from core.messaging.message import OutgoingMessage
-from core.storage.blobs import BlobStore
 from intake.email.automatic import LOOP_HEADER
 from intake.email.filenames import safe_filename
 from intake.email.headers import message_ids
@@ -71,14 +71,15 @@ def compose_message(
     *,
     to: str,
     from_address: str,
-    blobs: BlobStore,
+    files: Mapping[str, bytes],
     now: datetime | None = None,
     links: RatingLinks | None = None,
     emergency: Emergency | None = None,
 ) -> EmailMessage:
     """Build the mail showing ``outgoing`` to ``to``; ``ValueError`` when it cannot be sent.
     ``links``: signed rating links under a "done" mail; ``emergency``: the building's
-    emergency phone in an acknowledgement (see :mod:`intake.email.wording`)."""
+    emergency phone in an acknowledgement (see :mod:`intake.email.wording`); ``files`` holds
+    the bytes of the message's files by digest (``KeyError`` for one it lacks)."""
     recipient = parseaddr(to)[1]
     if "@" not in recipient:
         raise ValueError(f"no recipient address in {to!r}")
@@ -115,7 +116,7 @@ def compose_message(
         if not maintype or not subtype:
             maintype, subtype = "application", "octet-stream"
         message.add_attachment(
-            blobs.read(attachment.sha256),
+            files[attachment.sha256],
             maintype=maintype,
             subtype=subtype,
             filename=safe_filename(attachment.filename, attachment.content_type, index),

@@ -385,7 +385,7 @@ class MailGateway:
     async def _store(self, attachments: Sequence[Attachment]) -> list[NewAttachment]:
         stored = []
         for part in attachments:
-            blob = await asyncio.to_thread(self.blobs.put, part.data)
+            blob = await self.blobs.put(part.data)
             stored.append(NewAttachment(blob.sha256, blob.size, part.content_type, part.filename))
         return stored
 

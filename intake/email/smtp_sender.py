@@ -9,7 +9,9 @@ Error mapping (the outbox worker owns retries):
   failed, 554 greeting, EHLO refused): they are about our configuration or the relay, not
   the message, and failing every queued mail for good until an operator fixes a password
   would lose them.
-* A message that cannot be turned into a mail, or a missing attachment blob -> permanent.
+* A message that cannot be turned into a mail -> permanent.
+* An attachment missing from the blob store -> temporary for the first attempts, then the
+  mail goes without it and says so (:mod:`core.messaging.attachments`).
 
 The receipt names the mail by its Message-ID and adds no references: the id was reserved
 and stored as the ticket's reference when the message was written.
@@ -23,13 +25,14 @@ from email.utils import parseaddr
 
 import aiosmtplib
 
+from core.messaging.attachments import with_files_at_hand
 from core.messaging.delivery import (
     Delivery,
     DeliveryReceipt,
     PermanentDeliveryError,
     TemporaryDeliveryError,
 )
-from core.storage.blobs import BlobStore
+from core.storage.blobs import BlobMissing, BlobStore
 from intake.email.compose import compose_message
 from intake.email.wording import RatingLinks, emergency_of
 
@@ -66,17 +69,22 @@ class SmtpSender:
             if delivery.message.automatic
             else None
         )
-        try:  # off the event loop: it reads the attachments' blobs
+        outgoing = await with_files_at_hand(delivery, self._blobs)
+        try:
+            files = {ref.sha256: await self._blobs.read(ref.sha256) for ref in outgoing.files}
+        except BlobMissing as error:  # removed since it was looked for
+            raise TemporaryDeliveryError(str(error)) from error
+        try:  # off the event loop: encoding the attachments takes a while
             message = await asyncio.to_thread(
                 compose_message,
-                delivery.message,
+                outgoing,
                 to=delivery.recipient,
                 from_address=self._settings.from_address,
-                blobs=self._blobs,
+                files=files,
                 links=self._settings.links,
                 emergency=emergency,
             )
-        except (KeyError, ValueError, FileNotFoundError) as error:
+        except (KeyError, ValueError) as error:
             raise PermanentDeliveryError(f"cannot build the mail: {error}") from error
         recipient = parseaddr(str(message["To"]))[1]
         envelope_sender = parseaddr(self._settings.from_address)[1]

@@ -34,7 +34,12 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from intake.email.spool import discard_partial_files, spooled_files, write_spool_file
+from intake.email.spool import (
+    SpoolLock,
+    discard_partial_files,
+    spooled_files,
+    write_spool_file,
+)
 from intake.outcome import Accepted, Deferred, MailIngest, Outcome, Rejected
 
 log = logging.getLogger(__name__)
@@ -190,8 +195,12 @@ async def start_smtp_server(config: SmtpServerConfig, ingest: MailIngest) -> Smt
     return server
 
 
-async def recover_spool(spool_dir: Path, ingest: MailIngest) -> SpoolRecovery:
-    """Ingest spool files left by a crash, oldest first; keep only the deferred ones."""
+async def recover_spool(spool: SpoolLock, ingest: MailIngest) -> SpoolRecovery:
+    """Ingest spool files left by a crash, oldest first; keep only the deferred ones.
+
+    Only a process holding the spool (:func:`~intake.email.spool.lock_spool`) recovers it.
+    """
+    spool_dir = spool.directory
     discarded = await asyncio.to_thread(discard_partial_files, spool_dir)
     processed = kept = 0
     for path in await asyncio.to_thread(spooled_files, spool_dir):

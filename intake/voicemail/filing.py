@@ -7,7 +7,6 @@ to listen to it, with the reason in ``needs_attention``.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -93,7 +92,7 @@ class VoicemailFiler:
                 f"low-confidence transcript ({transcript.confidence:.2f}): "
                 "please listen to the recording"
             )
-        blob = await asyncio.to_thread(self.blobs.put, item.audio)
+        blob = await self.blobs.put(item.audio)
         found = await self.categorize(text) if (self.categorize and text) else None
         if caller is not None and self.incidents is not None:
             report = IncidentReport(

@@ -167,7 +167,7 @@ async def test_a_long_report_reaches_the_technician_whole_and_a_failed_part_is_n
     texts (buttons on the second), then the photo; the photo failing once is retried alone."""
     await load_example_directory()
     report = " ".join(f"Line {n}: water drips from the ceiling lamp." for n in range(100))[:4090]
-    photo = app.blobs.put(png(8, 6))
+    photo = await app.blobs.put(png(8, 6))
     async with running_housedesk(app, botapi):
         ticket = (
             await app.tickets.create(

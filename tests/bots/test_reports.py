@@ -88,7 +88,7 @@ async def test_an_album_is_one_ticket_and_later_messages_join_it(
     assert len(added) == 1, "the album's later photos are added silently"
     stored = await Attachment.filter(ticket=ticket).order_by("id")
     blobs = app.blobs
-    assert [blobs.read(a.sha256) for a in stored] == photos
+    assert [await blobs.read(a.sha256) for a in stored] == photos
     assert [a.content_type for a in stored] == ["image/png"] * 3
     comments = await TicketEvent.filter(ticket=ticket, type=EventType.PUBLIC_REPLY)
     assert [c.text for c in comments if c.text] == ["It is spreading to the ceiling"]
@@ -141,7 +141,10 @@ async def test_voice_documents_and_locations_are_kept(app: App, botapi: BotApiSe
         (files[0].original_name, "audio/ogg"),
         ("invoice-11.pdf", "application/pdf"),
     ]
-    assert files[0].original_name.startswith("voice_") and app.blobs.read(files[0].sha256) == voice
+    assert (
+        files[0].original_name.startswith("voice_")
+        and await app.blobs.read(files[0].sha256) == voice
+    )
     texts = [e.text for e in await TicketEvent.filter(ticket=ticket, type=EventType.PUBLIC_REPLY)]
     assert texts[0] == "The invoice for the repair"
     assert "https://www.openstreetmap.org/?mlat=51.501364&mlon=-0.141890" in texts[1]
@@ -192,7 +195,7 @@ async def test_a_voice_note_is_transcribed_into_the_ticket(app: App, botapi: Bot
     assert HANGUL.search(ticket.description), ticket.description
     assert ticket.title == ticket.description.splitlines()[0]
     [note] = await Attachment.filter(ticket=ticket)
-    assert note.content_type == "audio/ogg" and app.blobs.read(note.sha256) == voice
+    assert note.content_type == "audio/ogg" and await app.blobs.read(note.sha256) == voice
 
 
 async def test_a_voice_note_without_a_model_is_kept_and_flagged(
@@ -215,7 +218,7 @@ async def test_a_voice_note_without_a_model_is_kept_and_flagged(
     assert ticket.needs_attention == "voice note not transcribed: listen to it"
     assert ticket.description == ""
     [note] = await Attachment.filter(ticket=ticket)
-    assert note.content_type == "audio/ogg" and app.blobs.read(note.sha256) == voice
+    assert note.content_type == "audio/ogg" and await app.blobs.read(note.sha256) == voice
     said = [shown_text(m) for m in resident.bot_messages()]
     assert not any("speech fetch" in text or "No speech model" in text for text in said), said
     assert "not transcribed" not in shown_text(shown)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from core.storage.blobs import BlobStore
+from core.storage.blobs.local import LocalBlobStore
 from core.storage.models import Attachment, Ticket
 from housedesk.bootstrap import App
 from presentation.views import ticket_detail
@@ -171,8 +171,8 @@ async def test_the_whole_story(app: App, botapi: BotApiServer, mode: Mode, cast:
             assert step in steps, step
         assert [e["type"] for e in timeline(detail)].count("notification_sent") >= 4
         stored = await Attachment.filter(ticket=ticket).order_by("id")
-        blobs = BlobStore(app.settings.storage.blobs_dir)
-        assert [blobs.read(a.sha256) for a in stored] == [leak_photo, done_photo]
+        blobs = LocalBlobStore(app.settings.storage.blobs_dir)
+        assert [await blobs.read(a.sha256) for a in stored] == [leak_photo, done_photo]
 
 
 def button_labels(message: dict[str, object]) -> list[str]:

@@ -12,6 +12,7 @@ import pytest
 from core.actors import CLI
 from core.clock import FrozenClock
 from core.errors import InvalidInput, NotFound
+from core.storage.blobs.local import LocalBlobStore
 from core.storage.models import (
     Attachment,
     Channel,
@@ -87,7 +88,8 @@ async def test_gc_purges_old_sent_rows_and_unused_blobs_but_nothing_a_ticket_sho
     app: App, clock: FrozenClock, capsys: pytest.CaptureFixture[str]
 ) -> None:
     now = clock.now()
-    shown, orphan, fresh, queued = (app.blobs.put(f"blob {n}".encode()) for n in range(4))
+    shown, orphan, fresh, queued = [await app.blobs.put(f"blob {n}".encode()) for n in range(4)]
+    disk = LocalBlobStore(app.settings.storage.blobs_dir)
     await factories.building()
     await factories.category()
     result = await app.tickets.create(
@@ -103,7 +105,7 @@ async def test_gc_purges_old_sent_rows_and_unused_blobs_but_nothing_a_ticket_sho
     )
     old = (now - timedelta(days=3)).timestamp()
     for blob in (shown, orphan, queued):
-        os.utime(app.blobs.path(blob.sha256), (old, old))
+        os.utime(disk.path(blob.sha256), (old, old))
     for key, status, sent_days_ago, payload in (
         ("old-sent", OutboxStatus.SENT, 40, {}),
         ("recent-sent", OutboxStatus.SENT, 10, {}),
@@ -126,18 +128,18 @@ async def test_gc_purges_old_sent_rows_and_unused_blobs_but_nothing_a_ticket_sho
         "would remove 1 sent outbox row(s), 0 handled update(s), 1 unreferenced blob(s)"
     )
     assert await OutboxMessage.all().count() == outbox_before
-    assert app.blobs.path(orphan.sha256).exists()
+    assert disk.path(orphan.sha256).exists()
 
     await housedesk(app, "gc")
     assert capsys.readouterr().out.startswith("removed 1 sent outbox row(s)")
     keys = set(await OutboxMessage.all().values_list("idempotency_key", flat=True))
     assert "old-sent" not in keys and {"recent-sent", "queued"} <= keys
-    assert not app.blobs.path(orphan.sha256).exists()
-    assert app.blobs.read(fresh.sha256) == b"blob 2"  # written within the grace period
-    assert app.blobs.read(queued.sha256) == b"blob 3"  # an unsent message still needs it
+    assert not disk.path(orphan.sha256).exists()
+    assert await app.blobs.read(fresh.sha256) == b"blob 2"  # written within the grace period
+    assert await app.blobs.read(queued.sha256) == b"blob 3"  # an unsent message still needs it
     attached = await Attachment.filter(ticket_id=result.ticket.id).values_list("sha256", flat=True)
     assert attached == [shown.sha256]  # the ticket's file, read back whole
-    assert app.blobs.read(shown.sha256) == b"blob 0"
+    assert await app.blobs.read(shown.sha256) == b"blob 0"
 
 
 async def test_quarantine_list_show_retry_and_drop(

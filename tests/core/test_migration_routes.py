@@ -21,7 +21,6 @@ from core.messaging.delivery import Delivery, DeliveryReceipt
 from core.messaging.message import FileRef, OutgoingMessage
 from core.messaging.outbox import OutboxWorker
 from core.messaging.routes import Route
-from core.storage.blobs import BlobStore
 from core.storage.db import close_db, migrate_db, open_db, sqlite_url, tortoise_config
 from core.storage.models import MessageRef, OutboxMessage, OutboxStatus
 from intake.email.compose import compose_message
@@ -139,7 +138,7 @@ async def test_queued_old_messages_are_delivered_after_the_upgrade(
     assert photo_part.files == (FileRef(PHOTO, "after.jpg", "image/jpeg"),)
     assert photo_part.keyboard == OLD_DONE_PHOTO["reply_markup"]
     composed = compose_message(
-        mail, to="tom@tenant.example", from_address="help@oak.example", blobs=BlobStore(tmp_path)
+        mail, to="tom@tenant.example", from_address="help@oak.example", files={}
     )
     assert (composed["Subject"], composed["Message-ID"]) == ("[T-1] Leak", OLD_MAIL["message_id"])
     assert composed["In-Reply-To"] == "<m1@tenant.example>"

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from core.messaging.message import Action, FileRef, OutgoingMessage, Verb
-from core.storage.blobs import BlobStore
+from core.storage.blobs import digest_of
 from intake.email.automatic import automatic_reason
 from intake.email.compose import compose_message
 from intake.email.parse import parse_message
@@ -35,13 +35,17 @@ REPLY = OutgoingMessage(
 
 
 def _compose(
-    tmp_path: Path, to: str = TO, links: RatingLinks | None = None, **changes: Any
+    tmp_path: Path,
+    to: str = TO,
+    links: RatingLinks | None = None,
+    contents: dict[str, bytes] | None = None,
+    **changes: Any,
 ) -> bytes:
     message = compose_message(
         replace(REPLY, **changes),
         to=to,
         from_address=FROM,
-        blobs=BlobStore(tmp_path),
+        files=contents or {},
         now=NOW,
         links=links,
     )
@@ -139,16 +143,15 @@ def test_done_mail_carries_signed_rating_links(tmp_path: Path) -> None:
     assert verify(b"other secret", five.group(1), now) is None
 
 
-def test_attachments_come_from_the_blob_store(tmp_path: Path) -> None:
-    blobs = BlobStore(tmp_path)
-    invoice = blobs.put(b"%PDF-1.4 invoice")
-    photo = blobs.put(b"\xff\xd8\xff\xe0 photo")
+def test_attachments_are_attached_under_safe_names(tmp_path: Path) -> None:
+    invoice, photo = b"%PDF-1.4 invoice", b"\xff\xd8\xff\xe0 photo"
     files = (
-        FileRef(invoice.sha256, "Счёт №5.pdf", "application/pdf"),
-        FileRef(photo.sha256, "../photo.jpg", "not a type"),
+        FileRef(digest_of(invoice), "Счёт №5.pdf", "application/pdf"),
+        FileRef(digest_of(photo), "../photo.jpg", "not a type"),
     )
+    contents = {digest_of(invoice): invoice, digest_of(photo): photo}
 
-    raw = _compose(tmp_path, files=files)
+    raw = _compose(tmp_path, files=files, contents=contents)
     mail = parse_message(raw, max_attachment_bytes=1024)
 
     assert [(a.filename, a.content_type, a.data) for a in mail.attachments] == [

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from core.messaging.attachments import SEND_WITHOUT_FROM
 from core.messaging.delivery import Delivery, PermanentDeliveryError, TemporaryDeliveryError
 from core.messaging.message import FileRef, OutgoingMessage
 from core.messaging.routes import Route
-from core.storage.blobs import BlobStore
+from core.storage.blobs.local import LocalBlobStore
 from intake.email.parse import parse_message
 from intake.email.smtp_sender import SmtpSender, SmtpSettings
 from tests.servers.smtp_sink import SmtpSink
@@ -43,7 +44,7 @@ def _sender(sink: SmtpSink, tmp_path: Path, **changes: object) -> SmtpSender:
         "timeout": 5.0,
     }
     settings.update(changes)
-    return SmtpSender(SmtpSettings(**settings), BlobStore(tmp_path))  # type: ignore[arg-type]
+    return SmtpSender(SmtpSettings(**settings), LocalBlobStore(tmp_path))  # type: ignore[arg-type]
 
 
 async def test_sends_the_mail_and_reports_its_message_id(
@@ -137,12 +138,25 @@ async def test_silent_relay_times_out_as_temporary(tmp_path: Path) -> None:
         await server.wait_closed()
 
 
-async def test_missing_attachment_blob_is_permanent(smtp_sink: SmtpSink, tmp_path: Path) -> None:
+async def test_a_missing_attachment_is_waited_for_then_the_mail_says_it_is_missing(
+    smtp_sink: SmtpSink, tmp_path: Path
+) -> None:
     photo = FileRef("0" * 64, "photo.jpg", "image/jpeg")
+    sender = _sender(smtp_sink, tmp_path)
 
-    with pytest.raises(PermanentDeliveryError, match="cannot build the mail"):
-        await _sender(smtp_sink, tmp_path)(_delivery(files=(photo,)))
+    with pytest.raises(TemporaryDeliveryError, match=r"photo\.jpg not in the local blob store"):
+        await sender(_delivery(files=(photo,)))
     assert smtp_sink.messages == []
+
+    await sender(replace(_delivery(files=(photo,)), attempts=SEND_WITHOUT_FROM))
+
+    [received] = smtp_sink.messages
+    mail = parse_message(received.data, max_attachment_bytes=1024)
+    assert mail.attachments == ()
+    assert (
+        "A plumber will come tomorrow between 9 and 11.\n\n"
+        "⚠️ The file photo.jpg could not be attached: it is missing from storage.\n\n"
+    ) in mail.body
 
 
 async def test_a_message_without_message_id_is_permanent(

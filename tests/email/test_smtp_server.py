@@ -16,7 +16,7 @@ from intake.email.smtp_server import (
     recover_spool,
     start_smtp_server,
 )
-from intake.email.spool import write_spool_file
+from intake.email.spool import lock_spool, write_spool_file
 from intake.outcome import Accepted, Deferred, Outcome, Rejected
 
 MAIL = (
@@ -323,9 +323,11 @@ async def test_recover_spool_processes_leftovers_and_keeps_deferred(tmp_path: Pa
             raise outcome
         return outcome
 
-    recovery = await recover_spool(spool, ingest)
+    recovery = await recover_spool(lock_spool(spool), ingest)
 
     assert seen == list(outcomes)  # oldest first
     assert (recovery.processed, recovery.kept, recovery.discarded_partial) == (2, 2, 1)
-    left = sorted(path.read_bytes().split(b"\r\n\r\n", 1)[1].strip() for path in spool.iterdir())
+    left = sorted(
+        path.read_bytes().split(b"\r\n\r\n", 1)[1].strip() for path in spool.glob("*.eml")
+    )
     assert left == [b"crashing", b"deferred"]

@@ -57,7 +57,7 @@ async def _done_mail(app: App) -> dict[str, str]:
         OutgoingMessage.from_payload(row.payload),
         to=row.recipient,
         from_address="help@oak.example",
-        blobs=app.blobs,
+        files={},
         now=app.clock.now(),
         links=rating_links(app.settings),
     )

@@ -12,7 +12,6 @@ import pytest
 
 from core.actors import CLI
 from core.messaging.message import OutgoingMessage
-from core.storage.blobs import BlobStore
 from core.storage.models import (
     Attachment,
     EventType,
@@ -92,7 +91,7 @@ async def tenant_reads(app: App, row: OutboxMessage, emergency: Emergency | None
         OutgoingMessage.from_payload(row.payload),
         to=row.recipient,
         from_address=HELP,
-        blobs=BlobStore(app.settings.storage.blobs_dir),
+        files={},
         emergency=emergency,
     )
     return parse_message(message.as_bytes(), max_attachment_bytes=1024).body
@@ -274,7 +273,7 @@ async def test_many_attachments_are_kept_as_one_archive(gateway: MailGateway) ->
         "p2.jpg",
         "more-attachments.zip",
     ]
-    archive = zipfile.ZipFile(io.BytesIO(gateway.blobs.read(files[-1].sha256)))
+    archive = zipfile.ZipFile(io.BytesIO(await gateway.blobs.read(files[-1].sha256)))
     assert archive.namelist() == ["p3.jpg", "p4.jpg", "p5.jpg", "p6.jpg"]
     assert archive.read("p6.jpg") == b"photo 6"
 

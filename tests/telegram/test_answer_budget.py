@@ -20,7 +20,7 @@ from bots.telegram_sender import TelegramSender
 from core.messaging.delivery import Delivery
 from core.messaging.message import OutgoingMessage
 from core.messaging.routes import Priority, Route
-from core.storage.blobs import BlobStore
+from core.storage.blobs.local import LocalBlobStore
 from tests.fakes.botapi import BotApiServer
 from tests.fakes.botapi_errors import Fault
 from tests.fakes.botapi_limits import TELEGRAM_LIMITS
@@ -164,7 +164,9 @@ async def test_bulk_rows_yield_to_direct_answers_in_the_shared_budget(
         )
         for n in range(15)
     ]
-    async with TelegramSender(TOKEN, telegram.url, BlobStore(tmp_path), budget=budget) as sender:
+    async with TelegramSender(
+        TOKEN, telegram.url, LocalBlobStore(tmp_path), budget=budget
+    ) as sender:
         bulk = [asyncio.create_task(sender(row)) for row in rows]
         await telegram.wait_for_call(TOKEN, "sendMessage")  # the first second's five are out
         await bot.send_message(CHAT, "Describe the problem")

@@ -15,7 +15,7 @@ from aiogram.exceptions import TelegramServerError
 from telegram.error import InvalidToken
 
 from bots.telegram_sender import TelegramSender
-from core.storage.blobs import BlobStore
+from core.storage.blobs.local import LocalBlobStore
 from housedesk.logs import RedactSecrets, install_redaction
 from tests.conftest import REPO
 from tests.fakes.botapi import BotApiServer
@@ -48,7 +48,7 @@ async def test_the_sender_and_the_bots_never_log_a_token(
     botapi: BotApiServer, tmp_path: Path, captured: io.StringIO
 ) -> None:
     botapi.add_bot(TOKEN)
-    blobs = BlobStore(tmp_path / "blobs")
+    blobs = LocalBlobStore(tmp_path / "blobs")
     async with TelegramSender(TOKEN, botapi.url, blobs):  # getMe through httpx
         pass
     with pytest.raises(InvalidToken):

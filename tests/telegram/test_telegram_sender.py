@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import socket
 import time
@@ -15,6 +16,7 @@ import pytest_asyncio
 from telegram.error import InvalidToken
 
 from bots.telegram_sender import TelegramSender, TelegramTimeouts
+from core.messaging.attachments import SEND_WITHOUT_FROM
 from core.messaging.delivery import (
     Delivery,
     PermanentDeliveryError,
@@ -24,6 +26,7 @@ from core.messaging.delivery import (
 from core.messaging.message import Action, FileRef, OutgoingMessage, Verb
 from core.messaging.routes import Route
 from core.storage.blobs import BlobStore
+from core.storage.blobs.local import LocalBlobStore
 from tests.fakes.botapi import BotApiServer
 from tests.fakes.botapi_errors import Fault
 from tests.telegram.support import RESIDENT_BOT_TOKEN, png
@@ -44,7 +47,7 @@ FAST = TelegramTimeouts(connect=1, read=0.5, write=1, media_write=2, pool=1)
 
 @pytest.fixture
 def blobs(tmp_path: Path) -> BlobStore:
-    return BlobStore(tmp_path / "blobs")
+    return LocalBlobStore(tmp_path / "blobs")
 
 
 @pytest_asyncio.fixture
@@ -71,12 +74,14 @@ def text(body: str, *, recipient: int = CHAT_ID, **extra: Any) -> Delivery:
     return delivery(OutgoingMessage(body, **extra), recipient)
 
 
-def file_ref(blobs: BlobStore, data: bytes, filename: str, content_type: str) -> FileRef:
-    return FileRef(blobs.put(data).sha256, filename, content_type)
+async def file_ref(blobs: BlobStore, data: bytes, filename: str, content_type: str) -> FileRef:
+    return FileRef((await blobs.put(data)).sha256, filename, content_type)
 
 
-def photos(blobs: BlobStore, count: int) -> tuple[FileRef, ...]:
-    return tuple(file_ref(blobs, png(n + 1, 2), f"{n}.png", "image/png") for n in range(count))
+async def photos(blobs: BlobStore, count: int) -> tuple[FileRef, ...]:
+    return tuple(
+        [await file_ref(blobs, png(n + 1, 2), f"{n}.png", "image/png") for n in range(count)]
+    )
 
 
 async def test_a_text_with_actions_is_delivered_with_their_buttons(
@@ -96,7 +101,7 @@ async def test_a_photo_is_uploaded_with_the_text_as_its_caption(
     botapi: BotApiServer, sender: TelegramSender, blobs: BlobStore
 ) -> None:
     image = png(10, 7)
-    wall = file_ref(blobs, image, "wall.png", "image/png")
+    wall = await file_ref(blobs, image, "wall.png", "image/png")
 
     receipt = await sender(text("Crack in the wall, flat 4B", files=(wall,)))
 
@@ -113,7 +118,7 @@ async def test_a_document_carries_the_buttons(
     botapi: BotApiServer, sender: TelegramSender, blobs: BlobStore
 ) -> None:
     pdf = b"%PDF-1.7 water bill"
-    bill = file_ref(blobs, pdf, "bill-2024-05.pdf", "application/pdf")
+    bill = await file_ref(blobs, pdf, "bill-2024-05.pdf", "application/pdf")
 
     await sender(text("Your bill", files=(bill,), actions=ACCEPT))
 
@@ -129,7 +134,9 @@ async def test_several_photos_go_as_one_album_with_the_caption(
     botapi: BotApiServer, sender: TelegramSender, blobs: BlobStore
 ) -> None:
     images = [png(2, 2, "red"), png(3, 3, "green"), png(4, 4, "blue")]
-    files = tuple(file_ref(blobs, data, f"{n}.png", "image/png") for n, data in enumerate(images))
+    files = tuple(
+        [await file_ref(blobs, data, f"{n}.png", "image/png") for n, data in enumerate(images)]
+    )
 
     receipt = await sender(text("Lobby", files=files))
 
@@ -146,9 +153,9 @@ async def test_photos_and_pdfs_go_as_an_album_then_a_document(
     botapi: BotApiServer, sender: TelegramSender, blobs: BlobStore
 ) -> None:
     files = (
-        file_ref(blobs, png(), "meter.png", "image/png"),
-        file_ref(blobs, png(3, 3), "hall.png", "image/png"),
-        file_ref(blobs, b"%PDF-1.7", "reading.pdf", "application/pdf"),
+        await file_ref(blobs, png(), "meter.png", "image/png"),
+        await file_ref(blobs, png(3, 3), "hall.png", "image/png"),
+        await file_ref(blobs, b"%PDF-1.7", "reading.pdf", "application/pdf"),
     )
 
     await sender(text("Meter readings", files=files))
@@ -179,7 +186,7 @@ async def test_a_long_text_arrives_as_several_messages_with_the_buttons_on_the_l
 async def test_a_card_with_twelve_photos_arrives_text_first_then_albums_in_order(
     botapi: BotApiServer, sender: TelegramSender, blobs: BlobStore
 ) -> None:
-    files = photos(blobs, 12)
+    files = await photos(blobs, 12)
 
     await sender(text("T-17: leak in the basement", files=files, actions=ACCEPT))
 
@@ -200,7 +207,7 @@ async def test_a_card_with_twelve_photos_arrives_text_first_then_albums_in_order
 async def test_a_failure_on_part_two_is_retried_without_resending_part_one(
     botapi: BotApiServer, sender: TelegramSender, blobs: BlobStore
 ) -> None:
-    card = OutgoingMessage("T-17: leak", photos(blobs, 12), ACCEPT)
+    card = OutgoingMessage("T-17: leak", await photos(blobs, 12), ACCEPT)
     botapi.fail_next(TOKEN, "sendMediaGroup", Fault.SERVER_ERROR)
 
     with pytest.raises(TemporaryDeliveryError) as caught:
@@ -283,14 +290,23 @@ async def test_a_bad_request_is_permanent_with_telegrams_description(
     assert not isinstance(caught.value, RecipientBlockedError)
 
 
-async def test_a_missing_attachment_is_permanent_and_nothing_is_sent(
+async def test_a_missing_attachment_is_waited_for_then_left_out_with_a_line_saying_so(
     botapi: BotApiServer, sender: TelegramSender
 ) -> None:
-    gone = FileRef("ab" * 32, "gone.png", "image/png")
+    gone = FileRef("ab" * 32, "leak.png", "image/png")
+    card = OutgoingMessage("T-17: leak in flat 4B", (gone,), ACCEPT, language="ru")
 
-    with pytest.raises(PermanentDeliveryError, match="not in the blob store"):
-        await sender(text("See the photo", files=(gone,)))
+    with pytest.raises(TemporaryDeliveryError, match=r"leak\.png not in the local blob store"):
+        await sender(delivery(card))
+    assert botapi.messages(TOKEN, CHAT_ID) == []
 
+    await sender(dataclasses.replace(delivery(card), attempts=SEND_WITHOUT_FROM))
+
+    [shown] = botapi.messages(TOKEN, CHAT_ID)
+    assert shown["text"] == (
+        "T-17: leak in flat 4B\n\n⚠️ Не удалось приложить файл leak.png: его нет в хранилище."
+    )
+    assert shown["reply_markup"] == KEYBOARD
     assert botapi.calls(TOKEN, "sendPhoto") == []
 
 

@@ -81,7 +81,7 @@ async def test_webhook_voicemail_becomes_a_transcribed_ticket(
     assert HANGUL.search(ticket.description), ticket.description
     assert ticket.title.startswith("Voicemail from +82 10-5550-1234: ")
     assert (attachment.original_name, attachment.size) == ("msg0001.wav", len(audio))
-    assert app.blobs.read(attachment.sha256) == audio
+    assert await app.blobs.read(attachment.sha256) == audio
 
     again, _ = await _post(webhook, audio, "msg0001.wav")  # the PBX retries
     assert again in (200, 201, 202) and await Ticket.all().count() == 1

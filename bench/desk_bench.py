@@ -1,0 +1,198 @@
+"""The desk's journal and monitor pages over a million tickets, against the plain SQL each
+page needs, measured in the same run.
+
+Seeds the bench database (:mod:`bench.seeding`), signs a dispatcher in, and asks the desk's
+own aiohttp application (in process, through its middlewares and templates) for
+``/desk/journal`` (the newest page and its capped count) and ``/desk/monitor`` (today's
+figures and the open tickets now) :data:`REQUESTS` times each; then runs the statements the
+page needs, hand-written, on the same database as often. Prints p50 and p95 of both.
+
+Targets: p95 under 300 ms, and within 3x of the plain SQL's p95.
+Run with ``python -m bench.desk_bench [--db sqlite|postgres] [--rows N]`` (``--rows 50000``
+for a quick check); without ``--db`` each database kind runs in its own process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from aiohttp.test_utils import TestClient, TestServer
+
+from bench.per_database import run_each_database
+from bench.seeding import NOW, as_tortoise_url, postgres_database, seed_postgres, seed_sqlite
+from core.clock import FrozenClock
+from core.directory.desk_sessions import open_session
+from core.reports.figures import PG_COUNTS_SQL, SQLITE_COUNTS_SQL, parse_period, window_sql
+from core.reports.open_now import OPEN_NOW_SQL
+from core.storage.db import close_db, open_db, sqlite_url
+from core.storage.models import Person, Role
+from core.storage.rawsql import bind
+from housedesk.bootstrap import bootstrap
+from housedesk.channels.http import build_http_app
+from housedesk.settings.config import Settings
+
+REQUESTS = 100
+TARGET_P95_MS = 300.0
+TARGET_RATIO = 3.0
+JOURNAL_SQL = [
+    "SELECT id FROM ticket ORDER BY created_at DESC, id DESC LIMIT 51",
+    "SELECT COUNT(*) FROM (SELECT id FROM ticket LIMIT 10001) AS capped",
+]
+"""The newest page of the unfiltered journal, and its count capped at 10,000."""
+
+Timings = dict[str, tuple[float, float]]
+"""p50 and p95 in milliseconds, by page."""
+
+
+def _monitor_sql(dialect: str) -> list[tuple[str, dict[str, Any]]]:
+    """Today's report tallies and the open tickets now, as the monitor asks for them."""
+    from zoneinfo import ZoneInfo
+
+    today = parse_period("today", NOW, ZoneInfo("UTC"))
+    window = {"start": today.start, "end": today.end, "building": None, "now": NOW}
+    counts = PG_COUNTS_SQL if dialect == "postgres" else SQLITE_COUNTS_SQL
+    indexed = dialect == "sqlite"  # a day of sixty: read through the created_at index
+    now = {"now": NOW, "soon": NOW + timedelta(hours=24)}
+    return [
+        (window_sql(counts, None, indexed), window),
+        (OPEN_NOW_SQL.replace("{building}", ""), now),
+    ]
+
+
+def _percentiles(seconds: list[float]) -> tuple[float, float]:
+    ordered = sorted(seconds)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return statistics.median(ordered) * 1000, p95 * 1000
+
+
+async def _timed(call: Callable[[], Awaitable[Any]]) -> tuple[float, float]:
+    await call()  # warm
+    seconds = []
+    for _ in range(REQUESTS):
+        start = time.perf_counter()
+        await call()
+        seconds.append(time.perf_counter() - start)
+    return _percentiles(seconds)
+
+
+async def _pages(url: str, data: Path) -> Timings:
+    """p50 and p95 (ms) of each page, asked for by a signed-in dispatcher."""
+    settings = Settings(database={"url": url}, storage={"data_dir": data})
+    app = bootstrap(settings, clock=FrozenClock(NOW))
+    await open_db(url)
+    try:
+        dispatcher = await Person.create(name="Bench Dispatcher", role=Role.DISPATCHER)
+        signed = await open_session(dispatcher, "link", app.clock.now(), ttl=timedelta(days=3650))
+        async with TestClient(TestServer(build_http_app(app))) as client:
+            client.session.cookie_jar.update_cookies({"housedesk_desk": signed.token})
+
+            async def get(path: str) -> None:
+                response = await client.get(path)
+                if response.status != 200:
+                    raise SystemExit(f"{path}: HTTP {response.status}")
+                await response.read()
+
+            return {
+                "journal": await _timed(lambda: get("/desk/journal")),
+                "monitor": await _timed(lambda: get("/desk/monitor?period=today")),
+            }
+    finally:
+        await close_db()
+
+
+def _verdict(
+    kind: str, pages: dict[str, tuple[float, float]], sql: dict[str, tuple[float, float]]
+) -> bool:
+    ok = True
+    for page, (p50, p95) in pages.items():
+        raw50, raw95 = sql[page]
+        ratio = p95 / raw95 if raw95 else float("inf")
+        met = p95 < TARGET_P95_MS and ratio <= TARGET_RATIO
+        ok = ok and met
+        print(
+            f"{kind}: /desk/{page} p50 {p50:.1f} ms, p95 {p95:.1f} ms;"
+            f" plain SQL p50 {raw50:.1f} ms, p95 {raw95:.1f} ms; page/SQL {ratio:.2f}x"
+            f" (target p95 < {TARGET_P95_MS:.0f} ms, <= {TARGET_RATIO:.0f}x)"
+            f" {'OK' if met else 'MISSED'}"
+        )
+    return ok
+
+
+async def bench_sqlite(rows: int) -> bool:
+    """Seed a SQLite file, time the pages, then the plain SQL with stdlib sqlite3."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.sqlite3"
+        url = sqlite_url(f"sqlite://{path}")
+        seeded = await seed_sqlite(path, url, rows)
+        print(f"sqlite: seeded {rows:,} tickets in {seeded:.1f} s")
+        pages = await _pages(url, Path(tmp))
+        db = sqlite3.connect(path)
+
+        async def run(statements: list[tuple[str, dict[str, Any]]]) -> None:
+            for sql, params in statements:
+                text, args = bind(sql, params, "sqlite")
+                db.execute(text, [_sqlite_value(a) for a in args]).fetchall()
+
+        sql = {
+            "journal": await _timed(lambda: run([(s, {}) for s in JOURNAL_SQL])),
+            "monitor": await _timed(lambda: run(_monitor_sql("sqlite"))),
+        }
+        db.close()
+    return _verdict("sqlite", pages, sql)
+
+
+def _sqlite_value(value: Any) -> Any:
+    """A parameter as tortoise stores it in SQLite (times as ISO text)."""
+    return value.isoformat(" ") if hasattr(value, "isoformat") else value
+
+
+async def bench_postgres(rows: int) -> bool:
+    """Seed a PostgreSQL database, time the pages, then the plain SQL with asyncpg."""
+    async with postgres_database("housedesk_desk_bench") as dsn:
+        seeded = await seed_postgres(dsn, rows)
+        print(f"postgres: seeded {rows:,} tickets in {seeded:.1f} s")
+        with tempfile.TemporaryDirectory() as tmp:
+            pages = await _pages(as_tortoise_url(dsn), Path(tmp))
+        conn = await asyncpg.connect(dsn)
+
+        async def run(statements: list[tuple[str, dict[str, Any]]]) -> None:
+            for sql, params in statements:
+                text, args = bind(sql, params, "postgres")
+                await conn.fetch(text, *args)
+
+        try:
+            sql = {
+                "journal": await _timed(lambda: run([(s, {}) for s in JOURNAL_SQL])),
+                "monitor": await _timed(lambda: run(_monitor_sql("postgres"))),
+            }
+        finally:
+            await conn.close()
+    return _verdict("postgres", pages, sql)
+
+
+def main() -> None:
+    """Run the benchmark for one database kind, or for both in separate processes."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--db", choices=("sqlite", "postgres"))
+    args = parser.parse_args()
+    run_each_database(
+        "bench.desk_bench",
+        args.db,
+        ["--rows", str(args.rows)],
+        lambda: bench_sqlite(args.rows),
+        lambda: bench_postgres(args.rows),
+    )
+
+
+if __name__ == "__main__":
+    main()

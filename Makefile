@@ -22,12 +22,17 @@ run: install  ## init the SQLite database, import the example directory, start t
 	$(BIN)/housedesk --config $(CONFIG) import examples/directory.toml
 	exec $(BIN)/housedesk --config $(CONFIG) run
 
-system-deps:  ## Debian packages the tests use (dovecot for the IMAP tests), where missing
+system-deps:  ## Debian packages the tests use (dovecot for IMAP, chromium for the desk), where missing
 	@command -v dovecot >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null) \
 	      || echo "warning: could not install dovecot; IMAP tests will skip (fail under CI=true)"; \
 	  else echo "warning: dovecot missing and cannot be installed here; IMAP tests will skip"; fi; }
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "warning: could not install chromium; desk browser tests will skip (fail under CI=true)"; \
+	  else echo "warning: chromium missing and cannot be installed here; desk browser tests will skip"; fi; }
 
 test: install system-deps test-sqlite test-postgres  ## the whole suite on SQLite, the core suite on PostgreSQL
 
@@ -40,7 +45,7 @@ test-postgres: install  ## core suite on PostgreSQL (tortoise caches SQL per pro
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy core intake bots housedesk presentation speech_models bench
+	$(BIN)/mypy core intake bots housedesk presentation speech_models bench desk
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_architecture.py
 
 BENCHES := speech_bench core_bench email_bench telegram_bench report_bench loop_bench answer_burst_bench outage_bench desk_bench

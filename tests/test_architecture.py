@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-PACKAGES = ("core", "bots", "intake", "housedesk", "presentation", "speech_models")
+PACKAGES = ("core", "bots", "intake", "housedesk", "presentation", "speech_models", "desk")
 
-OUTSIDE_CORE = ("bots", "intake", "housedesk", "presentation")
+OUTSIDE_CORE = ("bots", "intake", "housedesk", "presentation", "desk")
 CHANNEL_AND_PRESENTATION_LIBRARIES = (
     "aiogram",
     "telegram",

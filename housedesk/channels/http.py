@@ -1,10 +1,15 @@
-"""housedesk's HTTP server: health now; channels mount their endpoints on it."""
+"""housedesk's HTTP server: health, the dispatcher's desk under ``/desk``; channels mount
+their endpoints on it."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from aiohttp import web
 
 from core.storage.db import ping
+from desk.app import build_desk_app
+from desk.context import BASE, DeskContext
 from housedesk.bootstrap import App
 from housedesk.health import degraded, runtime_view
 
@@ -44,4 +49,21 @@ def build_http_app(app: App, routes: list[web.RouteDef] | None = None) -> web.Ap
     http.router.add_get("/healthz", healthz)
     if routes:
         http.router.add_routes(routes)
+    http.add_subapp(BASE, build_desk_app(desk_context(app)))
     return http
+
+
+def desk_context(app: App) -> DeskContext:
+    """What the dispatcher's desk is given: the core services and its sign-in settings."""
+    desk = app.settings.desk
+    token = app.settings.telegram.staff_token
+    return DeskContext(
+        tickets=app.tickets,
+        clock=app.clock,
+        blobs=app.blobs,
+        reports=app.operations.reports,
+        bot_token=token.get_secret_value() if token else "",
+        public_url=desk.public_url,
+        session_ttl=timedelta(hours=desk.session_hours),
+        launch_max_age=timedelta(seconds=desk.launch_max_age_s),
+    )

@@ -62,6 +62,19 @@ class HttpSettings(Section):
     listen: str = "127.0.0.1:8080"
 
 
+class DeskSettings(Section):
+    """``[desk]``: the dispatcher's desk under ``/desk`` on housedesk's HTTP server."""
+
+    public_url: str = ""
+    """The desk's address as staff reach it (``https://desk.example/desk``); the staff bot's
+    menu button and sign-in links point there. Empty: the bot offers no desk."""
+    session_hours: float = Field(12.0, gt=0)
+    link_minutes: float = Field(10.0, gt=0, le=60)
+    """How long a sign-in link from the staff bot may wait before it is used (once)."""
+    launch_max_age_s: int = Field(300, ge=10, le=86400)
+    """Launch data the chat app signed longer ago than this is refused."""
+
+
 class LaneSettings(Section):
     """``[outbox.lanes.<route>]``: how many sends of one route run at once, and how long one
     may take (defaults: chat 4 and 60 s, email 2 and 120 s)."""
@@ -182,6 +195,7 @@ class Settings(BaseSettings):
     speech: SpeechSettings = SpeechSettings()
     voicemail: VoicemailSettings = VoicemailSettings()
     telegram: TelegramSettings = TelegramSettings()
+    desk: DeskSettings = DeskSettings()
     operations: OperationsSettings = OperationsSettings()
 
     @classmethod

@@ -1,0 +1,99 @@
+"""``/desk/journal``: every ticket the viewer may see, filtered, newest first, page by page."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from multidict import MultiMapping
+
+from core.directory.lookup import all_categories
+from core.errors import InvalidInput
+from core.storage.models import Building, Channel, Person, Role
+from core.tickets.journal import OPEN, JournalFilter, journal_page, newest_ticket
+from core.tickets.workflow import STATUS_NAMES
+from desk.context import desk_of, viewer_of
+from desk.render import page
+from presentation.channels import channel_of_word, channel_word
+
+routes = web.RouteTableDef()
+FILTER_KEYS = (
+    "building",
+    "status",
+    "category",
+    "assignee",
+    "unassigned",
+    "overdue",
+    "due_within",
+    "attention",
+    "channel",
+    "unverified",
+    "q",
+)
+"""The journal's query parameters (``after`` is the page cursor); others link to these."""
+
+
+def _number(value: str | None, kind: type[int] | type[float]) -> int | float | None:
+    if not value:
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        raise InvalidInput(f"not a number: {value!r}") from None
+
+
+def parse_filter(query: MultiMapping[str]) -> JournalFilter:
+    """The filter a journal URL asks for."""
+    building = _number(query.get("building"), int)
+    assignee = _number(query.get("assignee"), int)
+    due_within = _number(query.get("due_within"), float)
+    channel = query.get("channel") or None
+    try:
+        chosen_channel = channel_of_word(channel) if channel else None
+    except ValueError:
+        raise InvalidInput(f"unknown channel {channel!r}") from None
+    return JournalFilter(
+        building_id=int(building) if building is not None else None,
+        status=query.get("status") or None,
+        category=query.get("category") or None,
+        assignee_id=int(assignee) if assignee is not None else None,
+        unassigned=query.get("unassigned") == "1",
+        overdue=query.get("overdue") == "1",
+        due_within_hours=due_within,
+        attention=query.get("attention") == "1",
+        channel=chosen_channel,
+        unverified=query.get("unverified") == "1",
+        text=query.get("q", "")[:200],
+    )
+
+
+@routes.get("/journal", name="journal")
+async def journal(request: web.Request) -> web.Response:
+    """The journal page (the filters in the query string, ``after`` for the next page)."""
+    viewer = viewer_of(request)
+    wanted = parse_filter(request.query)
+    now = desk_of(request).clock.now()
+    found = await journal_page(viewer, wanted, now, after=request.query.get("after") or None)
+    current = {k: request.query[k] for k in FILTER_KEYS if request.query.get(k)}
+    return page(
+        request,
+        "journal.html",
+        found=found,
+        current=current,
+        buildings=await _buildings(viewer),
+        categories=await all_categories(),
+        staff=await Person.exclude(role=Role.RESIDENT).filter(active=True).order_by("name"),
+        statuses=[OPEN, *(s.value for s in STATUS_NAMES)],
+        channels=[channel_word(c) for c in Channel],
+        newest=await newest_ticket(viewer),
+    )
+
+
+@routes.get("/journal/newest")
+async def newest(request: web.Request) -> web.Response:
+    """The newest visible ticket's id: the page reloads its list when this moves."""
+    return web.json_response({"stamp": await newest_ticket(viewer_of(request))})
+
+
+async def _buildings(viewer: Person) -> list[Building]:
+    if viewer.role in (Role.MANAGER, Role.ADMIN, Role.DISPATCHER):
+        return await Building.all().order_by("code")
+    return await viewer.buildings.all().order_by("code")

@@ -1,0 +1,63 @@
+"""Pages from Jinja2 templates (autoescaped), in the reader's language and time zone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from core.directory.desk_sessions import csrf_token
+from core.i18n import gettext, ngettext, normalize_language
+from core.storage.models import Building, Person, Status
+from core.tickets.service import local_time
+from core.tickets.workflow import status_name
+from desk.context import BASE, SESSION, VIEWER
+from presentation.channels import channel_word
+
+ENV = Environment(
+    loader=PackageLoader("desk", "templates"),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def language_of(request: web.Request) -> str:
+    """The viewer's language, else the browser's, else English."""
+    person: Person | None = request.get(VIEWER)
+    if person is not None and person.language:
+        return normalize_language(person.language)
+    accepted = request.headers.get("Accept-Language", "")
+    return normalize_language(accepted.split(",")[0].split(";")[0].strip() or None)
+
+
+def helpers(request: web.Request) -> dict[str, Any]:
+    """What every template may use: translation, times, the viewer and the form token."""
+    lang = language_of(request)
+    token = request.get(SESSION)
+
+    def when(moment: datetime | None, building: Building | None = None) -> str:
+        return local_time(moment, building, lang) if moment else "—"
+
+    return {
+        "base": BASE,
+        "lang": lang,
+        "viewer": request.get(VIEWER),
+        "csrf": csrf_token(token) if token else "",
+        "_": lambda message, **params: gettext(lang, message, **params),
+        "ngettext": lambda one, many, n, **params: ngettext(lang, one, many, n, **params),
+        "when": when,
+        "status_name": lambda status: status_name(Status(status), lang),
+        "channel_word": channel_word,
+        "query": lambda **params: urlencode({k: v for k, v in params.items() if v}),
+    }
+
+
+def page(request: web.Request, template: str, status: int = 200, **values: Any) -> web.Response:
+    """``template`` rendered for this request's viewer."""
+    html = ENV.get_template(template).render(**helpers(request), **values)
+    return web.Response(text=html, status=status, content_type="text/html")

@@ -88,3 +88,10 @@ async def absorbed_by_channel(incident_id: int) -> dict[str, int]:
 async def timeline(incident_id: int) -> list[IncidentEvent]:
     """An incident's events, oldest first."""
     return await IncidentEvent.filter(incident_id=incident_id).order_by("at", "id")
+
+
+async def incident_links(incident_id: int) -> list[IncidentLink]:
+    """Every report an incident absorbed, linked or not any more, with the person."""
+    return (
+        await IncidentLink.filter(incident_id=incident_id).select_related("person").order_by("id")
+    )

@@ -28,6 +28,7 @@ from housedesk.cli.listing import count, print_json_array
 from housedesk.cli.operations import add_ops_commands
 from housedesk.cli.quarantine import add_quarantine_commands
 from housedesk.cli.speech import add_speech_commands
+from housedesk.cli.status import add_status_commands
 from housedesk.cli.telegram import add_telegram_commands
 from housedesk.logs import configure_logging, secure_process
 from housedesk.run import StartupError, serve
@@ -277,6 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_telegram_commands(sub)
     add_quarantine_commands(sub)
     add_gc_commands(sub)
+    add_status_commands(sub)
     add_blobs_commands(sub)
     return parser
 

@@ -2,8 +2,10 @@
 
 Long polling asks for the next updates only after the last batch is stored, so Telegram
 redelivers whatever could not be stored; a webhook request is answered 200 only once its
-update is stored (503 otherwise, and Telegram retries). The handling loop feeds stored
-updates to the dispatcher, one chat's updates in order and chats side by side. When handling
+update is stored (503 otherwise, and Telegram retries). The handling loop claims stored
+updates (:func:`core.messaging.inbox.claim`: with several processes, any of them takes any
+update, and a chat's updates are in one process's hands at a time) and feeds them to the
+dispatcher, one chat's updates in order and chats side by side. When handling
 fails while the database is away, nothing is counted: the loop waits, with backoff, until
 the database answers and tries again. Other failures count towards quarantine.
 """
@@ -143,7 +145,7 @@ class UpdateFeed:
         backoff = Backoff()
         while not stop.is_set():
             try:
-                rows = await inbox.due(self.name, self.clock.now(), BATCH)
+                rows = await inbox.claim(self.name, self.clock.now(), self.policy.lease, BATCH)
             except Exception as exc:
                 log.warning("telegram: %s bot inbox unreachable: %s", self.name, exc)
                 await self._pause(stop, backoff.next())
@@ -153,11 +155,28 @@ class UpdateFeed:
                 await self._pause(stop, self.idle_s, wakeable=True)
                 continue
             chains = _by_chat(rows)
-            outcomes = await asyncio.gather(*(self._handle_chain(chain) for chain in chains))
+            renewal = asyncio.create_task(self._renew(rows))
+            try:
+                outcomes = await asyncio.gather(*(self._handle_chain(c) for c in chains))
+            finally:
+                renewal.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await renewal
+                with contextlib.suppress(Exception):  # else the claim lapses by itself
+                    await inbox.release(rows)
             if _Outcome.OUTAGE in outcomes:
                 await self._pause(stop, backoff.next())
             else:
                 backoff.reset()
+
+    async def _renew(self, rows: list[InboundUpdate]) -> None:
+        """Keep the claim of ``rows`` while they are handled (every third of a lease)."""
+        while True:
+            await asyncio.sleep(self.policy.lease_s / 3)
+            try:
+                await inbox.renew(rows, self.clock.now() + self.policy.lease)
+            except Exception as exc:  # the claim may lapse: another process handles the rest
+                log.warning("telegram: %s bot cannot renew its claim: %s", self.name, exc)
 
     async def _handle_chain(self, rows: list[InboundUpdate]) -> _Outcome:
         """One chat's updates in order; an outage stops the chain (order is kept)."""
@@ -217,15 +236,8 @@ class UpdateFeed:
 
 
 def _chat_key(row: InboundUpdate) -> object:
-    """Whose conversation an update belongs to: its chat, else its sender."""
-    event = next(
-        (v for k, v in row.payload.items() if k != "update_id" and isinstance(v, dict)), {}
-    )
-    for holder in (event, event.get("message")):
-        if isinstance(holder, dict) and isinstance(holder.get("chat"), dict):
-            return holder["chat"].get("id")
-    sender = event.get("from")
-    return sender.get("id") if isinstance(sender, dict) else row.id
+    """Whose conversation an update belongs to (rows stored before #19 carry no chat)."""
+    return row.chat or inbox.chat_of(row.payload) or row.id
 
 
 def _by_chat(rows: list[InboundUpdate]) -> list[list[InboundUpdate]]:

@@ -27,6 +27,8 @@ from core.storage.db import sqlite_url
 from core.storage.models import Channel
 from core.tickets.service import TicketService
 from housedesk.blob_store import open_blob_store
+from housedesk.cluster.leadership import Leadership
+from housedesk.cluster.node import this_process
 from housedesk.scheduler import OpsScheduler
 from housedesk.settings.config import Settings
 from housedesk.settings.operations import OperationsSettings
@@ -76,6 +78,8 @@ class App:
     operations: OperationsKit
     scheduler: OpsScheduler | None
     """Ticks the operations jobs (None: ``[operations] scheduler_enabled`` is off)."""
+    leadership: Leadership
+    """Which periodic jobs this process leads in the cluster (all of them on SQLite)."""
     channel_states: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -170,6 +174,11 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> App:
         voice_to_text=voice_notes(transcriber),
         operations=operations,
         scheduler=scheduler,
+        leadership=Leadership(
+            this_process(clock, settings.cluster.node_id),
+            clock,
+            check_s=settings.cluster.leader_check_s,
+        ),
     )
 
 

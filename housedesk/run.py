@@ -1,5 +1,9 @@
 """``housedesk run``: start every configured channel, the outbox worker, the operations
-scheduler and the HTTP server, all built by :func:`housedesk.bootstrap.bootstrap`."""
+scheduler and the HTTP server, all built by :func:`housedesk.bootstrap.bootstrap`.
+
+Periodic jobs (the scheduler, IMAP and Telegram polling, the drop folder, setting the
+webhook) run where :class:`housedesk.cluster.leadership.Leadership` says this process leads
+them; SMTP intake, the HTTP server, webhooks and the outbox run on every process."""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from housedesk.bootstrap import App
 from housedesk.channels.email import start_email
 from housedesk.channels.http import build_http_app
 from housedesk.channels.rating import rating_http_routes
-from housedesk.channels.voicemail import start_drop_folder, voicemail_http_routes
+from housedesk.channels.voicemail import voicemail_http_routes, watch_drop_folder
 from housedesk.settings.config import listen_address
 from intake.email.spool import SpoolInUse
 
@@ -61,14 +65,12 @@ async def serve(
         await web.TCPSite(runner, host, port).start()
         app.channel_states["http"] = "up"
         log.info("http: listening on http://%s:%s (GET /healthz)", host, port)
-        await telegram.connect_webhooks()
         try:
             email = await start_email(app)
         except SpoolInUse as exc:
             raise StartupError(str(exc)) from None
         stack.push_async_callback(email.stop)
-        folder = start_drop_folder(app)
-        stack.push_async_callback(folder.stop)
+        watch_drop_folder(app)
         stack.callback(app.transcriber.close)
         worker = asyncio.create_task(app.outbox.run(stop), name="outbox")
         listener = asyncio.create_task(PgListener().run(stop), name="outbox-listen")
@@ -81,16 +83,17 @@ async def serve(
             or "no channels",
         )
         if app.scheduler is not None:
-            app.scheduler.start()
-            stack.push_async_callback(app.scheduler.stop)
+            app.leadership.add("operations", app.scheduler.lead)
         else:
             log.info("operations: scheduler is off")
+        leading = asyncio.create_task(app.leadership.run(stop), name="cluster")
+        log.info("cluster: this process is %s", app.leadership.node)
         if ready is not None:
             ready.set()
         await stop.wait()
         log.info("stopping: finishing the send in flight")
+        await leading  # the led jobs stop, and the leads go to other processes
         await email.stop()
-        await folder.stop()
         await worker
         await listener
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -115,6 +115,7 @@ class OpsScheduler:
 
     def start(self) -> None:
         """Start ticking now and then every ``interval_s`` (call inside the event loop)."""
+        self.scheduler = AsyncIOScheduler(timezone=UTC)  # a lead may be lost and taken back
         self.scheduler.add_job(
             self._scheduled_tick,
             IntervalTrigger(seconds=self.interval_s),
@@ -126,6 +127,14 @@ class OpsScheduler:
         )
         self.scheduler.start()
         log.info("operations: scheduler started (every %ss)", self.interval_s)
+
+    async def lead(self, resign: asyncio.Event) -> None:
+        """Tick while this process leads the scheduler (see :mod:`housedesk.cluster`)."""
+        self.start()
+        try:
+            await resign.wait()
+        finally:
+            await self.stop()
 
     async def stop(self) -> None:
         """Stop ticking and let a tick in flight finish (call before closing the database)."""

@@ -2,7 +2,11 @@
 
 A bot's feed stores each batch of updates (:func:`store`) before it confirms them to the
 chat service, so an update that arrives while the database is away is not confirmed and is
-delivered again. Stored updates are handled in order (:func:`due`); one whose handling
+delivered again; an update stored twice (a redelivery, or one sent to two processes) is one
+row. Stored updates are claimed by one process at a time (:func:`claim`, a lease renewed
+while they are handled): a chat's updates go to whichever process has none of that chat's
+in hand, so any process may handle any update and one chat's updates stay in order. One
+whose handling
 fails while the database answers is tried again with backoff (:meth:`InboxPolicy.delay`),
 and after ``max_attempts`` such failures it is quarantined: set aside, the managers told,
 and left for ``housedesk quarantine``.
@@ -10,16 +14,20 @@ and left for ``housedesk quarantine``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from tortoise.transactions import in_transaction
+
 from core.i18n import N_, gettext
 from core.messaging.quarantine import QuarantinedItem
 from core.messaging.staff_messages import managers_of, message_staff
 from core.storage.models import InboundUpdate
+from core.storage.rawsql import bind
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +45,14 @@ class InboxPolicy:
     max_attempts: int = 5
     base_delay_s: float = 2.0
     max_delay_s: float = 300.0
+    lease_s: float = 30.0
+    """A claim lasts this long, renewed while handled: how long a dead process's claimed
+    updates wait before another process takes them."""
+
+    @property
+    def lease(self) -> timedelta:
+        """:attr:`lease_s` as a duration."""
+        return timedelta(seconds=self.lease_s)
 
     def delay(self, attempts: int) -> timedelta:
         """The wait after the ``attempts``-th failure: doubling, capped."""
@@ -50,22 +66,78 @@ async def store(bot: str, updates: Sequence[tuple[int, dict[str, object]]], now:
     """
     rows = [
         InboundUpdate(
-            bot=bot, update_id=update_id, payload=payload, received_at=now, next_attempt_at=now
+            bot=bot,
+            update_id=update_id,
+            payload=payload,
+            chat=chat_of(payload),
+            received_at=now,
+            next_attempt_at=now,
         )
         for update_id, payload in updates
     ]
     await InboundUpdate.bulk_create(rows, ignore_conflicts=True)
 
 
-async def due(bot: str, now: datetime, limit: int = 100) -> list[InboundUpdate]:
-    """The bot's updates waiting to be handled, oldest first."""
-    return (
-        await InboundUpdate.filter(
-            bot=bot, handled_at=None, quarantined_at=None, next_attempt_at__lte=now
-        )
-        .order_by("update_id")
-        .limit(limit)
+def chat_of(payload: dict[str, object]) -> str:
+    """Whose conversation an update belongs to: its chat, else its sender ("" if neither)."""
+    event = _event(payload)
+    message = event.get("message")
+    for holder in (event, message):
+        if isinstance(holder, dict) and isinstance(holder.get("chat"), dict):
+            return str(holder["chat"].get("id", ""))
+    sender = event.get("from")
+    return str(sender.get("id", "")) if isinstance(sender, dict) else ""
+
+
+_CLAIMABLE = (
+    'SELECT "u"."id" FROM "inbound_update" "u"'
+    ' WHERE "u"."bot" = :bot AND "u"."handled_at" IS NULL AND "u"."quarantined_at" IS NULL'
+    ' AND "u"."next_attempt_at" <= :now'
+    ' AND ("u"."locked_until" IS NULL OR "u"."locked_until" < :now)'
+    ' AND NOT EXISTS (SELECT 1 FROM "inbound_update" "e"'
+    ' WHERE "e"."bot" = "u"."bot" AND "e"."chat" = "u"."chat" AND "e"."handled_at" IS NULL'
+    ' AND "e"."quarantined_at" IS NULL AND "e"."locked_until" >= :now)'
+    ' ORDER BY "u"."update_id" LIMIT :limit'
+)
+"""Due updates of chats that no process has an update of in hand."""
+
+
+async def claim(bot: str, now: datetime, lease: timedelta, limit: int = 100) -> list[InboundUpdate]:
+    """Lease the bot's due updates, oldest first, of chats nobody has in hand; a process
+    that dies with them leaves them to others once the lease runs out.
+
+    On PostgreSQL the claims of one bot take turns (a transaction-scoped advisory lock), so
+    two processes never split one chat's updates between them.
+    """
+    async with in_transaction() as conn:
+        dialect = conn.capabilities.dialect
+        if dialect == "postgres":
+            await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [_claim_key(bot)])
+        sql, values = bind(_CLAIMABLE, {"bot": bot, "now": now, "limit": limit}, dialect)
+        ids = [row["id"] for row in await conn.execute_query_dict(sql, values)]
+        if not ids:
+            return []
+        await InboundUpdate.filter(id__in=ids).using_db(conn).update(locked_until=now + lease)
+    return await InboundUpdate.filter(id__in=ids).order_by("update_id")
+
+
+async def renew(rows: Sequence[InboundUpdate], until: datetime) -> None:
+    """Keep the claim of ``rows`` not yet handled until ``until``."""
+    await InboundUpdate.filter(
+        id__in=[row.id for row in rows], handled_at=None, locked_until__not_isnull=True
+    ).update(locked_until=until)
+
+
+async def release(rows: Sequence[InboundUpdate]) -> None:
+    """Give up the claim of ``rows`` not handled (their chat may be claimed again at once)."""
+    await InboundUpdate.filter(id__in=[row.id for row in rows], handled_at=None).update(
+        locked_until=None
     )
+
+
+def _claim_key(bot: str) -> int:
+    digest = hashlib.blake2b(f"housedesk:inbox:{bot}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 async def mark_handled(row: InboundUpdate, now: datetime) -> None:
@@ -84,11 +156,14 @@ async def record_failure(
     error = error[:_ERROR_CHARS]
     if attempts < policy.max_attempts:
         await InboundUpdate.filter(id=row.id).update(
-            attempts=attempts, last_error=error, next_attempt_at=now + policy.delay(attempts)
+            attempts=attempts,
+            last_error=error,
+            next_attempt_at=now + policy.delay(attempts),
+            locked_until=None,
         )
         return False
     await InboundUpdate.filter(id=row.id).update(
-        attempts=attempts, last_error=error, quarantined_at=now
+        attempts=attempts, last_error=error, quarantined_at=now, locked_until=None
     )
     ref = f"{UpdateQuarantine.kind}:{row.id}"
     log.error("inbox: %s bot update %s quarantined after %d attempts", row.bot, ref, attempts)

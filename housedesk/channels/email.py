@@ -1,15 +1,15 @@
-"""Start and stop the email channel: SMTP intake, IMAP polling, outgoing mail."""
+"""Start and stop the email channel: SMTP intake (on every process), IMAP polling (on the
+process that leads ``imap``), outgoing mail."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from core.messaging.routes import Route
 from housedesk.bootstrap import App
 from housedesk.channels.rating import rating_links
+from housedesk.cluster.leadership import cancelled_on_resign
 from housedesk.settings.config import listen_address
 from intake.email.imap_poller import ImapConfig, ImapPoller
 from intake.email.smtp_sender import SmtpSender, SmtpSettings
@@ -30,7 +30,6 @@ class EmailChannel:
 
     smtp: SmtpServer | None = None
     spool: SpoolLock | None = None
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def stop(self) -> None:
         """Stop taking mail in; mail already spooled is finished first."""
@@ -40,11 +39,6 @@ class EmailChannel:
         spool, self.spool = self.spool, None
         if spool is not None:
             spool.release()
-        tasks, self.tasks = self.tasks, []
-        for task in tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
 
 def register_mail_sender(app: App) -> None:
@@ -119,7 +113,13 @@ async def start_email(app: App) -> EmailChannel:
             ),
             app.mail_gateway,
         )
-        channel.tasks.append(asyncio.create_task(poller.run(), name="imap"))
+        app.leadership.add("imap", cancelled_on_resign(poller.run))  # one process polls
         app.channel_states["email_imap"] = "up"
-        log.info("email: polling IMAP %s@%s:%s/%s", imap.user, imap.host, imap.port, imap.folder)
+        log.info(
+            "email: IMAP %s@%s:%s/%s is polled by the process that leads imap",
+            imap.user,
+            imap.host,
+            imap.port,
+            imap.folder,
+        )
     return channel

@@ -3,10 +3,12 @@ their endpoints on it."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 from aiohttp import web
 
+from core.storage.cluster import leaders, members
 from core.storage.db import ping
 from desk.app import build_desk_app
 from desk.context import BASE, DeskContext
@@ -17,8 +19,9 @@ APP_KEY: web.AppKey[App] = web.AppKey("housedesk", App)
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """``GET /healthz``: the database, the outbox, the operations scheduler and each
-    channel's state, as JSON."""
+    """``GET /healthz``: the database, the outbox, the operations scheduler, each
+    channel's state and the cluster (this process, and which process leads which job), as
+    JSON."""
     app = request.app[APP_KEY]
     database_up = await ping()
     body = {
@@ -27,11 +30,23 @@ async def healthz(request: web.Request) -> web.Response:
         "outbox": "up" if app.outbox.healthy else "retrying",
         "scheduler": scheduler_state(app),
         "channels": dict(app.channel_states),
+        "cluster": await cluster_view(app, database_up),
     }
     body.update(await runtime_view(app, database_up))
     if degraded(app):
         body["status"] = "degraded"
     return web.json_response(body, status=200 if database_up else 503)
+
+
+async def cluster_view(app: App, database_up: bool) -> dict[str, object]:
+    """This process's node id and leads; with the database, every live process's leads."""
+    view: dict[str, object] = {"node": app.leadership.node, "leads": app.leadership.leads}
+    if database_up:
+        with contextlib.suppress(Exception):  # gone since the ping: the rest still answers
+            found = await members(app.clock.now())
+            view["leaders"] = leaders(found)
+            view["processes"] = [m.node for m in found if m.alive]
+    return view
 
 
 def scheduler_state(app: App) -> str:

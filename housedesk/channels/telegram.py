@@ -2,15 +2,21 @@
 
 Each bot with a token gets a python-telegram-bot sender for the outbox (route
 ``resident_chat`` or ``staff_chat``) and an aiogram dispatcher for its conversations,
-fed by long polling or by webhooks on housedesk's HTTP server. Both send within one rate
-budget per bot (:mod:`bots.rate_budget`), answers to a person before announcements. A bot
-without a token is off, in one log line, and everything else runs.
+fed by long polling or by webhooks on housedesk's HTTP server. Webhook mode is the mode for
+several processes: any of them takes any update (stored once by ``update_id`` in the inbox,
+handled by whichever process claims its chat), and only the process that leads
+``telegram-webhook`` tells Telegram the webhook's address. Polling is led by one process per
+bot (``telegram-polling:<bot>``), so two processes never ask Telegram for updates at once.
+Both send within one rate budget per bot (:mod:`bots.rate_budget`), answers to a person
+before announcements. A bot without a token is off, in one log line, and everything else
+runs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -41,6 +47,7 @@ from bots.telegram_sender import TelegramSender
 from core.messaging.inbox import InboxPolicy
 from core.messaging.routes import Route
 from housedesk.bootstrap import App
+from housedesk.cluster.leadership import cancelled_on_resign
 from housedesk.settings.telegram import TelegramSettings
 
 log = logging.getLogger("housedesk")
@@ -85,7 +92,6 @@ class RunningBot:
     dispatcher: Dispatcher
     sender: TelegramSender
     feed: UpdateFeed
-    polling: asyncio.Task[None] | None = None
     handling: asyncio.Task[None] | None = None
 
 
@@ -98,6 +104,11 @@ class TelegramChannel:
     isolation: BaseEventIsolation
     bots: list[RunningBot] = field(default_factory=list)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def lead_webhooks(self, resign: asyncio.Event) -> None:
+        """The leader's job: set the webhooks once (again after a hand-over) and hold the lead."""
+        await self.connect_webhooks()
+        await resign.wait()
 
     async def connect_webhooks(self) -> None:
         """Webhook mode: tell Telegram where to push each bot's updates (kept while down, so
@@ -133,8 +144,8 @@ async def start_telegram(
     app: App, settings: TelegramSettings, http_routes: list[web.RouteDef]
 ) -> TelegramChannel:
     """Start the bots that have a token; in webhook mode add their routes to ``http_routes``
-    (before the HTTP server is built) and call :meth:`TelegramChannel.connect_webhooks`
-    after it listens."""
+    (before the HTTP server is built). Polling, and setting the webhooks, are leader jobs
+    (:attr:`App.leadership`), started once the HTTP server listens."""
     storage, isolation = conversation_storage(app.clock, settings.redis_url)
     channel = TelegramChannel(settings, storage, isolation)
     services = BotServices(
@@ -160,9 +171,10 @@ async def start_telegram(
             secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
             http_routes.append(web.post(kind.webhook_path, _webhook_route(running.feed, secret)))
         else:
-            running.polling = asyncio.create_task(
-                _poll(running, settings.polling_timeout_s), name=f"telegram {kind.name} polling"
-            )
+            poll = functools.partial(_poll, running, settings.polling_timeout_s)
+            app.leadership.add(f"telegram-polling:{kind.name}", cancelled_on_resign(poll))
+    if settings.mode == "webhook" and settings.webhook_url is not None and channel.bots:
+        app.leadership.add("telegram-webhook", channel.lead_webhooks)
     return channel
 
 
@@ -225,10 +237,7 @@ def _webhook_route(
 
 
 async def _stop_feed(running: RunningBot) -> None:
-    """Stop asking for updates (unconfirmed ones are delivered again), finish the one in hand."""
-    if running.polling is not None:
-        running.polling.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await running.polling
+    """Finish the update in hand (polling stopped with its lead: unconfirmed updates are
+    delivered again)."""
     if running.handling is not None:
         await running.handling

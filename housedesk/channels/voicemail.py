@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from dataclasses import dataclass, field
 
 from aiohttp import web
 
@@ -27,33 +24,16 @@ def voicemail_http_routes(app: App) -> list[web.RouteDef]:
     return voicemail_routes(app.voicemail, settings.http_token, settings.max_bytes)
 
 
-@dataclass
-class DropFolderWatch:
-    """The running drop-folder watcher, if any."""
-
-    stop_event: asyncio.Event = field(default_factory=asyncio.Event)
-    task: asyncio.Task[None] | None = None
-
-    async def stop(self) -> None:
-        """Finish the scan in progress and stop."""
-        self.stop_event.set()
-        task, self.task = self.task, None
-        if task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-
-def start_drop_folder(app: App) -> DropFolderWatch:
-    """Watch ``[voicemail] drop_folder`` when it is set."""
+def watch_drop_folder(app: App) -> None:
+    """Watch ``[voicemail] drop_folder`` when it is set, in the process that leads
+    ``voicemail-folder`` (two processes scanning one folder would race for each file)."""
     settings = app.settings.voicemail
-    watch = DropFolderWatch()
     if settings.drop_folder is None:
-        return watch
+        return
     settings.drop_folder.mkdir(parents=True, exist_ok=True)
     folder = DropFolder(
         settings.drop_folder, app.voicemail, poll_interval_s=settings.poll_interval_s
     )
-    watch.task = asyncio.create_task(folder.run(watch.stop_event), name="voicemail-folder")
+    app.leadership.add("voicemail-folder", folder.run)
     app.channel_states["voicemail_folder"] = "up"
-    log.info("voicemail: watching %s", settings.drop_folder)
-    return watch
+    log.info("voicemail: %s is watched by the process that leads it", settings.drop_folder)

@@ -176,6 +176,16 @@ class VoicemailSettings(Section):
     default_category: str = "technical"
 
 
+class ClusterSettings(Section):
+    """``[cluster]``: several ``housedesk run`` processes on one PostgreSQL database."""
+
+    node_id: str = Field("", max_length=64)
+    """This process's name in the cluster (``housedesk status``); empty: host, pid and a
+    random suffix."""
+    leader_check_s: float = Field(5.0, gt=0, le=30)
+    """How often a process tries to take the lead of jobs nobody leads, and says it is alive."""
+
+
 class Settings(BaseSettings):
     """Everything housedesk can be told."""
 
@@ -197,6 +207,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = TelegramSettings()
     desk: DeskSettings = DeskSettings()
     operations: OperationsSettings = OperationsSettings()
+    cluster: ClusterSettings = ClusterSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -72,13 +72,14 @@ async def running_housedesk(
     runner = web.AppRunner(build_http_app(app, routes), access_log=None)
     await runner.setup()
     await web.SockSite(runner, sock).start()
-    await channel.connect_webhooks()
     stop = asyncio.Event()
+    leading = asyncio.create_task(app.leadership.run(stop))  # polling, setting the webhook
     worker = asyncio.create_task(app.outbox.run(stop))
     try:
         yield Housedesk(app, botapi, channel, http_url)
     finally:
         stop.set()
+        await leading
         await worker
         await channel.stop()
         await runner.cleanup()

@@ -1,0 +1,1 @@
+"""Several ``housedesk run`` processes on one database: leads of periodic jobs, the registry."""

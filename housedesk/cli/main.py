@@ -24,6 +24,7 @@ from housedesk.bootstrap import App, bootstrap
 from housedesk.cli.blobs import add_blobs_commands
 from housedesk.cli.corrections import add_correction_commands
 from housedesk.cli.gc import add_gc_commands
+from housedesk.cli.incidents import add_incident_commands
 from housedesk.cli.listing import count, print_json_array
 from housedesk.cli.operations import add_ops_commands
 from housedesk.cli.quarantine import add_quarantine_commands
@@ -277,6 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_ops_commands(sub)
     add_telegram_commands(sub)
     add_quarantine_commands(sub)
+    add_incident_commands(sub)
     add_gc_commands(sub)
     add_status_commands(sub)
     add_blobs_commands(sub)

@@ -17,12 +17,12 @@ from types import ModuleType
 
 from aiohttp import web
 
-from desk import journal, signin
+from desk import journal, monitor, signin
 from desk.context import BASE, DESK, DeskContext
 from desk.errors import domain_errors
 from desk.security import headers, session
 
-PAGES: tuple[ModuleType, ...] = (signin, journal)
+PAGES: tuple[ModuleType, ...] = (signin, journal, monitor)
 """The page modules; each exposes ``routes`` (an ``aiohttp.web.RouteTableDef``)."""
 STATIC = Path(__file__).parent / "static"
 

@@ -9,10 +9,10 @@ from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
 
 from bots.callbacks import PickLanguage
 from bots.context import InPrivateChat
-from bots.keyboards import LANGUAGE_NAMES, language_choice
+from bots.keyboards import LANGUAGE_NAMES, language_choice, main_menu
 from core.directory.residents import set_blocked, set_language
 from core.i18n import N_, gettext, normalize_language
-from core.storage.models import Person
+from core.storage.models import Person, Role
 
 PRIVATE = InPrivateChat()
 REGISTER_FIRST = N_("Please register first: open the link from your building's poster.")
@@ -55,7 +55,8 @@ async def ask_language(message: Message, lang: str) -> None:
 async def language_chosen(
     callback: CallbackQuery, callback_data: PickLanguage, person: Person | None
 ) -> None:
-    """Remember the language for the person writing (see ``PersonMiddleware``)."""
+    """Remember the language for the person writing (see ``PersonMiddleware``); a resident
+    gets the menu in it (the command menu follows: ``bots.menu_keeper``)."""
     lang = normalize_language(callback_data.code)
     if person is None:
         await callback.answer(gettext(lang, REGISTER_FIRST), show_alert=True)
@@ -68,7 +69,8 @@ async def language_chosen(
                 lang,
                 N_("I will speak {name} from now on."),
                 name=LANGUAGE_NAMES.get(lang, lang),
-            )
+            ),
+            reply_markup=main_menu(lang) if person.role == Role.RESIDENT else None,
         )
 
 

@@ -9,16 +9,17 @@ from datetime import timedelta
 
 from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
-from aiogram.types import BotCommand
+from aiogram.types import BotCommand, BotCommandScopeChat
 
 from bots import common
 from bots.context import PersonMiddleware
 from bots.errors import build_errors_router
 from bots.media import VoiceToText
 from bots.menu_keeper import MenuKeeper
+from bots.menu_keeper import MenuKeeper
 from bots.residents import incident, menu, registration, report, requests
 from bots.staff import access, cards, corrections, manager, registrations, work
-from bots.staff.menus import TECHNICIAN_COMMANDS
+from bots.staff.menus import TECHNICIAN_COMMANDS, set_person_menu
 from core.clock import Clock
 from core.directory.invites import staff_by_chat
 from core.directory.residents import resident_by_chat
@@ -27,6 +28,7 @@ from core.incidents.service import IncidentService
 from core.operations.announcements import Announcer
 from core.reports.figures import Reports
 from core.storage.blobs import BlobStore
+from core.storage.models import Person
 from core.tickets.service import TicketService
 
 log = logging.getLogger(__name__)
@@ -83,6 +85,7 @@ def build_resident_dispatcher(
     """The residents' building bot."""
     dispatcher = services.dispatcher(storage, isolation)
     dispatcher.update.outer_middleware(PersonMiddleware(resident_by_chat, "resident"))
+    dispatcher.update.outer_middleware(MenuKeeper(set_resident_menu))
     dispatcher.include_routers(
         common.cancel_router(),
         common.membership_router(),
@@ -105,6 +108,7 @@ def build_staff_dispatcher(
     """The staff bot."""
     dispatcher = services.dispatcher(storage, isolation)
     dispatcher.update.outer_middleware(PersonMiddleware(staff_by_chat, "staff"))
+    dispatcher.update.outer_middleware(MenuKeeper(set_person_menu))
     dispatcher.include_routers(
         common.cancel_router(),
         common.membership_router(),
@@ -121,6 +125,18 @@ def build_staff_dispatcher(
         common.leftovers_router(N_("Use the buttons on a card, or /help.")),
     )
     return dispatcher
+
+
+async def set_resident_menu(bot: Bot, person: Person, chat_id: int) -> None:
+    """A resident's own menu in the language they chose (none chosen: the bot's menu in
+    their Telegram app's language stays)."""
+    if not person.language:
+        return
+    commands = [
+        BotCommand(command=name, description=gettext(person.language, description))
+        for name, description in RESIDENT_COMMANDS
+    ]
+    await bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id=chat_id))
 
 
 async def set_command_menus(bot: Bot, commands: tuple[tuple[str, str], ...]) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from core.i18n import N_, gettext
 from core.storage.models import Building, EventType, Status, Ticket
 from core.tickets.service import TicketDetail, deadline_lines, local_time
+from core.tickets.timeline import event_text
 from core.tickets.workflow import OPEN_STATUSES, status_name
 from presentation.views import ticket_detail
 
@@ -23,9 +24,12 @@ EVENT_NAMES = {
     EventType.DEADLINE_BREACH: N_("deadline missed"),
     EventType.NOTIFICATION_FAILED: N_("not delivered"),
     EventType.ROUTING: N_("routing"),
+    EventType.MERGED: N_("merged"),
 }
 """Timeline rows worth showing in a chat (``notification_sent`` is left out)."""
 HISTORY_ROWS = 8
+VERIFIED = N_("✅ Verified: the resident's flat is confirmed.")
+NOT_VERIFIED = N_("⚠️ Not verified: the resident's flat is not confirmed.")
 
 
 def ticket_line(ticket: Ticket, lang: str) -> str:
@@ -47,6 +51,7 @@ def ticket_text(found: TicketDetail, building: Building | None, lang: str) -> st
         lines.append(detail["description"])
     if detail["requester"]:
         lines.append(gettext(lang, N_("Resident: {name}"), name=detail["requester"]))
+        lines.append(gettext(lang, VERIFIED if detail["verified"] else NOT_VERIFIED))
     if detail["assignee"]:
         lines.append(gettext(lang, N_("Assigned to: {name}"), name=detail["assignee"]))
     if found.ticket.status in OPEN_STATUSES:
@@ -60,7 +65,8 @@ def ticket_text(found: TicketDetail, building: Building | None, lang: str) -> st
         for event in history[-HISTORY_ROWS:]:
             when = local_time(datetime.fromisoformat(event["at"]), building, lang)
             kind = _event_name(event, lang)
-            text = f": {event['text']}" if event["text"] else ""
+            said = event_text(event["text"], event["data"], lang)
+            text = f": {said}" if said else ""
             lines.append(f"{when} · {kind} · {event['actor']}{text}")
     return "\n".join(lines)
 

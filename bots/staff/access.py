@@ -46,18 +46,17 @@ async def link(
     lang: str,
     clock: Clock,
 ) -> None:
-    if staff is None:
+    if staff is None:  # a new link: the menu keeper does not know the person yet
         staff = await redeem_invite(command.args or "", user.id, clock)
-    await set_person_menu(bot, staff, message.chat.id)
+        await set_person_menu(bot, staff, message.chat.id)
     welcome = gettext(lang, N_("Welcome, {name}!"), name=staff.name)
     await message.answer(welcome + "\n\n" + help_text(staff, lang))
 
 
-async def start(message: Message, bot: Bot, staff: Person | None, lang: str) -> None:
+async def start(message: Message, staff: Person | None, lang: str) -> None:
     if staff is None:
         await message.answer(gettext(lang, REFUSAL))
         return
-    await set_person_menu(bot, staff, message.chat.id)
     await message.answer(help_text(staff, lang))
 
 

@@ -55,6 +55,7 @@ from core.storage.rawsql import fetch
 from core.storage.rows import from_row, insert
 from core.tickets.commands import NewTicket
 from core.tickets.service import Routed, TicketService, assignment_actions
+from core.tickets.timeline import Saying
 from core.tickets.workflow import OPEN_STATUSES
 
 ROUTING = Actor.system("routing")
@@ -78,7 +79,7 @@ class Pick:
     whose person is paged once the ticket is theirs)."""
 
     person: Person
-    reason: str
+    reason: str | Saying
     page_step: int | None = None
     waited: int | None = None
     """An escalation: the minutes the previous person on the duty list had to accept."""
@@ -330,9 +331,11 @@ class Router:
         tz = BusinessCalendar.of(ticket.building).tz
         previous = people.get(plan.member_ids[plan.step]) if plan.step >= 0 else None
         why = (
-            "after-hours emergency"
+            Saying("after_hours")
             if previous is None
-            else f"{previous.name} did not accept within {plan.escalate_after_minutes} min"
+            else Saying(
+                "not_accepted", {"name": previous.name, "minutes": plan.escalate_after_minutes}
+            )
         )
         skipped: list[dict[str, str]] = []
         for index in range(plan.step + 1, len(plan.member_ids)):
@@ -343,9 +346,13 @@ class Router:
             if reason is not None:
                 skipped.append({"name": person.name, "reason": reason})
                 continue
+            step = Saying(
+                "duty_step",
+                {"step": index + 1, "of": len(plan.member_ids), "name": person.name, "reason": why},
+            )
             await self._event(
                 ticket,
-                f"Duty list step {index + 1} of {len(plan.member_ids)}: {person.name} ({why})",
+                str(step),
                 now,
                 {
                     "decision": "duty",
@@ -353,8 +360,9 @@ class Router:
                     "of": len(plan.member_ids),
                     "person": person.name,
                     "person_id": person.id,
-                    "reason": why,
+                    "reason": str(why),
                     "skipped": skipped,
+                    **step.as_data(),
                 },
             )
             plan.step = index
@@ -362,11 +370,17 @@ class Router:
             await plan.save(update_fields=["step", "next_at"])
             waited = plan.escalate_after_minutes if previous is not None else None
             return Pick(person, why, page_step=index + 1, waited=waited)
+        exhausted = Saying("duty_exhausted", {"reason": why})
         await self._event(
             ticket,
-            f"Nobody on the duty list accepted ({why}): left in the dispatchers' queue",
+            str(exhausted),
             now,
-            {"decision": "duty_exhausted", "reason": why, "skipped": skipped},
+            {
+                "decision": "duty_exhausted",
+                "reason": str(why),
+                "skipped": skipped,
+                **exhausted.as_data(),
+            },
         )
         await _finish(plan, now, "exhausted")
         return None

@@ -71,6 +71,8 @@ class EventType(StrEnum):
     NOTIFICATION_SENT = "notification_sent"
     NOTIFICATION_FAILED = "notification_failed"
     ROUTING = "routing"
+    MERGED = "merged"
+    """A duplicate was merged into this ticket (its requester follows it)."""
 
 
 class PlanKind(StrEnum):

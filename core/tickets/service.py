@@ -70,6 +70,7 @@ from core.tickets.guards import (
     require_scope,
     require_unfinished,
 )
+from core.tickets.timeline import Saying, said
 from core.tickets.versioned import save_changes
 from core.tickets.workflow import STATUS_NAMES, check_transition, status_name
 
@@ -135,7 +136,7 @@ class Routed:
     response_due_at: datetime | None = None
     due_at: datetime | None = None
     assignee: Person | None = None
-    reason: str = ""
+    reason: str | Saying = ""
     then: Callable[[], Awaitable[None]] | None = None
     """Runs once the decision is written (e.g. paging the person on duty)."""
 
@@ -565,7 +566,7 @@ class TicketService:
         actor: Actor,
         assignee: Person,
         *,
-        reason: str = "",
+        reason: str | Saying = "",
         escalated_after: int | None = None,
     ) -> TicketEvent:
         """Give the ticket to a member of staff and send them the assignment card
@@ -586,7 +587,7 @@ class TicketService:
         ticket: Ticket,
         actor: Actor,
         assignee: Person,
-        reason: str,
+        reason: str | Saying,
         *also: str,
         files: Sequence[Attachment] | None = None,
         contacts: Sequence[Contact] | None = None,
@@ -604,8 +605,8 @@ class TicketService:
             EventType.ASSIGNED,
             actor,
             public=False,
-            text=reason,
-            data={"from": previous, "to": assignee.name, "to_id": assignee.id},
+            text=str(reason),
+            data={"from": previous, "to": assignee.name, "to_id": assignee.id, **said(reason)},
         )
         if contacts is None:
             contacts = await _contacts_of(ticket.requester)
@@ -932,29 +933,32 @@ class TicketService:
             duplicate.status, duplicate.closed_at = Status.CLOSED, now
             duplicate.linked_to = survivor
             await self._save(duplicate, "status", "closed_at", "linked_to")
+            into = Saying("merged_into", {"other": survivor.ref})
             closed = await self._event(
                 duplicate,
                 EventType.STATUS_CHANGED,
                 actor,
                 public=True,
-                text=f"merged into {survivor.ref}",
+                text=str(into),
                 data={
                     "from": previous.value,
                     "to": Status.CLOSED.value,
                     "merged_into": survivor.id,
+                    **into.as_data(),
                 },
             )
             await self._save(survivor)
+            joined = Saying("merged_from", {"other": duplicate.ref})
             await self._event(
                 survivor,
-                EventType.ROUTING,
+                EventType.MERGED,
                 actor,
                 public=False,
-                text=f"{duplicate.ref} merged into this request",
+                text=str(joined),
                 data={
-                    "decision": "merge",
                     "merged": duplicate.id,
                     "follower_id": duplicate.requester_id,  # type: ignore[attr-defined]
+                    **joined.as_data(),
                 },
             )
             language = requester_language(duplicate)
@@ -1015,8 +1019,8 @@ class TicketService:
     ) -> None:
         """Tell the requesters of duplicates merged into ``ticket`` what its requester was
         told (``text_in``: the text in a language)."""
-        merges = await TicketEvent.filter(ticket_id=ticket.id, type=EventType.ROUTING)
-        ids = {e.data.get("follower_id") for e in merges if e.data.get("decision") == "merge"}
+        merges = await TicketEvent.filter(ticket_id=ticket.id, type=EventType.MERGED)
+        ids = {e.data.get("follower_id") for e in merges}
         ids.discard(None)
         ids.discard(ticket.requester_id)  # type: ignore[attr-defined]
         for person in await Person.filter(id__in=list(ids)).order_by("id"):

@@ -101,7 +101,19 @@ async def test_registration_flats_language_and_cancel(app: App, botapi: BotApiSe
         pavel.send("/lang")
         languages = await pavel.sees("Выберите язык:")
         pavel.press(languages, "English")
-        await pavel.sees("I will speak English from now on.")
+        chosen = await pavel.sees("I will speak English from now on.")
+        assert "🔧 Technical problem" in [
+            b["text"] for row in chosen["reply_markup"]["inline_keyboard"] for b in row
+        ]
+        await botapi.wait_for_call(  # the chat's command menu follows the language
+            RESIDENT,
+            "setMyCommands",
+            lambda call: (
+                "5550002" in str(call.params.get("scope")) and "My requests" in str(call.params)
+            ),
+        )
+        menu_commands = botapi.commands(RESIDENT, "", {"type": "chat", "chat_id": 5550002})
+        assert ("my", "My requests") in [(c["command"], c["description"]) for c in menu_commands]
         pavel.send("/my")
         await pavel.sees("You have no requests yet.")
 

@@ -305,6 +305,11 @@ async def test_a_manager_merges_a_duplicate_and_edits_a_ticket(
         await alice.sees(f"#{survivor} is changed: ЖК Липовый, flat 12, Drain blockage.")
         alice.send(f"/edit #{survivor} flat 999")
         await alice.sees("ЖК Липовый has no flat 999.")
+        alice.send(f"/ticket #{survivor}")
+        shown = await alice.sees(f"#{duplicate} was merged into this request")
+        assert (
+            f"· merged · Alice Manager: #{duplicate} was merged into this request;" in shown["text"]
+        )
         await app.tickets.change_status(survivor, CLI, Status.DONE, note="Roof sealed")
 
     gone = await app.tickets.get(duplicate)
@@ -313,7 +318,9 @@ async def test_a_manager_merges_a_duplicate_and_edits_a_ticket(
     assert (kept.building.code, kept.unit.number, kept.category.code) == ("LIPA", "12", "drain")  # type: ignore[union-attr]
     assert kept.due_at == kept.created_at + timedelta(minutes=120)
     rows = await TicketEvent.filter(ticket_id=survivor, type=EventType.ROUTING).order_by("id")
-    assert [r.data["decision"] for r in rows] == ["merge", "edit", "edit"]
+    assert [r.data["decision"] for r in rows] == ["edit", "edit"]
+    [merged] = await TicketEvent.filter(ticket_id=survivor, type=EventType.MERGED)
+    assert (merged.data["merged"], merged.data["follower_id"]) == (duplicate, mia.id)
     to_mia = [
         json.dumps(p, ensure_ascii=False)
         for p in await OutboxMessage.filter(recipient="5550002").values_list("payload", flat=True)
@@ -340,7 +347,8 @@ async def test_tickets_edit_and_merge_from_the_cli(app: App) -> None:
     assert (ticket.unit.number, ticket.category.code) == ("31", "drain")  # type: ignore[union-attr]
     assert (await app.tickets.get(second)).status == Status.CLOSED
     edits = await TicketEvent.filter(ticket_id=first, type=EventType.ROUTING).count()
-    assert edits == 2  # one edit (flat and category together), one merge
+    assert edits == 1  # flat and category together
+    assert await TicketEvent.filter(ticket_id=first, type=EventType.MERGED).count() == 1
 
 
 async def test_a_mail_from_an_unknown_sender_is_offered_to_the_dispatchers(

@@ -22,6 +22,7 @@ from core.storage.models import (
     Ticket,
     TicketEvent,
 )
+from core.tickets.timeline import event_text
 from housedesk.bootstrap import App
 from tests.core.ops_world import World, build_world, new_ticket, on, routed
 
@@ -112,6 +113,13 @@ async def test_ladder_skips_the_absent_and_ends_with_the_manager(app: App) -> No
         "left in the dispatchers' queue"
     )
     assert (await RoutingPlan.get(ticket=ticket)).outcome == "exhausted"
+    assert event_text(steps[1].text, steps[1].data, "ru") == (
+        "Дежурный список, шаг 3 из 4: Olga Electric (Bob Plumber: заявка не принята за 15 мин)"
+    )
+    escalated = await TicketEvent.filter(ticket=ticket, type=EventType.ASSIGNED).order_by("-id")
+    assert event_text(escalated[0].text, escalated[0].data, "pl") == (
+        "Olga Electric: zgłoszenie nieprzyjęte w ciągu 15 min"
+    )
 
 
 async def test_manual_assignment_stops_the_ladder(app: App) -> None:

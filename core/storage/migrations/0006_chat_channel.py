@@ -12,6 +12,7 @@ from typing import Any
 from tortoise import fields, migrations
 from tortoise.migrations import operations as ops
 
+from core.storage.migration_ops import AlterDescription
 from core.storage.models import Channel, ContactKind
 
 _RENAME_ROWS = [
@@ -48,22 +49,6 @@ async def _events_backward(apps: Any, schema_editor: Any) -> None:
     await _event_channel(schema_editor, "chat", "telegram")
 
 
-class _AlterDescription(ops.AlterField):
-    """AlterField of a description only: a column comment, none on SQLite."""
-
-    async def database_forward(
-        self, app_label: str, old_state: Any, new_state: Any, state_editor: Any = None
-    ) -> None:
-        if state_editor is not None and state_editor.DIALECT != "sqlite":
-            await super().database_forward(app_label, old_state, new_state, state_editor)
-
-    async def database_backward(
-        self, app_label: str, old_state: Any, new_state: Any, state_editor: Any = None
-    ) -> None:
-        if state_editor is not None and state_editor.DIALECT != "sqlite":
-            await super().database_backward(app_label, old_state, new_state, state_editor)
-
-
 class Migration(migrations.Migration):
     dependencies = [("models", "0005_ticket_version")]
 
@@ -72,7 +57,7 @@ class Migration(migrations.Migration):
     operations = [
         ops.RunSQL(_RENAME_ROWS, reverse_sql=_UNRENAME_ROWS),
         ops.RunPython(_events_forward, _events_backward),
-        _AlterDescription(
+        AlterDescription(
             model_name="Contact",
             name="kind",
             field=fields.CharEnumField(
@@ -81,7 +66,7 @@ class Migration(migrations.Migration):
                 max_length=16,
             ),
         ),
-        _AlterDescription(
+        AlterDescription(
             model_name="Ticket",
             name="channel",
             field=fields.CharEnumField(

@@ -16,7 +16,6 @@ from bots.context import PersonMiddleware
 from bots.errors import build_errors_router
 from bots.media import VoiceToText
 from bots.menu_keeper import MenuKeeper
-from bots.menu_keeper import MenuKeeper
 from bots.residents import incident, menu, registration, report, requests
 from bots.staff import access, cards, corrections, manager, registrations, work
 from bots.staff.menus import TECHNICIAN_COMMANDS, set_person_menu

@@ -8,6 +8,8 @@ together they stay under those limits. Waiting senders are served by :class:`Urg
 (an answer to a person before bulk traffic such as announcements), first come first served
 within one priority; a send held back only by its own chat's limit never holds others up.
 A 429 from Telegram pauses the whole budget for ``retry_after`` (:meth:`RateBudget.hold`).
+With several processes, a :class:`SharedLimit` (:mod:`bots.shared_budget`) makes each message
+the budget lets go also wait for the bot's budget shared by all of them.
 
 A message counts against a window from the moment it may go until a window after its
 request came back, so however long requests take on the way, Telegram never sees more than
@@ -19,14 +21,29 @@ from __future__ import annotations
 import asyncio
 import bisect
 import itertools
+import logging
 import math
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Protocol
 
 ChatId = int | str
+log = logging.getLogger(__name__)
+
+
+class SharedLimit(Protocol):
+    """A budget shared with other processes (see :mod:`bots.shared_budget`)."""
+
+    async def take(self, chat: ChatId | None) -> float:
+        """Take one message to ``chat``; the seconds to wait before sending it."""
+        ...
+
+    async def hold(self, seconds: float) -> None:
+        """Nothing is sent by any process for ``seconds``."""
+        ...
 
 
 class Urgency(IntEnum):
@@ -117,8 +134,12 @@ class _Waiter:
 class RateBudget:
     """The shared rate budget of one bot token (see the module's docstring)."""
 
-    def __init__(self, limits: BudgetLimits | None = None) -> None:
+    def __init__(
+        self, limits: BudgetLimits | None = None, shared: SharedLimit | None = None
+    ) -> None:
         self.limits = limits or BudgetLimits()
+        self.shared = shared
+        self._holding: set[asyncio.Task[None]] = set()
         self._overall = _SlidingWindow(self.limits.overall)
         self._chats: dict[ChatId, _SlidingWindow] = {}
         self._waiting: list[_Waiter] = []
@@ -150,6 +171,8 @@ class RateBudget:
                 self._release(waiter.granted.result())  # granted just as it was cancelled
             raise
         try:
+            if self.shared is not None:
+                await _shared_turn(self.shared, chat)
             yield
         finally:
             self._release(stamps)
@@ -164,6 +187,10 @@ class RateBudget:
         """Telegram asked to wait (a 429): nothing is sent for ``seconds``."""
         self._held_until = max(self._held_until, time.monotonic() + seconds)
         self._grant()
+        if self.shared is not None:
+            task = asyncio.ensure_future(_hold_shared(self.shared, seconds))
+            self._holding.add(task)
+            task.add_done_callback(self._holding.discard)
 
     def _grant(self) -> None:
         """Let every waiter go whose limits allow it, by priority; wake again when one might."""
@@ -222,3 +249,21 @@ class RateBudget:
             if chat in waiting or not window.idle(now)
         }
         self._prune_at = max(_PRUNE_FROM, 2 * len(self._chats))
+
+
+async def _shared_turn(shared: SharedLimit, chat: ChatId | None) -> None:
+    """Wait for the budget shared with other processes (alone when it cannot be asked)."""
+    try:
+        wait = await shared.take(chat)
+    except Exception as exc:  # the database is away: this process's budget still holds
+        log.warning("telegram: shared rate budget unavailable: %s", exc)
+        return
+    if wait > 0:
+        await asyncio.sleep(wait)
+
+
+async def _hold_shared(shared: SharedLimit, seconds: float) -> None:
+    try:
+        await shared.hold(seconds)
+    except Exception as exc:
+        log.warning("telegram: cannot hold the shared rate budget: %s", exc)

@@ -29,6 +29,7 @@ from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiohttp import web
 from telegram.error import InvalidToken
+from tortoise import connections
 
 from bots.answer_budget import BudgetedAnswers
 from bots.dispatchers import (
@@ -42,12 +43,15 @@ from bots.dispatchers import (
 from bots.fsm_storage import conversation_storage
 from bots.inbox_feed import UpdateFeed
 from bots.rate_budget import BudgetLimits, RateBudget, Window
+from bots.shared_budget import SharedBotBudget
+from bots.staff.desk import DeskAddress
 from bots.staff.menus import set_staff_menus
 from bots.telegram_sender import TelegramSender
 from core.messaging.inbox import InboxPolicy
 from core.messaging.routes import Route
 from housedesk.bootstrap import App
 from housedesk.cluster.leadership import cancelled_on_resign
+from housedesk.settings.config import DeskSettings
 from housedesk.settings.telegram import TelegramSettings
 
 log = logging.getLogger("housedesk")
@@ -158,6 +162,7 @@ async def start_telegram(
         reports=app.operations.reports,
         announcer=app.operations.announcer,
         incidents=app.incidents,
+        desk=desk_address(app.settings.desk),
     )
     for kind in BOT_KINDS:
         running = await _start_bot(app, settings, kind, services, storage, isolation)
@@ -191,7 +196,8 @@ async def _start_bot(
         app.channel_states[kind.channel] = "off"
         log.info("telegram: %s bot is off (no %s_token)", kind.name, kind.name)
         return None
-    budget = RateBudget(BudgetLimits(overall=Window(settings.messages_per_second, 1.0)))
+    limits = BudgetLimits(overall=Window(settings.messages_per_second, 1.0))
+    budget = RateBudget(limits, shared=_shared_budget(token, limits))
     sender = TelegramSender(token, settings.api_base, app.blobs, budget=budget)
     try:
         await sender.start()
@@ -220,6 +226,13 @@ async def _start_bot(
     return RunningBot(kind, bot, dispatcher, sender, feed)
 
 
+def _shared_budget(token: str, limits: BudgetLimits) -> SharedBotBudget | None:
+    """On PostgreSQL the bot's budget is shared by every process (several may run)."""
+    if connections.get("default").capabilities.dialect != "postgres":
+        return None
+    return SharedBotBudget(token.split(":", 1)[0], limits)  # the bot's public id, not its token
+
+
 async def _poll(running: RunningBot, timeout: int) -> None:
     """Long-poll until stopped; a webhook left from webhook mode would block getUpdates."""
     with contextlib.suppress(TelegramAPIError, TelegramNetworkError):
@@ -241,3 +254,10 @@ async def _stop_feed(running: RunningBot) -> None:
     delivered again)."""
     if running.handling is not None:
         await running.handling
+
+
+def desk_address(settings: DeskSettings) -> DeskAddress | None:
+    """Where ``/desk`` sends staff (None: the desk has no public address)."""
+    if not settings.public_url:
+        return None
+    return DeskAddress(settings.public_url.rstrip("/"), timedelta(minutes=settings.link_minutes))

@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
+RUN_STAMP := $(VENV)/.installed
 CONFIG ?= config.example.toml
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
 
@@ -15,9 +16,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+$(RUN_STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+	@touch $(RUN_STAMP)
+
 install: $(STAMP)  ## a local .venv with the project and its dev extras
 
-run: install  ## init the SQLite database, import the example directory, start the service
+run: $(RUN_STAMP)  ## init the SQLite database, import the example directory, start the service
 	$(BIN)/housedesk --config $(CONFIG) init
 	$(BIN)/housedesk --config $(CONFIG) import examples/directory.toml
 	exec $(BIN)/housedesk --config $(CONFIG) run

@@ -26,6 +26,8 @@ def read_directory(path: Path) -> DirectoryFile:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InvalidInput(f"no such file: {path}") from None
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -13,6 +13,7 @@ from core.directory.invites import INVITE_TTL, create_invite
 from core.directory.lookup import building_by_code, find_staff
 from core.errors import InvalidInput
 from housedesk.bootstrap import App
+from housedesk.cli.directory import add_building_list, add_staff_list
 from housedesk.settings.telegram import TelegramSettings
 
 
@@ -70,13 +71,14 @@ async def cmd_building_qr(app: App, args: argparse.Namespace) -> int:
 
 
 def add_telegram_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``staff invite`` and ``building qr`` to the ``housedesk`` parser."""
+    """Add ``staff invite|list`` and ``building qr|list`` to the ``housedesk`` parser."""
     staff = sub.add_parser("staff", help="staff and the staff bot").add_subparsers(
         dest="staff_command", required=True
     )
     p = staff.add_parser("invite", help="a one-time code that links a Telegram account")
     p.add_argument("name", help="name, email, phone or Telegram id of the staff member")
     p.set_defaults(func=cmd_staff_invite)
+    add_staff_list(staff)
 
     building = sub.add_parser("building", help="buildings and their posters").add_subparsers(
         dest="building_command", required=True
@@ -85,3 +87,4 @@ def add_telegram_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     p.add_argument("code", help="the building's code")
     p.add_argument("--out", help="the PNG file to write (default: CODE-poster.png)")
     p.set_defaults(func=cmd_building_qr)
+    add_building_list(building)

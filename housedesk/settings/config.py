@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from housedesk.settings.blobs import BlobSettings
 from housedesk.settings.operations import OperationsSettings
+from housedesk.settings.paths import anchored
 from housedesk.settings.telegram import TelegramSettings
 
 ENV_PREFIX = "HOUSEDESK_"
@@ -272,9 +273,14 @@ def load_settings(path: Path | str | None = None) -> Settings:
             data = tomllib.loads(file.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ConfigError(f"config file not found: {file}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"config file {file} is not UTF-8 text (byte {exc.start}); save it as UTF-8"
+            ) from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {file} is not valid TOML: {exc}") from None
     try:
-        return Settings(**data)
+        settings = Settings(**data)
     except ValidationError as exc:
         raise ConfigError(_format_error(exc)) from None
+    return anchored(settings, Path(chosen).resolve().parent) if chosen else settings

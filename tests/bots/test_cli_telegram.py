@@ -15,6 +15,7 @@ from core.storage.db import close_db, migrate_db, open_db, sqlite_url
 from housedesk.cli.telegram import bot_username
 from housedesk.settings.telegram import TelegramSettings
 from tests.bots.support import RESIDENT, load_example_directory
+from tests.cli.test_cli import CWD_DATA
 from tests.conftest import REPO
 from tests.fakes.botapi import BotApiServer
 
@@ -26,6 +27,7 @@ def housedesk(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env["PYTHONPATH"] = str(REPO)
     env["HOUSEDESK_TELEGRAM__RESIDENT_BOT_USERNAME"] = "oak_resident_bot"
     env["HOUSEDESK_TELEGRAM__STAFF_BOT_USERNAME"] = "@oak_staff_bot"
+    env.update(CWD_DATA)
     return subprocess.run(
         [sys.executable, "-m", "housedesk.cli", "--config", str(CONFIG), *args],
         cwd=cwd,

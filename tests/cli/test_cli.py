@@ -18,12 +18,19 @@ from tests.conftest import REPO
 
 EXAMPLE_CONFIG = REPO / "config.example.toml"
 EXAMPLE_DIRECTORY = REPO / "examples" / "directory.toml"
+CWD_DATA = {
+    "HOUSEDESK_STORAGE__DATA_DIR": "data",
+    "HOUSEDESK_DATABASE__URL": "sqlite://data/housedesk.sqlite3",
+}
+"""The example config's data under the working directory (the test's own folder): paths
+in variables are relative to it, those in the file to the file's folder."""
 
 
 def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOUSEDESK_")}
     env["PYTHONPATH"] = str(REPO)
     env["HOUSEDESK_EMAIL__SMTP_LISTEN"] = f"127.0.0.1:{_free_port()}"
+    env.update(CWD_DATA)
     env.update(extra)
     return env
 

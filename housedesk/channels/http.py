@@ -32,10 +32,10 @@ async def healthz(request: web.Request) -> web.Response:
         "channels": dict(app.channel_states),
         "cluster": await cluster_view(app, database_up),
     }
-    body.update(await runtime_view(app, database_up))
+    shown: dict[str, object] = {**body, **await runtime_view(app, database_up)}
     if degraded(app):
-        body["status"] = "degraded"
-    return web.json_response(body, status=200 if database_up else 503)
+        shown["status"] = "degraded"
+    return web.json_response(shown, status=200 if database_up else 503)
 
 
 async def cluster_view(app: App, database_up: bool) -> dict[str, object]:

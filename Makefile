@@ -40,6 +40,12 @@ system-deps:  ## Debian packages the tests use (dovecot for IMAP, chromium for t
 	      || echo "warning: could not install chromium; desk browser tests will skip (fail under CI=true)"; \
 	  else echo "warning: chromium missing and cannot be installed here; desk browser tests will skip"; fi; }
 
+	@command -v espeak-ng >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng >/dev/null) \
+	      || echo "warning: could not install espeak-ng; the PBX speech test will skip"; \
+	  else echo "warning: espeak-ng missing and cannot be installed here; the PBX speech test will skip"; fi; }
+
 test: install system-deps test-sqlite test-postgres  ## the whole suite on SQLite, the core suite on PostgreSQL
 
 test-sqlite: install

@@ -37,7 +37,7 @@ from bench.seeding import (
 )
 from core.actors import Actor
 from core.clock import FrozenClock
-from core.operations.announcements import Announcer
+from core.operations.announcements import Announcer, Draft
 from core.operations.jobs import Operations
 from core.operations.routing import Router
 from core.reports.figures import Reports
@@ -111,7 +111,9 @@ async def _jobs(kind: str, url: str, args: argparse.Namespace) -> bool:
         announcer = Announcer(clock, mail_domain="bench.example")
         announce_ok, result = await _measured(
             f"(b) announcement to {args.residents:,} residents",
-            lambda: announcer.announce("B1", "Water is off on Friday.", Actor.system("bench")),
+            lambda: announcer.announce(
+                Draft("Water is off on Friday.", "B1"), Actor.system("bench")
+            ),
         )
         print(f"      {result.queued:,} messages queued")
         reports = Reports(clock)

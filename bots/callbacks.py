@@ -70,6 +70,13 @@ class SkipComment(CallbackData, prefix="sk"):
     ticket_id: int
 
 
+class AnnouncementChoice(CallbackData, prefix="an"):
+    """The sender sends (or cancels) the announcement they drafted (staff bot)."""
+
+    announcement_id: int
+    send: bool
+
+
 class SetBuilding(CallbackData, prefix="sb"):
     """A dispatcher sets the building of a ticket that has none (staff bot)."""
 

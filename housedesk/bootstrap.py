@@ -159,6 +159,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> App:
     if settings.operations.scheduler_enabled:
         interval = settings.operations.tick_interval_s
         jobs = {**operations.jobs.jobs, "incidents": IncidentJobs(incidents).run}
+        jobs["announcements"] = operations.announcer.run_due
         scheduler = OpsScheduler(jobs, clock, interval)
     return App(
         settings=settings,
@@ -223,6 +224,8 @@ def build_operations(
             mail_domain=tickets.notifier.settings.mail_domain,
             per_second=settings.announce_per_second,
             max_attempts=max_attempts,
+            per_resident_per_hour=settings.announcements_per_resident_per_hour,
+            timezone=settings.timezone,
         ),
     )
 

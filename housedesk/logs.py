@@ -89,6 +89,7 @@ def configured_secrets(settings: Settings) -> list[str]:
         settings.email.imap.password,
         settings.email.outgoing.password or "",
         settings.voicemail.http_token,
+        settings.pbx.status_token,
         urlsplit(settings.database.url).password or "",
     ]
     return [value for value in values if value]

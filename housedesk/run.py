@@ -19,6 +19,7 @@ from core.storage.db import close_db, open_db, pending_migrations
 from housedesk.bootstrap import App
 from housedesk.channels.email import start_email
 from housedesk.channels.http import build_http_app
+from housedesk.channels.pbx import pbx_http_routes
 from housedesk.channels.rating import rating_http_routes
 from housedesk.channels.voicemail import voicemail_http_routes, watch_drop_folder
 from housedesk.settings.config import listen_address
@@ -53,7 +54,7 @@ async def serve(
                 "run `housedesk init` first"
             )
         host, port = listen_address(app.settings.http.listen)
-        routes = voicemail_http_routes(app) + rating_http_routes(app)
+        routes = voicemail_http_routes(app) + rating_http_routes(app) + pbx_http_routes(app)
         # Imported here: the bot libraries take seconds to load, and only `run` needs them.
         from housedesk.channels.telegram import start_telegram
 

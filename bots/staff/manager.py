@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from aiogram import Bot, Router
+from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 
+from bots.callbacks import AnnouncementChoice
 from bots.context import IsStaff
-from bots.media import read_content
-from core.actors import Actor
-from core.errors import InvalidInput
+from bots.staff import announcing
 from core.i18n import N_, gettext, ngettext
-from core.operations.announcements import Announcer, Photo
 from core.reports.figures import Reports
-from core.storage.blobs import BlobStore
 from core.storage.models import Person
 from core.tickets.access import SEES_ALL, require_role
 from presentation.reports.text import report_text
@@ -101,42 +98,6 @@ async def export(
     await message.answer_document(BufferedInputFile(workbook, name))
 
 
-async def announce(
-    message: Message,
-    command: CommandObject,
-    bot: Bot,
-    staff: Person,
-    lang: str,
-    announcer: Announcer,
-    blobs: BlobStore,
-) -> None:
-    """``/announce BUILDING|all TEXT``, also as the caption of a photo to send with it."""
-    require_role(staff, SEES_ALL)
-    target, _, text = (command.args or "").strip().partition(" ")
-    if not target or not text.strip():
-        usage = N_("Usage: /announce BUILDING|all TEXT")
-        raise InvalidInput(usage, message=usage)
-    building = None if target.lower() == "all" else target
-    photo = None
-    if message.photo:
-        [picture] = (await read_content(message, bot, blobs)).attachments
-        photo = Photo(picture.sha256, picture.content_type, picture.original_name)
-    result = await announcer.announce(building, text, Actor.of(staff), photo)
-    await message.answer(
-        ngettext(
-            lang,
-            "Announcement queued for {n} resident: {chat} by Telegram, {email} by email, "
-            "{unreachable} without a contact.",
-            "Announcement queued for {n} residents: {chat} by Telegram, {email} by email, "
-            "{unreachable} without a contact.",
-            result.chat + result.email + result.unreachable,
-            chat=result.chat,
-            email=result.email,
-            unreachable=result.unreachable,
-        )
-    )
-
-
 def router() -> Router:
     """Reports, exports and announcements for managers, dispatchers and admins."""
     manager = Router(name="staff-manager")
@@ -146,5 +107,6 @@ def router() -> Router:
     manager.message.register(load, Command("load"))
     manager.message.register(ratings, Command("ratings"))
     manager.message.register(export, Command("export"))
-    manager.message.register(announce, Command("announce"))
+    manager.message.register(announcing.announce, Command("announce"))
+    manager.callback_query.register(announcing.decided, AnnouncementChoice.filter(), IsStaff())
     return manager

@@ -74,6 +74,10 @@ class BuildingRow(Row):
     """By language; a plain string is the instructions in the building's ``language``."""
     zone: str | None = None
     units: list[str | int] = []
+    entrances: dict[str, list[str | int]] = {}
+    """Flats by the entrance they are reached by: ``{"1" = ["1-20"], "2" = ["21-40"]}``."""
+    floors: dict[str, list[str | int]] = {}
+    """Flats by floor: ``{"1" = ["1-4", "21-24"]}``."""
     hours: dict[str, list[str]] = {}
     holidays: list[date] = []
 
@@ -98,6 +102,26 @@ class BuildingRow(Row):
     def _units(cls, value: list[str | int]) -> list[str | int]:
         expand_units(value)
         return value
+
+    @field_validator("entrances", "floors")
+    @classmethod
+    def _flats_of(
+        cls, value: dict[str, list[str | int]], info: ValidationInfo
+    ) -> dict[str, list[str | int]]:
+        known = set(expand_units(info.data.get("units") or []))
+        for name, specs in value.items():
+            unknown = [n for n in expand_units(specs) if n not in known]
+            if unknown:
+                raise ValueError(
+                    f"{info.field_name} {name!r} names flats not in units: {unknown[:5]}"
+                )
+        return value
+
+    def placement(self) -> dict[str, tuple[str | None, str | None]]:
+        """Each flat's entrance and floor, where the row says."""
+        entrance = {n: name for name, specs in self.entrances.items() for n in expand_units(specs)}
+        floor = {n: name for name, specs in self.floors.items() for n in expand_units(specs)}
+        return {n: (entrance.get(n), floor.get(n)) for n in expand_units(self.units)}
 
     @field_validator("hours")
     @classmethod

@@ -165,7 +165,7 @@ async def _upsert(
 
 
 async def _building(report: ImportReport, row: BuildingRow) -> None:
-    values = row.model_dump(exclude={"code", "units", "holidays"})
+    values = row.model_dump(exclude={"code", "units", "entrances", "floors", "holidays"})
     values["holidays"] = [d.isoformat() for d in row.holidays]
     before = await Building.get_or_none(code=row.code)
     building: Building = await _upsert(report, Building, {"code": row.code}, values)
@@ -174,9 +174,19 @@ async def _building(report: ImportReport, row: BuildingRow) -> None:
         await Ticket.filter(building=building, next_check_at__not_isnull=True).update(
             next_check_at=F("created_at")
         )
-    existing = set(await Unit.filter(building=building).values_list("number", flat=True))
+    placement = row.placement()
+    existing = {u.number: u for u in await Unit.filter(building=building)}
     new = [n for n in expand_units(row.units) if n not in existing]
-    await Unit.bulk_create([Unit(building=building, number=n) for n in new])
+    await Unit.bulk_create(
+        [
+            Unit(building=building, number=n, entrance=placement[n][0], floor=placement[n][1])
+            for n in new
+        ]
+    )
+    for number, unit in existing.items():  # a flat's entrance and floor follow the file
+        if number in placement and (unit.entrance, unit.floor) != placement[number]:
+            unit.entrance, unit.floor = placement[number]
+            await unit.save(update_fields=["entrance", "floor"])
 
 
 def _calendar(building: Building) -> tuple[Any, ...]:

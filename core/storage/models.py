@@ -100,6 +100,26 @@ class OutboxStatus(StrEnum):
     FAILED = "failed"
 
 
+class AnnouncementKind(StrEnum):
+    """An emergency announcement always goes, and first; an ordinary one is rate-limited."""
+
+    ORDINARY = "ordinary"
+    EMERGENCY = "emergency"
+
+
+class AnnouncementStatus(StrEnum):
+    """Life of an announcement: confirmed by its sender, then queued (at once or when due)."""
+
+    DRAFT = "draft"
+    """Written and counted; waits for the sender's confirmation."""
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    """Its messages are being written to the outbox, a batch at a time."""
+    SENT = "sent"
+    """Every message is in the outbox."""
+    CANCELLED = "cancelled"
+
+
 class IncidentKind(StrEnum):
     """Whether an incident happened (an outage) or was planned ahead (a shut-off)."""
 
@@ -159,6 +179,10 @@ class Unit(Model):
         "models.Building", related_name="units", on_delete=fields.CASCADE
     )
     number = fields.CharField(max_length=32)
+    entrance = fields.CharField(max_length=16, null=True)
+    """The entrance (staircase, block) the flat is reached by, if the directory says."""
+    floor = fields.CharField(max_length=16, null=True)
+    """The floor as people name it (``"3"``, ``"-1"``, ``"G"``), if the directory says."""
 
     class Meta:
         table = "unit"
@@ -458,12 +482,15 @@ class OutboxMessage(Model):
     )
     created_at = fields.DatetimeField()
     sent_at = fields.DatetimeField(null=True)
+    announcement_id = fields.IntField(null=True)
+    """The announcement the row belongs to (a plain id: rows are purged on their own)."""
 
     class Meta:
         table = "outbox"
         indexes = (
             ("status", "channel", "priority", "next_attempt_at"),
             ("channel", "recipient", "status"),
+            ("announcement_id", "status"),  # an announcement's delivered and failed counts
         )
 
 
@@ -535,7 +562,13 @@ class OpsMark(Model):
 
 
 class Announcement(Model):
-    """A message sent to every registered resident of a building, or of all buildings."""
+    """A message to the registered residents of a building (or part of it), or of all.
+
+    ``actor`` wrote it; ``history`` is its timeline (``{"type", "actor", "at"}`` per change);
+    ``cursor`` is the id of the last resident whose message is queued, so sending resumes
+    where it stopped; ``counts`` are the messages queued per channel, the residents nobody
+    can reach and the ordinary ones held back by the hourly limit.
+    """
 
     id = fields.IntField(primary_key=True)
     building: fields.ForeignKeyNullableRelation[Building] = fields.ForeignKeyField(
@@ -549,9 +582,29 @@ class Announcement(Model):
     actor_label = fields.CharField(max_length=200, default="system")
     counts: fields.Field[dict[str, int]] = fields.JSONField(default=dict)
     created_at = fields.DatetimeField()
+    kind = fields.CharEnumField(
+        AnnouncementKind, max_length=16, default=AnnouncementKind.ORDINARY, db_default="ordinary"
+    )
+    status = fields.CharEnumField(
+        AnnouncementStatus, max_length=16, default=AnnouncementStatus.DRAFT, db_default="sent"
+    )
+    scope: fields.Field[dict[str, list[str]]] = fields.JSONField(default=dict)
+    """Within the building: ``{"entrances": [...], "floors": [...], "flats": [...]}``."""
+    send_at = fields.DatetimeField(null=True)
+    """When it goes out (None: as soon as it is confirmed)."""
+    sent_at = fields.DatetimeField(null=True)
+    cursor = fields.IntField(default=0, db_default=0)
+    history: fields.Field[list[dict[str, object]]] = fields.JSONField(default=list)
+    incident: fields.ForeignKeyNullableRelation[Incident] = fields.ForeignKeyField(
+        "models.Incident", related_name="announcements", null=True, on_delete=fields.SET_NULL
+    )
+    """The incident it is the public face of, if any."""
+    reported_at = fields.DatetimeField(null=True)
+    """When its sender was told how many messages were delivered."""
 
     class Meta:
         table = "announcement"
+        indexes = (("status", "send_at"),)  # what is due to go out
 
 
 class InboundUpdate(Model):

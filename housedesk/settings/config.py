@@ -187,6 +187,13 @@ class ClusterSettings(Section):
     """How often a process tries to take the lead of jobs nobody leads, and says it is alive."""
 
 
+class PbxSettings(Section):
+    """``[pbx]``: ``GET /api/pbx/status``, what a PBX's voice menu says to a caller."""
+
+    status_token: str = ""
+    espeak_binary: str = "espeak-ng"
+
+
 class Settings(BaseSettings):
     """Everything housedesk can be told."""
 
@@ -205,6 +212,7 @@ class Settings(BaseSettings):
     email: EmailSettings = EmailSettings()
     speech: SpeechSettings = SpeechSettings()
     voicemail: VoicemailSettings = VoicemailSettings()
+    pbx: PbxSettings = PbxSettings()
     telegram: TelegramSettings = TelegramSettings()
     desk: DeskSettings = DeskSettings()
     operations: OperationsSettings = OperationsSettings()

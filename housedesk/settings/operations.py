@@ -77,6 +77,8 @@ class OperationsSettings(BaseModel):
     nudge_every_minutes: int = Field(60, ge=1)
     digest_time: time = time(8, 0)
     announce_per_second: float = Field(10.0, gt=0)
+    announcements_per_resident_per_hour: int = Field(1, ge=0)
+    """Ordinary announcements one resident gets in an hour; more wait (0: no limit)."""
     classify_channels: list[Literal["email", "voicemail", "phone", "cli", "telegram"]] = [
         "email",
         "voicemail",

@@ -14,6 +14,7 @@ from tests.bots.support import (
     RESIDENT,
     STAFF,
     TelegramUser,
+    button_data,
     eventually,
     load_example_directory,
     running_housedesk,
@@ -61,13 +62,22 @@ async def test_manager_reports_export_and_announce(
         assert "Radiator is cold" in cells
 
         alice.send("/announce OAK Water is off on Friday 10:00-14:00")
-        await alice.sees("Announcement queued for 2 residents: 1 by Telegram, 1 by email")
+        preview = await alice.sees("To OAK: it will reach 2 residents (1 by Telegram, 1 by email")
+        bob.press_data(preview, button_data(preview, "Send to 2 residents"))
+        await eventually(lambda: _alerted(botapi, "Only Alice Manager can send or cancel"))
+        alice.press(preview, "Send to 2 residents")
+        await alice.sees("Sent: 2 messages are on their way.")
+        alice.press(preview, "Send to 2 residents")  # a second tap sends nothing more
+        await eventually(lambda: _alerted(botapi, "is already sent."))
         notice = png(8, 8, "blue")
         alice.send(
             photo_file_id=botapi.add_file(STAFF, notice, file_path="photos/notice.png"),
-            caption="/announce all The lift is serviced on Monday",
+            caption="/announce emergency all The lift is serviced on Monday",
         )
-        await alice.sees("Announcement queued for 2 residents: 1 by Telegram, 1 by email")
+        preview = await alice.sees("🚨 Emergency announcement")
+        assert "To All buildings: it will reach 2 residents" in shown_text(preview)
+        alice.press(preview, "Send to 2 residents")
+        await alice.sees("Sent: 2 messages are on their way.")
         await resident.sees_where(
             lambda m: "The lift is serviced on Monday" in shown_text(m) and "photo" in m,
             "the announcement with its photo",
@@ -81,3 +91,9 @@ async def test_manager_reports_export_and_announce(
 
     queued = [row for row in await OutboxMessage.all() if "Water is off" in str(row.payload)]
     assert {row.channel for row in queued} == {"resident_chat", "email"}
+
+
+def _alerted(botapi: BotApiServer, fragment: str) -> bool:
+    """Whether a staff bot's button answer (an alert) says ``fragment``."""
+    answers = botapi.calls(STAFF, "answerCallbackQuery")
+    return any(fragment in str(call.params.get("text")) for call in answers)

@@ -12,7 +12,7 @@ from core.actors import Actor
 from core.directory import importer
 from core.errors import InvalidInput
 from core.operations import announcements
-from core.operations.announcements import Announcer
+from core.operations.announcements import Announcer, Draft
 from core.storage.models import OutboxMessage, Person, Role
 from housedesk.bootstrap import App
 from presentation.directory_file import import_directory_file
@@ -32,7 +32,7 @@ async def test_a_big_announcement_is_written_in_batches_in_order(
 
     now = app.clock.now()
     result = await Announcer(app.clock, mail_domain="oak.example").announce(
-        "OAK", "Lift maintenance on Monday.", Actor.of(world.alice)
+        Draft("Lift maintenance on Monday.", "OAK"), Actor.of(world.alice)
     )
 
     assert (result.chat, result.email, result.unreachable) == (9, 0, 0)  # Tom too

@@ -12,7 +12,7 @@ from core.messaging.delivery import Delivery, DeliveryReceipt
 from core.messaging.message import FileRef, OutgoingMessage
 from core.messaging.outbox import OutboxWorker
 from core.messaging.routes import Route
-from core.operations.announcements import Announcer, Photo
+from core.operations.announcements import Announcer, Draft, Photo
 from core.storage.models import Announcement, Building, Contact, OutboxMessage, Unit
 from housedesk.bootstrap import App
 from tests.core import factories
@@ -43,7 +43,7 @@ async def test_announcement_to_one_building(app: App) -> None:
     world = await build_world()
     await _residents(world)
     result = await _announcer(app).announce(
-        "OAK", "Water is off on Friday 10:00-12:00.", Actor.of(world.alice)
+        Draft("Water is off on Friday 10:00-12:00.", "OAK"), Actor.of(world.alice)
     )
     assert (result.chat, result.email, result.unreachable, result.queued) == (1, 2, 1, 3)
 
@@ -54,32 +54,41 @@ async def test_announcement_to_one_building(app: App) -> None:
         ("email", "ben@tenant.example"),
     ]
     chat, ann, ben = (OutgoingMessage.from_payload(r.payload) for r in rows)
-    assert chat == OutgoingMessage("Water is off on Friday 10:00-12:00.")
+    header = "📢 Announcement · OAK House · Alice Manager"
+    assert chat == OutgoingMessage(
+        f"{header}\n\nWater is off on Friday 10:00-12:00.", language="en"
+    )
     assert rows[0].idempotency_key == f"announce:{result.announcement_id}:resident_chat:5001"
     assert ann.subject == "Объявление: Water is off on Friday 10:00-12:00."  # Ann reads Russian
     assert ben.subject == "Announcement: Water is off on Friday 10:00-12:00."
-    assert ann.text == "Water is off on Friday 10:00-12:00." and ann.automatic
+    assert (
+        ann.text
+        == "📢 Объявление · OAK House · Alice Manager\n\nWater is off on Friday 10:00-12:00."
+    )
+    assert ann.automatic
     assert (ann.answers, ann.language) == (None, "ru")
     assert str(ann.message_id).startswith(f"<hd-ann-{result.announcement_id}-")
     assert str(ann.message_id).endswith("@oak.example>")
     assert all(r.ticket_id is None for r in rows)  # type: ignore[attr-defined]
     announcement = await Announcement.get(id=result.announcement_id)
     assert announcement.actor_label == "Alice Manager"
-    assert announcement.counts == {"chat": 1, "email": 2, "unreachable": 1}
+    assert announcement.counts == {"chat": 1, "email": 2, "unreachable": 1, "held": 0}
 
 
 async def test_announcement_to_all_buildings_with_a_photo(app: App) -> None:
     world = await build_world()
     await _residents(world)
     result = await _announcer(app, per_second=2).announce(
-        None, "Lift inspection tomorrow", Actor.system("cli"), PHOTO
+        Draft("Lift inspection tomorrow", None, photo=Photo(PHOTO)), Actor.system("cli")
     )
     assert (result.chat, result.email, result.unreachable) == (2, 2, 1)
     chats = await OutboxMessage.filter(channel="resident_chat").order_by("id")
     assert [r.recipient for r in chats] == ["5001", "5003"]
     photo = FileRef(PHOTO, "announcement.jpg", "image/jpeg")
     assert OutgoingMessage.from_payload(chats[1].payload) == OutgoingMessage(
-        "Lift inspection tomorrow", (photo,)
+        "📢 Announcement · Elm House · the management\n\nLift inspection tomorrow",  # Dan's
+        (photo,),
+        language="en",
     )
     emails = await OutboxMessage.filter(channel="email").order_by("id")
     assert OutgoingMessage.from_payload(emails[0].payload).files == (photo,)
@@ -94,7 +103,9 @@ async def test_a_big_announcement_does_not_hold_up_ticket_messages(app: App) -> 
     for n in range(60):
         resident = await factories.person(f"Resident {n}", telegram=str(7000 + n))
         await resident.units.add(flat)
-    await _announcer(app, per_second=10).announce("OAK", "Parking closed", Actor.system("cli"))
+    await _announcer(app, per_second=10).announce(
+        Draft("Parking closed", "OAK"), Actor.system("cli")
+    )
 
     app.clock.advance(timedelta(seconds=1))
     ticket = await new_ticket(app.tickets, world, title="Radiator cold")  # Tom's ack
@@ -115,10 +126,10 @@ async def test_announcement_input_is_checked(app: App) -> None:
     announcer = _announcer(app)
     actor = Actor.of(world.alice)
     with pytest.raises(InvalidInput):
-        await announcer.announce("OAK", "   ", actor)
+        await announcer.announce(Draft("   ", "OAK"), actor)
     with pytest.raises(InvalidInput):
-        await announcer.announce("OAK", "Hello", actor, Photo("not-a-hash"))
+        await announcer.announce(Draft("Hello", "OAK", photo=Photo("not-a-hash")), actor)
     assert not await Announcement.exists()
     # A text longer than a photo caption is fine: the chat shows it before the photo.
-    await announcer.announce("OAK", "x" * 1025, actor, PHOTO)
+    await announcer.announce(Draft("x" * 1025, "OAK", photo=Photo(PHOTO)), actor)
     assert await Announcement.exists()

@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from housedesk.settings.config import Settings
@@ -50,4 +50,4 @@ def anchored_sqlite_url(url: str, base: Path) -> str:
     if parts.scheme != "sqlite" or not parts.netloc or parts.netloc == ":memory:":
         return url  # not SQLite, already absolute (sqlite:///...), or in memory
     absolute = (base / (parts.netloc + parts.path)).resolve()
-    return urlunsplit(parts._replace(netloc="", path=str(absolute)))
+    return f"sqlite://{absolute}" + (f"?{parts.query}" if parts.query else "")

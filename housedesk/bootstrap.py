@@ -29,6 +29,7 @@ from core.tickets.service import TicketService
 from housedesk.blob_store import open_blob_store
 from housedesk.cluster.leadership import Leadership
 from housedesk.cluster.node import this_process
+from housedesk.gc_job import DailyGc
 from housedesk.scheduler import OpsScheduler
 from housedesk.settings.config import Settings
 from housedesk.settings.operations import OperationsSettings
@@ -160,6 +161,8 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> App:
         interval = settings.operations.tick_interval_s
         jobs = {**operations.jobs.jobs, "incidents": IncidentJobs(incidents).run}
         jobs["announcements"] = operations.announcer.run_due
+        if settings.retention.gc_daily:
+            jobs["gc"] = DailyGc(settings, blobs)
         scheduler = OpsScheduler(jobs, clock, interval)
     return App(
         settings=settings,

@@ -1,6 +1,11 @@
 """Retention (``housedesk gc``): what the log no longer needs is purged, nothing a ticket shows.
 
 * outbox rows sent longer ago than ``keep_sent`` (pending and failed rows stay);
+* only if ``closed_timeline_after`` is set (it is not by default): the delivery
+  bookkeeping of tickets closed or rejected longer ago (:data:`BOOKKEEPING` rows); the
+  conversation, notes, status changes, assignments, files, ratings and merges stay, so
+  every view of the ticket still tells its story. Every other timeline row is kept: the
+  desk, ``tickets show`` and the export show each kind;
 * chat updates handled longer ago than ``keep_updates`` (quarantined ones stay);
 * blobs that no attachment, announcement or unsent outbox row names, and what interrupted
   writes left; only those older than ``blob_grace``, so a blob written just now, whose
@@ -23,12 +28,22 @@ from core.storage.blobs import BlobInfo, BlobStore
 from core.storage.models import (
     Announcement,
     Attachment,
+    EventType,
     InboundUpdate,
     OutboxMessage,
     OutboxStatus,
+    Status,
+    TicketEvent,
 )
 
 BATCH = 500
+BOOKKEEPING = (
+    EventType.NOTIFICATION_SENT,
+    EventType.NOTIFICATION_FAILED,
+    EventType.ROUTING,
+    EventType.DEADLINE_BREACH,
+)
+"""Timeline rows about delivery and routing, purged from long-closed tickets on request."""
 _DIGEST_IN_TEXT = re.compile(r"[0-9a-f]{64}")
 
 
@@ -39,6 +54,9 @@ class RetentionPolicy:
     keep_sent: timedelta = timedelta(days=30)
     keep_updates: timedelta = timedelta(days=7)
     blob_grace: timedelta = timedelta(hours=24)
+    closed_timeline_after: timedelta | None = None
+    """None: the timeline is kept whole; else closed tickets' :data:`BOOKKEEPING` rows go
+    once the ticket has not changed for this long."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +72,8 @@ class GcReport:
     """Copies left in the previous store of blobs the configured store has."""
     not_moved: int = 0
     """Blobs only the previous store has: ``housedesk blobs migrate`` has yet to copy them."""
+    events: int = 0
+    """Bookkeeping rows of long-closed tickets' timelines."""
 
     def summary(self) -> str:
         """One line for the operator."""
@@ -62,6 +82,8 @@ class GcReport:
             f"{self.blobs} unreferenced blob(s) ({self.blob_bytes} bytes), "
             f"{self.temp_files} stale temporary file(s)"
         )
+        if self.events:
+            line += f", {self.events} closed tickets' bookkeeping event(s)"
         if self.moved_copies or self.not_moved:
             line += (
                 f", {self.moved_copies} old local copy(ies) of moved blobs"
@@ -91,6 +113,14 @@ async def collect_garbage(
     updates = await _purge(
         InboundUpdate.filter(handled_at__lt=now - policy.keep_updates), InboundUpdate, dry_run
     )
+    events = 0
+    if policy.closed_timeline_after is not None:
+        closed = TicketEvent.filter(
+            type__in=BOOKKEEPING,
+            ticket__status__in=(Status.CLOSED, Status.REJECTED),
+            ticket__updated_at__lt=now - policy.closed_timeline_after,
+        )
+        events = await _purge(closed, TicketEvent, dry_run)
     cutoff = now - policy.blob_grace
     unused = await _unused_blobs(blobs, cutoff, await _unsent_digests())
     for info in unused if not dry_run else ():
@@ -107,6 +137,7 @@ async def collect_garbage(
         temp_files,
         moved,
         only_old,
+        events,
     )
 
 
@@ -142,7 +173,9 @@ async def _drop_moved(previous: BlobStore, current: BlobStore, dry_run: bool) ->
     return moved, only_there
 
 
-async def _purge(query: QuerySet, model: type[OutboxMessage | InboundUpdate], dry_run: bool) -> int:
+async def _purge(
+    query: QuerySet, model: type[OutboxMessage | InboundUpdate | TicketEvent], dry_run: bool
+) -> int:
     if dry_run:
         return await query.count()
     total = 0

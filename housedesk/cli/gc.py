@@ -3,26 +3,21 @@
 from __future__ import annotations
 
 import argparse
-from datetime import timedelta
 from typing import Any
 
-from core.storage.retention import RetentionPolicy, collect_garbage
+from core.storage.retention import collect_garbage
 from housedesk.blob_store import previous_store
 from housedesk.bootstrap import App
+from housedesk.gc_job import retention_policy
 
 
 async def cmd_gc(app: App, args: argparse.Namespace) -> int:
     """Remove what retention no longer keeps (``--dry-run``: only say what)."""
     settings = app.settings
-    policy = RetentionPolicy(
-        keep_sent=timedelta(days=settings.outbox.keep_sent_days),
-        keep_updates=timedelta(days=settings.telegram.keep_handled_updates_days),
-        blob_grace=timedelta(hours=settings.storage.blob_grace_hours),
-    )
     report = await collect_garbage(
         app.blobs,
         app.clock.now(),
-        policy,
+        retention_policy(settings),
         dry_run=args.dry_run,
         previous=previous_store(settings),
     )

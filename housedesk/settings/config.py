@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from housedesk.settings.blobs import BlobSettings
 from housedesk.settings.operations import OperationsSettings
 from housedesk.settings.paths import anchored
+from housedesk.settings.retention import RetentionSettings
 from housedesk.settings.telegram import TelegramSettings
 
 ENV_PREFIX = "HOUSEDESK_"
@@ -216,6 +217,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = TelegramSettings()
     desk: DeskSettings = DeskSettings()
     operations: OperationsSettings = OperationsSettings()
+    retention: RetentionSettings = RetentionSettings()
     cluster: ClusterSettings = ClusterSettings()
 
     @classmethod

@@ -153,7 +153,9 @@ class Announcer:
 
     async def confirm(self, announcement_id: int, actor: Actor) -> AnnounceResult:
         """The sender's yes: schedule it, or queue it now (see the module's docstring)."""
-        announcement, building = await self._decide(announcement_id, actor)
+        announcement, building = await self._decide(
+            announcement_id, actor, (AnnouncementStatus.DRAFT,)
+        )
         now = self.clock.now()
         later = announcement.send_at is not None and announcement.send_at > now
         status = AnnouncementStatus.SCHEDULED if later else AnnouncementStatus.SENDING
@@ -164,7 +166,9 @@ class Announcer:
 
     async def cancel(self, announcement_id: int, actor: Actor) -> AnnounceResult:
         """The sender's no (or a change of mind before a scheduled one goes out)."""
-        announcement, building = await self._decide(announcement_id, actor)
+        announcement, building = await self._decide(
+            announcement_id, actor, (AnnouncementStatus.DRAFT, AnnouncementStatus.SCHEDULED)
+        )
         now = self.clock.now()
         await self._move(
             announcement, AnnouncementStatus.CANCELLED, _event("cancelled", actor, now), now
@@ -225,9 +229,9 @@ class Announcer:
         return announcement, building
 
     async def _decide(
-        self, announcement_id: int, actor: Actor
+        self, announcement_id: int, actor: Actor, allowed: tuple[AnnouncementStatus, ...]
     ) -> tuple[Announcement, Building | None]:
-        """The announcement, if ``actor`` may confirm or cancel it now."""
+        """The announcement, if ``actor`` wrote it and it is in one of the ``allowed`` states."""
         announcement = await Announcement.get_or_none(id=announcement_id)
         if announcement is None:
             raise NotFound(
@@ -242,7 +246,7 @@ class Announcer:
                 message=N_("Only {name} can send or cancel this announcement."),
                 name=announcement.actor_label,
             )
-        if announcement.status not in (AnnouncementStatus.DRAFT, AnnouncementStatus.SCHEDULED):
+        if announcement.status not in allowed:
             raise _already(announcement)
         building = await _building(announcement)
         return announcement, building

@@ -6,7 +6,7 @@ its building (entrances, floors, flats), a time to go out, a resumable cursor, i
 timeline and an optional incident it is the public face of. Flats learn their entrance and
 floor, so a scope can name them. Outbox rows remember their announcement, so its delivered
 and failed messages can be counted afterwards. Announcements from before were sent at once
-to a whole building: they read as ordinary and sent.
+to a whole building: they read as ordinary, sent, and already reported to their senders.
 """
 
 import functools
@@ -18,6 +18,10 @@ from tortoise.indexes import Index
 from tortoise.migrations import operations as ops
 
 from core.storage.models import AnnouncementKind, AnnouncementStatus
+
+
+_REPORTED = 'UPDATE "announcement" SET "reported_at" = "created_at"'
+"""Announcements from before were never counted: their senders are not told about them now."""
 
 
 def _json(default: type, db_default: str) -> fields.JSONField:
@@ -98,6 +102,7 @@ class Migration(migrations.Migration):
             field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
         ),
         ops.AddIndex(model_name="Announcement", index=Index(fields=["status", "send_at"])),
+        ops.RunSQL(_REPORTED, reverse_sql=ops.RunSQL.noop),
         ops.AddField(
             model_name="OutboxMessage", name="announcement_id", field=fields.IntField(null=True)
         ),

@@ -2,8 +2,9 @@
 reach, and sends it (or not) with a button.
 
 ``/announce [emergency] BUILDING|all [entrance=2] [floor=3,4] [flats=1-10,12]
-[at=2026-12-01T18:00] TEXT``, also as the caption of a photo to send with it. ``at`` is the
-building's local time. Only the sender's own buttons work, once.
+[at=2026-12-01T18:00] [incident=7] TEXT``, also as the caption of a photo to send with it.
+``at`` is the building's local time; ``incident`` names the incident it is the public face
+of. Only the sender's own buttons work, once.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from core.tickets.access import SEES_ALL, require_role
 
 USAGE = N_(
     "Usage: /announce [emergency] BUILDING|all [entrance=N] [floor=N] [flats=1-10,12] "
-    "[at=YYYY-MM-DDTHH:MM] TEXT"
+    "[at=YYYY-MM-DDTHH:MM] [incident=N] TEXT"
 )
 _LISTS = {"entrance": "entrances", "floor": "floors", "flats": "flats"}
 
@@ -46,10 +47,13 @@ def parse_announce(args: str | None) -> Draft:
     target = words.pop(0)
     lists: dict[str, list[str]] = {}
     send_at = None
+    incident = None
     while words and "=" in words[0]:
         key, _, value = words.pop(0).partition("=")
         if key.lower() == "at":
             send_at = _local_time(value)
+        elif key.lower() == "incident" and value.lstrip("#").isdigit():
+            incident = int(value.lstrip("#"))
         elif key.lower() in _LISTS:
             lists[_LISTS[key.lower()]] = value.split(",")
         else:
@@ -62,6 +66,7 @@ def parse_announce(args: str | None) -> Draft:
         scope=Scope.of(**lists),
         emergency=emergency,
         send_at_local=send_at,
+        incident_id=incident,
     )
 
 
@@ -141,7 +146,7 @@ def preview_text(result: AnnounceResult, draft: Draft, lang: str) -> str:
             )
         )
     if result.local_send_at:
-        lines.append(gettext(lang, N_("It goes out at {time}."), time=_when(result)))
+        lines.append(gettext(lang, N_("It goes out at {time}."), time=result.send_time(lang)))
     lines.append(gettext(lang, N_("Send it?")))
     return "\n".join(lines)
 
@@ -151,7 +156,7 @@ def outcome_text(result: AnnounceResult, lang: str) -> str:
     if result.status is AnnouncementStatus.CANCELLED:
         return gettext(lang, N_("Cancelled: nothing was sent."))
     if result.status is AnnouncementStatus.SCHEDULED:
-        return gettext(lang, N_("Scheduled for {time}."), time=_when(result))
+        return gettext(lang, N_("Scheduled for {time}."), time=result.send_time(lang))
     return ngettext(
         lang,
         "Sent: {n} message is on its way. You will be told how many were delivered.",
@@ -180,11 +185,6 @@ def _choice(result: AnnounceResult, lang: str) -> InlineKeyboardMarkup:
             ]
         ]
     )
-
-
-def _when(result: AnnounceResult) -> str:
-    moment = result.local_send_at
-    return f"{moment:%Y-%m-%d %H:%M} ({result.timezone})" if moment else ""
 
 
 def _local_time(value: str) -> datetime:

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from babel import UnknownLocaleError
+from babel.dates import format_datetime
 from tortoise.transactions import in_transaction
 
 from core.actors import Actor
@@ -48,10 +50,12 @@ from core.storage.models import (
     AnnouncementStatus,
     Building,
     ContactKind,
+    Incident,
     OutboxMessage,
 )
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_WHEN = "EEE d MMM, HH:mm"
 BATCH = 200
 """Residents whose rows are written per transaction."""
 
@@ -118,10 +122,16 @@ class AnnounceResult:
         """Residents in the audience, reachable or not."""
         return self.queued + self.unreachable
 
-    @property
-    def local_send_at(self) -> datetime | None:
-        """``send_at`` in the audience's timezone."""
-        return self.send_at.astimezone(ZoneInfo(self.timezone)) if self.send_at else None
+    def send_time(self, language: str | None) -> str:
+        """``send_at`` as a reader of ``language`` reads it, in the audience's timezone."""
+        if self.send_at is None:
+            return ""
+        zone = ZoneInfo(self.timezone)
+        try:
+            when = format_datetime(self.send_at, _WHEN, tzinfo=zone, locale=language or "en")
+        except (ValueError, UnknownLocaleError):
+            when = format_datetime(self.send_at, _WHEN, tzinfo=zone, locale="en")
+        return f"{when} ({self.timezone})"
 
 
 class Announcer:
@@ -210,6 +220,12 @@ class Announcer:
             raise InvalidInput(
                 "a scope needs a building",
                 message=N_("Name a building to announce to part of it."),
+            )
+        if draft.incident_id is not None and not await Incident.exists(id=draft.incident_id):
+            raise NotFound(
+                f"no incident {draft.incident_id}",
+                message=N_('There is no incident "{ref}".'),
+                ref=draft.incident_id,
             )
         now = self.clock.now()
         announcement = await Announcement.create(

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from core.actors import Actor
-from core.errors import AccessDenied, ConflictError, InvalidInput
+from core.errors import AccessDenied, ConflictError, InvalidInput, NotFound
 from core.messaging.delivery import Delivery, DeliveryReceipt, PermanentDeliveryError
 from core.messaging.message import OutgoingMessage
 from core.messaging.outbox import OutboxWorker
@@ -18,7 +18,14 @@ from core.messaging.routes import Priority, Route
 from core.operations.announce_report import delivery_counts
 from core.operations.announcements import Announcer, Draft
 from core.operations.audience import Scope
-from core.storage.models import Announcement, AnnouncementStatus, OutboxMessage, Unit
+from core.storage.models import (
+    Announcement,
+    AnnouncementStatus,
+    Incident,
+    IncidentKind,
+    OutboxMessage,
+    Unit,
+)
 from housedesk.bootstrap import App
 from presentation.directory_file import import_directory_file
 from tests.core import factories
@@ -162,7 +169,8 @@ async def test_a_scheduled_announcement_goes_out_at_its_local_time(app: App) -> 
     )
     result = await announcer.confirm(draft.announcement_id, alice)
     assert result.status is AnnouncementStatus.SCHEDULED
-    assert result.local_send_at is not None and result.local_send_at.hour == 18
+    assert result.send_time("en") == "Wed 25 Nov, 18:00 (Europe/Oslo)"
+    assert result.send_time("ru") == "ср 25 нояб., 18:00 (Europe/Oslo)"
     assert await announcer.run_due(app.clock.now()) == 0
     assert await _rows() == []
 
@@ -280,3 +288,18 @@ async def test_the_directory_says_which_entrance_and_floor_a_flat_is_on(
     path.write_text(PINE.replace('"1-2", "5-6"', '"1-2", "5-7"').replace('"7-8"', '"8"'))
     await import_directory_file(path)
     assert (await Unit.get(building__code="PINE", number="7")).floor == "1"
+
+
+async def test_an_announcement_can_be_the_public_face_of_an_incident(app: App) -> None:
+    world = await build_world()
+    now = app.clock.now()
+    incident = await Incident.create(
+        kind=IncidentKind.EMERGENCY, title="No water", starts_at=now, created_at=now, updated_at=now
+    )
+    announcer = _announcer(app)
+    result = await announcer.announce(
+        Draft("Water is back at 14:00", "OAK", incident_id=incident.id), Actor.of(world.alice)
+    )
+    assert (await Announcement.get(id=result.announcement_id)).incident_id == incident.id  # type: ignore[attr-defined]
+    with pytest.raises(NotFound):
+        await announcer.draft(Draft("x", "OAK", incident_id=incident.id + 1), Actor.of(world.alice))

@@ -145,7 +145,7 @@ def preview_text(result: AnnounceResult, draft: Draft, lang: str) -> str:
                 result.held,
             )
         )
-    if result.local_send_at:
+    if result.send_at:
         lines.append(gettext(lang, N_("It goes out at {time}."), time=result.send_time(lang)))
     lines.append(gettext(lang, N_("Send it?")))
     return "\n".join(lines)

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from core.storage.retention import collect_garbage
-from housedesk.blob_store import previous_store
+from housedesk.blob_store import named_store, previous_store
 from housedesk.bootstrap import App
 from housedesk.gc_job import retention_policy
 
@@ -14,13 +14,15 @@ from housedesk.gc_job import retention_policy
 async def cmd_gc(app: App, args: argparse.Namespace) -> int:
     """Remove what retention no longer keeps (``--dry-run``: only say what)."""
     settings = app.settings
+    store = named_store(settings, settings.blobs.store)  # without reading through to the old one
     report = await collect_garbage(
-        app.blobs,
+        store,
         app.clock.now(),
         retention_policy(settings),
         dry_run=args.dry_run,
         previous=previous_store(settings),
     )
+    await store.close()
     print(f"{'would remove' if args.dry_run else 'removed'} {report.summary()}")
     return 0
 

@@ -43,7 +43,7 @@ class S3Location:
     endpoint_url: str | None = None
     """None: AWS; otherwise the S3 API's URL (``http://minio.internal:9000``)."""
     region: str = "us-east-1"
-    prefix: str = "blobs/"
+    prefix: str = "housedesk/blobs/"
     access_key_id: str | None = None
     secret_access_key: str | None = field(default=None, repr=False)
     addressing_style: str = "auto"

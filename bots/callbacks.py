@@ -50,6 +50,14 @@ class IncidentChoice(CallbackData, prefix="ic"):
     join: bool
 
 
+class IncidentResolve(CallbackData, prefix="ir"):
+    """Resolve an incident as it was listed (``version``): a stale tap changes nothing (staff
+    bot)."""
+
+    incident_id: int
+    version: int
+
+
 class ClaimDecision(CallbackData, prefix="rg"):
     """A dispatcher approves or rejects a resident's registration to a flat (staff bot)."""
 

@@ -17,7 +17,7 @@ from bots.errors import build_errors_router
 from bots.media import VoiceToText
 from bots.menu_keeper import MenuKeeper
 from bots.residents import incident, menu, registration, report, requests
-from bots.staff import access, cards, corrections, manager, registrations, work
+from bots.staff import access, cards, corrections, incidents, manager, registrations, work
 from bots.staff.menus import TECHNICIAN_COMMANDS, set_person_menu
 from core.clock import Clock
 from core.directory.invites import staff_by_chat
@@ -119,6 +119,7 @@ def build_staff_dispatcher(
         registrations.router(),
         work.router(),
         manager.router(),
+        incidents.router(),
         corrections.router(),
         access.refusal_router(),
         common.leftovers_router(N_("Use the buttons on a card, or /help.")),

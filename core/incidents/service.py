@@ -310,8 +310,9 @@ class IncidentService:
             else await self.for_person(person)
         )
         words = report.text.lower()
+        category = await Category.get_or_none(code=report.category) if report.category else None
         for incident, building in candidates:
-            if not _matches(incident, report.category, words):
+            if not _matches(incident, category.id if category else None, words):
                 continue
             joined = await self._link(
                 incident,
@@ -598,9 +599,9 @@ def _require_active(incident: Incident) -> None:
         )
 
 
-def _matches(incident: Incident, category: str | None, words: str) -> bool:
+def _matches(incident: Incident, category_id: int | None, words: str) -> bool:
     """A report is about an incident when it is in its category or uses one of its words."""
-    if category and incident.category is not None and incident.category.code == category:
+    if category_id is not None and incident.category_id == category_id:  # type: ignore[attr-defined]
         return True
     return any(word in words for word in incident.keywords or [])
 

@@ -253,12 +253,15 @@ class MailGateway:
         if sender is not None and self.incidents is not None and linked_to is None:
             joined = await self.incidents.absorb(
                 IncidentReport(
-                    sender.id, Channel.EMAIL, f"{mail.subject}\n{text}".strip(), category=code
+                    sender.id,
+                    Channel.EMAIL,
+                    f"{mail.subject}\n{text}".strip(),
+                    category=found.category if found else None,
                 ),
                 MailThread(mail.message_id or inbound.external_id, mail.subject),
             )
             if joined is not None:
-                return Accepted(incident_ref(joined.incident), note="linked to an incident")
+                return Accepted(note=f"linked to incident {incident_ref(joined.incident)}")
         since = self.clock.now() - timedelta(hours=1)
         recent = await self.tickets.created_since(sender, Channel.EMAIL, since) if sender else 0
         if (

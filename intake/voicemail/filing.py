@@ -104,7 +104,7 @@ class VoicemailFiler:
             )
             joined = await self.incidents.absorb(report)
             if joined is not None:
-                return Accepted(incident_ref(joined.incident), note="linked to an incident")
+                return Accepted(note=f"linked to incident {incident_ref(joined.incident)}")
         result = await self.tickets.create(
             NewTicket(
                 category=(found and found.category) or self.settings.default_category,

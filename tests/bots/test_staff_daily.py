@@ -22,6 +22,7 @@ from core.storage.models import (
     EventType,
     OutboxMessage,
     Person,
+    Role,
     Status,
     Ticket,
     TicketEvent,
@@ -214,6 +215,11 @@ async def test_a_tokyo_card_shows_tokyo_time_in_the_readers_language_and_both_de
 
 async def test_help_and_command_menus_follow_the_role(app: App, botapi: BotApiServer) -> None:
     await load_example_directory()
+
+    def menu(chat_id: int) -> dict[str, str]:
+        scope = {"type": "chat", "chat_id": chat_id}
+        return {c["command"]: c["description"] for c in botapi.commands(STAFF, scope=scope)}
+
     async with running_housedesk(app, botapi):
         bob = TelegramUser.of(botapi, STAFF, 100003, "Bob")
         alice = TelegramUser.of(botapi, STAFF, 100001, "Alice")
@@ -225,9 +231,19 @@ async def test_help_and_command_menus_follow_the_role(app: App, botapi: BotApiSe
         dmitri.send("/help")
         dispatcher = shown_text(await dmitri.sees("/mine"))
 
-    def menu(chat_id: int) -> dict[str, str]:
-        scope = {"type": "chat", "chat_id": chat_id}
-        return {c["command"]: c["description"] for c in botapi.commands(STAFF, scope=scope)}
+        # Olga becomes a dispatcher in the directory and chooses English: her menu follows.
+        olga = TelegramUser.of(botapi, STAFF, 100005, "Olga", "ru")
+        olga.send("/mine")
+        await olga.sees("")
+        await eventually(lambda: "mine" in menu(100005), what="Olga's first menu")
+        assert "assign" not in menu(100005) and menu(100005)["mine"] == "Мои открытые заявки"
+        await Person.filter(name="Olga Electric").update(role=Role.DISPATCHER)
+        olga.send("/mine")
+        await eventually(lambda: "assign" in menu(100005), what="the dispatcher's menu")
+        olga.send("/lang")
+        olga.press(await olga.sees("Выберите язык"), "English")
+        await olga.sees("I will speak English")
+        await eventually(lambda: menu(100005)["mine"] == "My open work", what="an English menu")
 
     assert "/report" not in technician and "/assign" not in technician
     assert "/note: Internal note: /note 12 TEXT" in technician

@@ -74,7 +74,7 @@ migrations: install  ## write a migration for model changes: make migrations NAM
 	$(BIN)/tortoise -c core.storage.db.MAKEMIGRATIONS_CONFIG makemigrations $(if $(NAME),--name $(NAME))
 
 i18n: install  ## extract messages and update the .po catalogs
-	$(BIN)/pybabel extract -F babel.cfg --no-default-keywords -k N_ -k gettext:2 -k ngettext:2,3 --omit-header -o core/locale/housedesk.pot .
+	$(BIN)/pybabel extract -F babel.cfg --no-default-keywords -k N_ -k gettext:2 -k ngettext:2,3 -k _ -k plural:1,2 --omit-header -o core/locale/housedesk.pot .
 	for po in core/locale/*.po; do $(BIN)/pybabel update -i core/locale/housedesk.pot -l $$(basename $$po .po) -o $$po --no-fuzzy-matching; done
 
 clean:

@@ -17,7 +17,17 @@ from bots.errors import build_errors_router
 from bots.media import VoiceToText
 from bots.menu_keeper import MenuKeeper
 from bots.residents import incident, menu, registration, report, requests
-from bots.staff import access, cards, corrections, incidents, manager, registrations, work
+from bots.staff import (
+    access,
+    cards,
+    corrections,
+    desk,
+    incidents,
+    manager,
+    registrations,
+    work,
+)
+from bots.staff.desk import DeskAddress
 from bots.staff.menus import TECHNICIAN_COMMANDS, set_person_menu
 from core.clock import Clock
 from core.directory.invites import staff_by_chat
@@ -60,6 +70,8 @@ class BotServices:
     announcer: Announcer | None = None
     incidents: IncidentService | None = None
     """Active incidents are shown to residents before they report (None: never)."""
+    desk: DeskAddress | None = None
+    """Where ``/desk`` sends staff (None: the desk has no public address)."""
 
     def dispatcher(self, storage: BaseStorage, isolation: BaseEventIsolation) -> Dispatcher:
         """A dispatcher that hands these services to handlers asking for them by name."""
@@ -74,6 +86,7 @@ class BotServices:
             reports=self.reports,
             announcer=self.announcer,
             incidents=self.incidents,
+            desk=self.desk,
         )
         return dispatcher
 
@@ -121,6 +134,7 @@ def build_staff_dispatcher(
         manager.router(),
         incidents.router(),
         corrections.router(),
+        desk.router(),
         access.refusal_router(),
         common.leftovers_router(N_("Use the buttons on a card, or /help.")),
     )

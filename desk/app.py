@@ -17,12 +17,12 @@ from types import ModuleType
 
 from aiohttp import web
 
-from desk import journal, monitor, signin
+from desk import calls, journal, monitor, registrations, signin, tickets
 from desk.context import BASE, DESK, DeskContext
 from desk.errors import domain_errors
 from desk.security import headers, session
 
-PAGES: tuple[ModuleType, ...] = (signin, journal, monitor)
+PAGES: tuple[ModuleType, ...] = (signin, journal, tickets, calls, registrations, monitor)
 """The page modules; each exposes ``routes`` (an ``aiohttp.web.RouteTableDef``)."""
 STATIC = Path(__file__).parent / "static"
 

@@ -33,9 +33,9 @@ class DeskContext:
 
 
 DESK: web.AppKey[DeskContext] = web.AppKey("desk", DeskContext)
-VIEWER = "desk.viewer"
+VIEWER: web.RequestKey[Person] = web.RequestKey("desk.viewer", Person)
 """The request key of the signed-in member of staff (set by the session middleware)."""
-SESSION = "desk.session"
+SESSION: web.RequestKey[str] = web.RequestKey("desk.session", str)
 """The request key of the session's token."""
 
 
@@ -46,5 +46,4 @@ def desk_of(request: web.Request) -> DeskContext:
 
 def viewer_of(request: web.Request) -> Person:
     """The signed-in member of staff (the session middleware let the request through)."""
-    person: Person = request[VIEWER]
-    return person
+    return request[VIEWER]

@@ -49,7 +49,7 @@ def helpers(request: web.Request) -> dict[str, Any]:
         "viewer": request.get(VIEWER),
         "csrf": csrf_token(token) if token else "",
         "_": lambda message, **params: gettext(lang, message, **params),
-        "ngettext": lambda one, many, n, **params: ngettext(lang, one, many, n, **params),
+        "plural": lambda one, many, n, **params: ngettext(lang, one, many, n, **params),
         "when": when,
         "status_name": lambda status: status_name(Status(status), lang),
         "channel_word": channel_word,

@@ -26,6 +26,7 @@ TECHNICIAN_COMMANDS: Commands = (
     ("open", N_("Open requests")),
     ("ticket", N_("One request: /ticket 12")),
     ("note", N_("Internal note: /note 12 TEXT")),
+    ("desk", N_("The desk: journal, tickets, calls")),
     ("lang", N_("Language")),
     ("cancel", N_("Stop what I started")),
     ("help", N_("What I can do")),

@@ -23,6 +23,7 @@ from core.tickets.workflow import parse_status
 from housedesk.bootstrap import App, bootstrap
 from housedesk.cli.blobs import add_blobs_commands
 from housedesk.cli.corrections import add_correction_commands
+from housedesk.cli.desk import add_desk_commands
 from housedesk.cli.gc import add_gc_commands
 from housedesk.cli.incidents import add_incident_commands
 from housedesk.cli.listing import count, print_json_array
@@ -280,8 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_quarantine_commands(sub)
     add_incident_commands(sub)
     add_gc_commands(sub)
-    add_status_commands(sub)
+    add_desk_commands(sub)
     add_blobs_commands(sub)
+    add_status_commands(sub)
     return parser
 
 

@@ -16,8 +16,11 @@ from tests.conftest import REPO
 
 LANGUAGES = {"ru": 3, "pl": 3, "no": 2, "zh": 1}
 """Every catalog that must be complete, with its number of plural forms."""
-KEYWORDS = {"N_": None, "gettext": (2,), "ngettext": (2, 3)}
-"""The extraction keywords, as in the Makefile's ``i18n`` target."""
+KEYWORDS = {"N_": None, "gettext": (2,), "ngettext": (2, 3), "_": None, "plural": (1, 2)}
+"""The extraction keywords, as in the Makefile's ``i18n`` target (``_`` and ``plural`` are
+the desk's templates' names for gettext and ngettext)."""
+METHODS = [("**.py", "python"), ("templates/**.html", "jinja2")]
+"""Python modules, and the desk's Jinja2 templates (as in ``babel.cfg``)."""
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 MessageId = str | tuple[str, ...]
@@ -89,18 +92,16 @@ def catalog_problems(path: Path, template: list[MessageId], plurals: int) -> lis
 def test_catalog_matches_the_code() -> None:
     in_code = {
         _msgid(message[2])
-        for package in ("core", "bots", "intake", "housedesk", "presentation")
+        for package in ("core", "bots", "intake", "housedesk", "presentation", "desk")
         if (REPO / package).is_dir()
-        for message in extract_from_dir(
-            REPO / package, method_map=[("**.py", "python")], keywords=KEYWORDS
-        )
+        for message in extract_from_dir(REPO / package, method_map=METHODS, keywords=KEYWORDS)
     }
     assert in_code == set(_template()), "run `make i18n` and translate the new messages"
 
 
 def test_makefile_extracts_with_the_same_keywords() -> None:
     makefile = (REPO / "Makefile").read_text()
-    assert "-k N_ -k gettext:2 -k ngettext:2,3" in makefile
+    assert "-k N_ -k gettext:2 -k ngettext:2,3 -k _ -k plural:1,2" in makefile
 
 
 @pytest.mark.parametrize("language", sorted(LANGUAGES))

@@ -355,9 +355,25 @@ def _manager_says(world: World, text: str) -> None:
 
 
 async def announce(world: World) -> None:
-    """The manager announces the water cut to every resident of the building."""
+    """The manager announces the water cut to every resident of the building: the command,
+    then "send" under the count of residents it will reach."""
     world.announced = True
     _manager_says(world, f"/announce DAY {ANNOUNCEMENT}")
+    deadline = time.monotonic() + SETTLE_S
+    while time.monotonic() < deadline:
+        for message in world.telegram.messages(STAFF_TOKEN, MANAGER_CHAT):
+            rows = message.get("reply_markup", {}).get("inline_keyboard", [])
+            for button in (b for row in rows for b in row if b["text"].startswith("Send to")):
+                person = user(MANAGER_CHAT, "Mia Manager")
+                press = callback_update(
+                    person,
+                    message["message_id"],
+                    button["callback_data"],
+                    chat=private_chat(person),
+                )
+                world.telegram.add_update(STAFF_TOKEN, press)
+                return
+        await asyncio.sleep(0.05)
 
 
 async def monthly_report(world: World) -> None:

@@ -221,7 +221,7 @@ async def _start_bot(
         name = f"{kind.name} bot"
     app.channel_states[kind.channel] = f"up ({settings.mode})"
     log.info("telegram: %s is up (%s)", name, settings.mode)
-    policy = InboxPolicy(max_attempts=settings.update_max_attempts)
+    policy = InboxPolicy(max_attempts=settings.update_max_attempts, lease_s=settings.update_lease_s)
     feed = UpdateFeed(kind.name, bot, dispatcher, app.clock, policy)
     return RunningBot(kind, bot, dispatcher, sender, feed)
 

@@ -53,6 +53,9 @@ class TelegramSettings(BaseModel):
     """An update whose handling fails this many times (while the database answers) is
     quarantined: set aside for ``housedesk quarantine``, and the managers are told."""
     keep_handled_updates_days: int = Field(7, ge=1)
+    update_lease_s: float = Field(30.0, ge=1, le=600)
+    """A process claims stored updates for this long (renewed while it handles them): how long
+    the updates a killed process had in hand wait before another process takes them."""
     """``housedesk gc`` deletes updates handled longer ago than this."""
 
     @field_validator("api_base", "webhook_url")

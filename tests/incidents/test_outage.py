@@ -183,8 +183,19 @@ async def test_a_hundred_reports_of_one_outage(
         ]
         assert sum("I1: Hot water is off" in t for t in staff_texts) == 1
 
+        alice.send("/incident")
+        listed = await alice.sees("I1 · OAK · Hot water is off")
+        assert "96 reports (chat 66, email 20, voicemail 10)" in shown_text(listed)
         alice.send("/incident resolve I1")
         await alice.sees("I1 resolved; 96 residents told.")
+        alice.press(listed, "Resolve I1")  # the list is stale now: nothing changes
+        await eventually(
+            lambda: any(
+                call.params.get("text") == "I1 is already resolved."
+                for call in botapi.calls(STAFF, "answerCallbackQuery")
+            ),
+            what="the stale button's refusal",
+        )
         await asyncio.gather(
             *(p.sees("Fixed: Hot water is off", timeout=30) for p in [*joined, *caller_chats])
         )

@@ -1,5 +1,6 @@
 """The scheduler's incident job: a planned shut-off is announced the day before at 18:00 in
-its building's time zone, started at its start and ended at its expected end."""
+its building's time zone, started at its start and ended at its expected end; an incident
+whose ticket staff marked done is resolved (its residents are told)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from core.actors import Actor
 from core.incidents.service import IncidentService
-from core.storage.models import Building, Incident, IncidentKind, IncidentStatus
+from core.storage.models import Building, Incident, IncidentKind, IncidentStatus, Status
 
 ANNOUNCE_AT = time(18, 0)
 """Local time, the day before a planned incident starts, when residents are told."""
@@ -45,7 +46,10 @@ class IncidentJobs:
         over = await Incident.filter(
             status=IncidentStatus.ACTIVE, kind=IncidentKind.PLANNED, expected_end_at__lte=now
         )
-        for incident in over:
+        finished = await Incident.filter(
+            status=IncidentStatus.ACTIVE, ticket__status__in=[Status.DONE, Status.CLOSED]
+        )
+        for incident in {i.id: i for i in [*over, *finished]}.values():
             await self.incidents.resolve(incident.id, SCHEDULER)
             done += 1
         return done

@@ -200,3 +200,17 @@ async def test_planned_incident_announced_day_before_at_18_local_started_and_end
         "linked",
         "resolved",
     ]
+
+
+async def test_the_ticket_done_resolves_the_incident(db: str, clock: FrozenClock) -> None:
+    _oak, _elm, dora, (ru, _en, _third), _stranger = await _world()
+    incidents = _service(clock)
+    incident = await incidents.open(_water(Actor.of(dora)))
+    await incidents.join(incident.id, ru, Channel.CHAT)
+    await incidents.tickets.change_status(incident.ticket_id, Actor.of(dora), Status.DONE)  # type: ignore[arg-type]
+    assert await IncidentJobs(incidents).run(clock.now()) == 1
+    assert (await incidents.get(incident.id)).status == IncidentStatus.RESOLVED
+    told = await OutboxMessage.filter(channel="resident_chat", recipient="101")
+    assert [OutgoingMessage.from_payload(r.payload).text.split(":")[0] for r in told] == [
+        "Исправлено"
+    ]

@@ -38,6 +38,7 @@ DISPATCHER_COMMANDS: Commands = (
     ("overdue", N_("Overdue requests")),
     ("load", N_("Open work per technician")),
     ("announce", N_("Announce: /announce OAK TEXT")),
+    ("incident", N_("Outages: /incident open OAK 14:00 TEXT")),
 )
 MANAGER_COMMANDS: Commands = (
     ("report", N_("Report: /report week OAK")),

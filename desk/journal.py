@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from aiohttp import web
 from multidict import MultiMapping
 
 from core.directory.lookup import all_categories
 from core.errors import InvalidInput
+from core.reports.figures import parse_period
 from core.storage.models import Building, Channel, Person, Role
 from core.tickets.journal import OPEN, JournalFilter, journal_page, newest_ticket
 from core.tickets.workflow import STATUS_NAMES
 from desk.context import desk_of, viewer_of
 from desk.render import page
-from presentation.channels import channel_of_word, channel_word
+from presentation.channels import channel_of_word
 
 routes = web.RouteTableDef()
 FILTER_KEYS = (
@@ -27,6 +32,8 @@ FILTER_KEYS = (
     "channel",
     "unverified",
     "q",
+    "created_from",
+    "created_to",
 )
 """The journal's query parameters (``after`` is the page cursor); others link to these."""
 
@@ -69,8 +76,8 @@ def parse_filter(query: MultiMapping[str]) -> JournalFilter:
 async def journal(request: web.Request) -> web.Response:
     """The journal page (the filters in the query string, ``after`` for the next page)."""
     viewer = viewer_of(request)
-    wanted = parse_filter(request.query)
     now = desk_of(request).clock.now()
+    wanted = await _created_between(parse_filter(request.query), request, now)
     found = await journal_page(viewer, wanted, now, after=request.query.get("after") or None)
     current = {k: request.query[k] for k in FILTER_KEYS if request.query.get(k)}
     return page(
@@ -82,7 +89,7 @@ async def journal(request: web.Request) -> web.Response:
         categories=await all_categories(),
         staff=await Person.exclude(role=Role.RESIDENT).filter(active=True).order_by("name"),
         statuses=[OPEN, *(s.value for s in STATUS_NAMES)],
-        channels=[channel_word(c) for c in Channel],
+        channels=list(Channel),
         newest=await newest_ticket(viewer),
     )
 
@@ -91,6 +98,21 @@ async def journal(request: web.Request) -> web.Response:
 async def newest(request: web.Request) -> web.Response:
     """The newest visible ticket's id: the page reloads its list when this moves."""
     return web.json_response({"stamp": await newest_ticket(viewer_of(request))})
+
+
+async def _created_between(
+    wanted: JournalFilter, request: web.Request, now: datetime
+) -> JournalFilter:
+    """``wanted`` with ``created_from``/``created_to`` (inclusive dates, read in the chosen
+    building's timezone or the reports' as the monitor's period is) as instants."""
+    first, last = request.query.get("created_from"), request.query.get("created_to")
+    if not first and not last:
+        return wanted
+    building = await Building.get_or_none(id=wanted.building_id) if wanted.building_id else None
+    zone = ZoneInfo(building.timezone) if building else desk_of(request).reports.timezone
+    start = parse_period(f"{first}..{first}", now, zone).start if first else None
+    end = parse_period(f"{last}..{last}", now, zone).end if last else None
+    return replace(wanted, created_from=start, created_to=end)
 
 
 async def _buildings(viewer: Person) -> list[Building]:

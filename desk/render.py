@@ -11,11 +11,12 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from core.directory.desk_sessions import csrf_token
 from core.i18n import gettext, ngettext, normalize_language
-from core.storage.models import Building, Person, Status
+from core.storage.models import Building, Channel, Person, Status
 from core.tickets.service import local_time
 from core.tickets.workflow import status_name
 from desk.context import BASE, SESSION, VIEWER
 from presentation.channels import channel_word
+from presentation.reports.text import channel_name
 
 ENV = Environment(
     loader=PackageLoader("desk", "templates"),
@@ -53,6 +54,7 @@ def helpers(request: web.Request) -> dict[str, Any]:
         "when": when,
         "status_name": lambda status: status_name(Status(status), lang),
         "channel_word": channel_word,
+        "channel_name": lambda channel: channel_name(Channel(channel).value, lang),
         "query": lambda **params: urlencode({k: v for k, v in params.items() if v}),
     }
 

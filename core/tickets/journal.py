@@ -1,19 +1,24 @@
 """The desk's journal: the tickets a person may see, filtered, newest first, page by page.
 
 Pages continue after the last row shown (``created_at``, ``id``), never with an offset, and
-the count of a filter stops at :data:`COUNT_CAP`, so no page reads every ticket; the indexes
-``(building_id | status | assignee_id | category_id, created_at)`` serve the filters.
+the count of a filter stops at :data:`COUNT_CAP` (counted by the database, not fetched), so
+no page reads every ticket; the indexes ``(building_id | status | assignee_id | category_id,
+created_at)`` serve the filters, and the open-ticket index the deadline filters. Overdue, due
+within N hours and needs attention are :mod:`core.reports.open_now`'s filters, so a figure on
+the monitor and the journal it links to count the same tickets.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
+from tortoise import connections
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from core.errors import InvalidInput
+from core.reports.open_now import attention_filter, due_soon_filter, overdue_filter
 from core.storage.models import Channel, Person, Status, Ticket
 from core.tickets.access import visibility
 from core.tickets.service import RELATED
@@ -42,6 +47,10 @@ class JournalFilter:
     channel: Channel | None = None
     unverified: bool = False
     text: str = ""
+    created_from: datetime | None = None
+    """Created at or after this instant (a day's start in the building's timezone)."""
+    created_to: datetime | None = None
+    """Created before this instant (the start of the day after the last one)."""
 
 
 @dataclass(frozen=True)
@@ -69,10 +78,10 @@ def _parse_cursor(cursor: str) -> tuple[datetime, int]:
         raise InvalidInput(f"bad journal cursor {cursor!r}") from None
 
 
-async def _filtered(viewer: Person, wanted: JournalFilter, now: datetime) -> QuerySet[Ticket]:
+async def matching(viewer: Person, wanted: JournalFilter, now: datetime) -> QuerySet[Ticket]:
+    """The tickets ``viewer`` may see that ``wanted`` selects, in no order."""
     query = Ticket.filter(await visibility(viewer))
-    open_only = wanted.overdue or wanted.due_within_hours is not None
-    if wanted.status == OPEN or (open_only and not wanted.status):
+    if wanted.status == OPEN:
         query = query.filter(status__in=list(OPEN_STATUSES))
     elif wanted.status:
         try:
@@ -88,12 +97,15 @@ async def _filtered(viewer: Person, wanted: JournalFilter, now: datetime) -> Que
     elif wanted.assignee_id is not None:
         query = query.filter(assignee_id=wanted.assignee_id)
     if wanted.overdue:
-        query = query.filter(due_at__lt=now)
+        query = query.filter(overdue_filter(now))
     if wanted.due_within_hours is not None:
-        horizon = now + timedelta(hours=wanted.due_within_hours)
-        query = query.filter(due_at__gte=now, due_at__lte=horizon)
+        query = query.filter(due_soon_filter(now, wanted.due_within_hours))
     if wanted.attention:
-        query = query.exclude(needs_attention="")
+        query = query.filter(attention_filter())
+    if wanted.created_from is not None:
+        query = query.filter(created_at__gte=wanted.created_from)
+    if wanted.created_to is not None:
+        query = query.filter(created_at__lt=wanted.created_to)
     if wanted.channel is not None:
         query = query.filter(channel=wanted.channel)
     if wanted.unverified:
@@ -113,8 +125,8 @@ async def journal_page(
     size: int = PAGE_SIZE,
 ) -> JournalPage:
     """The page of ``viewer``'s journal after the cursor ``after`` (None: the newest)."""
-    query = await _filtered(viewer, wanted, now)
-    ids = await query.limit(COUNT_CAP + 1).values_list("id", flat=True)
+    query = await matching(viewer, wanted, now)
+    found = await _capped_count(query)
     page = query
     if after:
         at, ident = _parse_cursor(after)
@@ -124,10 +136,24 @@ async def journal_page(
     rows = rows[:size]
     return JournalPage(
         tickets=rows,
-        count=min(len(ids), COUNT_CAP),
-        capped=len(ids) > COUNT_CAP,
+        count=min(found, COUNT_CAP),
+        capped=found > COUNT_CAP,
         after=cursor_of(rows[-1]) if more else None,
     )
+
+
+async def _capped_count(query: QuerySet[Ticket]) -> int:
+    """How many tickets ``query`` selects, counting no further than ``COUNT_CAP + 1``: the
+    database counts the first rows of the filter (fetching 10,001 ids through the ORM
+    cost more than the rest of the page)."""
+    capped = query.limit(COUNT_CAP + 1).values_list("id", flat=True)
+    capped._choose_db_if_not_chosen()
+    capped._make_query()  # tortoise builds the statement here; there is no public hook
+    sql, params = capped.query.get_parameterized_sql()
+    _, rows = await connections.get("default").execute_query(
+        f"SELECT COUNT(*) AS n FROM ({sql}) AS capped", params
+    )
+    return int(rows[0]["n"])
 
 
 async def newest_ticket(viewer: Person) -> int:

@@ -5,12 +5,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from urllib.parse import quote, urlencode
+
+from aiohttp import web
 
 from core.directory.lookup import normalize_contact
 from core.storage.models import Contact, ContactKind, Person
 from desk.launch import data_check_string, secret_key
+from housedesk.bootstrap import App
+from housedesk.channels.http import build_http_app
 
 PHONE_SIZED = {"width": 390, "height": 844}
 THEME = {
@@ -65,3 +71,17 @@ async def give_phone(name: str, phone: str) -> Person:
         person=person, kind=ContactKind.PHONE, value=normalize_contact(ContactKind.PHONE, phone)
     )
     return person
+
+
+@asynccontextmanager
+async def serving(app: App) -> AsyncIterator[str]:
+    """housedesk's HTTP server (with the desk) on a free port; yields the desk's URL."""
+    runner = web.AppRunner(build_http_app(app), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield f"http://127.0.0.1:{port}/desk"
+    finally:
+        await runner.cleanup()

@@ -26,6 +26,11 @@ shrinks every count and the five minutes alike (0.05 is a one-minute check).
 The phases are functions of their own, so a variant adds one: :class:`Scenario` lists the
 extra events of a run (see :data:`OUTAGE_DAY`), each an async function of the
 :class:`World` started at a share of the window.
+
+``--incident`` runs the day with the outage known: the manager opens an incident for the
+building first (``/incident open DAY …``), each resident is shown it and presses "that's my
+problem too". Printed: p99 from a resident's message to the incident's answer (target under
+2 s) and the Telegram messages sent per report, both bots, against the baseline day's.
 """
 
 from __future__ import annotations
@@ -282,8 +287,9 @@ async def report(world: World, n: int) -> None:
         world.telegram.add_update(RESIDENT_TOKEN, callback_update(person, menu, data, chat=where))
 
 
-async def reports(world: World) -> None:
-    """The residents' reports: bursts of ``burst`` within ``burst_s`` over the window."""
+async def reports(world: World, resident: Callable[[World, int], Awaitable[None]] = report) -> None:
+    """The residents' reports (``resident`` writes one): bursts of ``burst`` within
+    ``burst_s`` over the window."""
     load = world.load
     bursts = max(1, -(-load.reports // load.burst))
 
@@ -291,7 +297,7 @@ async def reports(world: World) -> None:
         burst, within = divmod(n, load.burst)
         await world.at(burst / bursts)
         await asyncio.sleep(load.burst_s * within / load.burst)
-        await report(world, n)
+        await resident(world, n)
 
     await asyncio.gather(*(one(n) for n in range(load.reports)))
 
@@ -701,14 +707,181 @@ async def bench_postgres(load: Load) -> bool:
     return verdict("postgres", results)
 
 
+# -- the day with an incident open ----------------------------------------------------------
+
+INCIDENT = "Hot water and heating are off in Outage Court; the plumber is on site."
+SAME_PROBLEM = "my problem too"
+TARGET_INCIDENT_P99_S = 2.0
+
+
+async def open_incident(world: World) -> None:
+    """The manager opens the incident before the reports come (its words link mail too)."""
+    _manager_says(world, f"/incident open DAY 14:00 #water #heating #radiators {INCIDENT}")
+    deadline = time.monotonic() + SETTLE_S
+    while time.monotonic() < deadline:
+        sent = world.telegram.messages(STAFF_TOKEN, MANAGER_CHAT)
+        if any("opened" in str(m.get("text", "")) for m in sent):
+            return
+        await asyncio.sleep(0.05)
+    raise RuntimeError("the incident was not opened")
+
+
+async def join_incident(world: World, n: int) -> None:
+    """Resident ``n`` writes what is wrong, is shown the incident and joins it."""
+    chat = world.chats[n]
+    person = user(chat, f"Resident {n}")
+    where = private_chat(person)
+    world.reported[chat] = time.monotonic()
+    world.telegram.add_update(
+        RESIDENT_TOKEN, message_update(person, where, f"No hot water in flat R{n} since 7 am")
+    )
+    deadline = time.monotonic() + SETTLE_S
+    while time.monotonic() < deadline:
+        for message in world.telegram.messages(RESIDENT_TOKEN, chat):
+            rows = message.get("reply_markup", {}).get("inline_keyboard", [])
+            for button in (b for row in rows for b in row if SAME_PROBLEM in b["text"]):
+                press = callback_update(
+                    person, message["message_id"], button["callback_data"], chat=where
+                )
+                world.telegram.add_update(RESIDENT_TOKEN, press)
+                return
+        await asyncio.sleep(0.05)
+
+
+async def incident_day(world: World) -> None:
+    """The incident opened, then the window's load with residents who join it."""
+    await open_incident(world)
+    world.start = time.monotonic()
+    await asyncio.gather(reports(world, join_incident), mails(world), voicemails(world))
+    deadline = time.monotonic() + SETTLE_S
+    while time.monotonic() < deadline:
+        joined = {int(c.params.get("chat_id", 0)) for c in _calls(world, "editMessageText")}
+        if joined >= set(world.reported):
+            return
+        await asyncio.sleep(0.5)
+
+
+def _calls(world: World, method: str) -> list[Any]:
+    return [c for c in world.telegram.calls(RESIDENT_TOKEN, method) if c.fault is None]
+
+
+def incident_answers(world: World) -> list[float]:
+    """Seconds from each resident's message to the incident's notice in their chat."""
+    first: dict[int, float] = {}
+    for call in _calls(world, "sendMessage"):
+        chat = int(call.params.get("chat_id", 0))
+        if INCIDENT in str(call.params.get("text", "")):
+            first.setdefault(chat, call.at)
+    return sorted(first[c] - at for c, at in world.reported.items() if c in first)
+
+
+def sends_per_report(world: World) -> float:
+    """Telegram messages both bots sent (not the manager's answers), per report of any
+    channel (Telegram, mail, voicemail)."""
+    sent = sum(
+        1
+        for token in (RESIDENT_TOKEN, STAFF_TOKEN)
+        for call in world.telegram.calls(token)
+        if call.fault is None
+        and call.method.startswith("send")
+        and int(call.params.get("chat_id", 0)) != MANAGER_CHAT
+    )
+    reports_in = len(world.reported) + len(world.mailed) + world.load.voicemails
+    return sent / max(1, reports_in)
+
+
+async def run_counted(
+    url: str, load: Load, chats: list[int], job: Callable[[World], Coroutine[Any, Any, None]]
+) -> tuple[list[float], float, float]:
+    """One day driven by ``job`` (on a fresh copy): incident answers, Telegram messages per
+    report and the worst loop lag."""
+    outside = Outside()
+    try:
+        with tempfile.TemporaryDirectory() as data:
+            async with outside_world(outside, load, chats) as world:
+                app = bootstrap(settings(url, Path(data), world, world.telegram.url))
+                ready, stop = asyncio.Event(), asyncio.Event()
+                serving = asyncio.create_task(serve(app, ready=ready, stop=stop))
+                await ready.wait()
+                try:
+                    async with Ticker() as ticker:
+                        await outside.run(job(world))
+                finally:
+                    stop.set()
+                    await serving
+                return incident_answers(world), sends_per_report(world), ticker.worst
+    finally:
+        outside.close()
+
+
+def incident_verdict(
+    kind: str, load: Load, base: float, day_: tuple[list[float], float, float]
+) -> bool:
+    """Print the incident day against the baseline; True when its answers meet the target."""
+    answers, per_report, lag = day_
+    worst = p99(answers)
+    ok = len(answers) == load.reports and worst < TARGET_INCIDENT_P99_S and per_report < base
+    print(
+        f"  {kind}, incident open: answer to {len(answers)}/{load.reports} residents "
+        f"{_spread(answers)} (target p99 < {TARGET_INCIDENT_P99_S:.0f} s); Telegram messages "
+        f"per report {per_report:.2f} vs {base:.2f} on the baseline day; worst loop lag "
+        f"{lag * 1000:.0f} ms {'OK' if ok else 'MISSED'}"
+    )
+    return ok
+
+
+async def _baseline_day(world: World) -> None:
+    await day(world, BASELINE)
+
+
+async def incident_sqlite(load: Load) -> bool:
+    """The baseline day and the incident day, each on a copy of one seeded file."""
+    with tempfile.TemporaryDirectory() as tmp:
+        seeded = Path(tmp) / "seeded.sqlite3"
+        url = sqlite_url(f"sqlite://{seeded}")
+        took = await seed_sqlite(seeded, url, load.tickets, _seed_extras(load))
+        await prepare(url, load)
+        chats = await resident_chats(url)
+        _header("sqlite", load, took)
+        runs = []
+        for name, job in (("baseline", _baseline_day), ("incident", incident_day)):
+            copy = Path(tmp) / f"{name}.sqlite3"
+            shutil.copyfile(seeded, copy)
+            runs.append(await run_counted(sqlite_url(f"sqlite://{copy}"), load, chats, job))
+    return incident_verdict("sqlite", load, runs[0][1], runs[1])
+
+
+async def incident_postgres(load: Load) -> bool:
+    """The baseline day and the incident day, each on a copy of one seeded database."""
+    async with postgres_database("housedesk_outage_seed") as seeded:
+        took = await seed_postgres(seeded, load.tickets, _seed_extras(load))
+        await prepare(as_tortoise_url(seeded), load)
+        chats = await resident_chats(as_tortoise_url(seeded))
+        _header("postgres", load, took)
+        runs = []
+        for job in (_baseline_day, incident_day):
+            async with postgres_database("housedesk_outage", database_name(seeded)) as dsn:
+                runs.append(await run_counted(as_tortoise_url(dsn), load, chats, job))
+    return incident_verdict("postgres", load, runs[0][1], runs[1])
+
+
 def main() -> None:
     """Run the day for one database kind, or for both in separate processes."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", type=float, default=1.0, help="0.05: a one-minute check")
     parser.add_argument("--db", choices=("sqlite", "postgres"))
+    parser.add_argument("--incident", action="store_true", help="the day with an incident open")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     load = Load.at(args.scale)
+    if args.incident:
+        run_each_database(
+            "bench.outage_bench",
+            args.db,
+            ["--scale", str(args.scale), "--incident"],
+            lambda: incident_sqlite(load),
+            lambda: incident_postgres(load),
+        )
     run_each_database(
         "bench.outage_bench",
         args.db,

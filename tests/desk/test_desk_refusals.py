@@ -5,14 +5,19 @@ stale page. And the journal and a ticket in Russian, as screenshots."""
 
 from __future__ import annotations
 
+import io
+import wave
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from PIL import Image
 
 from core.actors import CLI
 from core.directory.desk_sessions import issue_link
 from core.storage.models import Channel, Person, Status, Ticket
-from core.tickets.commands import NewTicket
+from core.tickets.commands import NewAttachment, NewTicket
 from housedesk.bootstrap import App
 from tests.bots.support import load_example_directory
 from tests.conftest import START
@@ -151,11 +156,48 @@ async def test_a_change_without_the_form_token_or_on_a_stale_page_changes_nothin
         assert (await Ticket.get(id=ticket.id)).status == Status.IN_PROGRESS
 
 
+def _png() -> bytes:
+    image = Image.new("RGB", (40, 30), (200, 40, 40))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def _wav() -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as audio:
+        audio.setnchannels(1)
+        audio.setsampwidth(2)
+        audio.setframerate(8000)
+        audio.writeframes(b"\0\0" * 800)
+    return out.getvalue()
+
+
+async def _voicemail(app: App) -> Ticket:
+    files = []
+    for data, kind, name in ((_png(), "image/png", "leak.png"), (_wav(), "audio/wav", "msg.wav")):
+        stored = await app.blobs.put(data)
+        files.append(NewAttachment(stored.sha256, len(data), kind, name))
+    created = await app.tickets.create(
+        NewTicket(
+            category="technical",
+            title="Нет горячей воды <b>с утра</b>",
+            description="Здравствуйте, в квартире один нет горячей воды",
+            channel=Channel.VOICEMAIL,
+            actor=CLI,
+            building="LIPA",
+            unit="1",
+            attachments=files,
+        )
+    )
+    return created.ticket
+
+
 async def test_the_journal_and_a_ticket_in_russian(
     app: App, chromium: Chromium, screenshots: Path
 ) -> None:
     await load_example_directory()
-    ticket = await _ticket(app, "LIPA", "Нет горячей воды <b>с утра</b>")
+    ticket = await _voicemail(app)
     await app.tickets.reply(ticket, CLI, "Сантехник придёт после обеда", public=False)
     async with serving(app) as desk:
         page = await _signed_in(chromium, desk, DMITRI, "ru-RU")
@@ -169,4 +211,14 @@ async def test_the_journal_and_a_ticket_in_russian(
         heading = await chromium.run(page.inner_text, "h1")
         assert heading == f"#{ticket.id} · {ticket.title}"
         assert "новая" in await chromium.run(page.inner_text, "#status")
+        # The photo is shown, the recording plays, and its transcript is there to read.
+        assert "Расшифровка" in await chromium.run(page.inner_text, "main")
+        assert "в квартире один нет горячей воды" in await chromium.run(
+            page.inner_text, "#description"
+        )
+        photo = await chromium.run(page.wait_for_selector, ".photos img")
+        assert await chromium.run(photo.evaluate, "img => img.complete && img.naturalWidth") == 40
+        audio = await chromium.run(page.get_attribute, "audio", "src")
+        played = await chromium.run(page.request.get, f"http://{urlsplit(desk).netloc}{audio}")
+        assert played.status == 200 and played.headers["content-type"] == "audio/wav"
         await chromium.run(page.screenshot, path=str(screenshots / "ticket-ru.png"), full_page=True)

@@ -11,7 +11,8 @@ import pytest
 from core.actors import CLI, Actor
 from core.clock import FrozenClock
 from core.errors import AccessDenied, ConflictError
-from core.incidents.commands import OpenIncident, UpdateIncident
+from core.incidents.commands import IncidentReport, OpenIncident, UpdateIncident
+from core.incidents.delivery import MailThread
 from core.incidents.jobs import IncidentJobs
 from core.incidents.queries import absorbed_by_channel, active_incidents, timeline
 from core.incidents.service import IncidentService
@@ -214,3 +215,27 @@ async def test_the_ticket_done_resolves_the_incident(db: str, clock: FrozenClock
     assert [OutgoingMessage.from_payload(r.payload).text.split(":")[0] for r in told] == [
         "Исправлено"
     ]
+
+
+async def test_a_wrong_match_is_unlinked_into_a_ticket(db: str, clock: FrozenClock) -> None:
+    _oak, _elm, dora, (_ru, en, _third), _stranger = await _world()
+    incidents = _service(clock)
+    incident = await incidents.open(_water(Actor.of(dora)))
+    report = IncidentReport(en.id, Channel.EMAIL, "The water meter door is broken", category=None)
+    joined = await incidents.absorb(report, MailThread("<m1@tenant.example>", "Meter door"))
+    assert joined is not None and joined.created  # "water" matched, wrongly
+
+    tech = await factories.person("Tom", Role.TECHNICIAN)
+    with pytest.raises(AccessDenied):
+        await incidents.unlink(joined.link.id, Actor.of(tech))
+    ticket = await incidents.unlink(joined.link.id, Actor.of(dora))
+    assert (ticket.requester_id, ticket.description) == (en.id, "The water meter door is broken")
+    with pytest.raises(ConflictError):  # a second tap, or another dispatcher at once
+        await incidents.unlink(joined.link.id, Actor.of(dora))
+    assert await absorbed_by_channel(incident.id) == {"email": 1}
+    assert [e.type for e in await timeline(incident.id)][-2:] == ["linked", "unlinked"]
+    acks = [
+        OutgoingMessage.from_payload(r.payload).text
+        for r in await OutboxMessage.filter(recipient="102")
+    ]
+    assert acks[-1].startswith(f"Your request {ticket.ref} is registered")

@@ -12,8 +12,10 @@ already resolved, writes nothing and says why.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -54,7 +56,7 @@ from core.tickets.guards import FINISHED
 from core.tickets.service import TicketService
 
 
-class IncidentEventType:
+class IncidentEventType(StrEnum):
     """Kinds of incident timeline rows."""
 
     OPENED = "opened"
@@ -493,7 +495,12 @@ class IncidentService:
         )
 
     async def _tell_linked(
-        self, incident: Incident, key: str, text: Any, *, still: bool = False
+        self,
+        incident: Incident,
+        key: str,
+        text: Callable[[Building | None, str], str],
+        *,
+        still: bool = False,
     ) -> int:
         """Queue news for every resident still linked; ``text(building, lang)`` writes it."""
         buildings = {b.id: b for b in await _buildings(incident.id)}

@@ -11,7 +11,7 @@ from tortoise.transactions import in_transaction
 from core.directory.lookup import building_by_code, person_by_contact
 from core.directory.verification import claim_flat
 from core.errors import NotFound
-from core.storage.models import Contact, ContactKind, Person, Role, Unit
+from core.storage.models import Building, Contact, ContactKind, Person, Role, Unit
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,11 @@ async def residences(person: Person) -> list[Residence]:
     """The flats a person is registered to, by building and number."""
     units = await person.units.all().select_related("building").order_by("building__code", "number")
     return [Residence(u.building.code, u.building.name, u.number) for u in units]
+
+
+async def flats_in(person: Person, building: Building) -> list[Unit]:
+    """The flats of ``building`` a person is registered to, by number."""
+    return await person.units.filter(building_id=building.id).order_by("number")
 
 
 async def set_language(person: Person, language: str) -> None:

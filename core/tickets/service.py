@@ -34,6 +34,7 @@ from core.directory.lookup import (
     normalize_contact,
     person_and_contacts,
 )
+from core.directory.residents import flats_in
 from core.directory.verification import registration_verified
 from core.errors import AccessDenied, InvalidInput, Msgid, NotFound, StaleTicket
 from core.i18n import N_, gettext
@@ -89,6 +90,8 @@ _BUILDINGS_OF_RESIDENT = (
     ' WHERE "residency"."person_id" = :person)'
 )
 RELATED = ("building", "unit", "category", "requester", "assignee")
+FLAT_FROM_DIRECTORY = frozenset({Channel.EMAIL, Channel.VOICEMAIL})
+"""Channels whose requester names no flat: a known resident's only flat there is taken."""
 T = TypeVar("T")
 TicketRef = str | int | Ticket
 """A reference (``#42``, ``42``), or the ticket as the caller read it with :meth:`get`."""
@@ -293,6 +296,10 @@ class TicketService:
         if building is None and requester is not None:
             building = await _only_building_of(requester)
         unit = await _unit(building, cmd.unit) if cmd.unit else None
+        homes: list[Unit] = []
+        if unit is None and known and requester and building and cmd.channel in FLAT_FROM_DIRECTORY:
+            homes = await flats_in(requester, building)
+            unit = homes[0] if len(homes) == 1 else None
         verified = known and (requester is None or await registration_verified(requester, unit))
         response_due, due = due_times(category, now, BusinessCalendar.of(building))
         language = (
@@ -331,6 +338,16 @@ class TicketService:
                 data={"channel": cmd.channel.value, "title": title},
             ),
         )
+        if len(homes) > 1:
+            flats = Saying("flat_not_chosen", {"flats": ", ".join(h.number for h in homes)})
+            await self._event(
+                ticket,
+                EventType.ROUTING,
+                cmd.actor,
+                public=False,
+                text=str(flats),
+                data={"decision": "flat", **flats.as_data()},
+            )
         taken_in = [cmd.inbound, *also_seen] if cmd.inbound else list(also_seen)
         refs = await self._taken_in(ticket, *taken_in)
         files = await self._attach(ticket, event, cmd.attachments)

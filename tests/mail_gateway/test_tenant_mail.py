@@ -23,6 +23,7 @@ from core.storage.models import (
     TicketEvent,
     Unit,
 )
+from core.tickets.timeline import event_text
 from housedesk.bootstrap import App
 from intake.email.authentication import AuthMode, SenderAuthentication
 from intake.email.compose import compose_message
@@ -293,3 +294,28 @@ async def test_thirty_thousand_tiny_parts_are_refused_quickly(gateway: MailGatew
     assert isinstance(outcome, Rejected) and outcome.smtp_code == 552
     assert await Ticket.all().count() == 0 and await Attachment.all().count() == 0
     assert await Person.filter(name="many").count() == 0
+
+
+async def test_a_known_tenants_flat_is_put_on_the_ticket(gateway: MailGateway, app: App) -> None:
+    outcome = await gateway(mail("The radiator is cold."))
+    assert isinstance(outcome, Accepted)
+    ticket = await Ticket.get(id=1).select_related("building", "unit")
+    tom_flat = await Unit.filter(residents__name="Tom Tenant").first()
+    assert ticket.building is not None and ticket.building.code == "OAK"
+    assert ticket.unit is not None and tom_flat is not None and ticket.unit.id == tom_flat.id
+
+
+async def test_with_two_flats_none_is_chosen_and_the_ticket_says_so(
+    gateway: MailGateway, app: App
+) -> None:
+    tom = await Person.get(name="Tom Tenant")
+    second = await Unit.filter(building__code="OAK").order_by("-id").first()
+    assert second is not None
+    await tom.units.add(second)
+    numbers = ", ".join(u.number for u in await tom.units.all().order_by("number"))
+    await gateway(mail("The radiator is cold."))
+    ticket = await Ticket.get(id=1).select_related("building", "unit")
+    assert ticket.building is not None and ticket.unit is None
+    detail = await app.tickets.detail(1)
+    said = [event_text(e.text, e.data, "ru") for e in detail.events if e.data.get("say")]
+    assert f"У жильца несколько квартир в этом доме ({numbers}); квартира не выбрана." in said

@@ -95,3 +95,27 @@ async def incident_links(incident_id: int) -> list[IncidentLink]:
     return (
         await IncidentLink.filter(incident_id=incident_id).select_related("person").order_by("id")
     )
+
+
+async def incidents_between(
+    start: datetime, end: datetime, building_id: int | None = None
+) -> list[dict[str, object]]:
+    """The incidents active at some time in ``[start, end)`` (of one building, or all), oldest
+    first, each with the reports it absorbed by channel: JSON-ready, for reports."""
+    query = Incident.filter(starts_at__lt=end.astimezone(UTC)).exclude(
+        ended_at__lt=start.astimezone(UTC)
+    )
+    if building_id is not None:
+        query = query.filter(areas__building_id=building_id).distinct()
+    return [
+        {
+            "ref": f"I{incident.id}",
+            "title": incident.title,
+            "kind": incident.kind.value,
+            "status": incident.status.value,
+            "starts_at": incident.starts_at.isoformat(),
+            "ended_at": incident.ended_at.isoformat() if incident.ended_at else None,
+            "absorbed": await absorbed_by_channel(incident.id),
+        }
+        for incident in await query.order_by("starts_at", "id")
+    ]

@@ -34,6 +34,7 @@ from tortoise import connections
 from core.clock import Clock
 from core.directory.lookup import building_by_code
 from core.errors import InvalidInput
+from core.incidents.queries import incidents_between
 from core.reports.open_now import (
     DUE_SOON_HOURS,
     OPEN_SQL,
@@ -363,6 +364,7 @@ async def build_report(period: Period, building: Building | None, now: datetime)
             (_technician(pid, names.get(pid, f"#{pid}"), t) for pid, t in staff.items()),
             key=lambda t: str(t["name"]),
         ),
+        "incidents": await incidents_between(period.start, period.end, building_id),
     }
 
 

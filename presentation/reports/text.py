@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.i18n import N_, format_duration, gettext
+from core.incidents.texts import absorbed
 from core.reports.figures import Reports
 from core.storage.models import Channel, Status
 from core.tickets.workflow import status_name
@@ -129,4 +130,9 @@ def render_report(
                     rating=f"{tech['average_rating']:.1f}",
                 )
             lines.append(f"  {tech['name']}: {line}")
+    if report.get("incidents"):
+        lines.append(gettext(language, N_("Incidents (reports absorbed instead of tickets):")))
+        for incident in report["incidents"]:
+            counts = absorbed(incident["absorbed"], language or "en")
+            lines.append(f"  {incident['ref']} {incident['title']}: {counts}")
     return "\n".join(lines)

@@ -18,6 +18,7 @@ from core.incidents.queries import absorbed_by_channel, active_incidents, timeli
 from core.incidents.service import IncidentService
 from core.messaging.message import OutgoingMessage, Verb
 from core.messaging.notifications import Notifier, NotifySettings
+from core.reports.figures import Reports
 from core.storage.models import (
     Channel,
     IncidentKind,
@@ -28,6 +29,7 @@ from core.storage.models import (
     Ticket,
 )
 from core.tickets.service import TicketService
+from presentation.reports.text import render_report
 from tests.core import factories
 
 
@@ -126,6 +128,15 @@ async def test_open_join_update_resolve_and_reopen_one_link(db: str, clock: Froz
     events = [e.type for e in await timeline(incident.id)]
     assert events == ["opened", "linked", "linked", "updated", "resolved", "reopened"]
     assert await absorbed_by_channel(incident.id) == {"chat": 2}
+
+    report = await Reports(clock).report("today", "OAK")
+    [shown] = report["incidents"]
+    assert (shown["ref"], shown["absorbed"]) == (f"I{incident.id}", {"chat": 2})
+    assert await Reports(clock).report("today", "ELM") | {"incidents": []} == await Reports(
+        clock
+    ).report("today", "ELM")
+    text = render_report(report, "ru", {})
+    assert text.endswith(f"\n  I{incident.id} Hot water off: 2 обращения (чат 2)")
 
 
 async def test_only_coordinators_open_incidents(db: str, clock: FrozenClock) -> None:

@@ -70,14 +70,18 @@ async def test_a_ticket_without_deadlines_is_never_checked(app: App) -> None:
 
 @asynccontextmanager
 async def _selects() -> AsyncIterator[list[str]]:
-    """The SELECT statements SQLite runs inside the block."""
+    """The SELECT statements SQLite runs inside the block (on the writing connection and
+    the read-only one)."""
     traced: list[str] = []
-    connection = connections.get("default")._connection  # type: ignore[attr-defined]
-    await connection.set_trace_callback(traced.append)
+    client = connections.get("default")
+    both = [client._connection, client._reader]  # type: ignore[attr-defined]
+    for connection in both:
+        await connection.set_trace_callback(traced.append)
     try:
         yield traced
     finally:
-        await connection.set_trace_callback(None)
+        for connection in both:
+            await connection.set_trace_callback(None)
         traced[:] = [s for s in traced if s.lstrip().upper().startswith("SELECT")]
 
 

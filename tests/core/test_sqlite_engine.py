@@ -160,3 +160,37 @@ async def test_a_long_statement_inside_a_transaction_leaves_the_loop_free() -> N
     assert took > 0.15  # long enough to show a stall
     assert worst < 0.1
     assert await _codes() == ["OAK"]
+
+
+async def test_a_read_is_served_while_a_long_write_transaction_is_open() -> None:
+    """Reads outside transactions go to the read-only connection: a listing, /healthz or a
+    look-up does not queue behind a scheduler round, and it sees only what was committed."""
+    await Building.create(code="ELM", name="Elm Court")
+    written, release = asyncio.Event(), asyncio.Event()
+
+    async def long_round() -> None:
+        async with in_transaction():
+            await Building.create(code="OAK", name="Oak House")
+            written.set()
+            await release.wait()  # the round goes on for as long as the test says
+
+    round_ = asyncio.create_task(long_round())
+    await written.wait()
+    started = time.perf_counter()
+    assert await asyncio.wait_for(_codes(), 2) == ["ELM"]  # served, without the open row
+    assert time.perf_counter() - started < 1
+    release.set()
+    await round_
+    assert await _codes() == ["ELM", "OAK"]
+
+
+async def test_the_read_connection_refuses_writes() -> None:
+    from tortoise.exceptions import OperationalError
+
+    reader = connections.get("default")._reader  # the read-only aiosqlite connection
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        await reader.execute("DELETE FROM building")
+    with pytest.raises(OperationalError, match="readonly"):  # a write dressed as a read
+        await connections.get("default").execute_query(
+            "WITH gone AS (SELECT 1) DELETE FROM building WHERE id IN (SELECT * FROM gone)"
+        )

@@ -8,6 +8,7 @@ from aiogram.types import BufferedInputFile, Message
 
 from bots.callbacks import AnnouncementChoice
 from bots.context import IsStaff
+from bots.lazy_import import imported
 from bots.staff import announcing
 from core.i18n import N_, gettext, ngettext
 from core.reports.figures import Reports
@@ -36,9 +37,8 @@ async def report(
     require_role(staff, SEES_ALL)
     period, building = period_and_building(command, "today")
     await message.answer(await report_text(reports, period, building, lang))
-    from presentation.reports.chart import report_png  # matplotlib loads only when asked for
-
-    chart = await report_png(reports, period, building, lang)
+    charts = await imported("presentation.reports.chart")  # matplotlib: off the loop, once
+    chart = await charts.report_png(reports, period, building, lang)
     await message.answer_photo(BufferedInputFile(chart, f"report-{period}.png"))
 
 
@@ -91,9 +91,8 @@ async def export(
 ) -> None:
     require_role(staff, SEES_ALL)
     period, building = period_and_building(command, "month")
-    from presentation.reports.xlsx import export_xlsx  # openpyxl loads only when asked for
-
-    workbook = await export_xlsx(reports, period, building, lang)
+    sheets = await imported("presentation.reports.xlsx")  # openpyxl: off the loop, once
+    workbook = await sheets.export_xlsx(reports, period, building, lang)
     name = f"tickets-{period.replace('..', '_')}.xlsx"
     await message.answer_document(BufferedInputFile(workbook, name))
 

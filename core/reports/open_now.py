@@ -56,7 +56,7 @@ def overdue_filter(now: datetime) -> Q:
     )
 
 
-def due_soon_filter(now: datetime, hours: int = DUE_SOON_HOURS) -> Q:
+def due_soon_filter(now: datetime, hours: float = DUE_SOON_HOURS) -> Q:
     """Open tickets with a deadline not met yet within ``hours`` (``due_within=``)."""
     soon = now + timedelta(hours=hours)
     return Q(status__in=list(OPEN_STATUSES)) & (

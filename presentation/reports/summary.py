@@ -3,8 +3,9 @@ journal filter that lists the tickets behind it.
 
 One layout for every place that shows them: the desk's monitor page links each number to
 ``/desk/journal?<filters>``; the XLSX export's summary sheet writes the same tables.
-Figures of the period (deadlines met, response times, ratings) have no filter: the journal
-lists tickets by what they are now, not by when they were created.
+The period's "tickets created" opens the journal between the period's first and last day
+(read in the same timezone); its other figures (deadlines met, response times, ratings) have
+no filter: the journal lists tickets by what they are now, not by when they were resolved.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def summary_tables(
     scope = {"building": str(now["building_id"])} if now.get("building_id") else {}
     return [
         _now(now, scope, language),
-        _period(report, language),
+        _period(report, scope, language),
         _by_status(now, scope, language),
         _by_category(now, scope, language, category_names),
         *([] if scope else [_by_building(report, now, language)]),
@@ -114,9 +115,14 @@ def _now(now: Mapping[str, Any], scope: dict[str, str], lang: str | None) -> Tab
     )
 
 
-def _period(report: Mapping[str, Any], lang: str | None) -> Table:
+def _period(report: Mapping[str, Any], scope: dict[str, str], lang: str | None) -> Table:
     deadlines = report["deadlines"]
     share = deadlines["met_share"]
+    created = {
+        **scope,
+        "created_from": report["period"]["from"],
+        "created_to": report["period"]["to"],
+    }
     rows: list[tuple[str, Any]] = [
         (N_("Tickets created"), report["total"]),
         (N_("Deadlines met"), "—" if share is None else f"{round(share * 100)}%"),
@@ -134,7 +140,10 @@ def _period(report: Mapping[str, Any], lang: str | None) -> Table:
         "period",
         title_of(report, lang),
         [_(lang, N_("Figure")), _(lang, N_("Value"))],
-        [[Cell(_(lang, label)), Cell(value)] for label, value in rows],
+        [
+            [Cell(_(lang, label)), Cell(value, created if label == "Tickets created" else {})]
+            for label, value in rows
+        ],
     )
 
 

@@ -9,10 +9,13 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
+from tortoise.transactions import in_transaction
 
 from core.actors import CLI
 from core.clock import FrozenClock
 from core.storage.models import Channel, Role, Status, Ticket
+from core.storage.rawsql import bind
+from core.tickets import text_search
 from core.tickets.commands import NewTicket
 from core.tickets.journal import OPEN, JournalFilter, journal_page, matching, newest_ticket
 from housedesk.bootstrap import App
@@ -84,6 +87,9 @@ async def test_each_filter_selects_its_tickets(app: App, clock: FrozenClock) -> 
         JournalFilter(unverified=True): ["heat"],
         JournalFilter(text="LIFT"): ["lift"],
         JournalFilter(text="about the bill"): ["bill"],
+        JournalFilter(text="LEAK REP"): ["leak"],
+        JournalFilter(text="ea"): ["heat", "leak"],  # too short for the index
+        JournalFilter(text="100%"): [],
     }
     for wanted, expected in cases.items():
         page = await journal_page(boss, wanted, now)  # type: ignore[arg-type]
@@ -132,3 +138,21 @@ async def test_newest_first_pages_read_by_index(
         plan = [row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {query.sql(params_inline=True)}")]
     assert not any(re.fullmatch(r"SCAN ticket", step) for step in plan), plan
     assert not any("TEMP B-TREE" in step for step in plan), (name, plan)
+
+
+@pytest.mark.sqlite_only
+async def test_text_search_reads_the_trigram_index(db_url: str) -> None:
+    sql, values = bind(text_search._SQLITE, {"text": '"leak"', "cap": 10_001}, "sqlite")
+    with sqlite3.connect(urlsplit(db_url).path) as db:
+        plan = [row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", values)]
+    assert plan and all("VIRTUAL TABLE INDEX" in step for step in plan), plan
+
+
+@pytest.mark.postgres
+async def test_text_search_can_use_the_trigram_indexes(db: str) -> None:
+    sql, values = bind(text_search._POSTGRES, {"like": "%leak%", "cap": 10_001}, "postgres")
+    async with in_transaction() as tx:
+        await tx.execute_script("SET LOCAL enable_seqscan = off")
+        _, rows = await tx.execute_query(f"EXPLAIN {sql}", values)
+    plan = "\n".join(str(next(iter(r.values()))) for r in rows)
+    assert "idx_ticket_title_trgm" in plan and "idx_ticket_description_trgm" in plan, plan

@@ -1,7 +1,8 @@
 """The dispatcher's desk (#17): staff sign-in sessions (``desk_session``) and single-use
-sign-in links (``desk_link``), both stored as the sha256 of their secret; and indexes that let
+sign-in links (``desk_link``), both stored as the sha256 of their secret; indexes that let
 the desk's journal read a building's, a status's, an assignee's or a category's tickets newest
-first without reading every ticket."""
+first without reading every ticket; and a trigram index of titles and descriptions for its
+text search (SQLite: an FTS5 table kept by triggers; PostgreSQL: pg_trgm GIN indexes)."""
 
 from tortoise import fields, migrations
 from tortoise.fields.base import OnDelete
@@ -26,6 +27,64 @@ def _id() -> fields.IntField:
 
 def _at(null: bool = False) -> fields.DatetimeField:
     return fields.DatetimeField(null=null, auto_now=False, auto_now_add=False)
+
+
+class PerDialectSQL(ops.RunSQL):
+    """RunSQL whose statements depend on the database: ``{"sqlite": [...], "postgres": [...]}``."""
+
+    async def database_forward(self, app_label, old_state, new_state, state_editor=None):
+        if state_editor is not None:
+            await self._run_sql(state_editor, self.sql.get(state_editor.DIALECT, []))
+
+    async def database_backward(self, app_label, old_state, new_state, state_editor=None):
+        if state_editor is not None:
+            await self._run_sql(state_editor, self.reverse_sql.get(state_editor.DIALECT, []))
+
+    async def _run_sql(self, state_editor, sqls):
+        # One statement at a time, never split at ";" (a trigger's body holds some).
+        for sql in sqls:
+            if state_editor.collect_sql:
+                state_editor.collected_sql.append(sql)
+            else:
+                await state_editor.client.execute_query(sql)
+
+
+_ROW = "(rowid, title, description) VALUES (new.id, new.title, new.description)"
+_GONE = (
+    "(ticket_text, rowid, title, description)"
+    " VALUES ('delete', old.id, old.title, old.description)"
+)
+TEXT_INDEX = {
+    "sqlite": [
+        "CREATE VIRTUAL TABLE ticket_text USING fts5(title, description, content='ticket',"
+        " content_rowid='id', tokenize='trigram')",
+        "INSERT INTO ticket_text(ticket_text) VALUES ('rebuild')",
+        f"CREATE TRIGGER ticket_text_insert AFTER INSERT ON ticket BEGIN"
+        f" INSERT INTO ticket_text{_ROW}; END",
+        f"CREATE TRIGGER ticket_text_delete AFTER DELETE ON ticket BEGIN"
+        f" INSERT INTO ticket_text{_GONE}; END",
+        f"CREATE TRIGGER ticket_text_update AFTER UPDATE OF title, description ON ticket BEGIN"
+        f" INSERT INTO ticket_text{_GONE}; INSERT INTO ticket_text{_ROW}; END",
+    ],
+    "postgres": [
+        "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+        'CREATE INDEX "idx_ticket_title_trgm" ON "ticket" USING gin ("title" gin_trgm_ops)',
+        'CREATE INDEX "idx_ticket_description_trgm" ON "ticket"'
+        ' USING gin ("description" gin_trgm_ops)',
+    ],
+}
+NO_TEXT_INDEX = {
+    "sqlite": [
+        "DROP TRIGGER ticket_text_update",
+        "DROP TRIGGER ticket_text_delete",
+        "DROP TRIGGER ticket_text_insert",
+        "DROP TABLE ticket_text",
+    ],
+    "postgres": [
+        'DROP INDEX "idx_ticket_description_trgm"',
+        'DROP INDEX "idx_ticket_title_trgm"',
+    ],
+}
 
 
 class Migration(migrations.Migration):
@@ -76,4 +135,5 @@ class Migration(migrations.Migration):
         ops.AddIndex(model_name="Ticket", index=Index(fields=["status", "created_at"])),
         ops.AddIndex(model_name="Ticket", index=Index(fields=["assignee_id", "created_at"])),
         ops.AddIndex(model_name="Ticket", index=Index(fields=["category_id", "created_at"])),
+        PerDialectSQL(TEXT_INDEX, NO_TEXT_INDEX),
     ]

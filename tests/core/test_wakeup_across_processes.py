@@ -46,11 +46,8 @@ asyncio.run(main())
 """
 
 
-async def test_a_row_from_another_process_wakes_the_idle_lane(
-    request: pytest.FixtureRequest, db: str
-) -> None:
-    if request.config.getoption("--db") != "postgres":
-        pytest.skip("LISTEN/NOTIFY is PostgreSQL's; on SQLite one process serves the database")
+@pytest.mark.postgres  # LISTEN/NOTIFY is PostgreSQL's; on SQLite one process serves it
+async def test_a_row_from_another_process_wakes_the_idle_lane(db: str) -> None:
     delivered: asyncio.Future[float] = asyncio.get_running_loop().create_future()
 
     async def sender(delivery: Delivery) -> DeliveryReceipt:

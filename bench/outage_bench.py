@@ -78,7 +78,7 @@ from housedesk.run import serve
 from housedesk.settings.config import Settings
 from presentation.directory_file import import_directory_file
 from tests.fakes.botapi import BotApiServer
-from tests.fakes.botapi_limits import TELEGRAM_LIMITS
+from tests.fakes.botapi_limits import TELEGRAM_LIMITS, counts_as_message
 from tests.fakes.botapi_updates import callback_update, message_update, private_chat, user
 from tests.servers.smtp_sink import SmtpSink, running_sink
 
@@ -413,10 +413,11 @@ class Tally:
         announced_to = 0
         for token in (RESIDENT_TOKEN, STAFF_TOKEN):
             for call in world.telegram.calls(token):
-                if call.fault is not None or not call.method.startswith("send"):
+                if call.fault is not None or not counts_as_message(call.method):
                     continue
                 chat, text = int(call.params.get("chat_id", 0)), str(call.params.get("text", ""))
-                seen[token, chat, text or repr(sorted(call.params))] += 1
+                if text:  # a text twice in one chat is a message sent twice
+                    seen[token, chat, text] += 1
                 if token == RESIDENT_TOKEN and ACK in text:
                     acks.setdefault(chat, []).append((call.at, text))
                 elif token == RESIDENT_TOKEN and ANNOUNCEMENT in text:

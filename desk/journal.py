@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -87,7 +88,10 @@ async def journal(request: web.Request) -> web.Response:
         current=current,
         buildings=await _buildings(viewer),
         categories=await all_categories(),
-        staff=await Person.exclude(role=Role.RESIDENT).filter(active=True).order_by("name"),
+        staff=await Person.exclude(role=Role.RESIDENT)
+        .filter(active=True)
+        .order_by("name")
+        .values("id", "name"),
         statuses=[OPEN, *(s.value for s in STATUS_NAMES)],
         channels=list(Channel),
         newest=await newest_ticket(viewer),
@@ -115,7 +119,8 @@ async def _created_between(
     return replace(wanted, created_from=start, created_to=end)
 
 
-async def _buildings(viewer: Person) -> list[Building]:
+async def _buildings(viewer: Person) -> list[dict[str, Any]]:
+    """The ids and names of the buildings ``viewer`` may filter by."""
     if viewer.role in (Role.MANAGER, Role.ADMIN, Role.DISPATCHER):
-        return await Building.all().order_by("code")
-    return await viewer.buildings.all().order_by("code")
+        return await Building.all().order_by("code").values("id", "name")
+    return await viewer.buildings.all().order_by("code").values("id", "name")

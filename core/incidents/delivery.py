@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core.messaging.message import Action, OutgoingMessage
-from core.messaging.outbox import enqueue_once
+from core.messaging.outbox import enqueue
 from core.messaging.routes import Priority, Route
 from core.storage.models import Contact, ContactKind, Person
 
@@ -36,7 +36,8 @@ async def tell(
     contacts: Sequence[Contact] | None = None,
     mail_domain: str = "housedesk.localhost",
 ) -> bool:
-    """Queue ``text`` for ``person`` once per ``key``; False when they cannot be reached."""
+    """Queue ``text`` for ``person`` (``key``: new for each piece of news, e.g. from its
+    event); False when they cannot be reached."""
     if contacts is None:
         contacts = await Contact.filter(person_id=person.id, blocked=False).order_by("id")
     usable = [c for c in contacts if not c.blocked]
@@ -64,7 +65,7 @@ async def tell(
             automatic=True,
             language=person.language,
         )
-    await enqueue_once(
+    await enqueue(
         route=route,
         recipient=contact.value,
         message=message,

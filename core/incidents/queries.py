@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 
 from core.storage.models import (
     Incident,
-    IncidentArea,
     IncidentEvent,
     IncidentLink,
     IncidentStatus,
@@ -56,9 +55,21 @@ def _flats(stored: object) -> list[str]:
     return [str(f) for f in stored] if isinstance(stored, list) else []
 
 
-async def incident_buildings(incident_id: int) -> list[int]:
-    """The ids of the buildings an incident affects."""
-    return [a.building_id for a in await IncidentArea.filter(incident_id=incident_id)]  # type: ignore[attr-defined]
+_HOMES = (
+    'SELECT "residency"."person_id", "unit"."building_id" FROM "residency"'
+    ' JOIN "unit" ON "unit"."id" = "residency"."unit_id"'
+    ' JOIN "incident_area" ON "incident_area"."building_id" = "unit"."building_id"'
+    ' WHERE "incident_area"."incident_id" = :incident ORDER BY "unit"."id"'
+)
+
+
+async def homes_in_incident(incident_id: int) -> dict[int, int]:
+    """Person id -> the building (of those an incident affects) they live in: one query for
+    everyone an incident's news goes to (the building gives its zone and language)."""
+    homes: dict[int, int] = {}
+    for row in await fetch(_HOMES, incident=incident_id):
+        homes.setdefault(int(row["person_id"]), int(row["building_id"]))
+    return homes
 
 
 async def open_incidents(building_ids: list[int] | None = None) -> list[Incident]:

@@ -30,7 +30,12 @@ from core.i18n import N_, gettext
 from core.incidents import texts
 from core.incidents.commands import IncidentReport, OpenIncident, UpdateIncident
 from core.incidents.delivery import MailThread, tell
-from core.incidents.queries import absorbed_by_channel, active_incidents, linked_people
+from core.incidents.queries import (
+    absorbed_by_channel,
+    active_incidents,
+    homes_in_incident,
+    linked_people,
+)
 from core.incidents.residents import residents_of
 from core.messaging.message import Action, Verb
 from core.messaging.routes import Priority
@@ -39,6 +44,7 @@ from core.storage.models import (
     Building,
     Category,
     Channel,
+    Contact,
     Incident,
     IncidentArea,
     IncidentEvent,
@@ -504,13 +510,15 @@ class IncidentService:
     ) -> int:
         """Queue news for every resident still linked; ``text(building, lang)`` writes it."""
         buildings = {b.id: b for b in await _buildings(incident.id)}
+        links = await linked_people(incident.id)
+        homes = await homes_in_incident(incident.id)
+        contacts = await _contacts_by_person([link.person.id for link in links])
+        fallback = next(iter(buildings.values()), None)
         told = 0
         now = self.clock.now()
-        for link in await linked_people(incident.id):
+        for link in links:
             person = link.person
-            building = await _building_for(person, incident, None, buildings) or next(
-                iter(buildings.values()), None
-            )
+            building = buildings.get(homes.get(person.id, 0), fallback)
             lang = person.language or (building.language if building else "en")
             actions = (
                 [Action(gettext(lang, texts.STILL_NOT_WORKING), Verb.STILL_NOT_WORKING, link.id)]
@@ -526,6 +534,7 @@ class IncidentService:
                 prefer_email=link.channel == Channel.EMAIL,
                 max_attempts=self.max_attempts,
                 mail_domain=self.mail_domain,
+                contacts=contacts.get(person.id, []),
             )
         return told
 
@@ -622,6 +631,14 @@ async def _category_of(incident: Incident) -> Category:
     if incident.category_id is None:  # type: ignore[attr-defined]
         return await fallback_category()
     return await Category.get(id=incident.category_id)  # type: ignore[attr-defined]
+
+
+async def _contacts_by_person(person_ids: list[int]) -> dict[int, list[Contact]]:
+    """Everyone's usable contacts in one query, in the order they were added."""
+    found: dict[int, list[Contact]] = {}
+    for contact in await Contact.filter(person_id__in=person_ids, blocked=False).order_by("id"):
+        found.setdefault(contact.person_id, []).append(contact)  # type: ignore[attr-defined]
+    return found
 
 
 async def _units_of(person: Person) -> list[Unit]:

@@ -45,8 +45,11 @@ class DeskAddress:
         return f"{self.url}/signin/link/{code}"
 
 
-async def set_desk_button(bot: Bot, desk: DeskAddress, language: str | None, chat_id: int) -> None:
-    """The chat's menu button opens the desk (a failure leaves the commands menu)."""
+async def set_desk_button(
+    bot: Bot, desk: DeskAddress, language: str | None, chat_id: int | None = None
+) -> None:
+    """The chat's menu button opens the desk (``chat_id`` None: every private chat's that has
+    none of its own); a failure leaves the commands menu."""
     button = MenuButtonWebApp(
         text=gettext(language, BUTTON), web_app=WebAppInfo(url=desk.launch_url)
     )

@@ -44,7 +44,7 @@ from bots.fsm_storage import conversation_storage
 from bots.inbox_feed import UpdateFeed
 from bots.rate_budget import BudgetLimits, RateBudget, Window
 from bots.shared_budget import SharedBotBudget
-from bots.staff.desk import DeskAddress
+from bots.staff.desk import DeskAddress, set_desk_button
 from bots.staff.menus import set_staff_menus
 from bots.telegram_sender import TelegramSender
 from core.messaging.inbox import InboxPolicy
@@ -215,6 +215,8 @@ async def _start_bot(
         await set_command_menus(bot, kind.commands)
         if kind.person_menus is not None:
             await kind.person_menus(bot)
+        if kind.name == "staff" and services.desk is not None:
+            await set_desk_button(bot, services.desk, app.settings.service.default_language)
         name = f"{kind.name} bot @{(await bot.me()).username}"
     except (TelegramAPIError, TelegramNetworkError) as exc:
         log.warning("telegram: %s bot cannot reach Telegram yet (menus not set): %s", name, exc)

@@ -5,7 +5,9 @@ ticket, assigned, the technician's card at the Bot API stand-in, and the technic
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from core.storage.models import Status, Ticket
@@ -46,6 +48,10 @@ async def test_dispatcher_files_a_call_assigns_it_and_sees_it_accepted(
         assert buttons[0]["web_app"]["url"] == "https://desk.example/desk/signin"
         link = urlparse(buttons[1]["url"])
         assert link.path.startswith("/desk/signin/link/")
+        # The staff bot's menu button opens the desk: for every chat, and Carol's own.
+        menus = await eventually(lambda: _menu_buttons(botapi, 2), what="two menu buttons")
+        assert [m.get("chat_id") for m in menus] == [None, CAROL_CHAT]
+        assert all(_json(m["menu_button"])["web_app"]["url"].endswith("/signin") for m in menus)
 
         # Telegram opens the Mini App with signed launch data in the fragment.
         page = await chromium.new_page()
@@ -111,6 +117,15 @@ async def test_dispatcher_files_a_call_assigns_it_and_sees_it_accepted(
             page.screenshot, path=str(screenshots / "journal-en.png"), full_page=True
         )
         assert page.script_errors == []
+
+
+def _menu_buttons(botapi: BotApiServer, count: int) -> list[dict[str, Any]] | None:
+    menus = [c.params for c in botapi.calls(STAFF) if c.method == "setChatMenuButton"]
+    return menus if len(menus) >= count else None
+
+
+def _json(value: object) -> dict[str, Any]:
+    return json.loads(value) if isinstance(value, str) else dict(value)  # type: ignore[call-overload]
 
 
 def _label(options: str, name: str) -> str:

@@ -27,9 +27,9 @@ async def domain_errors(request: web.Request, handler: Handler) -> web.StreamRes
     except DomainError as error:
         lang = language_of(request)
         status = next((code for kind, code in STATUS.items() if isinstance(error, kind)), 409)
-        if isinstance(error, NotFound | AccessDenied) and request.method == "GET":
+        if isinstance(error, NotFound | AccessDenied) and error.message is None:
             text = gettext(lang, N_("There is no such ticket, or it is not yours to see."))
-            status = 404  # the same answer whether it exists or not
+            status = 404  # the same answer whether it exists or not, for a page or a change
         else:
             text = refusal_text(error, lang)
         if request.headers.get("X-Requested-With"):

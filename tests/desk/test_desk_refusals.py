@@ -16,7 +16,7 @@ from PIL import Image
 
 from core.actors import CLI
 from core.directory.desk_sessions import issue_link
-from core.storage.models import Channel, Person, Status, Ticket
+from core.storage.models import Channel, Person, Status, Ticket, TicketEvent
 from core.tickets.commands import NewAttachment, NewTicket
 from housedesk.bootstrap import App
 from tests.bots.support import load_example_directory
@@ -122,6 +122,18 @@ async def test_a_technician_cannot_open_another_buildings_ticket_by_url(
         assert other.title not in shown
         response = await chromium.run(bob.goto, f"{desk}/tickets/{other.id}/stamp")
         assert response.status == 404
+        token = await chromium.run(bob.input_value, "nav input[name=csrf]")
+        status, body = await chromium.run(
+            bob.evaluate,
+            """async ([url, token]) => {
+                const r = await fetch(url, {method: 'POST',
+                    body: new URLSearchParams({csrf: token, version: '1', text: 'mine now'})});
+                return [r.status, await r.text()];
+            }""",
+            [f"{desk}/tickets/{other.id}/note", token],
+        )
+        assert status == 404 and "not yours to see" in body
+        assert await TicketEvent.filter(ticket_id=other.id, text="mine now").count() == 0
 
 
 async def test_a_change_without_the_form_token_or_on_a_stale_page_changes_nothing(

@@ -28,7 +28,8 @@ from core.storage.models import Building, Channel, Incident, IncidentKind, Perso
 from core.tickets.access import SEES_ALL, require_role
 
 USAGE = N_(
-    "/incident open BUILDING [category] [HH:MM] [#word …] text for residents: an outage now "
+    "/incident open BUILDING [entrance=2] [floor=3,4] [flats=1-10] [category] [HH:MM] "
+    "[#word …] text for residents: an outage now "
     "(HH:MM: when it should work again; mail and voicemail in its category or with one of "
     "its #words are linked to it)\n"
     "/incident update I7 [HH:MM] [note for residents]\n"
@@ -36,6 +37,7 @@ USAGE = N_(
     "/incident unlink N: report N is not about it and becomes a request"
 )
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_SCOPE = re.compile(r"^(entrance|floor|flats)=(\S+)$", re.IGNORECASE)
 
 
 async def incident(
@@ -101,6 +103,10 @@ async def _open(
 ) -> None:
     building = await building_by_code(words[0])
     rest = words[1:]
+    scope: dict[str, tuple[str, ...]] = {}
+    while rest and (part := _SCOPE.match(rest[0])):
+        scope[part[1].lower()] = tuple(v for v in part[2].split(",") if v)
+        rest = rest[1:]
     category = None
     if rest:
         try:
@@ -124,6 +130,9 @@ async def _open(
             category=category,
             expected_end_at=until,
             keywords=tuple(keywords),
+            entrances=scope.get("entrance", ()),
+            floors=scope.get("floor", ()),
+            flats=scope.get("flats", ()),
         )
     )
     await message.answer(

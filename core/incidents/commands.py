@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from core.actors import Actor
@@ -26,8 +26,11 @@ class OpenIncident:
     """None: now."""
     expected_end_at: datetime | None = None
     keywords: tuple[str, ...] = ()
-    flats: tuple[str, ...] = field(default_factory=tuple)
-    """Only these flats (of every building given); empty: the whole buildings."""
+    entrances: tuple[str, ...] = ()
+    floors: tuple[str, ...] = ()
+    flats: tuple[str, ...] = ()
+    """Only the flats reached by these entrances, on these floors, these flats (ranges such
+    as ``"20-25"`` allowed; several lists all apply); all empty: the whole buildings."""
 
 
 @dataclass(frozen=True)

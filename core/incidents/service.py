@@ -39,6 +39,7 @@ from core.incidents.queries import (
 from core.incidents.residents import residents_of
 from core.messaging.message import Action, Verb
 from core.messaging.routes import Priority
+from core.operations.audience import Scope
 from core.storage.fit import clipped
 from core.storage.models import (
     Building,
@@ -135,6 +136,7 @@ class IncidentService:
                 message=N_("An incident needs a building and a text for residents."),
             )
         buildings = [await building_by_code(code) for code in cmd.buildings]
+        scope = Scope.of(cmd.entrances, cmd.floors, cmd.flats)
         category = await category_by_code(cmd.category) if cmd.category else None
         now = self.clock.now()
         starts = cmd.starts_at or now
@@ -161,7 +163,7 @@ class IncidentService:
             )
             for building in buildings:
                 await IncidentArea.create(
-                    incident=incident, building=building, flats=list(cmd.flats)
+                    incident=incident, building=building, flats=await _flats_of(building, scope)
                 )
             await self._event(
                 incident,
@@ -631,6 +633,27 @@ async def _category_of(incident: Incident) -> Category:
     if incident.category_id is None:  # type: ignore[attr-defined]
         return await fallback_category()
     return await Category.get(id=incident.category_id)  # type: ignore[attr-defined]
+
+
+async def _flats_of(building: Building, scope: Scope) -> list[str]:
+    """The flat numbers of ``building`` in ``scope`` (empty: the whole building)."""
+    if scope.whole:
+        return []
+    query = Unit.filter(building=building)
+    if scope.entrances:
+        query = query.filter(entrance__in=list(scope.entrances))
+    if scope.floors:
+        query = query.filter(floor__in=list(scope.floors))
+    if scope.flats:
+        query = query.filter(number__in=list(scope.flats))
+    numbers = list(await query.order_by("id").values_list("number", flat=True))
+    if not numbers:
+        raise InvalidInput(
+            f"no flat of {building.code} is in that part",
+            message=N_("No flat of {building} is in that part of it."),
+            building=building.name,
+        )
+    return [str(n) for n in numbers]
 
 
 async def _contacts_by_person(person_ids: list[int]) -> dict[int, list[Contact]]:

@@ -84,6 +84,8 @@ async def cmd_open(app: App, args: argparse.Namespace) -> int:
             starts_at=_moment(args.start, zone),
             expected_end_at=_moment(args.until, zone),
             keywords=tuple(args.keyword or ()),
+            entrances=tuple(args.entrance or ()),
+            floors=tuple(args.floor or ()),
             flats=tuple(args.flat or ()),
         )
     )
@@ -171,7 +173,9 @@ def add_incident_commands(subparsers: Any) -> None:
     p.add_argument("--text", action="append", help='for residents: "ru=..." per language')
     p.add_argument("--category", help="category code (mail and voicemail in it are linked)")
     p.add_argument("--keyword", action="append", help="a word that links a mail; repeat")
-    p.add_argument("--flat", action="append", help="only this flat; repeat")
+    p.add_argument("--entrance", action="append", help="only flats of this entrance; repeat")
+    p.add_argument("--floor", action="append", help="only flats on this floor; repeat")
+    p.add_argument("--flat", action="append", help="only this flat (or 20-25); repeat")
     p.add_argument("--planned", action="store_true", help="a planned shut-off")
     p.add_argument("--start", help="when it starts (default now), e.g. 2026-12-10T10:00")
     p.add_argument("--until", help="expected end, e.g. 2026-12-10T14:00")

@@ -10,7 +10,7 @@ import pytest
 
 from core.actors import CLI, Actor
 from core.clock import FrozenClock
-from core.errors import AccessDenied, ConflictError
+from core.errors import AccessDenied, ConflictError, InvalidInput
 from core.incidents.commands import IncidentReport, OpenIncident, UpdateIncident
 from core.incidents.delivery import MailThread
 from core.incidents.jobs import IncidentJobs
@@ -27,6 +27,7 @@ from core.storage.models import (
     Role,
     Status,
     Ticket,
+    Unit,
 )
 from core.tickets.service import TicketService
 from presentation.reports.text import render_report
@@ -250,3 +251,20 @@ async def test_a_wrong_match_is_unlinked_into_a_ticket(db: str, clock: FrozenClo
         for r in await OutboxMessage.filter(recipient="102")
     ]
     assert acks[-1].startswith(f"Your request {ticket.ref} is registered")
+
+
+async def test_an_incident_of_one_entrance(db: str, clock: FrozenClock) -> None:
+    oak, _elm, dora, (first, second, third), _stranger = await _world()
+    await Unit.filter(building=oak, number__in=["1", "2"]).update(entrance="A")
+    await Unit.filter(building=oak, number="3").update(entrance="B")
+    incidents = _service(clock)
+    with pytest.raises(InvalidInput) as nowhere:
+        await incidents.open(_water(Actor.of(dora), entrances=("C",)))
+    assert nowhere.value.text("en") == "No flat of OAK House is in that part of it."
+
+    incident = await incidents.open(_water(Actor.of(dora), entrances=("B",)))
+    assert [i.id for i, _ in await incidents.for_person(third)] == [incident.id]
+    assert await incidents.for_person(first) == []
+    with pytest.raises(AccessDenied):
+        await incidents.join(incident.id, second, Channel.CHAT)
+    assert (await incidents.join(incident.id, third, Channel.CHAT)).created

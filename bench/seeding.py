@@ -32,13 +32,20 @@ NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 DAYS = 60
 BUILDINGS, CATEGORIES, TECHNICIANS = 10, 5, 50
 
-STATUSES = [  # (status, share, has a first response, is resolved)
-    ("new", 0.20, False, False),
-    ("in_progress", 0.20, True, False),
-    ("on_hold", 0.05, True, False),
-    ("done", 0.35, True, True),
-    ("closed", 0.15, True, True),
-    ("rejected", 0.05, False, False),
+RECENT_HOURS = 14
+"""Tickets younger than this are still open; older ones mostly done (as in #14's scenario:
+a million tickets, about 12,000 open, 1.2%)."""
+RECENT_STATUSES = [  # (status, share, has a first response, is resolved)
+    ("new", 0.40, False, False),
+    ("in_progress", 0.45, True, False),
+    ("on_hold", 0.15, True, False),
+]
+OLDER_STATUSES = [  # a few stay open, overdue: waiting for parts, forgotten
+    ("in_progress", 0.002, True, False),
+    ("on_hold", 0.001, True, False),
+    ("done", 0.600, True, True),
+    ("closed", 0.330, True, True),
+    ("rejected", 0.067, False, False),
 ]
 CHANNELS = ("chat", "email", "voicemail", "phone", "cli")
 
@@ -49,24 +56,39 @@ INSERT INTO ticket (building_id, category_id, assignee_id, priority, channel, st
                     rating_comment)
 SELECT building, category, assignee, 3, channel, status, 'Bench ticket', '', 'en', true, '',
        created, created, created + interval '4 hours', created + interval '3 days',
-       CASE WHEN status NOT IN ('new', 'rejected') THEN created + r1 * interval '8 hours' END,
-       CASE WHEN status IN ('done', 'closed') THEN created + r2 * interval '5 days' END,
+       CASE WHEN status NOT IN ('new', 'rejected')
+            THEN created + LEAST(r1 * interval '8 hours', $1::timestamptz - created) END,
+       CASE WHEN status IN ('done', 'closed')
+            THEN created + LEAST(r2 * interval '5 days', $1::timestamptz - created) END,
        CASE WHEN status IN ('done', 'closed') AND r3 < 0.5 THEN 1 + floor(r3 * 10)::int END,
        ''
 FROM (
+    SELECT *, CASE WHEN created > $1::timestamptz - interval '{RECENT_HOURS} hours'
+                   THEN {{recent}} ELSE {{older}} END AS status
+    FROM (
     SELECT 1 + floor(random() * {BUILDINGS})::int AS building,
            1 + floor(random() * {CATEGORIES})::int AS category,
            CASE WHEN random() < 0.1 THEN NULL
                 ELSE 1 + floor(random() * {TECHNICIANS})::int END AS assignee,
            (ARRAY{list(CHANNELS)})[1 + floor(random() * {len(CHANNELS)})::int] AS channel,
-           CASE WHEN u < 0.20 THEN 'new' WHEN u < 0.40 THEN 'in_progress'
-                WHEN u < 0.45 THEN 'on_hold' WHEN u < 0.80 THEN 'done'
-                WHEN u < 0.95 THEN 'closed' ELSE 'rejected' END AS status,
-           $1::timestamptz - random() * interval '{DAYS} days' AS created,
+           u, $1::timestamptz - random() * interval '{DAYS} days' AS created,
            random() AS r1, random() AS r2, random() AS r3
     FROM (SELECT random() AS u FROM generate_series(1, $2)) AS draws
+    ) AS drawn
 ) AS rows
 """
+
+
+def _status_case(table: list[tuple[str, float, bool, bool]]) -> str:
+    """SQL choosing a status of ``table`` by the draw ``u``."""
+    steps, total = [], 0.0
+    for status, share, _, _ in table[:-1]:
+        total += share
+        steps.append(f"WHEN u < {total:.4f} THEN '{status}'")
+    return f"CASE {' '.join(steps)} ELSE '{table[-1][0]}' END"
+
+
+PG_SEED = PG_SEED.format(recent=_status_case(RECENT_STATUSES), older=_status_case(OLDER_STATUSES))
 
 OPEN_SQL = (
     "INSERT INTO ticket (building_id, category_id, assignee_id, priority, channel, status, title,"
@@ -165,21 +187,27 @@ async def bench_directory() -> None:
         await Person.create(name=f"Technician {n:02}", role=Role.TECHNICIAN)
 
 
-def _sqlite_rows(count: int, rng: random.Random) -> Iterator[tuple[Any, ...]]:
-    cumulative = []
-    total = 0.0
-    for status, share, responded, resolved in STATUSES:
+def _cumulative(
+    table: list[tuple[str, float, bool, bool]],
+) -> list[tuple[float, str, bool, bool]]:
+    found, total = [], 0.0
+    for status, share, responded, resolved in table:
         total += share
-        cumulative.append((total, status, responded, resolved))
+        found.append((total, status, responded, resolved))
+    return found
+
+
+def _sqlite_rows(count: int, rng: random.Random) -> Iterator[tuple[Any, ...]]:
+    recent, older = _cumulative(RECENT_STATUSES), _cumulative(OLDER_STATUSES)
     span = DAYS * 86400
     for _ in range(count):
         u = rng.random()
-        _, status, responded, resolved = next(
-            c for c in cumulative if u < c[0] or c is cumulative[-1]
-        )
         created = NOW - timedelta(seconds=rng.random() * span)
-        first = created + timedelta(hours=8 * rng.random()) if responded else None
-        done = created + timedelta(days=5 * rng.random()) if resolved else None
+        age = NOW - created
+        table = recent if age < timedelta(hours=RECENT_HOURS) else older
+        _, status, responded, resolved = next(c for c in table if u < c[0] or c is table[-1])
+        first = created + min(timedelta(hours=8 * rng.random()), age) if responded else None
+        done = created + min(timedelta(days=5 * rng.random()), age) if resolved else None
         r3 = rng.random()
         yield (
             rng.randint(1, BUILDINGS),

@@ -250,7 +250,9 @@ async def test_help_and_command_menus_follow_the_role(app: App, botapi: BotApiSe
     assert "/report: Report: /report week OAK" in manager and "/merge" in manager
     assert "/merge" in dispatcher and "/report" not in dispatcher
     assert "/mine: Мои открытые заявки" in dispatcher
-    assert list(menu(100003)) == ["mine", "open", "ticket", "note", "lang", "cancel", "help"]
+    assert list(menu(100003)) == [
+        "mine", "open", "ticket", "note", "desk", "lang", "cancel", "help"
+    ]  # fmt: skip
     assert {"report", "ratings", "export", "edit", "merge"} <= set(menu(100001))
     assert "report" not in menu(100002) and menu(100002)["mine"] == "Мои открытые заявки"
 

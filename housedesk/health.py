@@ -8,7 +8,7 @@ from datetime import datetime
 
 from core.messaging.lane_health import Backlog, backlogs
 from housedesk.bootstrap import App
-from housedesk.quarantines import QUARANTINES
+from housedesk.quarantines import quarantines
 
 
 async def runtime_view(app: App, database_up: bool) -> dict[str, object]:
@@ -19,7 +19,7 @@ async def runtime_view(app: App, database_up: bool) -> dict[str, object]:
     if database_up:
         with contextlib.suppress(Exception):  # gone since the ping: the rest still answers
             found = await backlogs(now)
-            quarantined = sum([await q.count() for q in QUARANTINES.values()])
+            quarantined = sum([await q.count() for q in quarantines(app).values()])
     routes = sorted({*app.outbox.senders, *found})
     empty = Backlog(0, 0, None)
     lanes = {

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Accepted:
-    """The item was handled; ``ticket_ref`` names the ticket it made or updated, if any."""
+    """The item was handled; ``ticket_ref`` names the ticket it made or updated, if any;
+    ``quarantined`` names the quarantined item it was set aside as, if it was."""
 
     ticket_ref: str | None = None
     note: str = ""
+    quarantined: str = ""
 
 
 @dataclass(frozen=True)

@@ -657,6 +657,30 @@ class InboundUpdate(Model):
         )
 
 
+class FailedMail(Model):
+    """A mail whose taking in failed, known by :attr:`key` whichever way it comes again.
+
+    Each failure counts (a different failure starts the count again); after too many the
+    mail is set aside (``quarantined_at``) with its raw bytes, answered as accepted, and
+    left for ``housedesk quarantine``. A mail taken in at last leaves no row.
+    """
+
+    id = fields.IntField(primary_key=True)
+    key = fields.CharField(max_length=64, unique=True)
+    """sha256 of the Message-ID and sender (else of the sender, subject and body), as hex."""
+    sender = fields.CharField(max_length=320, default="")
+    subject = fields.CharField(max_length=200, default="")
+    content = fields.BinaryField()
+    """The mail as received."""
+    attempts = fields.IntField(default=0)
+    last_error = fields.TextField(default="")
+    first_failed_at = fields.DatetimeField()
+    quarantined_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "failed_mail"
+
+
 class ClusterNode(Model):
     """A running ``housedesk run`` process: its heartbeat and the periodic jobs it leads."""
 

@@ -12,6 +12,7 @@ from housedesk.channels.rating import rating_links
 from housedesk.cluster.leadership import cancelled_on_resign
 from housedesk.settings.config import listen_address
 from intake.email.imap_poller import ImapConfig, ImapPoller
+from intake.email.quarantine import QuarantiningIngest
 from intake.email.smtp_sender import SmtpSender, SmtpSettings
 from intake.email.smtp_server import (
     SmtpServer,
@@ -70,10 +71,11 @@ async def start_email(app: App) -> EmailChannel:
     settings = app.settings.email
     channel = EmailChannel()
     register_mail_sender(app)
+    ingest = QuarantiningIngest(app.mail_gateway, app.clock, settings.quarantine_after)
     if settings.smtp_enabled:
         host, port = listen_address(settings.smtp_listen)
         channel.spool = spool = lock_spool(app.settings.storage.data_dir / "spool")
-        recovered = await recover_spool(spool, app.mail_gateway)
+        recovered = await recover_spool(spool, ingest)
         if recovered.processed or recovered.kept:
             log.info(
                 "email: recovered %s spooled mail(s), %s kept for retry",
@@ -89,7 +91,7 @@ async def start_email(app: App) -> EmailChannel:
                 port=port,
                 max_message_bytes=settings.max_message_bytes,
             ),
-            app.mail_gateway,
+            ingest,
         )
         app.channel_states["email_smtp"] = "up"
         log.info(
@@ -111,7 +113,7 @@ async def start_email(app: App) -> EmailChannel:
                 processed_folder=imap.processed_folder,
                 rejected_folder=imap.rejected_folder,
             ),
-            app.mail_gateway,
+            ingest,
         )
         app.leadership.add("imap", cancelled_on_resign(poller.run))  # one process polls
         app.channel_states["email_imap"] = "up"

@@ -1,7 +1,7 @@
 """``housedesk quarantine list|show|retry|drop``: input set aside after failing too often.
 
-Items are named ``<kind>:<id>`` (``update:12`` for a chat update); every kind registered in
-:data:`QUARANTINES` is listed together.
+Items are named ``<kind>:<id>`` (``update:12`` for a chat update, ``mail:3`` for a mail);
+every kind :func:`housedesk.quarantines.quarantines` names is listed together.
 """
 
 from __future__ import annotations
@@ -14,14 +14,15 @@ from typing import Any
 from core.errors import InvalidInput, NotFound
 from core.messaging.quarantine import Quarantine, QuarantinedItem
 from housedesk.bootstrap import App
-from housedesk.quarantines import QUARANTINES
+from housedesk.quarantines import quarantines
 
 
-def _parse(ref: str) -> tuple[Quarantine, int]:
+def _parse(app: App, ref: str) -> tuple[Quarantine, int]:
     kind, _, number = ref.partition(":")
-    quarantine = QUARANTINES.get(kind)
+    known = quarantines(app)
+    quarantine = known.get(kind)
     if quarantine is None or not number.isdigit():
-        kinds = ", ".join(f"{k}:ID" for k in QUARANTINES)
+        kinds = ", ".join(f"{k}:ID" for k in known)
         raise InvalidInput(f"not a quarantined item: {ref!r} (expected {kinds})")
     return quarantine, int(number)
 
@@ -34,7 +35,7 @@ def _as_json(item: QuarantinedItem) -> dict[str, Any]:
 
 async def cmd_list(app: App, args: argparse.Namespace) -> int:
     """Quarantined items of every kind, newest first."""
-    items = [item for q in QUARANTINES.values() for item in await q.items(args.limit)]
+    items = [item for q in quarantines(app).values() for item in await q.items(args.limit)]
     items.sort(key=lambda item: item.quarantined_at, reverse=True)
     if args.json:
         print(json.dumps([_as_json(i) for i in items], ensure_ascii=False, indent=2))
@@ -51,7 +52,7 @@ async def cmd_list(app: App, args: argparse.Namespace) -> int:
 
 async def cmd_show(app: App, args: argparse.Namespace) -> int:
     """One item with its error and the input as received."""
-    quarantine, item_id = _parse(args.ref)
+    quarantine, item_id = _parse(app, args.ref)
     item = await quarantine.item(item_id)
     if item is None:
         raise NotFound(f"no quarantined item {args.ref}")
@@ -66,17 +67,22 @@ async def cmd_show(app: App, args: argparse.Namespace) -> int:
 
 
 async def cmd_retry(app: App, args: argparse.Namespace) -> int:
-    """Hand the item back to be handled (by the running service) with fresh attempts."""
-    quarantine, item_id = _parse(args.ref)
+    """Hand the item back: an update to the running service, with fresh attempts; a mail is
+    taken in again at once. 1 when it failed again and stays in the quarantine."""
+    quarantine, item_id = _parse(app, args.ref)
     if not await quarantine.retry(item_id, app.clock.now()):
         raise NotFound(f"no quarantined item {args.ref}")
-    print(f"{args.ref} will be handled again")
+    left = await quarantine.item(item_id)
+    if left is not None:
+        print(f"{args.ref} failed again and stays in the quarantine: {left.last_error}")
+        return 1
+    print(f"{args.ref} is out of the quarantine and handled again")
     return 0
 
 
 async def cmd_drop(app: App, args: argparse.Namespace) -> int:
     """Delete the item for good."""
-    quarantine, item_id = _parse(args.ref)
+    quarantine, item_id = _parse(app, args.ref)
     if not await quarantine.drop(item_id):
         raise NotFound(f"no quarantined item {args.ref}")
     print(f"{args.ref} dropped")
@@ -93,7 +99,7 @@ def add_quarantine_commands(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_list)
     p = commands.add_parser("show", help="one item with its error and raw input")
-    p.add_argument("ref", help="e.g. update:12")
+    p.add_argument("ref", help="e.g. update:12 or mail:3")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_show)
     for name, func, text in (
@@ -101,5 +107,5 @@ def add_quarantine_commands(subparsers: Any) -> None:
         ("drop", cmd_drop, "delete the item for good"),
     ):
         p = commands.add_parser(name, help=text)
-        p.add_argument("ref", help="e.g. update:12")
+        p.add_argument("ref", help="e.g. update:12 or mail:3")
         p.set_defaults(func=func)

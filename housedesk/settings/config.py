@@ -155,6 +155,9 @@ class EmailSettings(Section):
     link_secret: str = ""
     authentication: Literal["trusted-mta", "verify", "none"] = "trusted-mta"
     authserv_id: str = ""
+    quarantine_after: int = Field(5, ge=1)
+    """Failures of one mail, the same way in a row, before it is set aside for an operator
+    (``housedesk quarantine``) and answered as accepted."""
     imap: ImapSettings = ImapSettings()
     outgoing: OutgoingMailSettings = OutgoingMailSettings()
 

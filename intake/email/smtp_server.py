@@ -5,7 +5,8 @@ no thread). Per message: the raw bytes, with ``Return-Path`` and ``Received`` tr
 headers prepended as the final delivery agent must (RFC 5321 4.4), are written durably to
 the spool, then ingested, and the reply follows the outcome:
 
-* ``Accepted`` (including duplicates) -> ``250 2.0.0``
+* ``Accepted`` (including duplicates, and mail set aside after failing too often) ->
+  ``250 2.0.0``
 * ``Rejected`` -> its own code and enhanced status
 * ``Deferred`` or any unexpected error -> ``451 4.3.0`` (aiosmtpd's default would be a
   ``500``, which makes senders bounce the mail for good)
@@ -136,6 +137,8 @@ class IngestHandler:
 
 def smtp_reply(outcome: Outcome) -> str:
     """Return the SMTP reply line for an ingest outcome."""
+    if isinstance(outcome, Accepted) and outcome.quarantined:
+        return f"250 2.0.0 Message accepted and quarantined as {outcome.quarantined}"
     if isinstance(outcome, Accepted):
         detail = f" as ticket {_reply_text(outcome.ticket_ref)}" if outcome.ticket_ref else ""
         return f"250 2.0.0 Message accepted{detail}"

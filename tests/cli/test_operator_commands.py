@@ -173,7 +173,7 @@ async def test_quarantine_list_show_retry_and_drop(
     assert "failed 5 times, last: RuntimeError: boom" in shown and '"update_id": 77' in shown
 
     await housedesk(app, "quarantine", "retry", first)
-    assert capsys.readouterr().out == f"{first} will be handled again\n"
+    assert capsys.readouterr().out == f"{first} is out of the quarantine and handled again\n"
     again = await InboundUpdate.get(id=rows[0].id)
     assert again.quarantined_at is None and again.attempts == 0
     await housedesk(app, "quarantine", "drop", second)

@@ -172,12 +172,23 @@ async def comment(
     blobs: BlobStore,
     voice_to_text: VoiceToText | None = None,
 ) -> None:
-    ticket_id = (await state.get_data())["ticket"]
+    ticket_id = await _ticket_in_hand(message, state, lang, resident)
+    if ticket_id is None or resident is None:
+        return
+    await _comment(message, bot, lang, resident, ticket_id, tickets, blobs, voice_to_text)
+
+
+async def _ticket_in_hand(
+    message: Message, state: FSMContext, lang: str, resident: Person | None
+) -> int | None:
+    """The request the conversation was about, ending the conversation; None (and a word
+    to register) for someone not registered."""
+    ticket_id = int((await state.get_data())["ticket"])
     await state.clear()
     if resident is None:
         await message.answer(gettext(lang, REGISTER_FIRST))
-        return
-    await _comment(message, bot, lang, resident, ticket_id, tickets, blobs, voice_to_text)
+        return None
+    return ticket_id
 
 
 async def rate(
@@ -220,10 +231,8 @@ async def rating_comment(
     voice_to_text: VoiceToText | None = None,
 ) -> None:
     """The text after a rating comments on it; anything else goes onto the request."""
-    ticket_id = (await state.get_data())["ticket"]
-    await state.clear()
-    if resident is None:
-        await message.answer(gettext(lang, REGISTER_FIRST))
+    ticket_id = await _ticket_in_hand(message, state, lang, resident)
+    if ticket_id is None or resident is None:
         return
     if not message.text:
         await _comment(message, bot, lang, resident, ticket_id, tickets, blobs, voice_to_text)

@@ -1,0 +1,43 @@
+"""The open tickets now are read from their partial index alone (``ticket_open_now``,
+migration 0021), however many closed tickets there are: SQLite's planner, asked about the
+queries :mod:`core.reports.open_now` runs, on the migrated schema."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+import pytest
+
+from core.reports.open_now import OPEN_SQL, open_now_statements
+from core.storage.models import OPEN_TICKET_WHERE
+from core.storage.rawsql import bind
+
+pytestmark = [pytest.mark.usefixtures("db"), pytest.mark.sqlite_only]
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+def test_the_index_condition_is_the_query_s_word_for_word() -> None:
+    assert OPEN_TICKET_WHERE == OPEN_SQL  # SQLite uses a partial index only then
+
+
+def _plans(db_url: str, one_building: bool) -> dict[str, list[str]]:
+    params = {"now": NOW, "soon": NOW + timedelta(hours=24), "building": 1}
+    plans = {}
+    with sqlite3.connect(urlsplit(db_url).path) as db:
+        for key, sql in open_now_statements(one_building):
+            text, args = bind(sql, params, "sqlite")
+            plans[key] = [row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {text}", args)]
+    return plans
+
+
+async def test_open_now_reads_only_the_covering_index(db_url: str) -> None:
+    for key, plan in _plans(db_url, one_building=False).items():
+        assert any("COVERING INDEX ticket_open_now" in step for step in plan), (key, plan)
+
+
+async def test_one_building_s_open_now_reads_an_index(db_url: str) -> None:
+    for key, plan in _plans(db_url, one_building=True).items():  # its own or the open one
+        assert all(step.startswith(("SEARCH ticket", "USE TEMP")) for step in plan), (key, plan)

@@ -13,7 +13,10 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from core.storage.models import FailedMail
+from housedesk.bootstrap import App
 from intake.email.imap_poller import ImapConfig, ImapPoller
+from intake.email.quarantine import QuarantiningIngest
 from intake.outcome import Accepted, Deferred, Outcome, Rejected
 from tests.servers.dovecot import DovecotServer
 
@@ -211,3 +214,22 @@ async def test_unreachable_server_is_retried_not_fatal(
 
     assert caplog.text.count("IMAP round failed") >= 3
     assert ingest.received == []
+
+
+async def test_a_mail_failing_again_and_again_is_filed_once_set_aside(
+    app: App, dovecot: DovecotServer, mailbox: Mailbox
+) -> None:
+    folder = mailbox.new_folder()
+    mailbox.append(folder, _mail("poison"))
+    ingest = IngestBySubject({"poison": Deferred("temporary failure: RuntimeError")})
+    poller = ImapPoller(_config(dovecot, folder), QuarantiningIngest(ingest, app.clock, 2))
+
+    first = await poller.poll_once()
+    second = await poller.poll_once()
+    third = await poller.poll_once()
+    await poller.close()
+
+    assert (first.deferred, second.accepted, third.accepted) == (1, 1, 0)
+    assert len(ingest.received) == 2  # not read again once set aside
+    assert mailbox.messages(folder) == {"poison": {"\\Seen"}}
+    assert await FailedMail.filter(quarantined_at__not_isnull=True).count() == 1

@@ -4,8 +4,9 @@ page needs, measured in the same run.
 Seeds the bench database (:mod:`bench.seeding`), signs a dispatcher in, and asks the desk's
 own aiohttp application (in process, through its middlewares and templates) for
 ``/desk/journal`` (the newest page and its capped count) and ``/desk/monitor`` (today's
-figures and the open tickets now) :data:`REQUESTS` times each; then runs the statements the
-page needs, hand-written, on the same database as often. Prints p50 and p95 of both.
+figures and the open tickets now) :data:`REQUESTS` times each, each request followed by the
+statements the page needs, hand-written, on the same database (so both see the same load on
+a shared machine). Prints p50 and p95 of both.
 
 Targets: p95 under 300 ms, and within 3x of the plain SQL's p95.
 Run with ``python -m bench.desk_bench [--db sqlite|postgres] [--rows N]`` (``--rows 50000``
@@ -21,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +69,9 @@ refresh), and the buildings and staff its filters offer."""
 
 Timings = dict[str, tuple[float, float]]
 """p50 and p95 in milliseconds, by page."""
+PAGES = {"journal": "/desk/journal", "monitor": "/desk/monitor?period=today"}
+Statements = list[tuple[str, dict[str, Any]]]
+Call = Callable[[], Awaitable[Any]]
 
 
 def _monitor_sql(dialect: str) -> list[tuple[str, dict[str, Any]]]:
@@ -93,18 +98,26 @@ def _percentiles(seconds: list[float]) -> tuple[float, float]:
     return statistics.median(ordered) * 1000, p95 * 1000
 
 
-async def _timed(call: Callable[[], Awaitable[Any]]) -> tuple[float, float]:
-    await call()  # warm
-    seconds = []
+async def _seconds(call: Call) -> float:
+    start = time.perf_counter()
+    await call()
+    return time.perf_counter() - start
+
+
+async def _alternating(page: Call, plain: Call) -> tuple[tuple[float, float], tuple[float, float]]:
+    """p50 and p95 (ms) of ``page`` and of ``plain``, run by turns."""
+    await page()  # warm
+    await plain()
+    pages, plains = [], []
     for _ in range(REQUESTS):
-        start = time.perf_counter()
-        await call()
-        seconds.append(time.perf_counter() - start)
-    return _percentiles(seconds)
+        pages.append(await _seconds(page))
+        plains.append(await _seconds(plain))
+    return _percentiles(pages), _percentiles(plains)
 
 
-async def _pages(url: str, data: Path) -> Timings:
-    """p50 and p95 (ms) of each page, asked for by a signed-in dispatcher."""
+async def _pages(url: str, data: Path, plain: dict[str, Call]) -> tuple[Timings, Timings]:
+    """p50 and p95 (ms) of each page, asked for by a signed-in dispatcher, and of its
+    ``plain`` SQL run after each request."""
     settings = Settings(database={"url": url}, storage={"data_dir": data})
     app = bootstrap(settings, clock=FrozenClock(NOW))
     await open_db(url)
@@ -120,10 +133,10 @@ async def _pages(url: str, data: Path) -> Timings:
                     raise SystemExit(f"{path}: HTTP {response.status}")
                 await response.read()
 
-            return {
-                "journal": await _timed(lambda: get("/desk/journal")),
-                "monitor": await _timed(lambda: get("/desk/monitor?period=today")),
-            }
+            pages, sql = {}, {}
+            for name, path in PAGES.items():
+                pages[name], sql[name] = await _alternating(partial(get, path), plain[name])
+            return pages, sql
     finally:
         await close_db()
 
@@ -147,26 +160,32 @@ def _verdict(
 
 
 async def bench_sqlite(rows: int) -> bool:
-    """Seed a SQLite file, time the pages, then the plain SQL with stdlib sqlite3."""
+    """Seed a SQLite file, time the pages and the plain SQL (with stdlib sqlite3)."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.sqlite3"
         url = sqlite_url(f"sqlite://{path}")
         seeded = await seed_sqlite(path, url, rows)
         print(f"sqlite: seeded {rows:,} tickets in {seeded:.1f} s")
-        pages = await _pages(url, Path(tmp))
         db = sqlite3.connect(path)
 
-        async def run(statements: list[tuple[str, dict[str, Any]]]) -> None:
+        async def run(statements: Statements) -> None:
             for sql, params in statements:
                 text, args = bind(sql, params, "sqlite")
                 db.execute(text, [_sqlite_value(a) for a in args]).fetchall()
 
-        sql = {
-            "journal": await _timed(lambda: run([(s, {}) for s in JOURNAL_SQL])),
-            "monitor": await _timed(lambda: run(_monitor_sql("sqlite"))),
-        }
-        db.close()
+        try:
+            pages, sql = await _pages(url, Path(tmp), _plain(run, "sqlite"))
+        finally:
+            db.close()
     return _verdict("sqlite", pages, sql)
+
+
+def _plain(run: Callable[[Statements], Awaitable[None]], dialect: str) -> dict[str, Call]:
+    """Each page's plain SQL, run by ``run``."""
+    return {
+        "journal": partial(run, [(s, {}) for s in JOURNAL_SQL]),
+        "monitor": partial(run, _monitor_sql(dialect)),
+    }
 
 
 def _sqlite_value(value: Any) -> Any:
@@ -175,24 +194,21 @@ def _sqlite_value(value: Any) -> Any:
 
 
 async def bench_postgres(rows: int) -> bool:
-    """Seed a PostgreSQL database, time the pages, then the plain SQL with asyncpg."""
+    """Seed a PostgreSQL database, time the pages and the plain SQL (with asyncpg)."""
     async with postgres_database("housedesk_desk_bench") as dsn:
         seeded = await seed_postgres(dsn, rows)
         print(f"postgres: seeded {rows:,} tickets in {seeded:.1f} s")
-        with tempfile.TemporaryDirectory() as tmp:
-            pages = await _pages(as_tortoise_url(dsn), Path(tmp))
         conn = await asyncpg.connect(dsn)
 
-        async def run(statements: list[tuple[str, dict[str, Any]]]) -> None:
+        async def run(statements: Statements) -> None:
             for sql, params in statements:
                 text, args = bind(sql, params, "postgres")
                 await conn.fetch(text, *args)
 
         try:
-            sql = {
-                "journal": await _timed(lambda: run([(s, {}) for s in JOURNAL_SQL])),
-                "monitor": await _timed(lambda: run(_monitor_sql("postgres"))),
-            }
+            with tempfile.TemporaryDirectory() as tmp:
+                plain = _plain(run, "postgres")
+                pages, sql = await _pages(as_tortoise_url(dsn), Path(tmp), plain)
         finally:
             await conn.close()
     return _verdict("postgres", pages, sql)

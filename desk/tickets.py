@@ -12,6 +12,7 @@ from aiohttp import web
 from core.actors import Actor
 from core.directory.lookup import all_categories
 from core.errors import InvalidInput, StaleTicket
+from core.incidents.queries import active_incidents
 from core.operations.staffing import candidates
 from core.storage.models import Attachment, Building, EventType, Person, Status, Ticket
 from core.tickets.workflow import TRANSITIONS
@@ -72,6 +73,11 @@ async def ticket_page(request: web.Request) -> web.Response:
         shown_inline=SHOWN_INLINE,
         next_statuses=sorted(TRANSITIONS[ticket.status], key=list(Status).index),
         candidates=await candidates(ticket, desk.clock.now()),
+        incidents=await active_incidents(
+            ticket.building.id, desk.clock.now(), ticket.unit.number if ticket.unit else None
+        )
+        if ticket.building
+        else [],
         buildings=await Building.all().order_by("code"),
         categories=await all_categories(),
     )

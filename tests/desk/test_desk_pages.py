@@ -8,13 +8,23 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from core.actors import Actor
 from core.directory.desk_sessions import csrf_token, open_session
 from core.directory.residents import register_resident
-from core.storage.models import ClaimStatus, ContactKind, Person, ResidencyClaim, Ticket
+from core.incidents.commands import OpenIncident
+from core.storage.models import (
+    ClaimStatus,
+    ContactKind,
+    IncidentKind,
+    Person,
+    ResidencyClaim,
+    Ticket,
+)
 from housedesk.bootstrap import App
 from housedesk.channels.http import build_http_app
 from tests.bots.support import load_example_directory
 from tests.conftest import START
+from tests.desk.support import give_phone
 
 
 @pytest.fixture
@@ -70,3 +80,34 @@ async def test_a_call_from_an_unknown_number_is_filed_under_the_number(
     assert ticket.channel.value == "phone" and ticket.building_id is None  # type: ignore[attr-defined]
     phones = [c.value for c in ticket.requester.contacts if c.kind == ContactKind.PHONE]  # type: ignore[union-attr]
     assert phones == ["+48600100200"]
+
+
+async def test_an_incident_in_the_building_shows_on_the_call_and_the_ticket(
+    app: App, dmitri: tuple[TestClient, str]
+) -> None:
+    client, csrf = dmitri
+    manager = await Person.get(name="Alice Manager")
+    await app.incidents.open(
+        OpenIncident(
+            kind=IncidentKind.EMERGENCY,
+            buildings=("OAK",),
+            title="Hot water off",
+            texts={"en": "Hot water is off."},
+            actor=Actor.of(manager),
+        )
+    )
+    await give_phone("Tom Tenant", "+44 7700 900555")
+    page = await (await client.get("/desk/call", params={"phone": "+44 7700 900555"})).text()
+    assert "Tom Tenant" in page and "Авария в доме: Hot water off" in page
+    answer = await client.post(
+        "/desk/call",
+        data={
+            "csrf": csrf,
+            "phone": "+44 7700 900555",
+            "building": "1",
+            "unit": "12",
+            "category": "technical",
+            "title": "No hot water",
+        },
+    )
+    assert "Авария в доме: Hot water off" in await answer.text()

@@ -51,8 +51,8 @@ test: install system-deps test-sqlite test-postgres  ## the whole suite on SQLit
 test-sqlite: install
 	$(PYTEST) -q
 
-test-postgres: install  ## core suite on PostgreSQL (tortoise caches SQL per process: own run)
-	$(PYTEST) -q tests/core --db=postgres
+test-postgres: install  ## core and cluster suites on PostgreSQL (tortoise caches SQL per process: own run)
+	$(PYTEST) -q tests/core tests/cluster --db=postgres
 
 lint: install
 	$(BIN)/ruff check .

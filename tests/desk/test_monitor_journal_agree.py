@@ -36,14 +36,15 @@ async def _tickets(clock: FrozenClock) -> Building:
     oak = await factories.building("OAK")
     technical = await factories.category("technical")
     hour = timedelta(hours=1)
+    late, owed, far = now - hour, "response_due_at", now + 90 * hour
     specs: list[tuple[str, Building, Status, dict[str, object]]] = [
-        ("late fix", oak, Status.IN_PROGRESS, {"due_at": now - hour}),
-        ("no answer yet", oak, Status.NEW, {"response_due_at": now - hour, "due_at": now + 90 * hour}),
-        ("answered late", oak, Status.IN_PROGRESS, {"response_due_at": now - hour,
-                                                     "first_response_at": now, "due_at": now + 90 * hour}),
+        ("late fix", oak, Status.IN_PROGRESS, {"due_at": late}),
+        ("no answer yet", oak, Status.NEW, {owed: late, "due_at": far}),
+        ("answered late", oak, Status.IN_PROGRESS, {owed: late, "first_response_at": now,
+                                                     "due_at": far}),
         ("due at the window's end", oak, Status.IN_PROGRESS, {"due_at": now + 24 * hour}),
-        ("answer owed soon", tokyo, Status.NEW, {"response_due_at": now + 2 * hour}),
-        ("done, flagged", oak, Status.DONE, {"needs_attention": "no transcript", "due_at": now - hour}),
+        ("answer owed soon", tokyo, Status.NEW, {owed: now + 2 * hour}),
+        ("done, flagged", oak, Status.DONE, {"needs_attention": "no transcript", "due_at": late}),
         ("open, flagged", tokyo, Status.NEW, {"needs_attention": "no transcript"}),
         ("closed late", tokyo, Status.CLOSED, {"due_at": now - 5 * hour}),
     ]  # fmt: skip

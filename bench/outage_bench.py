@@ -416,8 +416,10 @@ class Tally:
                 if call.fault is not None or not counts_as_message(call.method):
                     continue
                 chat, text = int(call.params.get("chat_id", 0)), str(call.params.get("text", ""))
-                if text:  # a text twice in one chat is a message sent twice
-                    seen[token, chat, text] += 1
+                if re.search(r"#\d+", text) or ANNOUNCEMENT in text:
+                    seen[token, chat, text] += 1  # one ticket's (or the announcement's) text
+                    # twice in a chat is a message sent twice; other texts may repeat (the
+                    # same note about each of 30 voicemails to one technician)
                 if token == RESIDENT_TOKEN and ACK in text:
                     acks.setdefault(chat, []).append((call.at, text))
                 elif token == RESIDENT_TOKEN and ANNOUNCEMENT in text:

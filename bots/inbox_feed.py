@@ -80,6 +80,7 @@ class UpdateFeed:
         self.policy = policy
         self.idle_s = idle_s
         self._wake = asyncio.Event()
+        self._unreleased: list[InboundUpdate] = []
 
     # -- taking updates in -------------------------------------------------------------------
 
@@ -145,6 +146,7 @@ class UpdateFeed:
         backoff = Backoff()
         while not stop.is_set():
             try:
+                await self._release()
                 rows = await inbox.claim(self.name, self.clock.now(), self.policy.lease, BATCH)
             except Exception as exc:
                 log.warning("telegram: %s bot inbox unreachable: %s", self.name, exc)
@@ -162,12 +164,20 @@ class UpdateFeed:
                 renewal.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await renewal
-                with contextlib.suppress(Exception):  # else the claim lapses by itself
-                    await inbox.release(rows)
+                self._unreleased.extend(rows)  # released now, or first thing next round
+                with contextlib.suppress(Exception):
+                    await self._release()
             if _Outcome.OUTAGE in outcomes:
                 await self._pause(stop, backoff.next())
             else:
                 backoff.reset()
+
+    async def _release(self) -> None:
+        """Give back the claims of a batch left unhandled (an outage: as soon as the database
+        is back, so this process or another takes them again without waiting for the lease)."""
+        if self._unreleased:
+            await inbox.release(self._unreleased)
+            self._unreleased = []
 
     async def _renew(self, rows: list[InboundUpdate]) -> None:
         """Keep the claim of ``rows`` while they are handled (every third of a lease)."""

@@ -115,7 +115,6 @@ class Leadership:
                 conn = await _lock_connection(self.node)
             except Exception as exc:  # the database is away: lead nothing, try again
                 log.warning("cluster: cannot contend for leads (%s); retrying", exc)
-                await self._heartbeat()
                 await _wait(stop, self.check_s)
                 continue
             try:
@@ -162,10 +161,14 @@ class Leadership:
             await task
 
     async def _heartbeat(self) -> None:
+        """Write this process's row; never for longer than a check (a database that does not
+        answer must not keep this process from contending again)."""
         try:
-            await heartbeat(self.identity, self.leads, self.clock.now())
+            await asyncio.wait_for(
+                heartbeat(self.identity, self.leads, self.clock.now()), self.check_s
+            )
         except Exception as exc:  # shown as gone meanwhile; the leads do not depend on it
-            log.warning("cluster: heartbeat not written: %s", exc)
+            log.warning("cluster: heartbeat not written: %s", exc or type(exc).__name__)
 
 
 async def _lock_connection(node: str) -> Any:

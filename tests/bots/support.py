@@ -73,6 +73,7 @@ async def running_housedesk(
     await runner.setup()
     await web.SockSite(runner, sock).start()
     stop = asyncio.Event()
+    app.leadership.check_s = 0.5  # a lead lost with the database is taken back soon
     leading = asyncio.create_task(app.leadership.run(stop))  # polling, setting the webhook
     worker = asyncio.create_task(app.outbox.run(stop))
     try:

@@ -710,43 +710,6 @@ class RateBucket(Model):
         table = "rate_bucket"
 
 
-class DeskSession(Model):
-    """A member of staff signed in to the dispatcher's desk. The browser's cookie holds a
-    random token; only its sha256 is stored. Ended by signing out, by an admin, or by time."""
-
-    id = fields.IntField(primary_key=True)
-    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
-        "models.Person", related_name="desk_sessions", on_delete=fields.CASCADE
-    )
-    token_sha256 = fields.CharField(max_length=64, unique=True)
-    via = fields.CharField(max_length=16)
-    """How the person signed in: ``launch`` (the chat app's launch data) or ``link``."""
-    created_at = fields.DatetimeField()
-    expires_at = fields.DatetimeField()
-    ended_at = fields.DatetimeField(null=True)
-
-    class Meta:
-        table = "desk_session"
-        indexes = (("person_id",),)  # an admin ends a person's sessions
-
-
-class DeskLink(Model):
-    """A single-use, short-lived sign-in link to the desk, sent to a member of staff in the
-    staff chat; only the sha256 of its code is stored."""
-
-    id = fields.IntField(primary_key=True)
-    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
-        "models.Person", related_name="desk_links", on_delete=fields.CASCADE
-    )
-    code_sha256 = fields.CharField(max_length=64, unique=True)
-    created_at = fields.DatetimeField()
-    expires_at = fields.DatetimeField()
-    used_at = fields.DatetimeField(null=True)
-
-    class Meta:
-        table = "desk_link"
-
-
 class Incident(Model):
     """An outage or planned shut-off that absorbs the reports of the buildings it affects.
 

@@ -405,9 +405,7 @@ class Ticket(Model):
             ("category_id", "created_at"),
             # The open tickets now (monitor, /load, the journal's deadline filters): a few
             # thousand rows of a million, read from the index alone.
-            WhereIndex(
-                fields=OPEN_TICKET_COLUMNS, name="ticket_open_now", where=OPEN_TICKET_WHERE
-            ),
+            WhereIndex(fields=OPEN_TICKET_COLUMNS, name="ticket_open_now", where=OPEN_TICKET_WHERE),
         )
 
     @property

@@ -1,5 +1,5 @@
 """The open tickets now are read from their partial index alone (``ticket_open_now``,
-migration 0021), however many closed tickets there are: SQLite's planner, asked about the
+migration 0020), however many closed tickets there are: SQLite's planner, asked about the
 queries :mod:`core.reports.open_now` runs, on the migrated schema."""
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from core.storage.indexes import WhereIndex
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0020_runtime")]
+    dependencies = [("models", "0019_mail_quarantine")]
 
     initial = False
 

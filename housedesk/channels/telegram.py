@@ -50,7 +50,7 @@ from bots.telegram_sender import TelegramSender
 from core.messaging.inbox import InboxPolicy
 from core.messaging.routes import Route
 from housedesk.bootstrap import App
-from housedesk.cluster.leadership import cancelled_on_resign
+from housedesk.cluster.leadership import LeaderJob, Leadership, cancelled_on_resign
 from housedesk.settings.config import DeskSettings
 from housedesk.settings.telegram import TelegramSettings
 
@@ -106,8 +106,16 @@ class TelegramChannel:
     settings: TelegramSettings
     storage: BaseStorage
     isolation: BaseEventIsolation
+    leadership: Leadership
     bots: list[RunningBot] = field(default_factory=list)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    jobs: list[str] = field(default_factory=list)
+    """The leader jobs this channel added (removed when it stops)."""
+
+    def lead(self, name: str, job: LeaderJob) -> None:
+        """Run ``job`` on the process that leads ``name``."""
+        self.leadership.add(name, job)
+        self.jobs.append(name)
 
     async def lead_webhooks(self, resign: asyncio.Event) -> None:
         """The leader's job: set the webhooks once (again after a hand-over) and hold the lead."""
@@ -135,6 +143,8 @@ class TelegramChannel:
         """Stop taking updates, then close the bots' connections and the senders."""
         bots, self.bots = self.bots, []
         self.stopping.set()
+        for name in self.jobs:
+            self.leadership.remove(name)
         for running in bots:
             await _stop_feed(running)
         for running in bots:
@@ -151,7 +161,7 @@ async def start_telegram(
     (before the HTTP server is built). Polling, and setting the webhooks, are leader jobs
     (:attr:`App.leadership`), started once the HTTP server listens."""
     storage, isolation = conversation_storage(app.clock, settings.redis_url)
-    channel = TelegramChannel(settings, storage, isolation)
+    channel = TelegramChannel(settings, storage, isolation, app.leadership)
     services = BotServices(
         tickets=app.tickets,
         blobs=app.blobs,
@@ -177,9 +187,9 @@ async def start_telegram(
             http_routes.append(web.post(kind.webhook_path, _webhook_route(running.feed, secret)))
         else:
             poll = functools.partial(_poll, running, settings.polling_timeout_s)
-            app.leadership.add(f"telegram-polling:{kind.name}", cancelled_on_resign(poll))
+            channel.lead(f"telegram-polling:{kind.name}", cancelled_on_resign(poll))
     if settings.mode == "webhook" and settings.webhook_url is not None and channel.bots:
-        app.leadership.add("telegram-webhook", channel.lead_webhooks)
+        channel.lead("telegram-webhook", channel.lead_webhooks)
     return channel
 
 

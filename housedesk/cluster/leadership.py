@@ -89,6 +89,10 @@ class Leadership:
         """Run ``job`` whenever this process leads ``name`` (add before :meth:`run`)."""
         self._jobs[name] = job
 
+    def remove(self, name: str) -> None:
+        """Stop contending for ``name``: the job's owner has stopped."""
+        self._jobs.pop(name, None)
+
     async def run(self, stop: asyncio.Event) -> None:
         """Lead what can be led until ``stop``; then hand every lead back."""
         try:

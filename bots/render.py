@@ -11,21 +11,10 @@ from core.storage.models import Building, EventType, Status, Ticket
 from core.tickets.service import TicketDetail, deadline_lines, local_time
 from core.tickets.timeline import event_text
 from core.tickets.workflow import OPEN_STATUSES, status_name
+from presentation.timeline import KIND_NAMES, kind_name
 from presentation.views import ticket_detail
 
-EVENT_NAMES = {
-    EventType.CREATED: N_("created"),
-    EventType.PUBLIC_REPLY: N_("reply"),
-    EventType.INTERNAL_NOTE: N_("internal note"),
-    EventType.STATUS_CHANGED: N_("status"),
-    EventType.ASSIGNED: N_("assigned"),
-    EventType.ATTACHMENT: N_("file"),
-    EventType.RATING: N_("rating"),
-    EventType.DEADLINE_BREACH: N_("deadline missed"),
-    EventType.NOTIFICATION_FAILED: N_("not delivered"),
-    EventType.ROUTING: N_("routing"),
-    EventType.MERGED: N_("merged"),
-}
+CHAT_HISTORY = frozenset(KIND_NAMES) - {EventType.NOTIFICATION_SENT}
 """Timeline rows worth showing in a chat (``notification_sent`` is left out)."""
 HISTORY_ROWS = 8
 VERIFIED = N_("✅ Verified: the resident's flat is confirmed.")
@@ -58,7 +47,7 @@ def ticket_text(found: TicketDetail, building: Building | None, lang: str) -> st
         lines += deadline_lines(found.ticket, lang)
     if detail["attachments"]:
         lines.append(gettext(lang, N_("Files: {count}"), count=len(detail["attachments"])))
-    history = [e for e in detail["events"] if EventType(e["type"]) in EVENT_NAMES]
+    history = [e for e in detail["events"] if EventType(e["type"]) in CHAT_HISTORY]
     if history:
         lines.append("")
         lines.append(gettext(lang, N_("History:")))
@@ -77,4 +66,4 @@ def _event_name(event: Mapping[str, Any], lang: str) -> str:
         return status_name(Status(event["data"]["to"]), lang)
     if kind == EventType.RATING and "rating" in event["data"]:
         return gettext(lang, N_("rating {score}/5"), score=event["data"]["rating"])
-    return gettext(lang, EVENT_NAMES[kind])
+    return kind_name(kind, lang)

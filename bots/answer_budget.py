@@ -16,13 +16,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
 from aiogram.exceptions import (
+    TelegramBadRequest,
     TelegramEntityTooLarge,
     TelegramNetworkError,
     TelegramRetryAfter,
@@ -40,6 +41,9 @@ log = logging.getLogger(__name__)
 
 _ANSWER_METHODS = frozenset({"answercallbackquery"})
 """Methods that answer a person without posting a message: retried, not budgeted."""
+_EXPIRED_QUERY = "query is too old"
+"""Telegram's refusal of a callback query answered late, or twice (an update handled again
+after its first handling could not be recorded): nothing is left to answer."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,11 @@ class BudgetedAnswers(BaseRequestMiddleware):
                     await asyncio.sleep(exc.retry_after)
             except TelegramEntityTooLarge:
                 raise
+            except TelegramBadRequest as exc:
+                if name.lower() != "answercallbackquery" or _EXPIRED_QUERY not in exc.message:
+                    raise
+                log.info("telegram: callback query to chat %s already expired: %s", chat, exc)
+                return cast("Response[TelegramType]", Response[bool](ok=True, result=True))
             except (TelegramServerError, TelegramNetworkError) as exc:
                 if attempt >= self.retry.attempts:
                     raise

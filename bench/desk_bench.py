@@ -30,7 +30,7 @@ import asyncpg
 from aiohttp.test_utils import TestClient, TestServer
 
 from bench.per_database import run_each_database
-from bench.seeding import NOW, as_tortoise_url, postgres_database, seed_postgres, seed_sqlite
+from bench.seeding import NOW, Seed, as_tortoise_url, seeded_postgres, seeded_sqlite
 from core.clock import FrozenClock
 from core.directory.desk_sessions import open_session
 from core.reports.figures import (
@@ -164,8 +164,7 @@ async def bench_sqlite(rows: int) -> bool:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.sqlite3"
         url = sqlite_url(f"sqlite://{path}")
-        seeded = await seed_sqlite(path, url, rows)
-        print(f"sqlite: seeded {rows:,} tickets in {seeded:.1f} s")
+        print(f"sqlite: {rows:,} tickets, {await seeded_sqlite(path, Seed(rows))}")
         db = sqlite3.connect(path)
 
         async def run(statements: Statements) -> None:
@@ -195,9 +194,8 @@ def _sqlite_value(value: Any) -> Any:
 
 async def bench_postgres(rows: int) -> bool:
     """Seed a PostgreSQL database, time the pages and the plain SQL (with asyncpg)."""
-    async with postgres_database("housedesk_desk_bench") as dsn:
-        seeded = await seed_postgres(dsn, rows)
-        print(f"postgres: seeded {rows:,} tickets in {seeded:.1f} s")
+    async with seeded_postgres("housedesk_desk_bench", Seed(rows)) as (dsn, seeded):
+        print(f"postgres: {rows:,} tickets, {seeded}")
         conn = await asyncpg.connect(dsn)
 
         async def run(statements: Statements) -> None:

@@ -30,10 +30,11 @@ from bench.per_database import run_each_database
 from bench.seeding import (
     NOW,
     Extras,
+    Seed,
     as_tortoise_url,
-    postgres_database,
-    seed_postgres,
-    seed_sqlite,
+    fresh_seed_option,
+    seeded_postgres,
+    seeded_sqlite,
 )
 from core.actors import Actor
 from core.clock import FrozenClock
@@ -135,16 +136,14 @@ async def bench_sqlite(args: argparse.Namespace) -> bool:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.sqlite3"
         url = sqlite_url(f"sqlite://{path}")
-        took = await seed_sqlite(path, url, args.rows, _extras(args))
-        print(f"sqlite: seeded in {took:.1f} s")
+        print(f"sqlite: {await seeded_sqlite(path, Seed(args.rows, _extras(args)))}")
         return await _jobs("sqlite", url, args)
 
 
 async def bench_postgres(args: argparse.Namespace) -> bool:
     """Seed a fresh PostgreSQL database and run the jobs."""
-    async with postgres_database("housedesk_loop") as dsn:
-        took = await seed_postgres(dsn, args.rows, _extras(args))
-        print(f"postgres: seeded in {took:.1f} s")
+    async with seeded_postgres("housedesk_loop", Seed(args.rows, _extras(args))) as (dsn, how):
+        print(f"postgres: {how}")
         return await _jobs("postgres", as_tortoise_url(dsn), args)
 
 
@@ -156,6 +155,7 @@ def main() -> None:
     parser.add_argument("--due", type=int, default=2_000, help="of them, due a check now")
     parser.add_argument("--residents", type=int, default=5_000)
     parser.add_argument("--db", choices=("sqlite", "postgres"))
+    fresh_seed_option(parser)
     args = parser.parse_args()
     child = ["--rows", str(args.rows), "--open", str(args.open), "--due", str(args.due)]
     run_each_database(

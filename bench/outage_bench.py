@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import inspect
 import io
 import logging
 import re
@@ -63,12 +64,15 @@ from bench.loop_bench import Ticker
 from bench.per_database import run_each_database
 from bench.seeding import (
     Extras,
+    Seed,
+    Seeded,
     as_tortoise_url,
-    database_name,
+    cached_postgres,
+    database_dsn,
     extra_sql,
+    fresh_seed_option,
     postgres_database,
-    seed_postgres,
-    seed_sqlite,
+    seeded_sqlite,
 )
 from bots.callbacks import Menu, MenuItem
 from core.storage.db import close_db, open_db, sqlite_url
@@ -662,29 +666,35 @@ def verdict(kind: str, results: dict[str, Outcome]) -> bool:
     return ok
 
 
-def _header(kind: str, load: Load, seeded_s: float) -> None:
+def _header(kind: str, load: Load, seeded: Seeded) -> None:
     print(
         f"{kind}: {load.tickets:,} tickets (+{load.open_tickets:,} open, {load.due:,} due), "
         f"{load.residents:,} residents; in {load.window_s:.0f} s {load.reports:,} Telegram "
         f"reports (bursts of {load.burst} in {load.burst_s:.0f} s), {load.mails} mails, "
-        f"{load.voicemails} voicemails; seeded in {seeded_s:.0f} s"
+        f"{load.voicemails} voicemails; {seeded}"
     )
 
 
-def _seed_extras(load: Load) -> Extras:
-    return Extras(open_tickets=load.open_tickets, due=load.due)
+def _seed(load: Load) -> Seed:
+    """The day's database: the tickets, then :func:`prepare` (its source and the
+    directory are part of the cache's key)."""
+
+    async def finish(url: str) -> None:
+        await prepare(url, load)
+
+    key = f"{DIRECTORY}|{load.residents}|{inspect.getsource(prepare)}"
+    extras = Extras(open_tickets=load.open_tickets, due=load.due)
+    return Seed(load.tickets, extras, finish, key)
 
 
 async def bench_sqlite(load: Load) -> bool:
-    """Seed once, then each scenario on a copy of the file."""
+    """Seed once (or take the cached seed), then each scenario on a copy of the file."""
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         seeded = Path(tmp) / "seeded.sqlite3"
-        url = sqlite_url(f"sqlite://{seeded}")
-        took = await seed_sqlite(seeded, url, load.tickets, _seed_extras(load))
-        await prepare(url, load)
-        chats = await resident_chats(url)
-        _header("sqlite", load, took)
+        how = await seeded_sqlite(seeded, _seed(load))
+        chats = await resident_chats(sqlite_url(f"sqlite://{seeded}"))
+        _header("sqlite", load, how)
         for scenario in SCENARIOS:
             copy = Path(tmp) / f"{scenario.name.replace(' ', '_')}.sqlite3"
             shutil.copyfile(seeded, copy)
@@ -695,18 +705,15 @@ async def bench_sqlite(load: Load) -> bool:
 
 
 async def bench_postgres(load: Load) -> bool:
-    """Seed a template database once, then each scenario on a copy of it."""
+    """Seed a template database once (or take the cached one), then each scenario on a
+    copy of it."""
     results = {}
-    async with postgres_database("housedesk_outage_seed") as seeded:
-        took = await seed_postgres(seeded, load.tickets, _seed_extras(load))
-        await prepare(as_tortoise_url(seeded), load)
-        chats = await resident_chats(as_tortoise_url(seeded))
-        _header("postgres", load, took)
-        for scenario in SCENARIOS:
-            async with postgres_database("housedesk_outage", database_name(seeded)) as dsn:
-                results[scenario.name] = await run_scenario(
-                    as_tortoise_url(dsn), load, scenario, chats
-                )
+    seeded, how = await cached_postgres(_seed(load))
+    chats = await resident_chats(as_tortoise_url(database_dsn(seeded)))
+    _header("postgres", load, how)
+    for scenario in SCENARIOS:
+        async with postgres_database("housedesk_outage", seeded) as dsn:
+            results[scenario.name] = await run_scenario(as_tortoise_url(dsn), load, scenario, chats)
     return verdict("postgres", results)
 
 
@@ -841,11 +848,9 @@ async def incident_sqlite(load: Load) -> bool:
     """The baseline day and the incident day, each on a copy of one seeded file."""
     with tempfile.TemporaryDirectory() as tmp:
         seeded = Path(tmp) / "seeded.sqlite3"
-        url = sqlite_url(f"sqlite://{seeded}")
-        took = await seed_sqlite(seeded, url, load.tickets, _seed_extras(load))
-        await prepare(url, load)
-        chats = await resident_chats(url)
-        _header("sqlite", load, took)
+        how = await seeded_sqlite(seeded, _seed(load))
+        chats = await resident_chats(sqlite_url(f"sqlite://{seeded}"))
+        _header("sqlite", load, how)
         runs = []
         for name, job in (("baseline", _baseline_day), ("incident", incident_day)):
             copy = Path(tmp) / f"{name}.sqlite3"
@@ -856,15 +861,13 @@ async def incident_sqlite(load: Load) -> bool:
 
 async def incident_postgres(load: Load) -> bool:
     """The baseline day and the incident day, each on a copy of one seeded database."""
-    async with postgres_database("housedesk_outage_seed") as seeded:
-        took = await seed_postgres(seeded, load.tickets, _seed_extras(load))
-        await prepare(as_tortoise_url(seeded), load)
-        chats = await resident_chats(as_tortoise_url(seeded))
-        _header("postgres", load, took)
-        runs = []
-        for job in (_baseline_day, incident_day):
-            async with postgres_database("housedesk_outage", database_name(seeded)) as dsn:
-                runs.append(await run_counted(as_tortoise_url(dsn), load, chats, job))
+    seeded, how = await cached_postgres(_seed(load))
+    chats = await resident_chats(as_tortoise_url(database_dsn(seeded)))
+    _header("postgres", load, how)
+    runs = []
+    for job in (_baseline_day, incident_day):
+        async with postgres_database("housedesk_outage", seeded) as dsn:
+            runs.append(await run_counted(as_tortoise_url(dsn), load, chats, job))
     return incident_verdict("postgres", load, runs[0][1], runs[1])
 
 
@@ -874,6 +877,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="0.05: a one-minute check")
     parser.add_argument("--db", choices=("sqlite", "postgres"))
     parser.add_argument("--incident", action="store_true", help="the day with an incident open")
+    fresh_seed_option(parser)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     load = Load.at(args.scale)

@@ -26,7 +26,14 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from bench.per_database import run_each_database
-from bench.seeding import NOW, as_tortoise_url, postgres_database, seed_postgres, seed_sqlite
+from bench.seeding import (
+    NOW,
+    Seed,
+    as_tortoise_url,
+    fresh_seed_option,
+    seeded_postgres,
+    seeded_sqlite,
+)
 from core.reports.figures import WINDOW, Period, bind, build_report, parse_period, percentile
 from core.storage.db import close_db, open_db, sqlite_url
 
@@ -158,8 +165,7 @@ async def bench_sqlite(count: int) -> bool:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.sqlite3"
         url = sqlite_url(f"sqlite://{path}")
-        took = await seed_sqlite(path, url, count)
-        print(f"sqlite: seeded {count:,} tickets in {took:.1f} s")
+        print(f"sqlite: {count:,} tickets, {await seeded_sqlite(path, Seed(count))}")
         period = _month()
         await open_db(url)
         core, report = await _timed(lambda: build_report(period, None, NOW))
@@ -189,9 +195,8 @@ async def bench_sqlite(count: int) -> bool:
 
 async def bench_postgres(count: int) -> bool:
     """Seed a fresh PostgreSQL database, then time the report against one asyncpg query."""
-    async with postgres_database("housedesk_bench") as dsn:
-        took = await seed_postgres(dsn, count)
-        print(f"postgres: seeded {count:,} tickets in {took:.1f} s")
+    async with seeded_postgres("housedesk_bench", Seed(count)) as (dsn, how):
+        print(f"postgres: {count:,} tickets, {how}")
         url = as_tortoise_url(dsn)
         conn = await asyncpg.connect(dsn)
         period = _month()
@@ -219,6 +224,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--db", choices=("sqlite", "postgres"))
+    fresh_seed_option(parser)
     args = parser.parse_args()
     run_each_database(
         "bench.report_bench",

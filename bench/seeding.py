@@ -6,17 +6,27 @@ directory (10 buildings, 5 categories, 50 technicians: :func:`bench_directory`) 
 on SQLite, ``generate_series`` on PostgreSQL), then run the :class:`Extras` statements:
 open tickets whose deadline check is due, and residents of one building with a chat each.
 :func:`postgres_database` makes (and drops) a database of its own for one run.
+
+Seeding a million tickets takes minutes, so :func:`seeded_sqlite` and
+:func:`seeded_postgres` keep each seed (a file under :data:`CACHE_DIR`, a PostgreSQL
+database named ``housedesk_seed_<key>``) and hand out copies of it. The key is a hash of
+this module, the migrations, the sizes and the caller's own finishing step
+(:class:`Seed`); ``HOUSEDESK_BENCH_FRESH_SEED=1`` (or a bench's ``--fresh-seed``) seeds
+again.
 """
 
 from __future__ import annotations
 
+import argparse
+import hashlib
 import os
 import random
+import shutil
 import sqlite3
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,9 +34,12 @@ from typing import Any
 
 import asyncpg
 
-from core.storage.db import close_db, migrate_db, open_db
+from core.storage.db import close_db, migrate_db, open_db, sqlite_url
 from core.storage.models import Building, Category, Person, Role
 
+CACHE_DIR = Path(os.environ.get("HOUSEDESK_BENCH_CACHE", "~/.cache/housedesk-bench")).expanduser()
+FRESH_SEED = "HOUSEDESK_BENCH_FRESH_SEED"
+MIGRATIONS = Path(__file__).resolve().parent.parent / "core" / "storage" / "migrations"
 PG_ADMIN = os.environ.get("HOUSEDESK_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 DAYS = 60
@@ -225,9 +238,29 @@ def _sqlite_rows(count: int, rng: random.Random) -> Iterator[tuple[Any, ...]]:
         )
 
 
-def seed_sqlite_tickets(path: Path, count: int) -> None:
-    """``count`` tickets into the SQLite file at ``path`` (the directory must be there)."""
-    db = sqlite3.connect(path)
+TEXT_TRIGGERS = (
+    "SELECT name, sql FROM sqlite_master"
+    " WHERE type = 'trigger' AND tbl_name = 'ticket' AND name LIKE 'ticket_text%'"
+)
+
+
+@contextmanager
+def _text_index_rebuilt(db: sqlite3.Connection) -> Iterator[None]:
+    """Insert tickets without the text index's triggers (one FTS5 insert a row made a
+    million-ticket seed take 10-18 minutes): drop them, then rebuild the index once and
+    create the triggers again with the SQL the migration left in ``sqlite_master``."""
+    triggers = db.execute(TEXT_TRIGGERS).fetchall()
+    for name, _ in triggers:
+        db.execute(f'DROP TRIGGER "{name}"')
+    yield
+    if triggers:
+        db.execute("INSERT INTO ticket_text(ticket_text) VALUES ('rebuild')")
+    for _, sql in triggers:
+        db.execute(sql)
+
+
+def seed_sqlite_tickets(db: sqlite3.Connection, count: int) -> None:
+    """``count`` tickets into the open SQLite database ``db`` (the directory must be there)."""
     sql = (
         "INSERT INTO ticket (building_id, category_id, assignee_id, priority, channel, status,"
         " title, description, language, verified, needs_attention, created_at, updated_at,"
@@ -235,12 +268,9 @@ def seed_sqlite_tickets(path: Path, count: int) -> None:
         " VALUES (?, ?, ?, 3, ?, ?, 'Bench ticket', '', 'en', 1, '', ?, ?, ?, ?, ?, ?, ?, '')"
     )
     rows = _sqlite_rows(count, random.Random(42))
-    with db:
-        while chunk := [next(rows) for _ in range(min(50_000, count))]:
-            db.executemany(sql, chunk)
-            count -= len(chunk)
-    db.execute("ANALYZE")
-    db.close()
+    while chunk := [next(rows) for _ in range(min(50_000, count))]:
+        db.executemany(sql, chunk)
+        count -= len(chunk)
 
 
 async def seed_sqlite(path: Path, url: str, tickets: int, extras: Extras = Extras()) -> float:
@@ -250,13 +280,18 @@ async def seed_sqlite(path: Path, url: str, tickets: int, extras: Extras = Extra
     await bench_directory()
     await close_db()
     start = time.perf_counter()
-    seed_sqlite_tickets(path, tickets)
-    db = sqlite3.connect(path)
-    with db:
-        for sql in extra_sql(extras, postgres=False):
-            db.execute(sql)
-    db.execute("ANALYZE")
-    db.close()
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute("PRAGMA synchronous = OFF")
+        db.execute("BEGIN")
+        with _text_index_rebuilt(db):
+            seed_sqlite_tickets(db, tickets)
+            for sql in extra_sql(extras, postgres=False):
+                db.execute(sql)
+        db.execute("COMMIT")
+        db.execute("ANALYZE")
+    finally:
+        db.close()
     return time.perf_counter() - start
 
 
@@ -288,10 +323,151 @@ async def postgres_database(prefix: str, template: str | None = None) -> AsyncIt
     copy = f' TEMPLATE "{template}"' if template else ""
     await admin.execute(f'CREATE DATABASE "{name}"{copy}')
     try:
-        yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+        yield database_dsn(name)
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+Finish = Callable[[str], Awaitable[None]]
+"""A bench's own last seeding step, given the tortoise URL of the new seed."""
+
+
+@dataclass(frozen=True)
+class Seed:
+    """What to seed: ``tickets`` and ``extras``, then ``finish`` (its ``finish_key``
+    names what it does, so a changed step seeds again)."""
+
+    tickets: int
+    extras: Extras = Extras()
+    finish: Finish | None = None
+    finish_key: str = ""
+
+    def key(self, kind: str) -> tuple[str, str]:
+        """The hash of the sizes and of the code that seeds (this module, the
+        migrations), for one database kind."""
+        sizes = hashlib.sha256(f"{kind}|{self.tickets}|{self.extras}|{self.finish_key}".encode())
+        code = hashlib.sha256(Path(__file__).read_bytes())
+        for migration in sorted(MIGRATIONS.glob("*.py")):
+            code.update(migration.name.encode() + migration.read_bytes())
+        return sizes.hexdigest()[:10], code.hexdigest()[:10]
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """How a bench's database came to be: seeded now (in ``took_s``) or copied from the
+    cache."""
+
+    took_s: float
+    cached: bool
+
+    def __str__(self) -> str:
+        if self.cached:
+            return f"seed reused from the cache (set {FRESH_SEED}=1 or --fresh-seed to seed again)"
+        return f"seeded in {self.took_s:.0f} s (cached for the next run)"
+
+
+def fresh_seed_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--fresh-seed``: seed again instead of using the cache (this process and the
+    ones it starts)."""
+
+    class _Fresh(argparse.Action):
+        def __call__(self, *_: Any, **__: Any) -> None:
+            os.environ[FRESH_SEED] = "1"
+
+    parser.add_argument(
+        "--fresh-seed", nargs=0, action=_Fresh, help="seed again instead of using the cache"
+    )
+
+
+def _fresh() -> bool:
+    return os.environ.get(FRESH_SEED, "") not in ("", "0")
+
+
+async def seeded_sqlite(path: Path, seed: Seed) -> Seeded:
+    """Copy the cached seed to ``path``, seeding it into the cache first if need be."""
+    sizes, code = seed.key("sqlite")
+    cached = CACHE_DIR / f"sqlite-{sizes}-{code}.sqlite3"
+    hit = cached.exists() and not _fresh()
+    took = 0.0
+    if not hit:
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        building = CACHE_DIR / f"building-{sizes}-{uuid.uuid4().hex[:8]}.sqlite3"
+        url = sqlite_url(f"sqlite://{building}")
+        try:
+            took = await seed_sqlite(building, url, seed.tickets, seed.extras)
+            if seed.finish is not None:
+                await seed.finish(url)
+            _checkpoint(building)
+            building.replace(cached)
+        finally:
+            for side in _sqlite_files(building):
+                side.unlink(missing_ok=True)
+        for stale in CACHE_DIR.glob(f"sqlite-{sizes}-*.sqlite3"):
+            if stale != cached:
+                stale.unlink(missing_ok=True)
+    shutil.copyfile(cached, path)
+    return Seeded(took, hit)
+
+
+def _checkpoint(path: Path) -> None:
+    """Fold the write-ahead log into the file, so the file alone is the database."""
+    db = sqlite3.connect(path)
+    try:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.execute("PRAGMA journal_mode = DELETE")
+    finally:
+        db.close()
+
+
+def _sqlite_files(path: Path) -> Sequence[Path]:
+    return [path, *(path.with_name(path.name + side) for side in ("-wal", "-shm"))]
+
+
+@asynccontextmanager
+async def seeded_postgres(prefix: str, seed: Seed) -> AsyncIterator[tuple[str, Seeded]]:
+    """A new database for the block, a copy of the cached seed (seeded first if need
+    be): its DSN, and how the seed came to be."""
+    template, seeded = await cached_postgres(seed)
+    async with postgres_database(prefix, template) as dsn:
+        yield dsn, seeded
+
+
+async def cached_postgres(seed: Seed) -> tuple[str, Seeded]:
+    """The name of the cached seed's database (a template to copy, never to run on),
+    seeded first if need be."""
+    sizes, code = seed.key("postgres")
+    name = f"housedesk_seed_{sizes}_{code}"
+    admin = await asyncpg.connect(PG_ADMIN)
+    try:
+        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if exists and not _fresh():
+            return name, Seeded(0.0, True)
+        building = f"housedesk_seeding_{sizes}_{uuid.uuid4().hex[:8]}"
+        await admin.execute(f'CREATE DATABASE "{building}"')
+        try:
+            dsn = database_dsn(building)
+            took = await seed_postgres(dsn, seed.tickets, seed.extras)
+            if seed.finish is not None:
+                await seed.finish(as_tortoise_url(dsn))
+            stale = await admin.fetch(
+                "SELECT datname FROM pg_database WHERE datname LIKE $1",
+                f"housedesk\\_seed\\_{sizes}\\_%",
+            )
+            for row in stale:
+                await admin.execute(f'DROP DATABASE IF EXISTS "{row["datname"]}" WITH (FORCE)')
+            await admin.execute(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
+        except BaseException:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{building}" WITH (FORCE)')
+            raise
+        return name, Seeded(took, False)
+    finally:
+        await admin.close()
+
+
+def database_dsn(name: str) -> str:
+    """The DSN of the database ``name`` on :data:`PG_ADMIN`'s server."""
+    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
 
 
 def database_name(dsn: str) -> str:

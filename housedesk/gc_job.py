@@ -50,5 +50,10 @@ class DailyGc:
         self.last_day = now.astimezone(self.zone).date()
         log.info("gc: removed %s", report.summary())
         return (
-            report.outbox_rows + report.updates + report.blobs + report.temp_files + report.events
+            report.outbox_rows
+            + report.updates
+            + report.blobs
+            + report.temp_files
+            + report.events
+            + report.rate_buckets
         )

@@ -6,6 +6,10 @@ one is one statement that refills the bucket by the time elapsed on the database
 no machine's clock matters) and takes a token, possibly going below zero: a negative count
 is a reservation, and the taker waits until its token has been earned. A bucket may also be
 held (:func:`hold`, e.g. the other side asked to wait): every taker waits until then.
+
+A bucket that is full again and not held is the same as no bucket (the next take creates it
+full), so idle ones are purged (:func:`purge_idle`, in the daily clean-up): buckets per chat
+would otherwise grow without bound.
 """
 
 from __future__ import annotations
@@ -32,6 +36,18 @@ _HOLD = (
     " clock_timestamp()), clock_timestamp() + make_interval(secs => $2))"
     ' WHERE "key" = $1'
 )
+_IDLE = (
+    ' "stamp" < clock_timestamp() - make_interval(secs => $1)'
+    ' AND ("held_until" IS NULL OR "held_until" < clock_timestamp())'
+    ' AND "tokens" + EXTRACT(EPOCH FROM clock_timestamp() - "stamp") * "per_second"'
+    ' >= "capacity"'
+)
+_COUNT_IDLE = f'SELECT count(*) AS "n" FROM "rate_bucket" WHERE{_IDLE}'
+_PURGE_IDLE = (  # the conditions again outside: a take meanwhile keeps its bucket
+    'DELETE FROM "rate_bucket" WHERE "key" IN'
+    f' (SELECT "key" FROM "rate_bucket" WHERE{_IDLE} LIMIT $2) AND{_IDLE}'
+)
+BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -60,3 +76,19 @@ async def take(buckets: Sequence[Bucket]) -> float:
 async def hold(key: str, seconds: float) -> None:
     """Nobody takes from bucket ``key`` for ``seconds`` from now."""
     await connections.get("default").execute_query(_HOLD, [key, float(seconds)])
+
+
+async def purge_idle(idle_s: float, *, dry_run: bool = False) -> int:
+    """Delete the buckets that are full, not held and untouched for ``idle_s`` seconds (by
+    the database's clock), in batches; how many (with ``dry_run``, would be). Nothing on
+    SQLite, where no process takes from buckets."""
+    db = connections.get("default")
+    if db.capabilities.dialect != "postgres":
+        return 0
+    if dry_run:
+        rows = await db.execute_query_dict(_COUNT_IDLE, [float(idle_s)])
+        return int(rows[0]["n"])
+    total = 0
+    while deleted := (await db.execute_query(_PURGE_IDLE, [float(idle_s), BATCH]))[0]:
+        total += deleted
+    return total

@@ -7,6 +7,8 @@
   every view of the ticket still tells its story. Every other timeline row is kept: the
   desk, ``tickets show`` and the export show each kind;
 * chat updates handled longer ago than ``keep_updates`` (quarantined ones stay);
+* rate buckets (the bots' sending budget shared by processes) that are full again and
+  untouched for ``idle_buckets``: one per chat ever written to would otherwise pile up;
 * blobs that no attachment, announcement or unsent outbox row names, and what interrupted
   writes left; only those older than ``blob_grace``, so a blob written just now, whose
   attachment row is not committed yet, is never removed;
@@ -24,6 +26,7 @@ from datetime import datetime, timedelta
 
 from tortoise.queryset import QuerySet
 
+from core.storage import rate_buckets
 from core.storage.blobs import BlobInfo, BlobStore
 from core.storage.models import (
     Announcement,
@@ -54,6 +57,7 @@ class RetentionPolicy:
     keep_sent: timedelta = timedelta(days=30)
     keep_updates: timedelta = timedelta(days=7)
     blob_grace: timedelta = timedelta(hours=24)
+    idle_buckets: timedelta = timedelta(hours=1)
     closed_timeline_after: timedelta | None = None
     """None: the timeline is kept whole; else closed tickets' :data:`BOOKKEEPING` rows go
     once the ticket has not changed for this long."""
@@ -74,6 +78,8 @@ class GcReport:
     """Blobs only the previous store has: ``housedesk blobs migrate`` has yet to copy them."""
     events: int = 0
     """Bookkeeping rows of long-closed tickets' timelines."""
+    rate_buckets: int = 0
+    """Idle rate buckets (full, untouched for a while)."""
 
     def summary(self) -> str:
         """One line for the operator."""
@@ -84,6 +90,8 @@ class GcReport:
         )
         if self.events:
             line += f", {self.events} closed tickets' bookkeeping event(s)"
+        if self.rate_buckets:
+            line += f", {self.rate_buckets} idle rate bucket(s)"
         if self.moved_copies or self.not_moved:
             line += (
                 f", {self.moved_copies} old local copy(ies) of moved blobs"
@@ -113,6 +121,7 @@ async def collect_garbage(
     updates = await _purge(
         InboundUpdate.filter(handled_at__lt=now - policy.keep_updates), InboundUpdate, dry_run
     )
+    buckets = await rate_buckets.purge_idle(policy.idle_buckets.total_seconds(), dry_run=dry_run)
     events = 0
     if policy.closed_timeline_after is not None:
         closed = TicketEvent.filter(
@@ -138,6 +147,7 @@ async def collect_garbage(
         moved,
         only_old,
         events,
+        buckets,
     )
 
 

@@ -114,9 +114,14 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> App:
     )
     blobs = open_blob_store(settings)
     tickets = TicketService(clock, notifier)
-    incidents = IncidentService(clock, tickets, max_attempts=settings.outbox.max_attempts)
     operations = build_operations(
         settings.operations, tickets, max_attempts=settings.outbox.max_attempts
+    )
+    incidents = IncidentService(
+        clock,
+        tickets,
+        max_attempts=settings.outbox.max_attempts,
+        announcer=operations.announcer,
     )
     email = settings.email
     gateway = MailGateway(

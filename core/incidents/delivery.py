@@ -1,5 +1,6 @@
 """Outbox rows that tell a resident about an incident: one per person and news, written in
-the transaction of the change, on their chat (else email; a mail is answered by mail)."""
+the transaction of the change, on their chat (else email; a mail is answered by mail). A
+row of news told to many carries the announcement that counts its deliveries."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core.messaging.message import Action, OutgoingMessage
-from core.messaging.outbox import enqueue
 from core.messaging.routes import Priority, Route
-from core.storage.models import Contact, ContactKind, Person
+from core.messaging.wakeup import announce
+from core.storage.fit import fitted_key
+from core.storage.models import Contact, ContactKind, OutboxMessage, Person
+from core.storage.rows import insert
 
 
 @dataclass(frozen=True)
@@ -35,9 +38,11 @@ async def tell(
     max_attempts: int = 8,
     contacts: Sequence[Contact] | None = None,
     mail_domain: str = "housedesk.localhost",
-) -> bool:
+    announcement_id: int | None = None,
+) -> Route | None:
     """Queue ``text`` for ``person`` (``key``: new for each piece of news, e.g. from its
-    event); False when they cannot be reached."""
+    event; ``announcement_id``: the announcement that counts it); the route it takes, None
+    when they cannot be reached."""
     if contacts is None:
         contacts = await Contact.filter(person_id=person.id, blocked=False).order_by("id")
     usable = [c for c in contacts if not c.blocked]
@@ -46,7 +51,7 @@ async def tell(
     order = [email, chat] if prefer_email else [chat, email]
     contact = next((c for c in order if c is not None), None)
     if contact is None:
-        return False
+        return None
     rows = (tuple(actions),) if actions else ()
     if contact.kind == ContactKind.CHAT:
         route, message = Route.RESIDENT_CHAT, OutgoingMessage(text, actions=rows)
@@ -65,13 +70,19 @@ async def tell(
             automatic=True,
             language=person.language,
         )
-    await enqueue(
-        route=route,
+    await insert(
+        OutboxMessage,
+        channel=route.value,
         recipient=contact.value,
-        message=message,
-        key=f"{key}:{route}:{contact.value}",
-        now=now,
+        payload=message.to_payload(),
+        idempotency_key=fitted_key(
+            OutboxMessage, "idempotency_key", f"{key}:{route}:{contact.value}"
+        ),
+        next_attempt_at=now,
         max_attempts=max_attempts,
-        priority=priority,
+        priority=int(priority),
+        created_at=now,
+        announcement_id=announcement_id,
     )
-    return True
+    await announce(route.value)
+    return route

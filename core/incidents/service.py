@@ -26,7 +26,7 @@ from core.clock import Clock
 from core.directory.defaults import fallback_category
 from core.directory.lookup import building_by_code, category_by_code
 from core.errors import AccessDenied, ConflictError, InvalidInput, NotFound
-from core.i18n import N_, gettext
+from core.i18n import N_, available_languages, gettext
 from core.incidents import texts
 from core.incidents.commands import IncidentReport, OpenIncident, UpdateIncident
 from core.incidents.delivery import MailThread, tell
@@ -36,12 +36,15 @@ from core.incidents.queries import (
     homes_in_incident,
     linked_people,
 )
-from core.incidents.residents import residents_of
 from core.messaging.message import Action, Verb
-from core.messaging.routes import Priority
+from core.messaging.routes import Route
+from core.operations.announcements import Announcer, Draft
 from core.operations.audience import Scope
 from core.storage.fit import clipped
 from core.storage.models import (
+    Announcement,
+    AnnouncementKind,
+    AnnouncementStatus,
     Building,
     Category,
     Channel,
@@ -49,6 +52,7 @@ from core.storage.models import (
     Incident,
     IncidentArea,
     IncidentEvent,
+    IncidentKind,
     IncidentLink,
     IncidentStatus,
     LinkStatus,
@@ -89,11 +93,21 @@ class Joined:
 class IncidentService:
     """Opens, updates and resolves incidents; links and unlinks residents' reports."""
 
-    def __init__(self, clock: Clock, tickets: TicketService, *, max_attempts: int = 8) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        tickets: TicketService,
+        *,
+        max_attempts: int = 8,
+        announcer: Announcer | None = None,
+    ) -> None:
         self.clock = clock
         self.tickets = tickets
         self.max_attempts = max_attempts
         self.mail_domain = tickets.notifier.settings.mail_domain
+        self.announcer = announcer or Announcer(
+            clock, mail_domain=self.mail_domain, max_attempts=max_attempts
+        )
 
     # -- reading -----------------------------------------------------------------------
 
@@ -225,6 +239,7 @@ class IncidentService:
                 incident,
                 f"incident:{incident.id}:event:{event.id}",
                 lambda b, lang: texts.updated(incident, b, lang, note),
+                cmd.actor,
             )
 
     async def resolve(self, incident_id: int, actor: Actor, *, version: int | None = None) -> int:
@@ -247,6 +262,7 @@ class IncidentService:
                 incident,
                 f"incident:{incident.id}:event:{event.id}",
                 lambda b, lang: texts.resolved(incident, b, lang),
+                actor,
                 still=True,
             )
             await self._finish_ticket(incident, actor)
@@ -254,30 +270,24 @@ class IncidentService:
 
     async def announce_planned(self, incident_id: int) -> int:
         """Tell every resident of the affected buildings about a planned shut-off (the day
-        before); once per incident. Returns how many were told."""
-        incident = await Incident.get(id=incident_id)
+        before), once per incident, as an ordinary announcement from whoever opened it: the
+        hourly limit applies and its sender is told how many got it. Returns how many
+        messages were queued."""
+        incident = await Incident.get(id=incident_id).select_related("opened_by")
         if incident.status != IncidentStatus.SCHEDULED or await IncidentEvent.exists(
             incident=incident, type=IncidentEventType.ANNOUNCED
         ):
             return 0
-        told = 0
-        async with in_transaction():
-            event = await self._event(
-                incident, IncidentEventType.ANNOUNCED, Actor.system("scheduler")
-            )
-            for area in await IncidentArea.filter(incident=incident).select_related("building"):
-                for person in await residents_of(area.building, area.flats):
-                    lang = person.language or area.building.language
-                    told += await tell(
-                        person,
-                        texts.planned_notice(incident, area.building, lang),
-                        key=f"incident:{incident.id}:event:{event.id}:{person.id}",
-                        now=self.clock.now(),
-                        priority=Priority.BULK,
-                        max_attempts=self.max_attempts,
-                        mail_domain=self.mail_domain,
-                    )
-            event.data = {"told": told}
+        opener = incident.opened_by
+        actor = Actor.of(opener) if opener else Actor.system("scheduler")
+        async with in_transaction():  # the timeline row and every message, or nothing
+            event = await self._event(incident, IncidentEventType.ANNOUNCED, actor)
+            sent = [
+                await self.announcer.announce(_planned_notice(incident, area), actor)
+                for area in await IncidentArea.filter(incident=incident).select_related("building")
+            ]
+            told = sum(result.queued for result in sent)
+            event.data = {"told": told, "announcements": [r.announcement_id for r in sent]}
             await event.save(update_fields=["data"])
         return told
 
@@ -507,17 +517,23 @@ class IncidentService:
         incident: Incident,
         key: str,
         text: Callable[[Building | None, str], str],
+        actor: Actor,
         *,
         still: bool = False,
     ) -> int:
-        """Queue news for every resident still linked; ``text(building, lang)`` writes it."""
+        """Queue news for every resident still linked; ``text(building, lang)`` writes it.
+
+        The news is counted as an announcement of ``actor``'s, as sent: they are told how
+        many were delivered once the outbox is done with it. Linked residents reported the
+        outage, so the hourly limit on announcements does not hold their news back."""
         buildings = {b.id: b for b in await _buildings(incident.id)}
         links = await linked_people(incident.id)
         homes = await homes_in_incident(incident.id)
         contacts = await _contacts_by_person([link.person.id for link in links])
         fallback = next(iter(buildings.values()), None)
-        told = 0
         now = self.clock.now()
+        news = await _news(incident, fallback, actor, now, text)
+        counts = {"chat": 0, "email": 0, "unreachable": 0, "held": 0}
         for link in links:
             person = link.person
             building = buildings.get(homes.get(person.id, 0), fallback)
@@ -527,7 +543,7 @@ class IncidentService:
                 if still
                 else []
             )
-            told += await tell(
+            route = await tell(
                 person,
                 text(building, lang),
                 key=f"{key}:{person.id}",
@@ -537,8 +553,11 @@ class IncidentService:
                 max_attempts=self.max_attempts,
                 mail_domain=self.mail_domain,
                 contacts=contacts.get(person.id, []),
+                announcement_id=news.id,
             )
-        return told
+            counts[_COUNTED[route] if route else "unreachable"] += 1
+        await Announcement.filter(id=news.id).update(counts=counts)
+        return counts["chat"] + counts["email"]
 
     async def _changeable(self, incident_id: int, version: int | None) -> Incident:
         incident = await self._locked(incident_id)
@@ -626,6 +645,53 @@ def _matches(incident: Incident, category_id: int | None, words: str) -> bool:
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
+
+
+_COUNTED = {Route.RESIDENT_CHAT: "chat", Route.EMAIL: "email"}
+"""The announcement count a route's message adds to."""
+
+
+def _planned_notice(incident: Incident, area: IncidentArea) -> Draft:
+    """The day-before announcement of a planned incident to one building (or its flats),
+    in every language, headed like any announcement."""
+    building = area.building
+    return Draft(
+        text=texts.planned_notice(incident, building, building.language),
+        building=building.code,
+        scope=Scope(flats=tuple(area.flats)),
+        incident_id=incident.id,
+        texts={
+            lang: texts.planned_notice(incident, building, lang) for lang in available_languages()
+        },
+    )
+
+
+async def _news(
+    incident: Incident,
+    building: Building | None,
+    actor: Actor,
+    now: datetime,
+    text: Callable[[Building | None, str], str],
+) -> Announcement:
+    """The announcement that counts an incident's news to its linked residents: sent, so
+    its sender hears how it went once nothing of it is left in the outbox."""
+    lang = (actor.person.language if actor.person else None) or (
+        building.language if building else "en"
+    )
+    emergency = incident.kind == IncidentKind.EMERGENCY
+    return await Announcement.create(
+        building=building,
+        text=text(building, lang),
+        actor=actor.person,
+        actor_label=clipped(Announcement, "actor_label", actor.label),
+        created_at=now,
+        kind=AnnouncementKind.EMERGENCY if emergency else AnnouncementKind.ORDINARY,
+        status=AnnouncementStatus.SENT,
+        send_at=now,
+        sent_at=now,
+        history=[{"type": "sent", "actor": actor.label, "at": now.isoformat()}],
+        incident=incident,
+    )
 
 
 async def _category_of(incident: Incident) -> Category:

@@ -13,7 +13,7 @@ from datetime import datetime
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
-from core.i18n import N_, gettext, ngettext
+from core.i18n import N_, gettext, in_language, ngettext
 from core.messaging.message import OutgoingMessage
 from core.messaging.outbox import enqueue
 from core.messaging.routes import Priority, Route
@@ -63,7 +63,8 @@ async def delivery_counts(announcement: Announcement) -> DeliveryCounts:
 
 def delivery_text(announcement: Announcement, counts: DeliveryCounts, language: str | None) -> str:
     """``Announcement 12 · Water is off…`` and one line per count, in ``language``."""
-    headline = announcement.text.splitlines()[0][:60]
+    text = in_language(announcement.texts or {}, language) or announcement.text
+    headline = text.splitlines()[0][:60]
     lines = [
         gettext(
             language, N_("Announcement {id} · {headline}"), id=announcement.id, headline=headline

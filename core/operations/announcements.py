@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -36,7 +37,7 @@ from core.actors import Actor
 from core.clock import Clock
 from core.directory.lookup import building_by_code
 from core.errors import AccessDenied, ConflictError, InvalidInput, Msgid, NotFound
-from core.i18n import N_, gettext
+from core.i18n import N_, gettext, in_language
 from core.messaging.message import FileRef, OutgoingMessage
 from core.messaging.routes import Priority, Route
 from core.messaging.wakeup import announce as wake_lane
@@ -96,6 +97,8 @@ class Draft:
     photo: Photo | None = None
     send_at_local: datetime | None = None
     incident_id: int | None = None
+    texts: Mapping[str, str] = field(default_factory=dict)
+    """``text`` in other languages (by code), for readers of those languages."""
 
 
 @dataclass(frozen=True)
@@ -241,6 +244,7 @@ class Announcer:
             send_at=self._send_at(draft.send_at_local, building, now),
             history=[_event("drafted", actor, now)],
             incident_id=draft.incident_id,
+            texts={k: v.strip() for k, v in draft.texts.items() if v.strip()},
         )
         return announcement, building
 
@@ -373,10 +377,15 @@ class Announcer:
         due: datetime,
     ) -> OutboxMessage:
         language = recipient.language
-        body = f"{_header(announcement, recipient.building, language)}\n\n{announcement.text}"
+        building = recipient.building
+        text = (
+            in_language(announcement.texts or {}, language, building.language if building else None)
+            or announcement.text
+        )
+        body = f"{_header(announcement, building, language)}\n\n{text}"
         files = (Photo(announcement.photo_sha256).ref(),) if announcement.photo_sha256 else ()
         if route is Route.EMAIL:
-            message = self._mail(announcement, body, language, files)
+            message = self._mail(announcement, text, body, language, files)
         else:
             message = OutgoingMessage(body, files, language=language)
         emergency = announcement.kind is AnnouncementKind.EMERGENCY
@@ -397,11 +406,12 @@ class Announcer:
     def _mail(
         self,
         announcement: Announcement,
+        text: str,
         body: str,
         language: str | None,
         files: tuple[FileRef, ...],
     ) -> OutgoingMessage:
-        first_line = announcement.text.splitlines()[0]
+        first_line = text.splitlines()[0]
         headline = first_line if len(first_line) <= 60 else first_line[:59] + "…"
         subject = (
             N_("Emergency: {headline}")

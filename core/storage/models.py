@@ -594,6 +594,9 @@ class Announcement(Model):
         "models.Building", related_name="announcements", null=True, on_delete=fields.SET_NULL
     )
     text = fields.TextField()
+    texts: fields.Field[dict[str, str]] = fields.JSONField(default=dict)
+    """The text by language, when it was written in several (an incident's notice): each
+    reader gets theirs, else the building's, else ``text``."""
     photo_sha256 = fields.CharField(max_length=64, null=True)
     actor: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
         "models.Person", related_name="announcements", null=True, on_delete=fields.SET_NULL

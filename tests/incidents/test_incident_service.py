@@ -182,11 +182,11 @@ async def test_planned_incident_announced_day_before_at_18_local_started_and_end
         for r in await OutboxMessage.filter(channel="resident_chat")
     }
     assert sorted(told) == ["101", "102", "103"]
-    assert (
-        told["102"]
-        == "🛠 Hot water is off in your building.\nPlanned from 10 Dec, 10:00 to 10 Dec, 14:00."
+    assert told["102"] == (
+        "📢 Announcement · OAK House · Dora\n\n"
+        "🛠 Hot water is off in your building.\nPlanned from 10 Dec, 10:00 to 10 Dec, 14:00."
     )
-    assert told["101"].startswith("🛠 В доме нет горячей воды.")
+    assert "\n\n🛠 В доме нет горячей воды.\n" in told["101"]
 
     assert await tick_at(datetime(2026, 12, 10, 9, 59, tzinfo=warsaw)) == 0
     assert await tick_at(start) == 1

@@ -1,6 +1,10 @@
-"""Placeholder for #18: incident notices (filled in or removed this session)."""
+"""An announcement may carry its text in several languages (``texts``): an incident's notice
+goes out through the announcement path, each resident reading it in their language (#18)."""
 
-from tortoise import migrations
+from json import dumps, loads
+
+from tortoise import fields, migrations
+from tortoise.migrations import operations as ops
 
 
 class Migration(migrations.Migration):
@@ -8,4 +12,10 @@ class Migration(migrations.Migration):
 
     initial = False
 
-    operations: list = []
+    operations = [
+        ops.AddField(
+            model_name="Announcement",
+            name="texts",
+            field=fields.JSONField(default=dict, db_default="{}", encoder=dumps, decoder=loads),
+        ),
+    ]

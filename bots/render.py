@@ -9,9 +9,8 @@ from typing import Any
 from core.i18n import N_, gettext
 from core.storage.models import Building, EventType, Status, Ticket
 from core.tickets.service import TicketDetail, deadline_lines, local_time
-from core.tickets.timeline import event_text
 from core.tickets.workflow import OPEN_STATUSES, status_name
-from presentation.timeline import KIND_NAMES, kind_name
+from presentation.timeline import KIND_NAMES, actor_name, event_said, kind_name
 from presentation.views import ticket_detail
 
 CHAT_HISTORY = frozenset(KIND_NAMES) - {EventType.NOTIFICATION_SENT}
@@ -54,9 +53,9 @@ def ticket_text(found: TicketDetail, building: Building | None, lang: str) -> st
         for event in history[-HISTORY_ROWS:]:
             when = local_time(datetime.fromisoformat(event["at"]), building, lang)
             kind = _event_name(event, lang)
-            said = event_text(event["text"], event["data"], lang)
+            said = event_said(event["type"], event["text"], event["data"], lang)
             text = f": {said}" if said else ""
-            lines.append(f"{when} · {kind} · {event['actor']}{text}")
+            lines.append(f"{when} · {kind} · {actor_name(event['actor'], lang)}{text}")
     return "\n".join(lines)
 
 

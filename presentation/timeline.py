@@ -35,6 +35,15 @@ DEADLINES = {
     "response": N_("The response deadline was missed."),
     "resolution": N_("The resolution deadline was missed."),
 }
+SYSTEM_ACTORS = {
+    "routing": N_("Automatic routing"),
+    "scheduler": N_("Scheduler"),
+    "outbox": N_("Delivery"),
+    "cli": N_("Operator (command line)"),
+    "email": N_("Mail"),
+    "system": N_("System"),
+}
+"""The parts of housedesk that act on tickets (``Actor.system``), as people call them."""
 
 
 def kind_name(kind: str, language: str | None) -> str:
@@ -45,15 +54,30 @@ def kind_name(kind: str, language: str | None) -> str:
         return kind
 
 
+def actor_name(label: str, language: str | None) -> str:
+    """Who did it: a person's name as it is, a part of housedesk in the reader's language."""
+    system = SYSTEM_ACTORS.get(label)
+    return gettext(language, system) if system else label
+
+
+def event_said(kind: str, text: str, data: Mapping[str, Any], language: str | None) -> str:
+    """What a row says in its own words, in the reader's language where it can be (a missed
+    deadline is read from its data, so older rows are translated too)."""
+    if kind == EventType.DEADLINE_BREACH and str(data.get("deadline")) in DEADLINES:
+        return gettext(language, DEADLINES[str(data.get("deadline"))])
+    return event_text(text, data, language)
+
+
 def event_sentence(
     kind: str, actor: str, text: str, data: Mapping[str, Any], language: str | None
 ) -> str:
     """What happened, as a sentence: ``Anna passed the request from Olga to Bob``."""
+    said = event_said(kind, text, data, language)
     try:
         sentence = _SENTENCES[EventType(kind)]
     except (ValueError, KeyError):
-        return event_text(text, data, language)
-    return sentence(actor, event_text(text, data, language), data, language)
+        return said
+    return sentence(actor_name(actor, language), said, data, language)
 
 
 def _status(value: Any, language: str | None) -> str:
@@ -123,11 +147,6 @@ def _rating(actor: str, said: str, data: Mapping[str, Any], lang: str | None) ->
     return _with(gettext(lang, N_("rating {score}/5"), score=score), said)
 
 
-def _breach(actor: str, said: str, data: Mapping[str, Any], lang: str | None) -> str:
-    message = DEADLINES.get(str(data.get("deadline")))
-    return gettext(lang, message) if message else said
-
-
 _SENTENCES: dict[EventType, Callable[[str, str, Mapping[str, Any], str | None], str]] = {
     EventType.CREATED: _created,
     EventType.ASSIGNED: _assigned,
@@ -136,5 +155,4 @@ _SENTENCES: dict[EventType, Callable[[str, str, Mapping[str, Any], str | None], 
     EventType.INTERNAL_NOTE: _note,
     EventType.ATTACHMENT: _file,
     EventType.RATING: _rating,
-    EventType.DEADLINE_BREACH: _breach,
 }

@@ -63,6 +63,7 @@ from core.storage.models import (
 )
 from core.storage.rawsql import bind
 from core.storage.rows import insert
+from core.tickets.timeline import Saying
 
 log = logging.getLogger(__name__)
 
@@ -366,13 +367,14 @@ class OutboxWorker:
             if ticket_id is None:
                 return
             await _remember(row, receipt.references, now)
+            says = Saying("sent_via", {"route": Saying(row.channel), "recipient": row.recipient})
             await insert(
                 TicketEvent,
                 ticket_id=ticket_id,
                 type=EventType.NOTIFICATION_SENT,
-                text=f"{row.channel} to {row.recipient}",
+                text=str(says),
                 actor_label="outbox",
-                data={"outbox_id": row.id, "external_id": receipt.external_id},
+                data={"outbox_id": row.id, "external_id": receipt.external_id, **says.as_data()},
                 at=now,
             )
 
@@ -439,13 +441,17 @@ class OutboxWorker:
                 await Contact.filter(kind=kind, value=row.recipient).update(blocked=True)
             ticket_id = row.ticket_id  # type: ignore[attr-defined]
             if ticket_id is not None:
+                says = Saying(
+                    "not_delivered",
+                    {"route": Saying(row.channel), "recipient": row.recipient, "error": error},
+                )
                 await insert(
                     TicketEvent,
                     ticket_id=ticket_id,
                     type=EventType.NOTIFICATION_FAILED,
-                    text=f"could not deliver {row.channel} message to {row.recipient}: {error}",
+                    text=str(says),
                     actor_label="outbox",
-                    data={"outbox_id": row.id, "blocked": blocked},
+                    data={"outbox_id": row.id, "blocked": blocked, **says.as_data()},
                     at=now,
                 )
         log.error("outbox: %s #%s failed for good: %s", row.channel, row.id, error)

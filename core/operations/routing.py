@@ -90,7 +90,7 @@ class Choice:
     """The outcome of the assignment rules: who (or nobody), where from, and who was passed over."""
 
     person: Person | None
-    scope: str
+    scope: Saying
     load: dict[str, int] = field(default_factory=dict)
     skipped: list[dict[str, str]] = field(default_factory=list)
 
@@ -173,12 +173,13 @@ class Router:
         if cmd.classification is None:
             data["previous"] = previous
         if result.category is None:
-            text = f"No keyword matched: category stays {previous}"
+            says = Saying("no_keyword", {"category": previous})
         else:
-            text = f"Category {result.category} from keywords: {', '.join(result.found)}"
+            found = list(result.found)
+            says = Saying("keyword_category", {"category": result.category, "keywords": found})
             data["category"] = result.category
         data |= {"matched": result.found, "keywords": [m.keyword for m in result.matches]}
-        await self._event(ticket, text, now, data)
+        await self._event(ticket, str(says), now, data | says.as_data())
         if result.category is None or result.category == previous:
             return None
         return next(c for c in categories or await all_categories() if c.code == result.category)
@@ -191,32 +192,40 @@ class Router:
         trade = ticket.category.trade or "technician"
         if choice.person is None:
             why = (
-                "the building is not known"
+                Saying("building_unknown")
                 if ticket.building is None
-                else f"nobody with trade {trade} is on shift for {choice.scope}"
+                else Saying("nobody_on_shift", {"trade": trade, "scope": choice.scope})
             )
+            queued = Saying("queued", {"reason": why})
             await self._event(
                 ticket,
-                f"Left in the dispatchers' queue: {why}",
+                str(queued),
                 now,
-                {"decision": "queue", "reason": why, "skipped": choice.skipped},
+                {
+                    "decision": "queue",
+                    "reason": str(why),
+                    "skipped": choice.skipped,
+                    **queued.as_data(),
+                },
             )
             return None
         person = choice.person
-        reason = (
-            f"{trade} for {choice.scope}, on shift, fewest open tickets "
-            f"({choice.load[person.name]})"
+        reason = Saying(
+            "fewest_open",
+            {"trade": trade, "scope": choice.scope, "open": choice.load[person.name]},
         )
+        assigned = Saying("assigned_by_rules", {"name": person.name, "reason": reason})
         await self._event(
             ticket,
-            f"Assigned to {person.name}: {reason}",
+            str(assigned),
             now,
             {
+                **assigned.as_data(),
                 "decision": "assign",
                 "assignee": person.name,
                 "assignee_id": person.id,
                 "trade": trade,
-                "scope": choice.scope,
+                "scope": str(choice.scope),
                 "open_tickets": choice.load,
                 "skipped": choice.skipped,
             },
@@ -227,13 +236,14 @@ class Router:
         """Apply the assignment rules to ``ticket`` at ``now`` without changing anything."""
         building = ticket.building
         if building is None:
-            return Choice(None, "no building")
+            return Choice(None, Saying("building_unknown"))
         tz = ZoneInfo(building.timezone or "UTC")
-        scopes: list[tuple[str, str, int | str]] = [
-            (f"building {building.code}", _STAFF_OF_BUILDING, building.id)
+        scopes: list[tuple[Saying, str, int | str]] = [
+            (Saying("building_scope", {"code": building.code}), _STAFF_OF_BUILDING, building.id)
         ]
         if building.zone:
-            scopes.append((f"zone {building.zone}", _STAFF_OF_ZONE, building.zone))
+            zone = Saying("zone_scope", {"zone": building.zone})
+            scopes.append((zone, _STAFF_OF_ZONE, building.zone))
         seen: set[int] = set()
         skipped: list[dict[str, str]] = []
         for scope, query, value in scopes:

@@ -26,13 +26,35 @@ SAYINGS: dict[str, str] = {
     "flat_not_chosen": N_(
         "The resident lives in more than one flat here ({flats}); no flat was chosen."
     ),
+    "queued": N_("Left in the dispatchers' queue: {reason}"),
+    "building_unknown": N_("the building is not known"),
+    "nobody_on_shift": N_("nobody with trade {trade} is on shift for {scope}"),
+    "building_scope": N_("building {code}"),
+    "zone_scope": N_("zone {zone}"),
+    "assigned_by_rules": N_("Assigned to {name}: {reason}"),
+    "fewest_open": N_("{trade} for {scope}, on shift, fewest open tickets ({open})"),
+    "no_keyword": N_("No keyword matched: category stays {category}"),
+    "keyword_category": N_("Category {category} from keywords: {keywords}"),
+    "corrected": N_("Corrected: {changes}"),
+    "building_is": N_("building: {value}"),
+    "flat_is": N_("flat: {value}"),
+    "category_is": N_("category: {value}"),
+    "sent_via": N_("Sent via {route} to {recipient}"),
+    "not_delivered": N_("Could not deliver the message via {route} to {recipient}: {error}"),
+    "resident_chat": N_("the residents' bot"),
+    "staff_chat": N_("the staff bot"),
+    "email": N_("mail"),
+    "bounced": N_("The mail to {recipient} bounced: {detail}"),
+    "bounced_requester": N_("The mail to the requester bounced: {detail}"),
+    "empty_reply": N_("(empty reply)"),
 }
 """Every code an event may say, with the message it is rendered from."""
 
 
 @dataclass(frozen=True)
 class Saying:
-    """What an event says, as a code and parameters (a parameter may be a Saying too)."""
+    """What an event says, as a code and parameters (a parameter may be a Saying too, or a
+    list of them, read joined by commas)."""
 
     code: str
     params: Mapping[str, object] = field(default_factory=dict)
@@ -46,10 +68,7 @@ class Saying:
 
     def render(self, language: str | None) -> str:
         """The text in ``language`` (None: English)."""
-        params = {
-            name: value.render(language) if isinstance(value, Saying) else value
-            for name, value in self.params.items()
-        }
+        params = {name: _rendered(value, language) for name, value in self.params.items()}
         return gettext(language, SAYINGS[self.code], **params)
 
     def as_data(self) -> dict[str, object]:
@@ -69,12 +88,24 @@ def event_text(text: str, data: Mapping[str, Any], language: str | None) -> str:
     return saying.render(language) if saying is not None else text
 
 
+def _rendered(value: object, language: str | None) -> object:
+    if isinstance(value, Saying):
+        return value.render(language)
+    if isinstance(value, list | tuple):
+        return ", ".join(str(_rendered(part, language)) for part in value)
+    return value
+
+
 def _stored(saying: Saying) -> dict[str, object]:
-    params = {
-        name: _stored(value) if isinstance(value, Saying) else value
-        for name, value in saying.params.items()
-    }
-    return {"code": saying.code, "params": params}
+    return {"code": saying.code, "params": {n: _param(v) for n, v in saying.params.items()}}
+
+
+def _param(value: object) -> object:
+    if isinstance(value, Saying):
+        return _stored(value)
+    if isinstance(value, list | tuple):
+        return [_param(part) for part in value]
+    return value
 
 
 def _loaded(stored: Mapping[str, Any]) -> Saying | None:
@@ -82,8 +113,13 @@ def _loaded(stored: Mapping[str, Any]) -> Saying | None:
     code = stored.get("code")
     if code not in SAYINGS:
         return None
-    params = {
-        name: (_loaded(value) or "") if isinstance(value, Mapping) else value
-        for name, value in (stored.get("params") or {}).items()
-    }
+    params = {name: _loaded_param(v) for name, v in (stored.get("params") or {}).items()}
     return Saying(str(code), params)
+
+
+def _loaded_param(value: object) -> object:
+    if isinstance(value, Mapping):
+        return _loaded(value) or ""
+    if isinstance(value, list):
+        return [_loaded_param(part) for part in value]
+    return value

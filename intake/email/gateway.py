@@ -42,6 +42,7 @@ from core.storage.models import (
 )
 from core.tickets.commands import InboundRef, NewAttachment, NewTicket, RequesterHint
 from core.tickets.service import CreateResult, TicketService
+from core.tickets.timeline import Saying
 from intake.email.authentication import SenderAuthentication, authenticate
 from intake.email.automatic import suppresses_auto_reply
 from intake.email.classify import Classification, MailKind, classify
@@ -219,8 +220,14 @@ class MailGateway:
         attachments = await self._store(await self._limited(mail))
         text = _with_notes(mail.reply or mail.body, mail.notes)
         if not text.strip() and not attachments:
+            empty = Saying("empty_reply")
             await self.tickets.record(
-                ticket, actor, EventType.INTERNAL_NOTE, "(empty reply)", inbound=inbound
+                ticket,
+                actor,
+                EventType.INTERNAL_NOTE,
+                str(empty),
+                data=empty.as_data(),
+                inbound=inbound,
             )
             return Accepted(ticket.ref, note="empty follow-up")
         await self.tickets.reply(
@@ -375,13 +382,23 @@ class MailGateway:
         ticket = await self.tickets.ticket_for_message(EMAIL, stored_id(bounce.original_message_id))
         if ticket is None:
             return Accepted(note="bounce for a message we did not send")
-        detail = " ".join(p for p in (bounce.status, bounce.diagnostic) if p)
+        detail = " ".join(p for p in (bounce.status, bounce.diagnostic) if p) or bounce.action
+        says = (
+            Saying("bounced", {"recipient": bounce.recipient, "detail": detail})
+            if bounce.recipient
+            else Saying("bounced_requester", {"detail": detail})
+        )
         await self.tickets.record(
             ticket,
             Actor.system("email"),
             EventType.NOTIFICATION_FAILED,
-            f"mail to {bounce.recipient or 'the requester'} bounced: {detail or bounce.action}",
-            data={"bounce": True, "permanent": bounce.permanent, "status": bounce.status},
+            str(says),
+            data={
+                "bounce": True,
+                "permanent": bounce.permanent,
+                "status": bounce.status,
+                **says.as_data(),
+            },
         )
         return Accepted(ticket.ref, note="bounce recorded")
 

@@ -28,7 +28,7 @@ from core.storage.models import Status
 from core.tickets.workflow import status_name
 from presentation.reports.summary import Table, summary_tables
 from presentation.reports.text import channel_name
-from presentation.timeline import event_sentence, kind_name
+from presentation.timeline import actor_name, event_sentence, kind_name
 
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 WIDEST = 60
@@ -121,7 +121,7 @@ def _event_columns(language: str | None) -> list[Column]:
         (N_("At"), lambda row: row["at"]),
         (N_("Time zone"), lambda row: None),
         (N_("Event"), lambda row: kind_name(row["type"], language)),
-        (N_("Who"), lambda row: row["actor_label"]),
+        (N_("Who"), lambda row: actor_name(row["actor_label"], language)),
         (N_("Seen by"), visibility),
         (N_("What happened"), sentence),
     ]

@@ -19,6 +19,7 @@ from core.storage.models import (
     Unit,
 )
 from core.tickets.commands import NewTicket, RequesterHint
+from core.tickets.timeline import event_text
 from housedesk.bootstrap import App
 from presentation.directory_file import import_directory_file
 from tests.conftest import REPO
@@ -135,11 +136,17 @@ async def test_unknown_building_goes_to_the_dispatchers_queue(app: App) -> None:
     ticket = await app.tickets.get(result.ticket.id)
     assert ticket.assignee is None
     events = await _routing_events(ticket)
-    assert events[-1].data == {
+    queued = events[-1]
+    assert {k: v for k, v in queued.data.items() if k != "say"} == {
         "decision": "queue",
         "reason": "the building is not known",
         "skipped": [],
     }
+    assert queued.text == "Left in the dispatchers' queue: the building is not known"
+    assert event_text(queued.text, queued.data, "ru") == (
+        "Оставлена в очереди диспетчеров: дом неизвестен"
+    )
+    assert event_text(queued.text, queued.data, "zh") == "已留在调度员队列中：楼栋未知"
 
 
 async def test_email_keywords_choose_emergency_and_are_recorded(app: App) -> None:

@@ -17,12 +17,20 @@ from types import ModuleType
 
 from aiohttp import web
 
-from desk import calls, journal, monitor, registrations, signin, tickets
+from desk import calls, incident_links, journal, monitor, registrations, signin, tickets
 from desk.context import BASE, DESK, DeskContext
 from desk.errors import domain_errors
 from desk.security import headers, session
 
-PAGES: tuple[ModuleType, ...] = (signin, journal, tickets, calls, registrations, monitor)
+PAGES: tuple[ModuleType, ...] = (
+    signin,
+    journal,
+    tickets,
+    incident_links,
+    calls,
+    registrations,
+    monitor,
+)
 """The page modules; each exposes ``routes`` (an ``aiohttp.web.RouteTableDef``)."""
 STATIC = Path(__file__).parent / "static"
 

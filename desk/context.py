@@ -8,6 +8,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from core.clock import Clock
+from core.incidents.service import IncidentService
 from core.reports.figures import Reports
 from core.storage.blobs import BlobStore
 from core.storage.models import Person
@@ -22,6 +23,7 @@ class DeskContext:
     """The core services the pages use, and the sign-in settings."""
 
     tickets: TicketService
+    incidents: IncidentService
     clock: Clock
     blobs: BlobStore
     reports: Reports

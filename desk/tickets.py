@@ -15,8 +15,11 @@ from core.errors import InvalidInput, StaleTicket
 from core.incidents.queries import active_incidents
 from core.operations.staffing import candidates
 from core.storage.models import Attachment, Building, EventType, Person, Status, Ticket
+from core.tickets.access import SEES_ALL
+from core.tickets.guards import FINISHED
 from core.tickets.workflow import TRANSITIONS
 from desk.context import BASE, desk_of, viewer_of
+from desk.incident_links import incident_link_of
 from desk.render import language_of, page
 from presentation.timeline import event_sentence
 
@@ -80,6 +83,9 @@ async def ticket_page(request: web.Request) -> web.Response:
         else [],
         buildings=await Building.all().order_by("code"),
         categories=await all_categories(),
+        linked=await incident_link_of(ticket.id),
+        coordinator=viewer.role in SEES_ALL,
+        linkable=ticket.status not in FINISHED and ticket.requester is not None,
     )
 
 

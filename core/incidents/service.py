@@ -25,7 +25,7 @@ from core.actors import Actor
 from core.clock import Clock
 from core.directory.defaults import fallback_category
 from core.directory.lookup import building_by_code, category_by_code
-from core.errors import AccessDenied, ConflictError, InvalidInput, NotFound
+from core.errors import AccessDenied, ConflictError, InvalidInput, NotFound, StaleTicket
 from core.i18n import N_, available_languages, gettext
 from core.incidents import texts
 from core.incidents.commands import IncidentReport, OpenIncident, UpdateIncident
@@ -49,6 +49,7 @@ from core.storage.models import (
     Category,
     Channel,
     Contact,
+    EventType,
     Incident,
     IncidentArea,
     IncidentEvent,
@@ -59,12 +60,16 @@ from core.storage.models import (
     Person,
     Status,
     Ticket,
+    TicketEvent,
     Unit,
 )
+from core.storage.rows import insert
 from core.tickets.access import SEES_ALL
 from core.tickets.commands import NewTicket
-from core.tickets.guards import FINISHED
+from core.tickets.guards import FINISHED, require_unfinished
 from core.tickets.service import TicketService
+from core.tickets.timeline import Saying
+from core.tickets.versioned import save_changes
 
 
 class IncidentEventType(StrEnum):
@@ -347,9 +352,119 @@ class IncidentService:
             return joined
         return None
 
+    async def link_ticket(
+        self, ticket_id: int, incident_id: int, actor: Actor, *, version: int
+    ) -> IncidentLink:
+        """A dispatcher links a resident's ticket to the incident it is about: the ticket is
+        closed, and its resident is linked (told the incident's text now, its news later).
+
+        Refused, with nothing written, when the ticket changed since ``version`` was read,
+        is finished or has no resident, when the incident is over or does not affect the
+        ticket's building, or when the resident's report is linked to it already."""
+        _require_coordinator(actor)
+        incident = await self.get(incident_id)
+        _require_active(incident)
+        ticket = await self.tickets.get(ticket_id)
+        if ticket.version != version:
+            raise StaleTicket(ticket.id)
+        require_unfinished(ticket)
+        ref = texts.incident_ref(incident)
+        person, building = ticket.requester, ticket.building
+        if person is None:
+            raise InvalidInput(
+                f"{ticket.ref} has no resident",
+                message=N_("{ref} has no resident to link."),
+                ref=ticket.ref,
+            )
+        if building is None or not await IncidentArea.exists(
+            incident=incident, building_id=building.id
+        ):
+            raise InvalidInput(
+                f"{ref} does not affect the building of {ticket.ref}",
+                message=N_("{incident} does not affect the building of {ref}."),
+                incident=ref,
+                ref=ticket.ref,
+            )
+        existing = await IncidentLink.get_or_none(incident=incident, person=person)
+        if existing is not None and existing.status == LinkStatus.LINKED:
+            raise ConflictError(
+                f"{person.name} is linked to {ref} already",
+                message=N_("{name} is linked to {incident} already."),
+                name=person.name,
+                incident=ref,
+            )
+        now = self.clock.now()
+        async with in_transaction():
+            previous = ticket.status
+            ticket.status, ticket.closed_at, ticket.updated_at = Status.CLOSED, now, now
+            await save_changes(ticket, "status", "closed_at", "updated_at")
+            saying = Saying("linked_to_incident", {"incident": ref})
+            await insert(
+                TicketEvent,
+                ticket=ticket,
+                type=EventType.STATUS_CHANGED,
+                public=True,
+                text=str(saying),
+                actor=actor.person,
+                actor_label=clipped(TicketEvent, "actor_label", actor.label),
+                data={
+                    "from": previous.value,
+                    "to": Status.CLOSED.value,
+                    "incident": incident.id,
+                    **saying.as_data(),
+                },
+                at=now,
+            )
+            said = ticket.description or ticket.title
+            if existing is None:
+                link = await IncidentLink.create(
+                    incident=incident,
+                    person=person,
+                    channel=ticket.channel,
+                    text=said,
+                    ticket=ticket,
+                    created_at=now,
+                    updated_at=now,
+                )
+            else:  # a report that went back to a ticket once
+                link = existing
+                await IncidentLink.filter(id=link.id).update(
+                    channel=ticket.channel,
+                    text=said,
+                    status=LinkStatus.LINKED,
+                    ticket_id=ticket.id,
+                    updated_at=now,
+                )
+            event = await self._event(
+                incident,
+                IncidentEventType.LINKED,
+                actor,
+                text=said,
+                data={
+                    "link": link.id,
+                    "person": person.id,
+                    "channel": ticket.channel.value,
+                    "ticket": ticket.id,
+                },
+            )
+            lang = person.language or building.language
+            await tell(
+                person,
+                "\n".join(
+                    (texts.notice(incident, building, lang), texts.joined(incident, building, lang))
+                ),
+                key=f"incident:{incident.id}:event:{event.id}",
+                now=now,
+                prefer_email=ticket.channel == Channel.EMAIL,
+                max_attempts=self.max_attempts,
+                mail_domain=self.mail_domain,
+            )
+        return await IncidentLink.get(id=link.id)
+
     async def unlink(self, link_id: int, actor: Actor) -> Ticket:
         """A dispatcher takes a wrongly matched report off an incident: it becomes a ticket
-        of its own (acknowledged to the resident as usual)."""
+        of its own (acknowledged to the resident as usual), or, when it was linked from a
+        ticket, that ticket is reopened."""
         _require_coordinator(actor)
         return await self._detach(link_id, actor, LinkStatus.UNLINKED, resolved=False)
 
@@ -455,6 +570,17 @@ class IncidentService:
                     f"link {link_id} changed meanwhile",
                     message=N_("This report is already a request of its own."),
                 )
+            came_from = link.ticket_id  # type: ignore[attr-defined]
+            if not resolved and came_from is not None:  # linked from a ticket: reopen it
+                ticket = await self.tickets.get(came_from)
+                await self.tickets.change_status(ticket, actor, Status.REOPENED)
+                await self._event(
+                    incident,
+                    IncidentEventType.UNLINKED,
+                    actor,
+                    data={"link": link.id, "person": link.person.id, "ticket": ticket.id},
+                )
+                return ticket
             title = link.text.splitlines()[0][:120] if link.text else incident.title
             result = await self.tickets.create(
                 NewTicket(

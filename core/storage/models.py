@@ -791,7 +791,8 @@ class IncidentLink(Model):
     ticket: fields.ForeignKeyNullableRelation[Ticket] = fields.ForeignKeyField(
         "models.Ticket", related_name="incident_links", null=True, on_delete=fields.SET_NULL
     )
-    """The ticket it became (unlinked, or reopened as still not working)."""
+    """Its ticket: the one it was linked from (a dispatcher linked a ticket), or the one it
+    became (unlinked, or reopened as still not working)."""
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()
 

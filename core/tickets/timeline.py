@@ -16,6 +16,7 @@ from core.i18n import N_, gettext
 
 SAYINGS: dict[str, str] = {
     "after_hours": N_("after-hours emergency"),
+    "linked_to_incident": N_("Linked to incident {incident}: the resident hears its news."),
     "not_accepted": N_("{name} did not accept within {minutes} min"),
     "duty_step": N_("Duty list step {step} of {of}: {name} ({reason})"),
     "duty_exhausted": N_(

@@ -74,6 +74,7 @@ def desk_context(app: App) -> DeskContext:
     token = app.settings.telegram.staff_token
     return DeskContext(
         tickets=app.tickets,
+        incidents=app.incidents,
         clock=app.clock,
         blobs=app.blobs,
         reports=app.operations.reports,

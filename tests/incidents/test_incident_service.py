@@ -29,6 +29,7 @@ from core.storage.models import (
     Ticket,
     Unit,
 )
+from core.tickets.commands import NewTicket
 from core.tickets.service import TicketService
 from presentation.reports.text import render_report
 from tests.core import factories
@@ -268,3 +269,52 @@ async def test_an_incident_of_one_entrance(db: str, clock: FrozenClock) -> None:
     with pytest.raises(AccessDenied):
         await incidents.join(incident.id, second, Channel.CHAT)
     assert (await incidents.join(incident.id, third, Channel.CHAT)).created
+
+
+async def test_a_ticket_is_linked_only_where_it_belongs(db: str, clock: FrozenClock) -> None:
+    _oak, _elm, dora, (ru, _en, third), stranger = await _world()
+    incidents = _service(clock)
+    incident = await incidents.open(_water(Actor.of(dora)))
+
+    async def ticket_of(person: object, building: str = "OAK") -> Ticket:
+        created = await incidents.tickets.create(
+            NewTicket(
+                category="plumbing",
+                title="No water",
+                channel=Channel.PHONE,
+                actor=CLI,
+                building=building,
+                requester_id=getattr(person, "id", None),
+            )
+        )
+        return created.ticket
+
+    async def link(ticket: Ticket, actor: Actor | None = None) -> object:
+        return await incidents.link_ticket(
+            ticket.id, incident.id, actor or Actor.of(dora), version=ticket.version
+        )
+
+    elsewhere = await ticket_of(stranger, "ELM")
+    with pytest.raises(InvalidInput) as wrong_building:
+        await link(elsewhere)
+    assert wrong_building.value.text("en") == (
+        f"I{incident.id} does not affect the building of {elsewhere.ref}."
+    )
+    with pytest.raises(InvalidInput):
+        await link(await ticket_of(None))  # nobody to tell
+    mine = await ticket_of(ru)
+    tech = await factories.person("Tom", Role.TECHNICIAN)
+    with pytest.raises(AccessDenied):
+        await link(mine, Actor.of(tech))
+
+    await link(mine)
+    assert (await Ticket.get(id=mine.id)).status == Status.CLOSED
+    with pytest.raises(ConflictError) as twice:  # another report of the same resident
+        await link(await ticket_of(ru))
+    assert twice.value.text("en") == f"R1 is linked to I{incident.id} already."
+    assert await absorbed_by_channel(incident.id) == {"phone": 1}
+
+    await incidents.resolve(incident.id, Actor.of(dora))
+    with pytest.raises(ConflictError):
+        await link(await ticket_of(third))
+    assert await absorbed_by_channel(incident.id) == {"phone": 1}

@@ -20,7 +20,7 @@ from bots.telegram_render import inline_keyboard
 from core.directory.residents import Residence
 from core.i18n import N_, available_languages, gettext
 from core.storage.models import Ticket
-from core.tickets.service import assignment_actions
+from core.tickets.cards import assignment_actions
 
 LANGUAGE_NAMES = {"en": "English", "ru": "Русский", "pl": "Polski", "no": "Norsk", "zh": "中文"}
 """Each language in its own words."""

@@ -8,7 +8,8 @@ from typing import Any
 
 from core.i18n import N_, gettext
 from core.storage.models import Building, EventType, Status, Ticket
-from core.tickets.service import TicketDetail, deadline_lines, local_time
+from core.tickets.cards import deadline_lines, local_time
+from core.tickets.queries import TicketDetail
 from core.tickets.workflow import OPEN_STATUSES, status_name
 from presentation.timeline import KIND_NAMES, actor_name, event_said, kind_name
 from presentation.views import ticket_detail

@@ -12,7 +12,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from core.directory.desk_sessions import csrf_token
 from core.i18n import gettext, ngettext, normalize_language
 from core.storage.models import Building, Channel, Person, Status
-from core.tickets.service import local_time
+from core.tickets.cards import local_time
 from core.tickets.workflow import status_name
 from desk.context import BASE, SESSION, VIEWER
 from presentation.channels import channel_word

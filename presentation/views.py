@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from core.storage.models import Attachment, Ticket, TicketEvent
-from core.tickets.service import TicketDetail
+from core.tickets.queries import TicketDetail
 from presentation.channels import channel_word, documented_data
 
 

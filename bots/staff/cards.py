@@ -27,8 +27,9 @@ from core.i18n import N_, gettext
 from core.messaging.message import Verb
 from core.storage.blobs import BlobStore
 from core.storage.models import Person, Status, Ticket
+from core.tickets.cards import local_time
 from core.tickets.commands import NewAttachment
-from core.tickets.service import TicketService, local_time
+from core.tickets.service import TicketService
 
 MORNING = time(9, 0)
 NIGHT_ENDS = timedelta(hours=5)

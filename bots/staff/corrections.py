@@ -14,7 +14,8 @@ from core.actors import Actor
 from core.errors import InvalidInput
 from core.i18n import N_, gettext
 from core.storage.models import Person, Ticket
-from core.tickets.service import TicketService, parse_ref
+from core.tickets.queries import parse_ref
+from core.tickets.service import TicketService
 
 FIELDS = {"building": "building", "flat": "unit", "unit": "unit", "category": "category"}
 """What ``/edit`` changes, by the word people write."""

@@ -23,7 +23,8 @@ from core.messaging.routes import Route
 from core.storage.blobs import BlobStore
 from core.storage.models import Person, Ticket
 from core.tickets.access import SEES_ALL, require_role
-from core.tickets.service import TicketService, parse_ref
+from core.tickets.queries import parse_ref
+from core.tickets.service import TicketService
 
 
 def _two_parts(command: CommandObject, usage: str) -> tuple[str, str]:

@@ -9,7 +9,7 @@ from datetime import datetime
 from core.directory.lookup import person_by_contact
 from core.incidents.queries import active_incidents
 from core.storage.models import ContactKind, Incident, Person, Ticket, Unit
-from core.tickets.service import RELATED
+from core.tickets.queries import RELATED
 from core.tickets.workflow import OPEN_STATUSES
 
 

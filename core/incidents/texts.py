@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from core.i18n import N_, gettext, ngettext
 from core.storage.models import Building, Incident
-from core.tickets.service import local_time
+from core.tickets.cards import local_time
 
 SAME_PROBLEM = N_("That's my problem too")
 SOMETHING_ELSE = N_("Something else")

@@ -53,8 +53,10 @@ from core.storage.models import (
 )
 from core.storage.rawsql import fetch
 from core.storage.rows import from_row, insert
+from core.tickets.cards import assignment_actions
 from core.tickets.commands import NewTicket
-from core.tickets.service import Routed, TicketService, assignment_actions
+from core.tickets.creation import Routed
+from core.tickets.service import TicketService
 from core.tickets.timeline import Saying
 from core.tickets.workflow import OPEN_STATUSES
 

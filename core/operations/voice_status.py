@@ -17,7 +17,7 @@ from core.directory.lookup import building_by_phone, person_by_contact
 from core.i18n import N_, gettext, ngettext
 from core.incidents.queries import active_incidents
 from core.storage.models import Building, ContactKind, Incident, Ticket
-from core.tickets.service import local_time
+from core.tickets.cards import local_time
 from core.tickets.workflow import OPEN_STATUSES, status_name
 
 MAX_TICKETS = 5

@@ -8,7 +8,7 @@ from tortoise.expressions import Q
 
 from core.directory.lookup import building_by_code
 from core.storage.models import Status, Ticket
-from core.tickets.service import RELATED
+from core.tickets.queries import RELATED
 
 PAGE = 200
 

@@ -18,7 +18,7 @@ from core.storage.db import close_db, migrate_db, open_db, pending_migrations
 from core.storage.models import Channel, OutboxMessage, OutboxStatus
 from core.tickets.commands import NewTicket, RequesterHint
 from core.tickets.listing import newest_tickets
-from core.tickets.service import parse_ref
+from core.tickets.queries import parse_ref
 from core.tickets.workflow import parse_status
 from housedesk.bootstrap import App, bootstrap
 from housedesk.cli.blobs import add_blobs_commands

@@ -41,7 +41,8 @@ from core.storage.models import (
     Ticket,
 )
 from core.tickets.commands import InboundRef, NewAttachment, NewTicket, RequesterHint
-from core.tickets.service import CreateResult, TicketService
+from core.tickets.creation import CreateResult
+from core.tickets.service import TicketService
 from core.tickets.timeline import Saying
 from intake.email.authentication import SenderAuthentication, authenticate
 from intake.email.automatic import suppresses_auto_reply

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bots.callbacks import ResidentAction, TicketAction, pack_action
 from bots.telegram_render import inline_keyboard
 from core.messaging.message import Verb
-from core.tickets.service import assignment_actions, rating_actions
+from core.tickets.cards import assignment_actions, rating_actions
 
 
 def test_assignment_card_buttons_round_trip() -> None:

@@ -24,8 +24,8 @@ from core.storage.models import (
     Ticket,
     TicketEvent,
 )
+from core.tickets.cards import assignment_card
 from core.tickets.commands import NewTicket
-from core.tickets.service import assignment_card
 from housedesk.bootstrap import App, bootstrap
 from housedesk.settings.config import Settings
 from tests.bots.support import (

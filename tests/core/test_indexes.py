@@ -19,7 +19,7 @@ from core.directory import lookup as directory
 from core.operations import routing
 from core.storage.models import Attachment, MessageRef, Ticket, TicketEvent
 from core.storage.rawsql import bind
-from core.tickets import service as tickets
+from core.tickets import lookups, queries
 
 pytestmark = [pytest.mark.usefixtures("db"), pytest.mark.sqlite_only]
 
@@ -45,11 +45,11 @@ def _scans(db_url: str, sql: str, params: list[object]) -> list[str]:
 
 PLAIN: dict[str, tuple[str, dict[str, object]]] = {
     "the acknowledgement limit": (
-        tickets._CREATED_SINCE,
+        queries._CREATED_SINCE,
         {"requester": 1, "channel": "email", "since": "2026"},
     ),
-    "a delivery seen before": (tickets._TICKET_OF_MESSAGE, {"channel": "email", "id": "<a@b>"}),
-    "a resident's only building": (tickets._BUILDINGS_OF_RESIDENT, {"person": 1}),
+    "a delivery seen before": (queries._TICKET_OF_MESSAGE, {"channel": "email", "id": "<a@b>"}),
+    "a resident's only building": (lookups._BUILDINGS_OF_RESIDENT, {"person": 1}),
     "a requester and their contacts": (directory._PERSON_AND_CONTACTS, {"person": 1}),
     "the staff of a building": (routing._STAFF_OF_BUILDING, {"resident": "resident", "scope": 1}),
 }

@@ -1,0 +1,272 @@
+"""Opening a ticket: its requester, building, flat and deadlines, the acknowledgement, the
+creation hooks' routing decisions, and the dispatchers' question when the building is not
+known. A channel message taken in twice opens one ticket."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from core.actors import Actor
+from core.directory.lookup import building_by_code, category_by_code, person_and_contacts
+from core.directory.residents import flats_in
+from core.directory.verification import registration_verified
+from core.errors import InvalidInput, NotFound
+from core.i18n import N_, gettext
+from core.messaging.message import Action, Verb
+from core.messaging.staff_messages import dispatchers_of
+from core.operations.calendar import BusinessCalendar
+from core.operations.deadlines import due_times, recheck_at
+from core.storage.models import (
+    Attachment,
+    Building,
+    Category,
+    Channel,
+    Contact,
+    EventType,
+    Person,
+    Ticket,
+    TicketEvent,
+    Unit,
+)
+from core.storage.rows import insert_pair
+from core.tickets.commands import InboundRef, NewTicket
+from core.tickets.lookups import only_building_of, person_for_hint, unit_in
+from core.tickets.queries import TicketQueries
+from core.tickets.recorder import TicketRecorder
+from core.tickets.timeline import Saying
+from core.tickets.versioned import save_changes
+
+TITLE_MAX = 300
+FLAT_FROM_DIRECTORY = frozenset({Channel.EMAIL, Channel.VOICEMAIL})
+"""Channels whose requester names no flat: a known resident's only flat there is taken."""
+
+
+@dataclass(frozen=True)
+class CreateResult:
+    """A ticket and whether this call created it (False: a repeated delivery)."""
+
+    ticket: Ticket
+    created: bool
+
+
+@dataclass(frozen=True)
+class Routed:
+    """A creation hook's decision about a new ticket, which :meth:`TicketCreation.create`
+    applies in its transaction on the objects it holds: a new category with its deadlines
+    (None: kept) and who gets the ticket (None: nobody yet)."""
+
+    actor: Actor
+    category: Category | None = None
+    response_due_at: datetime | None = None
+    due_at: datetime | None = None
+    assignee: Person | None = None
+    reason: str | Saying = ""
+    then: Callable[[], Awaitable[None]] | None = None
+    """Runs once the decision is written (e.g. paging the person on duty)."""
+
+
+CreationHook = Callable[[Ticket, TicketEvent, NewTicket], Awaitable[Routed | None]]
+"""Runs inside the creating transaction (e.g. automatic routing); may return a decision."""
+
+
+def clean_title(title: str, description: str) -> str:
+    """A title on one line (else the description's start), at most ``TITLE_MAX`` long."""
+    text = " ".join(title.split()) or " ".join(description.split())
+    if not text:
+        raise InvalidInput("a ticket needs a title or a description")
+    return text if len(text) <= TITLE_MAX else text[: TITLE_MAX - 1] + "…"
+
+
+class TicketCreation:
+    """Opens tickets: one transaction writes the ticket, its first event, what it was taken
+    in from, its files, the acknowledgement and the hooks' decisions."""
+
+    def __init__(
+        self, queries: TicketQueries, recorder: TicketRecorder, hooks: list[CreationHook]
+    ) -> None:
+        self.queries = queries
+        self.recorder = recorder
+        self.hooks = hooks
+        """The service's list: hooks added to it later run too."""
+
+    async def create(
+        self,
+        cmd: NewTicket,
+        *,
+        also_seen: Sequence[InboundRef] = (),
+        inbound_checked: bool = False,
+    ) -> CreateResult:
+        """Open a ticket; a delivery seen before returns the ticket it made (see
+        :meth:`core.tickets.service.TicketService.create`)."""
+        title = clean_title(cmd.title, cmd.description)
+        category = await category_by_code(cmd.category)
+        building = await building_by_code(cmd.building) if cmd.building else None
+        if (
+            cmd.inbound
+            and not inbound_checked
+            and (existing := await self._ticket_of_inbound(cmd.inbound))
+        ):
+            return CreateResult(existing, created=False)
+        try:
+            async with in_transaction():
+                ticket = await self._create(cmd, title, category, building, also_seen)
+                if ticket.building_id is None:  # type: ignore[attr-defined]
+                    await self._ask_building(ticket)
+        except IntegrityError:
+            if cmd.inbound and (existing := await self._ticket_of_inbound(cmd.inbound)):
+                return CreateResult(existing, created=False)
+            raise
+        return CreateResult(ticket, created=True)
+
+    async def _create(
+        self,
+        cmd: NewTicket,
+        title: str,
+        category: Category,
+        building: Building | None,
+        also_seen: Sequence[InboundRef],
+    ) -> Ticket:
+        now = self.recorder.clock.now()
+        requester, contacts, known = await self._requester(cmd)
+        if building is None and requester is not None:
+            building = await only_building_of(requester)
+        unit = await unit_in(building, cmd.unit) if cmd.unit else None
+        homes: list[Unit] = []
+        if unit is None and known and requester and building and cmd.channel in FLAT_FROM_DIRECTORY:
+            homes = await flats_in(requester, building)
+            unit = homes[0] if len(homes) == 1 else None
+        verified = known and (requester is None or await registration_verified(requester, unit))
+        response_due, due = due_times(category, now, BusinessCalendar.of(building))
+        language = (
+            cmd.language
+            or (requester.language if requester else None)
+            or (building.language if building else "en")
+        )
+        ticket, event = await insert_pair(
+            Ticket,
+            {
+                "building": building,
+                "unit": unit,
+                "requester": requester,
+                "category": category,
+                "priority": category.priority,
+                "channel": cmd.channel,
+                "title": title,
+                "description": cmd.description.strip(),
+                "language": language,
+                "verified": verified or cmd.channel in (Channel.CLI, Channel.PHONE),
+                "needs_attention": cmd.needs_attention,
+                "linked_to_id": cmd.linked_to,
+                "assignee": None,
+                "created_at": now,
+                "updated_at": now,
+                "response_due_at": response_due,
+                "due_at": due,
+                "next_check_at": now if response_due or due else None,
+            },
+            TicketEvent,
+            self.recorder.event_values(
+                EventType.CREATED,
+                cmd.actor,
+                public=True,
+                text=cmd.description.strip(),
+                data={"channel": cmd.channel.value, "title": title},
+            ),
+        )
+        if len(homes) > 1:
+            flats = Saying("flat_not_chosen", {"flats": ", ".join(h.number for h in homes)})
+            await self.recorder.event(
+                ticket,
+                EventType.ROUTING,
+                cmd.actor,
+                public=False,
+                text=str(flats),
+                data={"decision": "flat", **flats.as_data()},
+            )
+        taken_in = [cmd.inbound, *also_seen] if cmd.inbound else list(also_seen)
+        refs = await self.recorder.taken_in(ticket, *taken_in)
+        files = await self.recorder.attach(ticket, event, cmd.attachments)
+        if cmd.acknowledge:  # before what routing tells the requester (out of hours)
+            text = gettext(
+                language,
+                N_("Your request {ref} is registered: {title}. We will keep you informed here."),
+                ref=ticket.ref,
+                title=title.rstrip(".!?…。！？"),
+            )
+            await self.recorder.notifier.to_requester(
+                ticket, requester, event, text, auto_reply=True, contacts=contacts, thread=refs
+            )
+        for hook in self.hooks:
+            routed = await hook(ticket, event, cmd)
+            if routed is not None:
+                await self._apply(ticket, routed, files, contacts)
+        return ticket
+
+    async def _apply(
+        self,
+        ticket: Ticket,
+        routed: Routed,
+        files: Sequence[Attachment],
+        contacts: Sequence[Contact] | None,
+    ) -> None:
+        """Apply a creation hook's decision to the ticket just written (one UPDATE), with
+        the files and the requester's contacts in hand (None: not read yet)."""
+        changed: list[str] = []
+        if routed.category is not None:
+            ticket.category = routed.category
+            ticket.priority = routed.category.priority
+            ticket.response_due_at, ticket.due_at = routed.response_due_at, routed.due_at
+            ticket.next_check_at = recheck_at(ticket, self.recorder.clock.now())
+            changed += ["category", "priority", "response_due_at", "due_at", "next_check_at"]
+        if routed.assignee is not None:
+            await self.recorder.hand_to(
+                ticket,
+                routed.actor,
+                routed.assignee,
+                routed.reason,
+                *changed,
+                files=files,
+                contacts=contacts,
+            )
+        elif changed:
+            await save_changes(ticket, *changed)
+        if routed.then is not None:
+            await routed.then()
+
+    async def _ticket_of_inbound(self, inbound: InboundRef) -> Ticket | None:
+        return await self.queries.ticket_for_message(inbound.channel, inbound.external_id)
+
+    async def _requester(self, cmd: NewTicket) -> tuple[Person | None, list[Contact] | None, bool]:
+        if cmd.requester_id is not None:
+            found = await person_and_contacts(cmd.requester_id)
+            if found is None:
+                raise NotFound(f"no person with id {cmd.requester_id}")
+            return found[0], found[1], True
+        if cmd.requester is None:
+            return None, None, False
+        return await person_for_hint(cmd.requester)
+
+    async def _ask_building(self, ticket: Ticket) -> None:
+        """A new ticket whose building is not known: each dispatcher is asked to set it, with
+        a button per building they serve (every building for those serving none)."""
+        [event] = await TicketEvent.filter(ticket=ticket, type=EventType.CREATED).limit(1)
+        everywhere: list[Building] | None = None
+        for person in await dispatchers_of(None):
+            served = await person.buildings.all().order_by("code")
+            if not served:
+                everywhere = everywhere or await Building.all().order_by("code")
+                served = everywhere
+            text = gettext(
+                person.language,
+                N_("{ref} «{title}»: the building is not known. Which building is it?"),
+                ref=ticket.ref,
+                title=ticket.title,
+            )
+            buttons = [Action(b.name, Verb.SET_BUILDING, ticket.id, b.id) for b in served]
+            rows = tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
+            await self.recorder.notifier.to_staff(person, ticket, event, text, actions=rows)

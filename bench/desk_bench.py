@@ -15,7 +15,6 @@ for a quick check); without ``--db`` each database kind runs in its own process.
 
 from __future__ import annotations
 
-import argparse
 import sqlite3
 import statistics
 import tempfile
@@ -29,7 +28,7 @@ from typing import Any
 import asyncpg
 from aiohttp.test_utils import TestClient, TestServer
 
-from bench.per_database import run_each_database
+from bench.per_database import main_over_rows
 from bench.seeding import NOW, Seed, as_tortoise_url, seeded_postgres, seeded_sqlite
 from core.clock import FrozenClock
 from core.directory.desk_sessions import open_session
@@ -214,17 +213,7 @@ async def bench_postgres(rows: int) -> bool:
 
 def main() -> None:
     """Run the benchmark for one database kind, or for both in separate processes."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--db", choices=("sqlite", "postgres"))
-    args = parser.parse_args()
-    run_each_database(
-        "bench.desk_bench",
-        args.db,
-        ["--rows", str(args.rows)],
-        lambda: bench_sqlite(args.rows),
-        lambda: bench_postgres(args.rows),
-    )
+    main_over_rows("bench.desk_bench", __doc__, bench_sqlite, bench_postgres)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ Run with ``python -m bench.report_bench [--db sqlite|postgres] [--rows N]``; wit
 
 from __future__ import annotations
 
-import argparse
 import sqlite3
 import tempfile
 import time
@@ -25,12 +24,11 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from bench.per_database import run_each_database
+from bench.per_database import main_over_rows
 from bench.seeding import (
     NOW,
     Seed,
     as_tortoise_url,
-    fresh_seed_option,
     seeded_postgres,
     seeded_sqlite,
 )
@@ -221,18 +219,7 @@ async def bench_postgres(count: int) -> bool:
 
 def main() -> None:
     """Run the benchmark for one database kind, or for both in separate processes."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--db", choices=("sqlite", "postgres"))
-    fresh_seed_option(parser)
-    args = parser.parse_args()
-    run_each_database(
-        "bench.report_bench",
-        args.db,
-        ["--rows", str(args.rows)],
-        lambda: bench_sqlite(args.rows),
-        lambda: bench_postgres(args.rows),
-    )
+    main_over_rows("bench.report_bench", __doc__, bench_sqlite, bench_postgres)
 
 
 if __name__ == "__main__":

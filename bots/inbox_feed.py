@@ -16,8 +16,11 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import time
+from asyncio import FIRST_COMPLETED
 from collections.abc import Awaitable
 from enum import Enum
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
@@ -142,35 +145,70 @@ class UpdateFeed:
     # -- handling them -----------------------------------------------------------------------
 
     async def handle(self, stop: asyncio.Event) -> None:
-        """Handle stored updates until ``stop``; the batch in hand is finished first."""
+        """Handle stored updates until ``stop``, the chats in hand finished first.
+
+        Up to :data:`BATCH` chats are in hand at once, each chat's updates in order; a chat
+        done makes room for the next update at once, so a chat whose answer waits (for the
+        rate budget, say) never holds up the updates of others.
+        """
         backoff = Backoff()
-        while not stop.is_set():
-            try:
+        chains: dict[asyncio.Task[_Outcome], list[InboundUpdate]] = {}
+        renewal = asyncio.create_task(self._renew(chains))
+        paused_until = 0.0
+        try:
+            while not stop.is_set():
+                room = BATCH - len(chains) if time.monotonic() >= paused_until else 0
+                if room > 0:
+                    self._wake.clear()  # an update stored from now on sets it again
+                    try:
+                        await self._release()
+                        rows = await inbox.claim(
+                            self.name, self.clock.now(), self.policy.lease, room
+                        )
+                    except Exception as exc:
+                        log.warning("telegram: %s bot inbox unreachable: %s", self.name, exc)
+                        paused_until = time.monotonic() + backoff.next()
+                        rows = []
+                    for chain in _by_chat(rows):
+                        chains[asyncio.create_task(self._handle_chain(chain))] = chain
+                    room -= len(rows)
+                for done in await self._next_done(stop, chains, room > 0, paused_until):
+                    if done.result() is _Outcome.OUTAGE:
+                        self._unreleased.extend(chains[done])  # given back once it answers
+                        paused_until = time.monotonic() + backoff.next()
+                    elif time.monotonic() >= paused_until:
+                        backoff.reset()
+                    del chains[done]
+        finally:
+            if chains:
+                await asyncio.wait(chains)
+            renewal.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewal
+            self._unreleased.extend(row for rows in chains.values() for row in rows)
+            with contextlib.suppress(Exception):
                 await self._release()
-                rows = await inbox.claim(self.name, self.clock.now(), self.policy.lease, BATCH)
-            except Exception as exc:
-                log.warning("telegram: %s bot inbox unreachable: %s", self.name, exc)
-                await self._pause(stop, backoff.next())
-                continue
-            if not rows:
-                self._wake.clear()
-                await self._pause(stop, self.idle_s, wakeable=True)
-                continue
-            chains = _by_chat(rows)
-            renewal = asyncio.create_task(self._renew(rows))
-            try:
-                outcomes = await asyncio.gather(*(self._handle_chain(c) for c in chains))
-            finally:
-                renewal.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await renewal
-                self._unreleased.extend(rows)  # released now, or first thing next round
-                with contextlib.suppress(Exception):
-                    await self._release()
-            if _Outcome.OUTAGE in outcomes:
-                await self._pause(stop, backoff.next())
-            else:
-                backoff.reset()
+
+    async def _next_done(
+        self,
+        stop: asyncio.Event,
+        chains: dict[asyncio.Task[_Outcome], list[InboundUpdate]],
+        room: bool,
+        paused_until: float,
+    ) -> set[asyncio.Task[_Outcome]]:
+        """Wait for a chat to be done, for ``stop``, for a new update (if there is ``room``)
+        or for the pause to end, at most :attr:`idle_s`; the chats done."""
+        waits: set[asyncio.Future[Any]] = {asyncio.ensure_future(stop.wait())}
+        if room:
+            waits.add(asyncio.ensure_future(self._wake.wait()))
+        left = paused_until - time.monotonic()
+        timeout = min(self.idle_s, left) if left > 0 else self.idle_s
+        try:
+            await asyncio.wait({*waits, *chains}, timeout=timeout, return_when=FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+        return {task for task in chains if task.done()}
 
     async def _release(self) -> None:
         """Give back the claims of a batch left unhandled (an outage: as soon as the database
@@ -179,10 +217,13 @@ class UpdateFeed:
             await inbox.release(self._unreleased)
             self._unreleased = []
 
-    async def _renew(self, rows: list[InboundUpdate]) -> None:
-        """Keep the claim of ``rows`` while they are handled (every third of a lease)."""
+    async def _renew(self, chains: dict[asyncio.Task[_Outcome], list[InboundUpdate]]) -> None:
+        """Keep the claim of the updates in hand (every third of a lease)."""
         while True:
             await asyncio.sleep(self.policy.lease_s / 3)
+            rows = [row for chain in list(chains.values()) for row in chain]
+            if not rows:
+                continue
             try:
                 await inbox.renew(rows, self.clock.now() + self.policy.lease)
             except Exception as exc:  # the claim may lapse: another process handles the rest
@@ -232,17 +273,6 @@ class UpdateFeed:
             log.warning("telegram: %s bot cannot record an update: %s", self.name, exc)
             return _Outcome.OUTAGE
         return outcome
-
-    async def _pause(self, stop: asyncio.Event, seconds: float, *, wakeable: bool = False) -> None:
-        waits = [asyncio.ensure_future(stop.wait())]
-        if wakeable:
-            waits.append(asyncio.ensure_future(self._wake.wait()))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(
-                asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED), seconds
-            )
-        for waiting in waits:
-            waiting.cancel()
 
 
 def _chat_key(row: InboundUpdate) -> object:

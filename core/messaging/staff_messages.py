@@ -15,7 +15,7 @@ from core.directory.lookup import contact_of
 from core.messaging.message import Action, OutgoingMessage
 from core.messaging.outbox import enqueue_once
 from core.messaging.routes import Priority, Route
-from core.storage.models import ContactKind, OutboxMessage, Person, Role, Ticket
+from core.storage.models import Contact, ContactKind, OutboxMessage, Person, Role, Ticket
 
 
 async def message_staff(
@@ -29,9 +29,19 @@ async def message_staff(
     actions: Sequence[Sequence[Action]] = (),
     max_attempts: int = 8,
     priority: Priority = Priority.NORMAL,
+    chats: dict[int, Contact | None] | None = None,
 ) -> bool:
-    """Queue ``text`` (with ``actions``) for ``person``; False when they have no usable chat."""
-    chat = await contact_of(person, ContactKind.CHAT)
+    """Queue ``text`` (with ``actions``) for ``person``; False when they have no usable chat.
+
+    ``chats``: the chat contacts read before, by person (a round messaging the same people
+    many times reads each once); a contact read now is added to it.
+    """
+    if chats is None:
+        chat = await contact_of(person, ContactKind.CHAT)
+    else:
+        if person.id not in chats:
+            chats[person.id] = await contact_of(person, ContactKind.CHAT)
+        chat = chats[person.id]
     if chat is None or chat.blocked:
         return False
     row = await enqueue_once(

@@ -27,7 +27,6 @@ from typing import TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
-from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
@@ -43,6 +42,7 @@ from core.operations.routing import Router
 from core.storage.models import (
     Building,
     Category,
+    Contact,
     EventType,
     OpsMark,
     Person,
@@ -51,6 +51,7 @@ from core.storage.models import (
     Ticket,
     TicketEvent,
 )
+from core.storage.rawsql import fetch
 from core.storage.rows import insert
 
 log = logging.getLogger(__name__)
@@ -84,22 +85,22 @@ class DigestPolicy:
     timezone: str = "UTC"
 
 
+_MARK = (
+    'INSERT INTO "ops_mark" ("key", "ticket_id", "created_at") VALUES (:key, :ticket, :at)'
+    ' ON CONFLICT ("key") DO NOTHING RETURNING "id"'
+)
+
+
 async def mark_once(
     key: str, now: datetime, ticket_id: int | None = None, known: set[str] | None = None
 ) -> bool:
     """Record that ``key`` was done; False when it had been done before (``known``: the
-    keys read already, so no query is needed to find those)."""
-    if known is not None:
-        if key in known:
-            return False
-    elif await OpsMark.exists(key=key):
+    keys read already, so those need no statement). One statement: a key written just now
+    by a process without the scheduler lock is left as it is."""
+    if known is not None and key in known:
         return False
-    try:
-        async with in_transaction():
-            await OpsMark.create(key=key, ticket_id=ticket_id, created_at=now)
-    except IntegrityError:  # a process without the scheduler lock did it just now
-        return False
-    return True
+    at = OpsMark._meta.fields_map["created_at"].to_db_value(now, OpsMark)
+    return bool(await fetch(_MARK, key=key, ticket=ticket_id, at=at))
 
 
 async def _isolated(label: str, work: Callable[[], Awaitable[int]]) -> int:
@@ -268,6 +269,7 @@ class Operations:
                 not_before=held,
                 max_attempts=self.max_attempts,
                 priority=Priority.URGENT,
+                chats=staff.chats,
             )
 
     async def _tell_worker(
@@ -288,6 +290,7 @@ class Operations:
                 now=now,
                 ticket=ticket,
                 max_attempts=self.max_attempts,
+                chats=staff.chats,
             )
 
     # -- digest --------------------------------------------------------------------------
@@ -379,6 +382,8 @@ class _Staff:
 
     _dispatchers: dict[int | None, list[Person]] = field(default_factory=dict)
     _managers: dict[int | None, list[Person]] = field(default_factory=dict)
+    chats: dict[int, Contact | None] = field(default_factory=dict)
+    """Their chat contacts, each read once (see :func:`message_staff`)."""
 
     async def workers(self, ticket: Ticket) -> list[Person]:
         """The assignee, else the building's dispatchers."""

@@ -145,7 +145,9 @@ class Transcriber:
         ``AudioDecodeError`` for audio that cannot be decoded. A model not resolved yet is
         looked for on a worker thread (that reads every installed package's metadata).
         """
-        model = self._resolved.get(language) or await asyncio.to_thread(self.model_for, language)
+        model = self._resolved.get(language)
+        if model is None:
+            model = await asyncio.to_thread(self.model_for, language)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
             self._executor, self._transcribe_blocking, model, audio, filename_hint

@@ -144,23 +144,26 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class Lane:
-    """How one route is served: ``concurrency`` sends at once, each within ``send_timeout_s``."""
+    """How one route is served: ``concurrency`` sends at once, each within ``send_timeout_s``,
+    at most ``bulk`` of them :attr:`Priority.BULK` rows (the other tasks stay free for rows
+    a person waits for: a bulk send waiting for the rate budget must not hold them up)."""
 
     concurrency: int = 2
     send_timeout_s: float = 60.0
+    bulk: int = 1
 
 
 DEFAULT_LANES: Mapping[str, Lane] = {
-    Route.RESIDENT_CHAT.value: Lane(concurrency=4, send_timeout_s=60.0),
-    Route.STAFF_CHAT.value: Lane(concurrency=4, send_timeout_s=60.0),
-    Route.EMAIL.value: Lane(concurrency=2, send_timeout_s=120.0),
+    Route.RESIDENT_CHAT.value: Lane(concurrency=4, send_timeout_s=60.0, bulk=2),
+    Route.STAFF_CHAT.value: Lane(concurrency=4, send_timeout_s=60.0, bulk=2),
+    Route.EMAIL.value: Lane(concurrency=2, send_timeout_s=120.0, bulk=1),
 }
 """Chat lanes send more at once (the bot's rate limiter paces them); mail is slower."""
 
 _HEADS = (
     'SELECT "o"."id" FROM "outbox" "o"'
     ' WHERE "o"."status" = \'pending\' AND "o"."channel" = :route'
-    ' AND "o"."next_attempt_at" <= :now'
+    ' AND "o"."priority" < :below AND "o"."next_attempt_at" <= :now'
     ' AND ("o"."locked_until" IS NULL OR "o"."locked_until" < :now)'
     ' AND NOT EXISTS (SELECT 1 FROM "outbox" "e"'
     ' WHERE "e"."channel" = "o"."channel" AND "e"."recipient" = "o"."recipient"'
@@ -169,7 +172,8 @@ _HEADS = (
     ' OR ("e"."priority" = "o"."priority" AND "e"."id" < "o"."id")))'
     ' ORDER BY "o"."priority", "o"."next_attempt_at", "o"."id" LIMIT :limit'
 )
-"""Due rows that are their recipient's first pending row, with none of theirs in flight."""
+"""Due rows below priority ``below`` that are their recipient's first pending row, with none
+of theirs in flight."""
 
 
 class OutboxWorker:
@@ -198,6 +202,8 @@ class OutboxWorker:
         self.health = LaneHealth()
         """Whether each lane's channel answers (``/healthz``)."""
         self._wake: dict[str, asyncio.Event] = {}
+        self._bulk: dict[str, int] = {}
+        """Bulk rows in hand per lane, counted from before their claim."""
 
     def register(self, route: Route | str, sender: Sender) -> None:
         """Use ``sender`` for every row of ``route``."""
@@ -207,8 +213,9 @@ class OutboxWorker:
         """The lane settings of ``route``."""
         return self.lanes.get(route, Lane())
 
-    async def claim(self, route: str, limit: int = 1) -> list[OutboxMessage]:
-        """Lease up to ``limit`` claimable rows of ``route`` to this worker."""
+    async def claim(self, route: str, limit: int = 1, *, bulk: bool = True) -> list[OutboxMessage]:
+        """Lease up to ``limit`` claimable rows of ``route`` to this worker (no
+        :attr:`Priority.BULK` rows unless ``bulk``)."""
         now = self.clock.now()
         due = Q(status=OutboxStatus.PENDING, next_attempt_at__lte=now) & (
             Q(locked_until__isnull=True) | Q(locked_until__lt=now)
@@ -218,7 +225,7 @@ class OutboxWorker:
             dialect = conn.capabilities.dialect
             sql, values = bind(
                 _HEADS + (' FOR UPDATE OF "o" SKIP LOCKED' if dialect == "postgres" else ""),
-                {"route": route, "now": now, "limit": limit},
+                {"route": route, "now": now, "limit": limit, "below": _below(bulk)},
                 dialect,
             )
             for found in await conn.execute_query_dict(sql, values):
@@ -266,13 +273,19 @@ class OutboxWorker:
         try:
             while not stop.is_set():
                 wake.clear()  # a row written from now on sets it again
+                bulk = self._bulk.get(route, 0) < self.lane(route).bulk
+                if bulk:  # reserved before the claim, so siblings never take more
+                    self._bulk[route] = self._bulk.get(route, 0) + 1
                 try:
-                    rows = await self.claim(route)
+                    rows = await self.claim(route, bulk=bulk)
                     self.healthy = True
                 except Exception:  # the database may be away; keep going
                     self.healthy = False
                     log.exception("outbox: cannot claim %s rows; retrying", route)
                     rows = []
+                if bulk and not (rows and rows[0].priority >= Priority.BULK):
+                    self._bulk[route] -= 1
+                    bulk = False
                 if rows:
                     wake.set()  # there may be more: let an idle sibling look too
                     try:
@@ -283,6 +296,9 @@ class OutboxWorker:
                         log.exception("outbox: cannot record a %s delivery; retrying", route)
                         with contextlib.suppress(TimeoutError):
                             await asyncio.wait_for(stop.wait(), timeout=self.poll_interval)
+                    finally:
+                        if bulk:
+                            self._bulk[route] -= 1
                     continue
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), timeout=self.poll_interval)
@@ -455,6 +471,15 @@ class OutboxWorker:
                     at=now,
                 )
         log.error("outbox: %s #%s failed for good: %s", row.channel, row.id, error)
+
+
+_ANY_PRIORITY = 32767
+"""Above every row's priority (the column is a small integer)."""
+
+
+def _below(bulk: bool) -> int:
+    """The priority a claim takes rows below: every row, or every row but bulk ones."""
+    return _ANY_PRIORITY if bulk else Priority.BULK
 
 
 def _progress(row: OutboxMessage, sent: DeliveryError | None) -> dict[str, int]:

@@ -31,14 +31,7 @@ async def record_unverified(
         ),
         sender=mail.sender or "?",
     )
-    await tickets.record(
-        ticket.ref,
-        Actor(label=mail.sender or "email"),
-        EventType.INTERNAL_NOTE,
-        _with_text(heading, mail),
-        data={"sender_not_verified": True, "sender": mail.sender, "subject": mail.subject},
-        inbound=inbound,
-    )
+    await _keep_as_note(tickets, ticket, mail, heading, inbound, sender_not_verified=True)
     return Accepted(ticket.ref, note="sender not verified: internal note")
 
 
@@ -51,15 +44,28 @@ async def record_automatic(
         N_("Automatic reply from {sender} (not answered):"),
         sender=mail.sender or "?",
     )
+    await _keep_as_note(tickets, ticket, mail, heading, inbound, automatic=reason)
+    return Accepted(ticket.ref, note=f"automatic mail ({reason}): internal note")
+
+
+async def _keep_as_note(
+    tickets: TicketService,
+    ticket: Ticket,
+    mail: ParsedMail,
+    heading: str,
+    inbound: InboundRef,
+    **why: object,
+) -> None:
+    """Record ``mail`` under ``heading`` as an internal note that tells nobody; ``why``
+    goes into the note's data with the sender and subject."""
     await tickets.record(
         ticket.ref,
         Actor(label=mail.sender or "email"),
         EventType.INTERNAL_NOTE,
         _with_text(heading, mail),
-        data={"automatic": reason, "sender": mail.sender, "subject": mail.subject},
+        data={**why, "sender": mail.sender, "subject": mail.subject},
         inbound=inbound,
     )
-    return Accepted(ticket.ref, note=f"automatic mail ({reason}): internal note")
 
 
 def unverified_attention(mail: ParsedMail, sender: Person | None) -> str:

@@ -28,7 +28,7 @@ run: $(RUN_STAMP)  ## init the SQLite database, import the example directory, st
 	$(BIN)/housedesk --config $(CONFIG) import examples/directory.toml
 	exec $(BIN)/housedesk --config $(CONFIG) run
 
-system-deps:  ## Debian packages the tests use (dovecot for IMAP, chromium for the desk), where missing
+system-deps:  ## Debian packages the tests use (dovecot for IMAP, chromium for the desk, a CJK font for Chinese charts), where missing
 	@command -v dovecot >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null) \
@@ -40,6 +40,11 @@ system-deps:  ## Debian packages the tests use (dovecot for IMAP, chromium for t
 	      || echo "warning: could not install chromium; desk browser tests will skip (fail under CI=true)"; \
 	  else echo "warning: chromium missing and cannot be installed here; desk browser tests will skip"; fi; }
 
+	@fc-list 2>/dev/null | grep -qiE 'wqy-(micro|zen)hei|NotoSansCJK|DroidSansFallback' || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null) \
+	      || echo "warning: could not install fonts-wqy-microhei; the Chinese chart test will skip (fail under CI=true)"; \
+	  else echo "warning: no CJK font and none can be installed here; the Chinese chart test will skip"; fi; }
 	@command -v espeak-ng >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng >/dev/null) \

@@ -10,15 +10,20 @@ from PIL import Image, ImageDraw, ImageFont
 
 from core.i18n import N_, gettext
 from core.storage.models import Building
+from presentation.fonts import cjk_font, has_cjk
 
 A4_AT_150_DPI = (1240, 1754)
 MARGIN = 90
 
 
-def _font(size: int, *, bold: bool = False) -> ImageFont.FreeTypeFont:
-    """DejaVu Sans (shipped with matplotlib), which has Latin, Cyrillic and Greek."""
+def _font(size: int, text: str, *, bold: bool = False) -> ImageFont.FreeTypeFont:
+    """DejaVu Sans (shipped with matplotlib), which has Latin, Cyrillic and Greek; for a text
+    in Chinese the system's CJK font (which has Latin too) where there is one."""
     import matplotlib  # only for its font files
 
+    cjk = cjk_font() if has_cjk(text) else None
+    if cjk is not None:
+        return ImageFont.truetype(str(cjk), size)
     name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
     return ImageFont.truetype(str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / name), size)
 
@@ -51,8 +56,9 @@ def building_poster(building: Building, link: str) -> bytes:
         y += gap
 
     language = building.language
-    paragraph(building.name, _font(72, bold=True), 20)
-    paragraph(gettext(language, N_("Report a problem to the building management")), _font(44), 40)
+    paragraph(building.name, _font(72, building.name, bold=True), 20)
+    report = gettext(language, N_("Report a problem to the building management"))
+    paragraph(report, _font(44, report), 40)
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2)
     code.add_data(link)
     side = width - 160
@@ -62,15 +68,11 @@ def building_poster(building: Building, link: str) -> bytes:
         ((A4_AT_150_DPI[0] - side) // 2, y),
     )
     y += side + 40
-    paragraph(
-        gettext(
-            language,
-            N_("Scan the code with your phone's camera, or open the link, then press Start."),
-        ),
-        _font(36),
-        20,
+    scan = gettext(
+        language, N_("Scan the code with your phone's camera, or open the link, then press Start.")
     )
-    paragraph(link, _font(34, bold=True), 0)
+    paragraph(scan, _font(36, scan), 20)
+    paragraph(link, _font(34, link, bold=True), 0)
     buffer = io.BytesIO()
     page.save(buffer, "PNG", dpi=(150, 150))
     return buffer.getvalue()

@@ -16,6 +16,7 @@ from matplotlib.ticker import MaxNLocator
 
 from core.i18n import N_, format_duration, gettext
 from core.reports.figures import Reports
+from presentation.fonts import chart_families
 from presentation.reports.summary import title_of
 
 MET, MISSED, OPEN, DONE = "#2e9d5b", "#d8543b", "#e0a526", "#3b7dd8"
@@ -36,17 +37,18 @@ async def report_png(
 
 def render_chart(report: Mapping[str, Any], language: str | None, image: str = "png") -> bytes:
     """Three panels side by side under the title, as PNG or SVG bytes (the title is also the
-    image's ``Title`` metadata; an SVG keeps its words as text)."""
+    image's ``Title`` metadata; an SVG keeps its words as text). Chinese is drawn with a CJK
+    font where the system has one (:func:`presentation.fonts.chart_families`)."""
     title = title_of(report, language)
-    figure = Figure(figsize=(13, 4.8), dpi=100, layout="constrained")
-    FigureCanvasAgg(figure)
-    figure.suptitle(title, fontsize=13)
-    deadlines, times, technicians = figure.subplots(1, 3)
-    _deadlines(deadlines, report, language)
-    _response_times(times, report, language)
-    _technicians(technicians, report, language)
     buffer = io.BytesIO()
-    with rc_context({"svg.fonttype": "none"}):
+    with rc_context({"svg.fonttype": "none", "font.family": list(chart_families())}):
+        figure = Figure(figsize=(13, 4.8), dpi=100, layout="constrained")
+        FigureCanvasAgg(figure)
+        figure.suptitle(title, fontsize=13)
+        deadlines, times, technicians = figure.subplots(1, 3)
+        _deadlines(deadlines, report, language)
+        _response_times(times, report, language)
+        _technicians(technicians, report, language)
         figure.savefig(buffer, format=image, metadata={"Title": title})
     return buffer.getvalue()
 

@@ -281,11 +281,11 @@ async def test_xlsx_holds_every_ticket_and_its_timeline(app: App) -> None:
         datetime(2026, 11, 2, 11, 0),
         "Europe/Warsaw",
         "created",
-        "system",
+        "System",
         "public",
     )
-    assert timeline[1][6] == "system created the request (Telegram)"
-    assert timeline[2][6] == "system changed the status from new to done: fixed"
+    assert timeline[1][6] == "System created the request (Telegram)"
+    assert timeline[2][6] == "System changed the status from new to done: fixed"
     assert workbook["Timeline"].freeze_panes == "A2"
 
 

@@ -38,6 +38,7 @@ class Method(StrEnum):
     SEND_PHOTO = "sendPhoto"
     SEND_DOCUMENT = "sendDocument"
     SEND_MEDIA_GROUP = "sendMediaGroup"
+    EDIT_MESSAGE_TEXT = "editMessageText"
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,12 @@ def inline_keyboard(actions: tuple[tuple[Action, ...], ...]) -> Keyboard:
 
 
 def render(message: OutgoingMessage) -> list[Part]:
-    """The parts that show ``message``, in sending order."""
+    """The parts that show ``message``, in sending order (an edit is one part: the text, cut
+    to what one message holds, and its buttons)."""
     keyboard = inline_keyboard(message.actions) if message.actions else None
+    if message.edits is not None:
+        text = message.text[: _fitting(message.text, TEXT_LIMIT)]
+        return [Part(Method.EDIT_MESSAGE_TEXT, text, keyboard=keyboard)]
     text = message.text if message.text.strip() else ""
     groups = _groups(message.files)
     one_file = len(message.files) == 1

@@ -137,8 +137,11 @@ class TelegramSender:
         """Send the parts of one outbox row not sent before, in order.
 
         The receipt's references are ``<chat id>:<message id>`` of every message sent, the
-        form a reply quoting one of them is looked up by; its external id is the first.
+        form a reply quoting one of them is looked up by; its external id is the first. An
+        edit changes the message it replaces instead (see :meth:`_edit`).
         """
+        if delivery.message.edits is not None:
+            return await self._edit(delivery)
         parts = render(await with_files_at_hand(delivery, self._blobs))
         chat_id = _chat_id(delivery.recipient)
         priority = budget_priority(delivery)
@@ -152,6 +155,29 @@ class TelegramSender:
                 raise _resumed(exc, progress=number, references=sent) from exc
             sent += [f"{m.chat.id}:{m.message_id}" for m in messages]
         return DeliveryReceipt(sent[0] if sent else None, tuple(sent), {"parts": len(parts)})
+
+    async def _edit(self, delivery: Delivery) -> DeliveryReceipt:
+        """Replace the text and buttons of the message sent before (``delivery.replaces``,
+        ``<chat id>:<message id>``); one that already reads so is no failure."""
+        if delivery.replaces is None:
+            raise PermanentDeliveryError("the message to edit was never sent")
+        chat, _, message_id = delivery.replaces.rpartition(":")
+        [part] = render(delivery.message)
+        markup = InlineKeyboardMarkup.de_json(part.keyboard, self._bot) if part.keyboard else None
+        try:
+            await self._bot.edit_message_text(
+                part.text,
+                chat_id=_chat_id(chat),
+                message_id=int(message_id),
+                reply_markup=markup,
+                rate_limit_args=budget_priority(delivery),
+            )
+        except BadRequest as exc:
+            if "not modified" not in exc.message.lower():
+                raise _delivery_error(exc, progress=0, references=()) from exc
+        except TelegramError as exc:
+            raise _delivery_error(exc, progress=0, references=()) from exc
+        return DeliveryReceipt(delivery.replaces)
 
     async def _send(self, chat_id: int | str, part: Part, priority: Urgency) -> Sequence[Message]:
         """Make the Bot API call for one part; return the messages it made."""

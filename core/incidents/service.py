@@ -28,6 +28,7 @@ from core.directory.lookup import building_by_code, category_by_code
 from core.errors import AccessDenied, ConflictError, InvalidInput, NotFound, StaleTicket
 from core.i18n import N_, available_languages, gettext
 from core.incidents import texts
+from core.incidents.card import refresh_card
 from core.incidents.commands import IncidentReport, OpenIncident, UpdateIncident
 from core.incidents.delivery import MailThread, tell
 from core.incidents.queries import (
@@ -459,6 +460,7 @@ class IncidentService:
                 max_attempts=self.max_attempts,
                 mail_domain=self.mail_domain,
             )
+            await refresh_card(incident, now, self.max_attempts)
         return await IncidentLink.get(id=link.id)
 
     async def unlink(self, link_id: int, actor: Actor) -> Ticket:
@@ -525,6 +527,7 @@ class IncidentService:
                         max_attempts=self.max_attempts,
                         mail_domain=self.mail_domain,
                     )
+                await refresh_card(incident, now, self.max_attempts)
         except IntegrityError:  # joined at the same moment through another channel
             existing = await IncidentLink.get(incident=incident, person=person)
             return Joined(incident, existing, building, created=False)
@@ -580,6 +583,7 @@ class IncidentService:
                     actor,
                     data={"link": link.id, "person": link.person.id, "ticket": ticket.id},
                 )
+                await refresh_card(incident, self.clock.now(), self.max_attempts)
                 return ticket
             title = link.text.splitlines()[0][:120] if link.text else incident.title
             result = await self.tickets.create(
@@ -605,6 +609,8 @@ class IncidentService:
                 actor,
                 data={"link": link.id, "person": link.person.id, "ticket": result.ticket.id},
             )
+            if not resolved:
+                await refresh_card(incident, self.clock.now(), self.max_attempts)
         return result.ticket
 
     async def _staff_ticket(

@@ -32,6 +32,8 @@ class Delivery:
     progress: int = 0
     priority: int = 5
     """The row's priority, lower first (``OutboxMessage.priority``): senders may let bulk wait."""
+    replaces: str | None = None
+    """The external id of the sent message that ``message.edits`` names (None: not sent)."""
 
 
 @dataclass(frozen=True)

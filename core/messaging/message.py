@@ -78,7 +78,8 @@ class OutgoingMessage:
     reserved for it in advance (a mail's Message-ID, already stored as a message reference);
     ``answers`` is the id of the message it answers and ``thread`` the earlier ids of the same
     conversation, oldest first; ``automatic`` marks messages no person wrote (acknowledgements,
-    announcements), which must not start a reply loop.
+    announcements), which must not start a reply loop; ``edits`` names the outbox row whose
+    sent message this one replaces in place (a chat edits its text and buttons).
     """
 
     text: str
@@ -90,6 +91,7 @@ class OutgoingMessage:
     thread: tuple[str, ...] = ()
     automatic: bool = False
     language: str | None = None
+    edits: int | None = None
 
     def to_payload(self) -> dict[str, Any]:
         """The JSON form stored in the outbox row."""
@@ -112,7 +114,7 @@ class OutgoingMessage:
                 ]
                 for row in self.actions
             ]
-        for name in ("subject", "message_id", "answers", "language"):
+        for name in ("subject", "message_id", "answers", "language", "edits"):
             if getattr(self, name):
                 payload[name] = getattr(self, name)
         if self.thread:
@@ -140,6 +142,7 @@ class OutgoingMessage:
             thread=tuple(_strings(_typed(payload, "thread", list, []), "thread")),
             automatic=_typed(payload, "automatic", bool, False),
             language=_typed(payload, "language", str, None),
+            edits=_typed(payload, "edits", int, None),
         )
 
 

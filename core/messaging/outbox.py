@@ -337,14 +337,16 @@ class OutboxWorker:
         sender = self.senders[row.channel]
         attempts = row.attempts + 1
         try:
+            message = OutgoingMessage.from_payload(row.payload)
             delivery = Delivery(
                 id=row.id,
                 route=row.channel,
                 recipient=row.recipient,
-                message=OutgoingMessage.from_payload(row.payload),
+                message=message,
                 attempts=attempts,
                 progress=row.progress,
                 priority=row.priority,
+                replaces=await _replaced(message),
             )
             receipt = await self._send(sender, delivery)
         except RecipientBlockedError as exc:
@@ -480,6 +482,16 @@ _ANY_PRIORITY = 32767
 def _below(bulk: bool) -> int:
     """The priority a claim takes rows below: every row, or every row but bulk ones."""
     return _ANY_PRIORITY if bulk else Priority.BULK
+
+
+async def _replaced(message: OutgoingMessage) -> str | None:
+    """The external id of the sent message an edit replaces (None: no edit, or never sent)."""
+    if message.edits is None:
+        return None
+    found = await OutboxMessage.filter(id=message.edits, status=OutboxStatus.SENT).values_list(
+        "external_id", flat=True
+    )
+    return str(found[0]) if found and found[0] else None
 
 
 def _progress(row: OutboxMessage, sent: DeliveryError | None) -> dict[str, int]:

@@ -7,6 +7,7 @@ working" reopens one person's link as a ticket."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from email.message import EmailMessage
 
 import pytest
@@ -102,6 +103,12 @@ async def _residents() -> tuple[list[int], list[Person], list[Person]]:
     return chats, mailers, callers
 
 
+def _card_of(botapi: BotApiServer, chat: int) -> str:
+    """The incident's card in a staff chat, as it reads now."""
+    texts = [shown_text(m) for m in botapi.messages(STAFF, chat)]
+    return next(t for t in texts if "I1: Hot water is off" in t)
+
+
 def _fixed(messages: list[dict]) -> list[dict]:
     return [m for m in messages if shown_text(m).startswith("Fixed: ")]
 
@@ -193,6 +200,16 @@ async def test_a_hundred_reports_of_one_outage(
             shown_text(m) for chat in staff_chats for m in botapi.messages(STAFF, int(chat))
         ]
         assert sum("I1: Hot water is off" in t for t in staff_texts) == 1
+
+        # the card says how many it affects, kept current by a few edits, not new messages
+        clock.advance(timedelta(minutes=1))  # edits of one card are 30 s apart
+        await eventually(
+            lambda: _card_of(botapi, BOB).endswith("👥 95 residents affected"),
+            timeout=30,
+            what="Bob's card counting everyone linked",
+        )
+        edits = [c for c in botapi.calls(STAFF, "editMessageText") if c.params["chat_id"] == BOB]
+        assert 1 <= len(edits) <= 4
 
         alice.send("/incident")
         listed = await alice.sees("I1 · OAK · Hot water is off")

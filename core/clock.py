@@ -1,9 +1,10 @@
-"""Time as a dependency, so tests can drive it."""
+"""Time as a dependency, so tests can drive it; and the check that a time zone is known."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class Clock(Protocol):
@@ -41,3 +42,12 @@ class FrozenClock:
     def set(self, moment: datetime) -> None:
         """Jump to ``moment``."""
         self._now = moment
+
+
+def known_timezone(name: str) -> str:
+    """``name`` if it is a time zone this machine knows (``Europe/London``); else ValueError."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown timezone {name!r}") from None
+    return name

@@ -10,7 +10,6 @@ import re
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -21,6 +20,7 @@ from pydantic import (
     field_validator,
 )
 
+from core.clock import known_timezone
 from core.errors import InvalidInput
 from core.storage.models import Role
 
@@ -84,11 +84,7 @@ class BuildingRow(Row):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown timezone {value!r}") from None
-        return value
+        return known_timezone(value)
 
     @field_validator("emergency_instructions", mode="before")
     @classmethod

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import time
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from core.clock import known_timezone
 
 DEFAULT_KEYWORDS: dict[str, dict[str, list[str]]] = {
     "en": {
@@ -95,8 +96,4 @@ class OperationsSettings(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown timezone {value!r}") from None
-        return value
+        return known_timezone(value)

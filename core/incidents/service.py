@@ -663,6 +663,8 @@ class IncidentService:
         homes = await homes_in_incident(incident.id)
         contacts = await _contacts_by_person([link.person.id for link in links])
         fallback = next(iter(buildings.values()), None)
+        if not links:
+            return 0
         now = self.clock.now()
         news = await _news(incident, fallback, actor, now, text)
         counts = {"chat": 0, "email": 0, "unreachable": 0, "held": 0}

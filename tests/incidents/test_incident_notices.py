@@ -17,7 +17,7 @@ from core.messaging.message import OutgoingMessage
 from core.messaging.outbox import OutboxWorker
 from core.messaging.routes import Route
 from core.operations.announcements import Draft
-from core.storage.models import Channel, IncidentKind, OutboxMessage
+from core.storage.models import Announcement, Channel, IncidentKind, OutboxMessage
 from tests.incidents.test_incident_service import _service, _water, _world
 
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -119,3 +119,13 @@ async def test_an_emergency_incidents_news_is_not_held_back_and_is_reported(
         "1 message could not be delivered\n"
         "0 residents have no contact to send to"
     )
+
+
+async def test_news_with_nobody_linked_is_no_announcement(db: str, clock: FrozenClock) -> None:
+    _oak, _elm, dora, _residents, _stranger = await _world()
+    incidents = _service(clock)
+    incident = await incidents.open(_water(Actor.of(dora)))
+    assert await incidents.resolve(incident.id, Actor.of(dora)) == 0
+    assert await Announcement.filter(incident_id=incident.id).count() == 0
+    await incidents.announcer.run_due(clock.now())
+    assert await _reports() == []  # nothing to report to Dora

@@ -249,6 +249,28 @@ async def _contacts(
             raise InvalidInput(f"{kind.value} {value!r} already belongs to someone else")
 
 
+async def _person(
+    report: ImportReport,
+    person: Person | None,
+    values: dict[str, Any],
+    row: StaffRow | ResidentRow,
+    where: str,
+    **new: Any,
+) -> Person:
+    """Create the row's person (with ``new`` too) or update the one found, and give them
+    the row's contacts; ``where`` names the row in an error."""
+    if person is None:
+        person = await Person.create(**new, **values)
+        report["created"] += 1
+    else:
+        person = await _upsert(report, Person, {"id": person.id}, values)
+    try:
+        await _contacts(person, row.chat_id, row.email, row.phone)
+    except InvalidInput as exc:
+        raise InvalidInput(f"{where}: {exc}") from None
+    return person
+
+
 async def _staff(report: ImportReport, row: StaffRow, source: str) -> None:
     person = await _find_person(row.chat_id, row.email, row.phone, row.name, row.role)
     values: dict[str, Any] = {
@@ -258,15 +280,7 @@ async def _staff(report: ImportReport, row: StaffRow, source: str) -> None:
         "trades": row.trades,
         "work_hours": row.work_hours,
     }
-    if person is None:
-        person = await Person.create(**values)
-        report["created"] += 1
-    else:
-        person = await _upsert(report, Person, {"id": person.id}, values)
-    try:
-        await _contacts(person, row.chat_id, row.email, row.phone)
-    except InvalidInput as exc:
-        raise InvalidInput(f"{source}: staff {row.name!r}: {exc}") from None
+    person = await _person(report, person, values, row, f"{source}: staff {row.name!r}")
     if row.buildings == ["*"]:
         wanted = await Building.all()
     else:
@@ -285,15 +299,8 @@ async def _staff(report: ImportReport, row: StaffRow, source: str) -> None:
 async def _resident(report: ImportReport, row: ResidentRow, source: str) -> None:
     person = await _find_person(row.chat_id, row.email, row.phone, row.name, None)
     values: dict[str, Any] = {"name": row.name, "language": row.language}
-    if person is None:
-        person = await Person.create(role=Role.RESIDENT, **values)
-        report["created"] += 1
-    else:
-        person = await _upsert(report, Person, {"id": person.id}, values)
-    try:
-        await _contacts(person, row.chat_id, row.email, row.phone)
-    except InvalidInput as exc:
-        raise InvalidInput(f"{source}: resident {row.name!r}: {exc}") from None
+    where = f"{source}: resident {row.name!r}"
+    person = await _person(report, person, values, row, where, role=Role.RESIDENT)
     building = await _building_ref(row.building, source)
     for number in expand_units(row.units):
         unit = await Unit.get_or_none(building=building, number=number)

@@ -82,11 +82,10 @@ def _monitor_sql(dialect: str) -> list[tuple[str, dict[str, Any]]]:
     window = {"start": today.start, "end": today.end, "building": None, "now": NOW}
     counts = PG_COUNTS_SQL if dialect == "postgres" else SQLITE_COUNTS_SQL
     durations = PG_PERCENTILES_SQL if dialect == "postgres" else SQLITE_DURATIONS_SQL
-    indexed = dialect == "sqlite"  # a day of sixty: read through the created_at index
     now = {"now": NOW, "soon": NOW + timedelta(hours=24)}
     return [
-        (window_sql(counts, None, indexed), window),
-        (window_sql(durations, None, indexed), window),
+        (window_sql(counts, None), window),
+        (window_sql(durations, None), window),
         *((sql, now) for _, sql in open_now_statements(building=False)),
     ]
 

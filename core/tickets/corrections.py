@@ -20,6 +20,9 @@ from core.tickets.recorder import TicketRecorder
 from core.tickets.timeline import Saying
 from core.tickets.workflow import STATUS_NAMES
 
+_CHANGED = {"building": "building_is", "unit": "flat_is", "category": "category_is"}
+"""What a correction says of each field it changed."""
+
 
 class TicketCorrections:
     """Edits and merges tickets, each a version-checked change with its timeline events."""
@@ -80,7 +83,10 @@ class TicketCorrections:
             fields += ["response_due_at", "due_at"]
         if "category" in changes:
             fields += ["category", "priority"]
-        summary = ", ".join(f"{name}: {value or '—'}" for name, value in changes.items())
+        corrected = Saying(
+            "corrected",
+            {"changes": [Saying(_CHANGED[n], {"value": v or "—"}) for n, v in changes.items()]},
+        )
         async with in_transaction():
             await self.recorder.save(ticket, *fields)
             return await self.recorder.event(
@@ -88,8 +94,8 @@ class TicketCorrections:
                 EventType.ROUTING,
                 actor,
                 public=False,
-                text=summary,
-                data={"decision": "edit", **changes},
+                text=str(corrected),
+                data={"decision": "edit", **changes, **corrected.as_data()},
             )
 
     async def merge(

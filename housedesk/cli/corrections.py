@@ -6,20 +6,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from core.actors import CLI, Actor
-from core.directory.lookup import find_staff
 from housedesk.bootstrap import App
-
-
-async def _actor(args: argparse.Namespace) -> Actor:
-    return Actor.of(await find_staff(args.as_staff)) if args.as_staff else CLI
+from housedesk.cli.acting import actor_of, add_as_option
 
 
 async def cmd_tickets_edit(app: App, args: argparse.Namespace) -> int:
     """Change a ticket's building, flat and/or category in one step."""
     await app.tickets.edit(
         args.ref,
-        await _actor(args),
+        await actor_of(args),
         building=args.building,
         unit=args.unit,
         category=args.category,
@@ -33,7 +28,7 @@ async def cmd_tickets_edit(app: App, args: argparse.Namespace) -> int:
 
 async def cmd_tickets_merge(app: App, args: argparse.Namespace) -> int:
     """Close a duplicate into the request it repeats."""
-    survivor = await app.tickets.merge(args.duplicate, args.survivor, await _actor(args))
+    survivor = await app.tickets.merge(args.duplicate, args.survivor, await actor_of(args))
     print(f"merged {args.duplicate} into {survivor.ref}")
     return 0
 
@@ -45,11 +40,11 @@ def add_correction_commands(tickets: Any) -> None:
     p.add_argument("--building", help="building code")
     p.add_argument("--unit", help="flat number")
     p.add_argument("--category", help="category code")
-    p.add_argument("--as", dest="as_staff", help="act as this staff member")
+    add_as_option(p)
     p.set_defaults(func=cmd_tickets_edit)
 
     p = tickets.add_parser("merge", help="close a duplicate into the request it repeats")
     p.add_argument("duplicate", help="the duplicate, closed with a link")
     p.add_argument("survivor", help="the request that stays open")
-    p.add_argument("--as", dest="as_staff", help="act as this staff member")
+    add_as_option(p)
     p.set_defaults(func=cmd_tickets_merge)

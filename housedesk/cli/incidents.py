@@ -8,8 +8,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from core.actors import CLI, Actor
-from core.directory.lookup import building_by_code, find_staff
+from core.directory.lookup import building_by_code
 from core.errors import InvalidInput
 from core.incidents import texts
 from core.incidents.commands import OpenIncident, UpdateIncident
@@ -21,10 +20,7 @@ from core.incidents.queries import (
 )
 from core.storage.models import Building, Channel, Incident, IncidentKind
 from housedesk.bootstrap import App
-
-
-async def _actor(args: argparse.Namespace) -> Actor:
-    return Actor.of(await find_staff(args.as_staff)) if args.as_staff else CLI
+from housedesk.cli.acting import actor_of, add_as_option
 
 
 def _moment(text: str | None, zone: ZoneInfo) -> datetime | None:
@@ -78,7 +74,7 @@ async def cmd_open(app: App, args: argparse.Namespace) -> int:
             buildings=tuple(args.building),
             title=args.title,
             texts=_texts(args.text or []) or {"en": args.title},
-            actor=await _actor(args),
+            actor=await actor_of(args),
             channel=Channel.CLI,
             category=args.category,
             starts_at=_moment(args.start, zone),
@@ -99,7 +95,7 @@ async def cmd_update(app: App, args: argparse.Namespace) -> int:
     told = await app.incidents.update(
         UpdateIncident(
             incident.id,
-            await _actor(args),
+            await actor_of(args),
             expected_end_at=_moment(args.until, await _zone_of(incident)),
             note=args.note or "",
             version=incident.version,
@@ -112,7 +108,7 @@ async def cmd_update(app: App, args: argparse.Namespace) -> int:
 async def cmd_resolve(app: App, args: argparse.Namespace) -> int:
     """Resolve: everyone linked is told, with a "still not working" button."""
     incident = await app.incidents.get(args.ref)
-    told = await app.incidents.resolve(incident.id, await _actor(args), version=incident.version)
+    told = await app.incidents.resolve(incident.id, await actor_of(args), version=incident.version)
     print(f"resolved {texts.incident_ref(incident)}; {told} resident(s) told")
     return 0
 
@@ -157,7 +153,7 @@ async def cmd_links(app: App, args: argparse.Namespace) -> int:
 
 async def cmd_unlink(app: App, args: argparse.Namespace) -> int:
     """A wrongly matched report leaves the incident and becomes a ticket of its own."""
-    ticket = await app.incidents.unlink(args.link, await _actor(args))
+    ticket = await app.incidents.unlink(args.link, await actor_of(args))
     print(f"report {args.link} unlinked: now {ticket.ref}")
     return 0
 
@@ -179,17 +175,17 @@ def add_incident_commands(subparsers: Any) -> None:
     p.add_argument("--planned", action="store_true", help="a planned shut-off")
     p.add_argument("--start", help="when it starts (default now), e.g. 2026-12-10T10:00")
     p.add_argument("--until", help="expected end, e.g. 2026-12-10T14:00")
-    p.add_argument("--as", dest="as_staff", help="act as this staff member")
+    add_as_option(p)
     p.set_defaults(func=cmd_open)
     p = commands.add_parser("update", help="new expected end and/or a note for residents")
     p.add_argument("ref", help="e.g. I7")
     p.add_argument("--until", help="new expected end")
     p.add_argument("--note", help="told to every linked resident")
-    p.add_argument("--as", dest="as_staff", help="act as this staff member")
+    add_as_option(p)
     p.set_defaults(func=cmd_update)
     p = commands.add_parser("resolve", help="it works again: tell everyone linked")
     p.add_argument("ref", help="e.g. I7")
-    p.add_argument("--as", dest="as_staff", help="act as this staff member")
+    add_as_option(p)
     p.set_defaults(func=cmd_resolve)
     p = commands.add_parser("list", help="incidents not resolved")
     p.add_argument("--all", action="store_true", help="resolved ones too")
@@ -202,5 +198,5 @@ def add_incident_commands(subparsers: Any) -> None:
     p.set_defaults(func=cmd_links)
     p = commands.add_parser("unlink", help="a wrong match becomes a ticket of its own")
     p.add_argument("link", type=int, help="the report's number from `incident links`")
-    p.add_argument("--as", dest="as_staff", help="act as this staff member")
+    add_as_option(p)
     p.set_defaults(func=cmd_unlink)

@@ -10,7 +10,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from core.actors import CLI, Actor
 from core.directory.defaults import create_default_categories
 from core.directory.lookup import find_staff, guess_contact_kind
 from core.errors import DatabaseUnavailable, DomainError, StaleTicket
@@ -21,6 +20,7 @@ from core.tickets.listing import newest_tickets
 from core.tickets.queries import parse_ref
 from core.tickets.workflow import parse_status
 from housedesk.bootstrap import App, bootstrap
+from housedesk.cli.acting import actor_of, add_as_option
 from housedesk.cli.blobs import add_blobs_commands
 from housedesk.cli.corrections import add_correction_commands
 from housedesk.cli.desk import add_desk_commands
@@ -46,12 +46,6 @@ Command = Callable[[App, argparse.Namespace], Awaitable[int]]
 
 def _print_json(value: Any) -> None:
     print(json.dumps(value, ensure_ascii=False, indent=2))
-
-
-async def _actor(args: argparse.Namespace) -> Actor:
-    if getattr(args, "as_staff", None):
-        return Actor.of(await find_staff(args.as_staff))
-    return CLI
 
 
 async def cmd_init(app: App, args: argparse.Namespace) -> int:
@@ -95,7 +89,7 @@ async def cmd_tickets_new(app: App, args: argparse.Namespace) -> int:
             unit=args.unit,
             requester=requester,
             channel=Channel.PHONE if requester else Channel.CLI,
-            actor=await _actor(args),
+            actor=await actor_of(args),
         )
     )
     if args.json:
@@ -141,14 +135,14 @@ async def cmd_tickets_show(app: App, args: argparse.Namespace) -> int:
 
 async def cmd_tickets_reply(app: App, args: argparse.Namespace) -> int:
     """Public reply to the requester."""
-    await app.tickets.reply(args.ref, await _actor(args), args.text, public=True)
+    await app.tickets.reply(args.ref, await actor_of(args), args.text, public=True)
     print(f"replied on #{parse_ref(args.ref)}")
     return 0
 
 
 async def cmd_tickets_note(app: App, args: argparse.Namespace) -> int:
     """Internal note (never sent to the requester)."""
-    await app.tickets.reply(args.ref, await _actor(args), args.text, public=False)
+    await app.tickets.reply(args.ref, await actor_of(args), args.text, public=False)
     print(f"noted on #{parse_ref(args.ref)}")
     return 0
 
@@ -156,7 +150,7 @@ async def cmd_tickets_note(app: App, args: argparse.Namespace) -> int:
 async def cmd_tickets_assign(app: App, args: argparse.Namespace) -> int:
     """Assign to staff by name, email, phone or Telegram id."""
     staff = await find_staff(args.staff)
-    await app.tickets.assign(args.ref, await _actor(args), staff)
+    await app.tickets.assign(args.ref, await actor_of(args), staff)
     print(f"assigned #{parse_ref(args.ref)} to {staff.name}")
     return 0
 
@@ -164,7 +158,7 @@ async def cmd_tickets_assign(app: App, args: argparse.Namespace) -> int:
 async def cmd_tickets_status(app: App, args: argparse.Namespace) -> int:
     """Change status along the workflow."""
     status = parse_status(args.status)
-    await app.tickets.change_status(args.ref, await _actor(args), status, note=args.note or "")
+    await app.tickets.change_status(args.ref, await actor_of(args), status, note=args.note or "")
     print(f"#{parse_ref(args.ref)} is now {status.value}")
     return 0
 
@@ -226,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--title", required=True)
     p.add_argument("--description")
     p.add_argument("--requester", help="the caller's phone number or email")
-    p.add_argument("--as", dest="as_staff", help="act as this staff member")
+    add_as_option(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_tickets_new)
 
@@ -250,20 +244,20 @@ def build_parser() -> argparse.ArgumentParser:
         p = tickets.add_parser(name, help=help_text)
         p.add_argument("ref")
         p.add_argument("text")
-        p.add_argument("--as", dest="as_staff", help="act as this staff member")
+        add_as_option(p)
         p.set_defaults(func=func)
 
     p = tickets.add_parser("assign", help="assign to a staff member")
     p.add_argument("ref")
     p.add_argument("staff", help="name, email, phone or Telegram id")
-    p.add_argument("--as", dest="as_staff", help="act as this staff member")
+    add_as_option(p)
     p.set_defaults(func=cmd_tickets_assign)
 
     p = tickets.add_parser("status", help="change a ticket's status")
     p.add_argument("ref")
     p.add_argument("status")
     p.add_argument("--note")
-    p.add_argument("--as", dest="as_staff", help="act as this staff member")
+    add_as_option(p)
     p.set_defaults(func=cmd_tickets_status)
     add_correction_commands(tickets)
 

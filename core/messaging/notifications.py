@@ -29,7 +29,7 @@ from core.storage.models import (
     Ticket,
     TicketEvent,
 )
-from core.storage.rows import insert
+from core.storage.rows import insert_later
 
 Actions = Sequence[Sequence[Action]]
 """Rows of actions offered under a message."""
@@ -197,7 +197,7 @@ class Notifier:
             automatic=auto_reply,
             language=ticket.language,
         )
-        await insert(
+        await insert_later(
             MessageRef,
             channel=Route.EMAIL.value,
             external_id=message.message_id,

@@ -12,6 +12,10 @@ Values are what the model's fields hold in Python (enums, aware datetimes, dicts
 relation may be given as an instance or None (kept on the new object, as ``create`` keeps
 it) or as its ``<name>_id``. Fields not given take their declared default.
 
+:func:`insert_later` writes a row whose id nobody needs without waiting for it: inside a
+SQLite write transaction it travels with the transaction's next statement
+(:class:`core.storage.sqlite_engine.ImmediateTransactionWrapper`).
+
 :func:`from_row` turns a row read with :func:`core.storage.rawsql.fetch` into an instance.
 It uses tortoise's public API only (``Model.construct``, the fields' own conversions and
 validation; the field list is read from the model's ``_meta``); tests/core/test_rows.py
@@ -105,6 +109,22 @@ async def insert(model: type[M], **values: Any) -> M:
     row, related = _row(model, plan, values)
     result = await db.execute_insert(plan.sql, _params(model, plan, row))
     return _built(model, plan, row, related, result if isinstance(result, int) else result[0])
+
+
+async def insert_later(model: type[Model], **values: Any) -> None:
+    """Write one row of ``model`` whose id nobody needs, validated now. In a SQLite write
+    transaction it goes to the database with the transaction's next statement or its commit
+    (several rows, one round trip to the connection's thread; a row that cannot be written
+    fails the transaction); elsewhere it is written at once."""
+    db = connections.get(model._meta.default_connection or "default")
+    plan = _plan(model, db)
+    row, _related = _row(model, plan, values)
+    params = _params(model, plan, row)
+    hold = getattr(db, "execute_later", None)
+    if hold is not None:
+        hold(plan.sql, params)
+    else:
+        await db.execute_insert(plan.sql, params)
 
 
 async def insert_pair(

@@ -1,7 +1,7 @@
 """tortoise's SQLite backend with write transactions that take the write lock up front.
 
-Every statement runs on aiosqlite's connection thread, through aiosqlite's public API: the
-event loop never touches the sqlite3 connection, so a long transaction (a scheduler round,
+Every statement runs on aiosqlite's connection thread: the event loop never touches the
+sqlite3 connection, so a long transaction (a scheduler round,
 an announcement, a directory import) leaves the loop free for SMTP sessions, bot updates
 and outbox sends. What keeps SQLite robust here:
 
@@ -9,6 +9,11 @@ and outbox sends. What keeps SQLite robust here:
   first read and can never fail half-way with ``SQLITE_BUSY`` when another process writes;
   waiting for that lock (the busy timeout, :func:`core.storage.db.sqlite_url`) happens on
   the connection's thread, not on the loop;
+- a transaction costs as few round trips to that thread as it can: the ``BEGIN`` travels
+  with its first statement, and rows whose id nobody needs
+  (:func:`core.storage.rows.insert_later`) with its next statement or its ``COMMIT``. On a
+  busy loop each round trip waits for the loop, while the transaction holds the process's
+  one write lock: fewer of them is what lets mail and updates commit at a steady rate;
 - one writing connection per process, whose lock (tortoise's) lets one transaction at a
   time run: the process's one write lock;
 - a second, read-only connection (``PRAGMA query_only``) for reads outside transactions:
@@ -23,18 +28,21 @@ and outbox sends. What keeps SQLite robust here:
 Selected by :func:`core.storage.db.tortoise_config` for ``sqlite://`` URLs.
 
 Version pin: the transaction hook (``_in_transaction``) and the wrapper and context classes
-of ``tortoise.backends.sqlite.client`` are tortoise internals, and this is the one module
-that uses any: pyproject.toml pins tortoise-orm (1.1.9) and aiosqlite (0.22.1) to the
-versions it was written against. Check the subclassed classes before moving either pin.
+of ``tortoise.backends.sqlite.client`` are tortoise internals, and so are aiosqlite's
+``Connection._execute`` (which runs a function on the connection's thread: one round trip
+for several statements) and ``Connection._conn``; this is the one module that uses any:
+pyproject.toml pins tortoise-orm (1.1.9) and aiosqlite (0.22.1) to the versions it was
+written against. Check the subclassed classes before moving either pin.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import sqlite3
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import aiosqlite
 from tortoise.backends.base.client import NestedTransactionContext, TransactionContext
@@ -44,26 +52,204 @@ from tortoise.backends.sqlite.client import (
     SqliteTransactionWrapper,
     translate_exceptions,
 )
-from tortoise.exceptions import TransactionManagementError
+from tortoise.exceptions import IntegrityError, OperationalError, TransactionManagementError
+
+T = TypeVar("T")
 
 DATABASE_FILE_MODE = 0o600
 
 
 class ImmediateTransactionWrapper(SqliteTransactionWrapper):
-    """A transaction that takes the write lock with ``BEGIN IMMEDIATE``."""
+    """A transaction that takes the write lock with ``BEGIN IMMEDIATE`` and sends its
+    statements to the connection's thread in as few round trips as it can.
+
+    The ``BEGIN IMMEDIATE`` goes with the transaction's first statement, and rows written
+    with :meth:`execute_later` go with its next statement or its commit: one round trip
+    each instead of one apiece. Nested transactions (savepoints) share the outermost one's
+    state. A held-back row that cannot be written fails the whole transaction: nothing
+    after it runs, and the commit rolls back and raises.
+    """
+
+    def __init__(self, connection: SqliteClient) -> None:
+        super().__init__(connection)
+        outer = connection if isinstance(connection, ImmediateTransactionWrapper) else None
+        self._outer: ImmediateTransactionWrapper = outer._outer if outer else self
+        self._to_begin = False
+        self._held: list[tuple[str, list[Any]]] = []
+        self._broken = False
 
     def _in_transaction(self) -> TransactionContext:
         return NestedTransactionContext(ImmediateTransactionWrapper(self))
 
     async def begin(self) -> None:
-        """Take the write lock (waiting on the connection's thread while another process
-        holds it). A transaction left open is committed first, only if there is one."""
+        """Open the transaction with its first statement (taking the write lock then,
+        waiting on the connection's thread while another process holds it)."""
+        self._to_begin = True
+
+    def execute_later(self, query: str, values: list[Any]) -> None:
+        """Write a row (an INSERT whose id nobody needs) with the next statement."""
+        self._outer._held.append((query, values))
+
+    async def _run(self, then: Callable[[sqlite3.Connection], T], *, finish: bool = False) -> T:
+        """One round trip: the pending ``BEGIN IMMEDIATE`` and held-back rows, then ``then``.
+        ``finish``: the round trip ends the transaction (rolled back there if it fails)."""
+        outer = self._outer
+        if outer._broken:
+            raise OperationalError("a row written earlier in this transaction failed")
+        batch = _Batch(outer._to_begin, outer._held)
+        outer._to_begin, outer._held = False, []
         try:
-            if self._connection.in_transaction:
-                await self._connection.commit()
-            await self._connection.execute("BEGIN IMMEDIATE")
+            conn = self._connection._conn  # the sqlite3 connection, used on its thread only
+            return await self._connection._execute(batch.run, conn, then, finish)
+        except Exception:
+            if not batch.begun or batch.written < len(batch.held):
+                outer._broken = True  # the transaction did not open, or lost a row
+            raise
+
+    @translate_exceptions
+    async def execute_insert(self, query: str, values: list[Any]) -> int:
+        """Insert a row; its id."""
+        async with self._lock:
+            self.log.debug("%s: %s", query, values)
+            return await self._run(lambda conn: _last_id(conn.execute(query, values)))
+
+    @translate_exceptions
+    async def execute_many(self, query: str, values: list[list[Any]]) -> None:
+        """Run ``query`` once per row of ``values``."""
+        async with self._lock:
+            self.log.debug("%s: %s", query, values)
+            await self._run(lambda conn: conn.executemany(query, values))
+
+    @translate_exceptions
+    async def execute_query(
+        self, query: str, values: list[Any] | None = None
+    ) -> tuple[int, Sequence[dict[str, Any]]]:
+        """Run ``query``: the rows it changed (else read), and the rows."""
+        query = query.replace("\x00", "'||CHAR(0)||'")
+        async with self._lock:
+            self.log.debug("%s: %s", query, values)
+            changed, rows = await self._run(lambda conn: _changes_and_rows(conn, query, values))
+            return changed or len(rows), rows
+
+    @translate_exceptions
+    async def execute_query_dict(
+        self, query: str, values: list[Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """The rows of ``query`` as dicts."""
+        query = query.replace("\x00", "'||CHAR(0)||'")
+        async with self._lock:
+            self.log.debug("%s: %s", query, values)
+            _, rows = await self._run(lambda conn: _changes_and_rows(conn, query, values))
+            return list(map(dict, rows))
+
+    @translate_exceptions
+    async def execute_script(self, query: str) -> None:
+        """Run a script of statements."""
+        async with self._lock:
+            self.log.debug(query)
+            await self._run(lambda conn: conn.executescript(query))
+
+    async def commit(self) -> None:
+        """Write what is held back and commit, in one round trip; a failure rolls back."""
+        if self._finalized:
+            raise TransactionManagementError("Transaction already finalised")
+        self._finalized = True
+        outer = self._outer
+        if outer._broken:
+            await self._connection.rollback()
+            raise OperationalError("a row written in this transaction failed: rolled back")
+        if outer._to_begin and not outer._held:
+            outer._to_begin = False  # nothing was ever written or read
+            return
+        try:
+            await self._run(sqlite3.Connection.commit, finish=True)
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityError(exc) from exc
         except sqlite3.OperationalError as exc:
-            raise TransactionManagementError(exc) from exc
+            raise OperationalError(exc) from exc
+
+    async def rollback(self) -> None:
+        """Forget what is held back and roll back (nothing to do if nothing began)."""
+        if self._finalized:
+            raise TransactionManagementError("Transaction already finalised")
+        self._finalized = True
+        outer = self._outer
+        outer._held = []
+        if outer._to_begin:
+            outer._to_begin = False
+            return
+        await self._connection.rollback()
+
+    async def savepoint(self) -> None:
+        """Open a savepoint (a nested transaction)."""
+        self._savepoint = name = _savepoint_name()
+        await self._statement(f"SAVEPOINT {name}")
+
+    async def savepoint_rollback(self) -> None:
+        """Undo the nested transaction."""
+        if self._finalized:
+            raise TransactionManagementError("Transaction already finalised")
+        if self._savepoint is None:
+            raise TransactionManagementError("No savepoint to rollback to")
+        await self._statement(f"ROLLBACK TO {self._savepoint}")
+        self._savepoint = None
+
+    async def release_savepoint(self) -> None:
+        """Keep the nested transaction's work in the outer one."""
+        if self._finalized:
+            raise TransactionManagementError("Transaction already finalised")
+        if self._savepoint is None:
+            raise TransactionManagementError("No savepoint to rollback to")
+        await self._statement(f"RELEASE {self._savepoint}")
+
+    async def _statement(self, sql: str) -> None:
+        try:
+            await self._run(lambda conn: conn.execute(sql))
+        except sqlite3.OperationalError as exc:
+            raise OperationalError(exc) from exc
+
+
+class _Batch:
+    """What one round trip to the connection's thread runs before its statement."""
+
+    def __init__(self, begin: bool, held: list[tuple[str, list[Any]]]) -> None:
+        self.begin = begin
+        self.held = held
+        self.begun = not begin
+        self.written = 0
+
+    def run(
+        self, conn: sqlite3.Connection, then: Callable[[sqlite3.Connection], T], finish: bool
+    ) -> T:
+        """On the connection's thread. A transaction left open is committed first, only
+        if there is one (as tortoise's ``begin`` does)."""
+        try:
+            if self.begin:
+                if conn.in_transaction:
+                    conn.commit()
+                conn.execute("BEGIN IMMEDIATE")
+                self.begun = True
+            for query, values in self.held:
+                conn.execute(query, values)
+                self.written += 1
+            return then(conn)
+        except BaseException:
+            if finish and self.begun:
+                conn.rollback()
+            raise
+
+
+def _last_id(cursor: sqlite3.Cursor) -> int:
+    """The id of the row just inserted (as aiosqlite's ``execute_insert`` reads it)."""
+    return int(cursor.execute("SELECT last_insert_rowid()").fetchone()[0])
+
+
+def _changes_and_rows(
+    conn: sqlite3.Connection, query: str, values: list[Any] | None
+) -> tuple[int, list[Any]]:
+    before = conn.total_changes
+    rows = conn.execute(query, values or []).fetchall()
+    return conn.total_changes - before, rows
 
 
 class HousedeskSqliteClient(SqliteClient):
@@ -130,6 +316,13 @@ class HousedeskSqliteClient(SqliteClient):
 
     def _in_transaction(self) -> TransactionContext:
         return SqliteTransactionContext(ImmediateTransactionWrapper(self), self._lock)
+
+
+_SAVEPOINTS = itertools.count()
+
+
+def _savepoint_name() -> str:
+    return f"housedesk_savepoint_{next(_SAVEPOINTS)}"
 
 
 def _shareable(filename: str) -> bool:

@@ -21,7 +21,7 @@ from core.storage.models import (
     TicketEvent,
 )
 from core.storage.rawsql import fetch
-from core.storage.rows import from_row, insert, insert_pair
+from core.storage.rows import from_row, insert, insert_later, insert_pair
 from tests.core import factories
 
 pytestmark = pytest.mark.usefixtures("db")
@@ -116,6 +116,26 @@ async def test_a_unique_violation_is_an_integrity_error_and_rolls_back() -> None
         async with in_transaction():
             await insert(OutboxMessage, **{**values, "recipient": "other@oak.example"})
     assert await OutboxMessage.filter(idempotency_key="same").count() == 1
+
+
+async def test_a_row_written_later_is_committed_or_rolled_back_with_its_transaction() -> None:
+    ticket = await _ticket()
+    async with in_transaction():
+        await insert_later(
+            MessageRef, channel="email", external_id="<a@x>", ticket=ticket, created_at=NOW
+        )
+    with pytest.raises(RuntimeError):
+        async with in_transaction():
+            await insert_later(MessageRef, channel="email", external_id="<b@x>", created_at=NOW)
+            raise RuntimeError("boom")
+    with pytest.raises(IntegrityError):
+        async with in_transaction():
+            await insert_later(MessageRef, channel="email", external_id="<a@x>", created_at=NOW)
+    await insert_later(MessageRef, channel="email", external_id="<c@x>", created_at=NOW)
+    stored = await MessageRef.all().order_by("id")
+    assert [(r.external_id, r.ticket_id) for r in stored] == [("<a@x>", ticket.id), ("<c@x>", None)]  # type: ignore[attr-defined]
+    with pytest.raises(InvalidInput, match="external_id is 400 characters long"):  # checked now
+        await insert_later(MessageRef, channel="email", external_id="x" * 400, created_at=NOW)
 
 
 async def test_a_misspelt_field_or_an_auto_stamped_model_is_refused() -> None:

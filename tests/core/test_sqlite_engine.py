@@ -1,6 +1,6 @@
 """housedesk's SQLite engine: every statement on the connection's thread (the loop stays
 free), the write lock taken up front, nested transactions and rollbacks as tortoise
-promises them."""
+promises them, and rows written later travelling with the next statement."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import asyncio
 import sqlite3
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 import pytest
@@ -16,6 +17,7 @@ from tortoise.transactions import in_transaction
 
 from core.storage.models import Building
 from core.storage.rawsql import fetch
+from core.storage.rows import insert_later
 
 pytestmark = [pytest.mark.usefixtures("db"), pytest.mark.sqlite_only]
 
@@ -194,3 +196,80 @@ async def test_the_read_connection_refuses_writes() -> None:
         await connections.get("default").execute_query(
             "WITH gone AS (SELECT 1) DELETE FROM building WHERE id IN (SELECT * FROM gone)"
         )
+
+
+async def _round_trips(connection: object, during: Callable[[], Awaitable[None]]) -> int:
+    """How many calls ``during`` sends to the aiosqlite connection's thread."""
+    calls = 0
+    original = connection._execute  # type: ignore[attr-defined]
+
+    async def counted(fn: object, *args: object, **kwargs: object) -> object:
+        nonlocal calls
+        calls += 1
+        return await original(fn, *args, **kwargs)
+
+    connection._execute = counted  # type: ignore[attr-defined]
+    try:
+        await during()
+    finally:
+        del connection._execute  # type: ignore[attr-defined]
+    return calls
+
+
+async def test_rows_written_later_go_with_the_commit_in_one_round_trip() -> None:
+    async def write() -> None:
+        async with in_transaction():
+            for code in ("OAK", "ELM", "ASH"):
+                await insert_later(Building, code=code, name=code.title())
+
+    writer = connections.get("default")._connection
+    assert await _round_trips(writer, write) == 1  # BEGIN, three rows and COMMIT together
+    assert await _codes() == ["ASH", "ELM", "OAK"]
+
+
+async def test_a_statement_sees_the_rows_written_before_it() -> None:
+    async with in_transaction():
+        await insert_later(Building, code="OAK", name="Oak House")
+        inside = await fetch('SELECT "code" FROM "building"')
+        assert [r["code"] for r in inside] == ["OAK"]
+    assert await _codes() == ["OAK"]
+
+
+async def test_a_transaction_that_writes_nothing_costs_no_round_trip() -> None:
+    async def nothing() -> None:
+        async with in_transaction():
+            pass
+
+    assert await _round_trips(connections.get("default")._connection, nothing) == 0
+
+
+async def test_a_row_written_later_that_fails_fails_the_whole_transaction() -> None:
+    from tortoise.exceptions import IntegrityError, OperationalError
+
+    await Building.create(code="OAK", name="Oak House")
+    with pytest.raises(IntegrityError):  # at the commit, which rolls everything back
+        async with in_transaction():
+            await Building.create(code="ELM", name="Elm Court")
+            await insert_later(Building, code="OAK", name="Oak again")
+    assert await _codes() == ["OAK"]
+    with pytest.raises(OperationalError):  # swallowing the error does not save the rest
+        async with in_transaction():
+            await insert_later(Building, code="OAK", name="Oak again")
+            await insert_later(Building, code="ASH", name="Ash Row")
+            with pytest.raises(IntegrityError):
+                await Building.create(code="ELM", name="Elm Court")
+            await Building.create(code="FIR", name="Fir Lane")
+    assert await _codes() == ["OAK"]
+    await Building.create(code="ELM", name="Elm Court")  # the connection is usable again
+    assert await _codes() == ["ELM", "OAK"]
+
+
+async def test_rows_written_later_in_a_nested_transaction_roll_back_with_it() -> None:
+    async with in_transaction():
+        await insert_later(Building, code="OAK", name="Oak House")
+        with pytest.raises(RuntimeError):
+            async with in_transaction():
+                await insert_later(Building, code="ELM", name="Elm Court")
+                raise RuntimeError("inner")
+        await insert_later(Building, code="ASH", name="Ash Row")
+    assert await _codes() == ["ASH", "OAK"]

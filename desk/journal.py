@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -10,14 +11,16 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from multidict import MultiMapping
 
-from core.directory.lookup import all_categories
+from core.directory.lookup import CODE_CACHE, all_categories
 from core.errors import InvalidInput
 from core.reports.figures import parse_period
 from core.storage.models import Building, Channel, Person, Role
+from core.tickets.access import SEES_ALL
 from core.tickets.journal import OPEN, JournalFilter, journal_page, newest_ticket
 from core.tickets.workflow import STATUS_NAMES
 from desk.context import desk_of, viewer_of
-from desk.render import page
+from desk.journal_lines import journal_lines
+from desk.render import language_of, page
 from presentation.channels import channel_of_word
 
 routes = web.RouteTableDef()
@@ -85,16 +88,14 @@ async def journal(request: web.Request) -> web.Response:
         request,
         "journal.html",
         found=found,
+        lines=journal_lines(found.tickets, language_of(request)),
         current=current,
         buildings=await _buildings(viewer),
         categories=await all_categories(),
-        staff=await Person.exclude(role=Role.RESIDENT)
-        .filter(active=True)
-        .order_by("name")
-        .values("id", "name"),
+        staff=await _staff(),
         statuses=[OPEN, *(s.value for s in STATUS_NAMES)],
         channels=list(Channel),
-        newest=await newest_ticket(viewer),
+        newest=found.newest,
     )
 
 
@@ -121,6 +122,24 @@ async def _created_between(
 
 async def _buildings(viewer: Person) -> list[dict[str, Any]]:
     """The ids and names of the buildings ``viewer`` may filter by."""
-    if viewer.role in (Role.MANAGER, Role.ADMIN, Role.DISPATCHER):
-        return await Building.all().order_by("code").values("id", "name")
-    return await viewer.buildings.all().order_by("code").values("id", "name")
+    if viewer.role in SEES_ALL:
+        return await _cached("*", Building.all().order_by("code").values("id", "name"))
+    mine = viewer.buildings.all().order_by("code").values("id", "name")
+    return await _cached(str(viewer.id), mine)
+
+
+async def _staff() -> list[dict[str, Any]]:
+    """The ids and names of the active staff, to filter by assignee."""
+    staff = Person.exclude(role=Role.RESIDENT).filter(active=True).order_by("name")
+    return await _cached("staff", staff.values("id", "name"))
+
+
+async def _cached(key: str, query: Awaitable[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The filter list ``key`` from the directory's cache (buildings and staff change with a
+    directory import, which clears it), else read by ``query``."""
+    found = CODE_CACHE.get("journal choices", key)
+    if isinstance(found, list):
+        return found  # the query was never run
+    read = await query
+    CODE_CACHE.put("journal choices", key, read)
+    return read

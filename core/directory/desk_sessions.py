@@ -18,6 +18,8 @@ from tortoise.transactions import in_transaction
 
 from core.directory.lookup import person_by_contact
 from core.storage.models import ContactKind, DeskLink, DeskSession, Person
+from core.storage.rawsql import fetch
+from core.storage.rows import from_row
 
 SESSION_TTL = timedelta(hours=12)
 LINK_TTL = timedelta(minutes=10)
@@ -65,12 +67,20 @@ async def session_person(token: str, now: datetime) -> Person | None:
     """The active member of staff whose running session this token is, else None."""
     if not token:
         return None
-    session = await DeskSession.get_or_none(
-        token_sha256=_digest(token), ended_at=None, expires_at__gt=now
-    ).select_related("person")
-    if session is None or not session.person.is_staff or not session.person.active:
+    rows = await fetch(_SESSION_PERSON, token=_digest(token), now=now)
+    person = from_row(Person, rows[0]) if rows else None
+    if person is None or not person.is_staff or not person.active:
         return None
-    return session.person
+    return person
+
+
+_SESSION_PERSON = (
+    'SELECT "person".* FROM "desk_session"'
+    ' JOIN "person" ON "person"."id" = "desk_session"."person_id"'
+    ' WHERE "desk_session"."token_sha256" = :token AND "desk_session"."ended_at" IS NULL'
+    ' AND "desk_session"."expires_at" > :now'
+)
+"""The person of a running session, in one plain query (every desk request asks)."""
 
 
 async def end_session(token: str, now: datetime) -> None:

@@ -5,9 +5,9 @@ Four grouped queries over the open tickets, by status, category, building and as
 each read from the open tickets' index alone (``ticket_open_now``), whatever the number of
 closed ones; each returns a row per status, category, building or person. (One query
 grouped by all four returned a row per combination, as many as the open tickets, and
-adding them up in Python cost more than the SQL.) The journal's filters select the same
-tickets: :func:`overdue_filter`, :func:`due_soon_filter` and :func:`attention_filter` are
-the Python side of the SQL below.
+adding them up in Python cost more than the SQL.) The journal's deadline and attention
+filters are the same SQL, so they select the tickets counted here; :func:`overdue_filter`
+is :data:`OVERDUE_SQL` as a tortoise filter.
 """
 
 from __future__ import annotations
@@ -67,20 +67,6 @@ def overdue_filter(now: datetime) -> Q:
     return Q(status__in=list(OPEN_STATUSES)) & (
         Q(due_at__lt=now) | Q(response_due_at__lt=now, first_response_at__isnull=True)
     )
-
-
-def due_soon_filter(now: datetime, hours: float = DUE_SOON_HOURS) -> Q:
-    """Open tickets with a deadline not met yet within ``hours`` (``due_within=``)."""
-    soon = now + timedelta(hours=hours)
-    return Q(status__in=list(OPEN_STATUSES)) & (
-        Q(due_at__gte=now, due_at__lt=soon)
-        | Q(response_due_at__gte=now, response_due_at__lt=soon, first_response_at__isnull=True)
-    )
-
-
-def attention_filter() -> Q:
-    """Open tickets someone has to look at (``attention=1``)."""
-    return Q(status__in=list(OPEN_STATUSES)) & ~Q(needs_attention="")
 
 
 async def open_now(

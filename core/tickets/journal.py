@@ -4,26 +4,28 @@ Pages continue after the last row shown (``created_at``, ``id``), never with an 
 the count of a filter stops at :data:`COUNT_CAP` (counted by the database, not fetched), so
 no page reads every ticket; the indexes ``(building_id | status | assignee_id | category_id,
 created_at)`` serve the filters, and the open-ticket index the deadline filters. Overdue, due
-within N hours and needs attention are :mod:`core.reports.open_now`'s filters, so a figure on
+within N hours and needs attention are :mod:`core.reports.open_now`'s SQL, so a figure on
 the monitor and the journal it links to count the same tickets.
+
+A page is one plain statement (its rows, the count and the newest ticket): building it
+with tortoise and running three statements, each a hop to SQLite's thread, cost more than
+the database's work.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise import connections
-from tortoise.expressions import Q
-from tortoise.queryset import QuerySet
 
 from core.errors import InvalidInput
-from core.reports.open_now import attention_filter, due_soon_filter, overdue_filter
-from core.storage.models import Channel, Person, Status, Ticket
-from core.tickets.access import visibility
-from core.tickets.text_search import tickets_mentioning
-from core.tickets.workflow import OPEN_STATUSES
+from core.reports.open_now import DUE_SOON_SQL, OPEN_SQL, OVERDUE_SQL
+from core.storage.models import Category, Channel, Person, Status, Ticket
+from core.storage.rawsql import bind, fetch
+from core.tickets.access import visibility_sql
+from core.tickets.text_search import mentioning_sql
 
 PAGE_SIZE = 50
 COUNT_CAP = 10_000
@@ -91,28 +93,27 @@ class JournalRow:
         return names.get(language or "en") or names.get("en") or self.category_code
 
 
-ROW_FIELDS = (
-    "id", "title", "status", "channel", "verified", "needs_attention", "created_at",
-    "building__name", "building__timezone", "unit__number", "category__code",
-    "category__names", "assignee__name",
-)  # fmt: skip
+_CREATED_AT = Ticket._meta.fields_map["created_at"]
+_VERIFIED = Ticket._meta.fields_map["verified"]
+_NAMES = Category._meta.fields_map["names"]
 
 
 def _row(values: dict[str, Any]) -> JournalRow:
-    name = values["building__name"]
+    """A journal row from the page query's columns, as the driver returns them."""
+    name = values["building_name"]
     return JournalRow(
         id=values["id"],
         title=values["title"],
         status=Status(values["status"]),
         channel=Channel(values["channel"]),
-        verified=bool(values["verified"]),
+        verified=bool(_VERIFIED.to_python_value(values["verified"])),
         needs_attention=values["needs_attention"],
-        created_at=values["created_at"],
-        building=None if name is None else Place(name, values["building__timezone"]),
-        unit=values["unit__number"],
-        category_code=values["category__code"],
-        category_names=values["category__names"] or {},
-        assignee=values["assignee__name"],
+        created_at=_CREATED_AT.to_python_value(values["created_at"]),
+        building=None if name is None else Place(name, values["building_timezone"]),
+        unit=values["unit_number"],
+        category_code=values["category_code"],
+        category_names=_NAMES.to_python_value(values["category_names"]) or {},
+        assignee=values["assignee_name"],
     )
 
 
@@ -125,6 +126,8 @@ class JournalPage:
     capped: bool
     after: str | None
     """The cursor of the next page (None: this is the last)."""
+    newest: int
+    """The id of the newest ticket the viewer may see, whatever the filter (0: none)."""
 
 
 def cursor_of(ticket: Ticket | JournalRow) -> str:
@@ -141,42 +144,104 @@ def _parse_cursor(cursor: str) -> tuple[datetime, int]:
         raise InvalidInput(f"bad journal cursor {cursor!r}") from None
 
 
-async def matching(viewer: Person, wanted: JournalFilter, now: datetime) -> QuerySet[Ticket]:
-    """The tickets ``viewer`` may see that ``wanted`` selects, in no order."""
-    query = Ticket.filter(await visibility(viewer))
+def _conditions(
+    viewer: Person, wanted: JournalFilter, now: datetime, dialect: str
+) -> tuple[str, dict[str, Any]]:
+    """The tickets ``viewer`` may see that ``wanted`` selects, as a condition on ``ticket``'s
+    columns, and its parameters."""
+    visible, params = visibility_sql(viewer)
+    found = [visible]
     if wanted.status == OPEN:
-        query = query.filter(status__in=list(OPEN_STATUSES))
+        found.append(OPEN_SQL)
     elif wanted.status:
         try:
-            query = query.filter(status=Status(wanted.status))
+            params["status"] = Status(wanted.status).value
         except ValueError:
             raise InvalidInput(f"unknown status {wanted.status!r}") from None
+        found.append("status = :status")
     if wanted.building_id is not None:
-        query = query.filter(building_id=wanted.building_id)
+        found.append("building_id = :building")
+        params["building"] = wanted.building_id
     if wanted.category:
-        query = query.filter(category__code=wanted.category)
+        found.append("category_id = (SELECT id FROM category WHERE code = :category)")
+        params["category"] = wanted.category
     if wanted.unassigned:
-        query = query.filter(assignee_id=None)
+        found.append("assignee_id IS NULL")
     elif wanted.assignee_id is not None:
-        query = query.filter(assignee_id=wanted.assignee_id)
+        found.append("assignee_id = :assignee")
+        params["assignee"] = wanted.assignee_id
     if wanted.overdue:
-        query = query.filter(overdue_filter(now))
+        found.append(OVERDUE_SQL)
     if wanted.due_within_hours is not None:
-        query = query.filter(due_soon_filter(now, wanted.due_within_hours))
+        found.append(f"{OPEN_SQL} AND {DUE_SOON_SQL}")
+        params["soon"] = now + timedelta(hours=wanted.due_within_hours)
+    if wanted.overdue or wanted.due_within_hours is not None:
+        params["now"] = now
     if wanted.attention:
-        query = query.filter(attention_filter())
+        found.append(f"{OPEN_SQL} AND needs_attention <> ''")
     if wanted.created_from is not None:
-        query = query.filter(created_at__gte=wanted.created_from)
+        found.append("created_at >= :created_from")
+        params["created_from"] = wanted.created_from
     if wanted.created_to is not None:
-        query = query.filter(created_at__lt=wanted.created_to)
+        found.append("created_at < :created_to")
+        params["created_to"] = wanted.created_to
     if wanted.channel is not None:
-        query = query.filter(channel=wanted.channel)
+        found.append("channel = :channel")
+        params["channel"] = wanted.channel.value
     if wanted.unverified:
-        query = query.filter(verified=False)
-    text = wanted.text.strip()
-    if text:
-        query = query.filter(id__in=await tickets_mentioning(text, COUNT_CAP + 1))
-    return query
+        found.append("NOT verified")
+    if wanted.text.strip():
+        search, words = mentioning_sql(wanted.text, COUNT_CAP + 1, dialect)
+        found.append(f"id IN ({search})")
+        params |= words
+    return " AND ".join(f"({c})" for c in found), params
+
+
+_PAGE = """
+WITH side AS (
+  SELECT (SELECT COUNT(*) FROM (SELECT id FROM ticket WHERE {where} LIMIT :count_cap) AS capped)
+           AS journal_count,
+         (SELECT id FROM ticket WHERE {visible} ORDER BY created_at DESC, id DESC LIMIT 1)
+           AS journal_newest
+), page AS (
+  SELECT id, title, status, channel, verified, needs_attention, created_at,
+         building_id, unit_id, category_id, assignee_id
+  FROM ticket WHERE {where}{after} ORDER BY created_at DESC, id DESC LIMIT :size
+)
+SELECT side.journal_count, side.journal_newest,
+       t.id, t.title, t.status, t.channel, t.verified, t.needs_attention, t.created_at,
+       b.name AS building_name, b.timezone AS building_timezone, u.number AS unit_number,
+       c.code AS category_code, c.names AS category_names, a.name AS assignee_name
+FROM side
+LEFT JOIN page t ON 1 = 1
+LEFT JOIN building b ON b.id = t.building_id
+LEFT JOIN unit u ON u.id = t.unit_id
+LEFT JOIN category c ON c.id = t.category_id
+LEFT JOIN person a ON a.id = t.assignee_id
+"""
+"""A page of the journal, the filter's count (capped) and the newest ticket the viewer may
+see, in one statement: one round trip a page. The page's rows come after the counts in one
+row each (one row with no ticket when the page is empty)."""
+_AFTER = " AND (created_at < :after_at OR (created_at = :after_at AND id < :after_id))"
+_NEWEST = "SELECT id FROM ticket WHERE {visible} ORDER BY created_at DESC, id DESC LIMIT 1"
+
+
+def page_sql(
+    viewer: Person,
+    wanted: JournalFilter,
+    now: datetime,
+    dialect: str,
+    after: str | None = None,
+    size: int = PAGE_SIZE,
+) -> tuple[str, list[Any]]:
+    """The statement reading a journal page (:data:`_PAGE`) and its arguments."""
+    where, params = _conditions(viewer, wanted, now, dialect)
+    if after:
+        params["after_at"], params["after_id"] = _parse_cursor(after)
+    sql = _PAGE.format(
+        where=where, visible=visibility_sql(viewer)[0], after=_AFTER if after else ""
+    )
+    return bind(sql, params | {"count_cap": COUNT_CAP + 1, "size": size + 1}, dialect)
 
 
 async def journal_page(
@@ -188,44 +253,29 @@ async def journal_page(
     size: int = PAGE_SIZE,
 ) -> JournalPage:
     """The page of ``viewer``'s journal after the cursor ``after`` (None: the newest)."""
-    query = await matching(viewer, wanted, now)
-    found = await _capped_count(query)
-    page = query
-    if after:
-        at, ident = _parse_cursor(after)
-        page = page.filter(Q(created_at__lt=at) | Q(created_at=at, id__lt=ident))
-    found_rows = await page.order_by("-created_at", "-id").limit(size + 1).values(*ROW_FIELDS)
-    more = len(found_rows) > size
-    rows = [_row(values) for values in found_rows[:size]]
+    conn = connections.get("default")
+    sql, params = page_sql(viewer, wanted, now, conn.capabilities.dialect, after, size)
+    found = await conn.execute_query_dict(sql, params)
+    rows = sorted(
+        (_row(values) for values in found if values["id"] is not None),
+        key=lambda row: (row.created_at, row.id),
+        reverse=True,
+    )
+    more = len(rows) > size
+    rows = rows[:size]
+    counted = int(found[0]["journal_count"])
     return JournalPage(
         tickets=rows,
-        count=min(found, COUNT_CAP),
-        capped=found > COUNT_CAP,
+        count=min(counted, COUNT_CAP),
+        capped=counted > COUNT_CAP,
         after=cursor_of(rows[-1]) if more else None,
+        newest=int(found[0]["journal_newest"] or 0),
     )
-
-
-async def _capped_count(query: QuerySet[Ticket]) -> int:
-    """How many tickets ``query`` selects, counting no further than ``COUNT_CAP + 1``: the
-    database counts the first rows of the filter (fetching 10,001 ids through the ORM
-    cost more than the rest of the page)."""
-    capped = query.limit(COUNT_CAP + 1).values_list("id", flat=True)
-    capped._choose_db_if_not_chosen()
-    capped._make_query()  # tortoise builds the statement here; there is no public hook
-    sql, params = capped.query.get_parameterized_sql()
-    _, rows = await connections.get("default").execute_query(
-        f"SELECT COUNT(*) AS n FROM ({sql}) AS capped", params
-    )
-    return int(rows[0]["n"])
 
 
 async def newest_ticket(viewer: Person) -> int:
     """The id of the newest ticket ``viewer`` may see (0: none), so a journal can ask
     cheaply whether a new ticket arrived."""
-    newest = (
-        await Ticket.filter(await visibility(viewer))
-        .order_by("-created_at", "-id")
-        .first()
-        .values_list("id", flat=True)
-    )
-    return newest if isinstance(newest, int) else 0
+    visible, params = visibility_sql(viewer)
+    rows = await fetch(_NEWEST.format(visible=visible), **params)
+    return int(rows[0]["id"]) if rows else 0

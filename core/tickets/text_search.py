@@ -4,10 +4,6 @@ shorter than three characters has no trigram and is looked for row by row."""
 
 from __future__ import annotations
 
-from tortoise import connections
-
-from core.storage.rawsql import fetch
-
 MIN_INDEXED = 3
 _SQLITE = (
     "SELECT rowid AS id FROM ticket_text WHERE ticket_text MATCH :text"
@@ -28,16 +24,10 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-async def tickets_mentioning(text: str, cap: int) -> list[int]:
+def mentioning_sql(text: str, cap: int, dialect: str) -> tuple[str, dict[str, object]]:
     """The ids of the newest ``cap`` tickets whose title or description contains ``text``
-    (any case), newest first."""
+    (any case), as a query on ``dialect`` to use as a subquery, and its parameters."""
     text = text.strip()
-    dialect = connections.get("default").capabilities.dialect
     if dialect == "sqlite" and len(text) >= MIN_INDEXED:
-        phrase = '"' + text.replace('"', '""') + '"'
-        rows = await fetch(_SQLITE, text=phrase, cap=cap)
-    elif dialect == "sqlite":
-        rows = await fetch(_SQLITE_SHORT, like=_like(text), cap=cap)
-    else:
-        rows = await fetch(_POSTGRES, like=_like(text), cap=cap)
-    return [int(row["id"]) for row in rows]
+        return _SQLITE, {"text": '"' + text.replace('"', '""') + '"', "cap": cap}
+    return (_SQLITE_SHORT if dialect == "sqlite" else _POSTGRES), {"like": _like(text), "cap": cap}

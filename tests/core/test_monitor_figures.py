@@ -4,9 +4,10 @@ select exactly the tickets behind each of them."""
 from __future__ import annotations
 
 from core.reports.figures import Reports
-from core.reports.open_now import attention_filter, due_soon_filter, overdue_filter
-from core.storage.models import Building, Person, Ticket
+from core.storage.models import Building, Person, Role, Ticket
+from core.tickets.journal import JournalFilter, journal_page
 from housedesk.bootstrap import App
+from tests.core import factories
 from tests.core.test_ops_reports import _seed
 
 # open now (25 Nov 09:00): #3 ELM Olga (overdue), #4 ELM unassigned (response overdue, due
@@ -57,9 +58,22 @@ async def test_the_journal_filters_select_the_tickets_counted(app: App) -> None:
     await Ticket.filter(title="Ticket of 24 Nov 09:00").update(needs_attention="unknown flat")
     now = app.clock.now()
     figures = (await Reports(app.clock).monitor(due_within=49))["now"]
-    assert await Ticket.filter(overdue_filter(now)).count() == figures["overdue"]
-    assert await Ticket.filter(due_soon_filter(now, 49)).count() == figures["due_soon"]
-    assert await Ticket.filter(attention_filter()).count() == figures["attention"]
+    dana = await factories.person("Dana", Role.DISPATCHER)
+    journal = {
+        "overdue": JournalFilter(overdue=True),
+        "due_soon": JournalFilter(due_within_hours=49),
+        "attention": JournalFilter(attention=True),
+    }
+    counted = {k: (await journal_page(dana, f, now)).count for k, f in journal.items()}
+    assert (
+        counted
+        == {k: figures[k] for k in journal}
+        == {
+            "overdue": 2,
+            "due_soon": 2,
+            "attention": 1,
+        }
+    )
 
 
 async def test_one_buildings_monitor_and_load(app: App) -> None:

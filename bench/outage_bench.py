@@ -235,6 +235,9 @@ class Outcome:
     doubled: int
     refused: int
     warnings: int
+    menus: list[float] = field(default_factory=list)
+    """Seconds from each resident's message to the topic menu (part of the acknowledgement's
+    time: the resident presses a topic before the report is filed)."""
 
     @property
     def every_ack(self) -> list[float]:
@@ -245,6 +248,7 @@ class Outcome:
         """The run's figures as one line."""
         return (
             f"acknowledgement {_spread(self.acks)} (Telegram), {_spread(self.mail_acks)} (mail); "
+            f"of which the topic menu {_spread(self.menus)}; "
             f"assignment card {_spread(self.cards)}; worst loop lag {self.lag_s * 1000:.0f} ms "
             f"(at {self.lag_at_s:.0f} s); "
             f"{self.lost} lost, {self.doubled} sent twice, {self.refused} 429s, "
@@ -409,12 +413,14 @@ class Tally:
     mail_acks: dict[str, float]
     announced_to: int
     doubled: int
+    menus: dict[int, float] = field(default_factory=dict)
 
     @classmethod
     def read(cls, world: World) -> Tally:
         """Scan every accepted message once."""
         acks: dict[int, list[tuple[float, str]]] = {}
         cards: dict[int, float] = {}
+        menus: dict[int, float] = {}
         seen: Counter[tuple[str, int, str]] = Counter()
         announced_to = 0
         for token in (RESIDENT_TOKEN, STAFF_TOKEN):
@@ -430,6 +436,8 @@ class Tally:
                     acks.setdefault(chat, []).append((call.at, text))
                 elif token == RESIDENT_TOKEN and ANNOUNCEMENT in text:
                     announced_to += 1
+                elif token == RESIDENT_TOKEN and MENU_TEXT in text:
+                    menus.setdefault(chat, call.at)
                 elif token == STAFF_TOKEN and (card := re.match(r"#(\d+) · ", text)):
                     cards.setdefault(int(card[1]), call.at)
         mail_acks: dict[str, float] = {}
@@ -440,7 +448,7 @@ class Tally:
                 mail_acks.setdefault(rcpt.lower(), message.at)
         doubled = sum(n - 1 for n in seen.values() if n > 1)
         doubled += sum(n - 1 for n in ids.values() if n > 1)
-        return cls(acks, cards, mail_acks, announced_to, doubled)
+        return cls(acks, cards, mail_acks, announced_to, doubled, menus)
 
     def complete(self, world: World) -> bool:
         """Every report acknowledged and carded, every mail answered, the announcement out."""
@@ -477,6 +485,7 @@ class Tally:
             self.doubled,
             refused,
             warnings,
+            sorted(self.menus[c] - at for c, at in world.reported.items() if c in self.menus),
         )
 
 

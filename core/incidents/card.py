@@ -71,6 +71,9 @@ async def refresh_card(incident: Incident, now: datetime, max_attempts: int = 8)
     if card is None or card.status == OutboxStatus.FAILED or ticket.assignee is None:
         return
     language = ticket.assignee.language
+    # One change at a time per card (PostgreSQL): counted after the one before committed,
+    # so the last edit has the last count.
+    await OutboxMessage.filter(id=card.id).select_for_update().first()
     count = await IncidentLink.filter(incident_id=incident.id, status=LinkStatus.LINKED).count()
     shown = OutgoingMessage.from_payload(card.payload)
     text = with_count(shown.text, count, language)

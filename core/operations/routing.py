@@ -7,23 +7,23 @@ itself (category, deadlines, assignee), which the ticket service applies on the 
 holds. A mail or voicemail arrives classified by its channel (``NewTicket.classification``):
 routing records that outcome instead of classifying the text again. In business hours the
 ticket goes to the member of staff who serves its building (or the building's zone), has
-the category's trade, is on shift and not away, and has the fewest open tickets; with
-nobody like that it stays in the dispatchers' queue. Out of hours an emergency walks the
-duty roster (then the managers), one person every ``escalate_after_minutes`` until
-someone accepts; anything else waits for the opening, and the requester is told so.
+the category's trade, is on shift and not away, and has the fewest open tickets
+(:mod:`core.operations.assignment_rules`); with nobody like that it stays in the
+dispatchers' queue. Out of hours an emergency walks the duty roster (then the managers),
+one person every ``escalate_after_minutes`` until someone accepts; anything else waits for
+the opening, and the requester is told so.
 Every decision is a ``routing`` timeline event with its reason and data.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
-from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from core.actors import Actor
@@ -33,6 +33,7 @@ from core.i18n import N_, gettext, normalize_language
 from core.messaging.notifications import work_chat_of
 from core.messaging.routes import Priority
 from core.messaging.staff_messages import managers_of, message_staff
+from core.operations.assignment_rules import choose
 from core.operations.calendar import BusinessCalendar, absences_around, unavailable_reason
 from core.operations.classify import KeywordClassifier
 from core.operations.deadlines import due_times
@@ -45,34 +46,21 @@ from core.storage.models import (
     EventType,
     Person,
     PlanKind,
-    Role,
     RoutingPlan,
     Status,
     Ticket,
     TicketEvent,
 )
-from core.storage.rawsql import fetch
-from core.storage.rows import from_row, insert
+from core.storage.rows import insert
 from core.tickets.cards import assignment_actions
 from core.tickets.commands import NewTicket
 from core.tickets.creation import Routed
 from core.tickets.service import TicketService
 from core.tickets.timeline import Saying
-from core.tickets.workflow import OPEN_STATUSES
 
 ROUTING = Actor.system("routing")
 DEFAULT_ESCALATE_MINUTES = 15
 CLASSIFIED_CHANNELS = frozenset({Channel.EMAIL, Channel.VOICEMAIL})
-_STAFF_OF_BUILDING = (
-    'SELECT * FROM "person" WHERE "role" <> :resident AND "id" IN'
-    ' (SELECT "person_id" FROM "staff_building" WHERE "building_id" = :scope) ORDER BY "id"'
-)
-_STAFF_OF_ZONE = (
-    'SELECT * FROM "person" WHERE "role" <> :resident AND "id" IN'
-    ' (SELECT "staff_building"."person_id" FROM "staff_building"'
-    ' JOIN "building" ON "building"."id" = "staff_building"."building_id"'
-    ' WHERE "building"."zone" = :scope) ORDER BY "id"'
-)
 
 
 @dataclass(frozen=True)
@@ -85,35 +73,6 @@ class Pick:
     page_step: int | None = None
     waited: int | None = None
     """An escalation: the minutes the previous person on the duty list had to accept."""
-
-
-@dataclass(frozen=True)
-class Choice:
-    """The outcome of the assignment rules: who (or nobody), where from, and who was passed over."""
-
-    person: Person | None
-    scope: Saying
-    load: dict[str, int] = field(default_factory=dict)
-    skipped: list[dict[str, str]] = field(default_factory=list)
-
-
-async def open_loads(person_ids: Sequence[int]) -> dict[int, int]:
-    """Open tickets assigned to each of these people."""
-    if not person_ids:
-        return {}
-    rows = (
-        await Ticket.filter(assignee_id__in=list(person_ids), status__in=list(OPEN_STATUSES))
-        .group_by("assignee_id")
-        .annotate(n=Count("id"))
-        .values("assignee_id", "n")
-    )
-    return {int(r["assignee_id"]): int(r["n"]) for r in rows}
-
-
-def _handles(person: Person, trade: str | None) -> bool:
-    if trade:
-        return trade in (person.trades or [])
-    return person.role == Role.TECHNICIAN
 
 
 class Router:
@@ -190,7 +149,7 @@ class Router:
 
     async def _by_rules(self, ticket: Ticket, now: datetime) -> Pick | None:
         """Pick by building or zone, trade, shift and load; else leave it in the queue."""
-        choice = await self.choose(ticket, now)
+        choice = await choose(ticket, now)
         trade = ticket.category.trade or "technician"
         if choice.person is None:
             why = (
@@ -233,45 +192,6 @@ class Router:
             },
         )
         return Pick(person, reason)
-
-    async def choose(self, ticket: Ticket, now: datetime) -> Choice:
-        """Apply the assignment rules to ``ticket`` at ``now`` without changing anything."""
-        building = ticket.building
-        if building is None:
-            return Choice(None, Saying("building_unknown"))
-        tz = ZoneInfo(building.timezone or "UTC")
-        scopes: list[tuple[Saying, str, int | str]] = [
-            (Saying("building_scope", {"code": building.code}), _STAFF_OF_BUILDING, building.id)
-        ]
-        if building.zone:
-            zone = Saying("zone_scope", {"zone": building.zone})
-            scopes.append((zone, _STAFF_OF_ZONE, building.zone))
-        seen: set[int] = set()
-        skipped: list[dict[str, str]] = []
-        for scope, query, value in scopes:
-            staff = [
-                p
-                for p in (
-                    from_row(Person, row)
-                    for row in await fetch(query, resident=Role.RESIDENT.value, scope=value)
-                )
-                if p.id not in seen and _handles(p, ticket.category.trade)
-            ]
-            seen.update(p.id for p in staff)
-            absences = await absences_around([p.id for p in staff], now)
-            available = []
-            for person in sorted(staff, key=lambda p: p.id):
-                reason = unavailable_reason(person, absences, now, tz)
-                if reason is None:
-                    available.append(person)
-                else:
-                    skipped.append({"name": person.name, "reason": reason})
-            if available:
-                loads = await open_loads([p.id for p in available])
-                chosen = min(available, key=lambda p: (loads.get(p.id, 0), p.id))
-                load = {p.name: loads.get(p.id, 0) for p in available}
-                return Choice(chosen, scope, load, skipped)
-        return Choice(None, scopes[-1][0], {}, skipped)
 
     # -- out of hours ------------------------------------------------------------------
 

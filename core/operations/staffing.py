@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from core.operations.assignment_rules import open_loads
 from core.operations.calendar import BusinessCalendar, absences_around, parse_week
-from core.operations.routing import open_loads
 from core.storage.models import Person, Role, Ticket
 
 ASSIGNABLE = (Role.TECHNICIAN, Role.DISPATCHER, Role.MANAGER)

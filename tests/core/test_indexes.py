@@ -16,7 +16,7 @@ from tortoise import connections
 from tortoise.expressions import Q
 
 from core.directory import lookup as directory
-from core.operations import routing
+from core.operations import assignment_rules
 from core.storage.models import Attachment, MessageRef, Ticket, TicketEvent
 from core.storage.rawsql import bind
 from core.tickets import lookups, queries
@@ -51,7 +51,10 @@ PLAIN: dict[str, tuple[str, dict[str, object]]] = {
     "a delivery seen before": (queries._TICKET_OF_MESSAGE, {"channel": "email", "id": "<a@b>"}),
     "a resident's only building": (lookups._BUILDINGS_OF_RESIDENT, {"person": 1}),
     "a requester and their contacts": (directory._PERSON_AND_CONTACTS, {"person": 1}),
-    "the staff of a building": (routing._STAFF_OF_BUILDING, {"resident": "resident", "scope": 1}),
+    "the staff of a building": (
+        assignment_rules._STAFF_OF_BUILDING,
+        {"resident": "resident", "scope": 1},
+    ),
 }
 
 

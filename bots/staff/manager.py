@@ -14,6 +14,7 @@ from core.i18n import N_, gettext, ngettext
 from core.reports.figures import Reports
 from core.storage.models import Person
 from core.tickets.access import SEES_ALL, require_role
+from core.tickets.cards import local_time
 from presentation.reports.text import report_text
 
 PERIODS = ("today", "week", "month")
@@ -49,7 +50,7 @@ async def overdue(
     late = await reports.overdue((command.args or "").strip() or None)
     lines = [
         f"{t.ref} · {t.title} · {t.assignee.name if t.assignee else '—'} · "
-        f"{t.due_at:%Y-%m-%d %H:%M} UTC"
+        f"{local_time(t.due_at, t.building, lang)}"
         for t in late
         if t.due_at
     ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from babel.core import UnknownLocaleError
+from babel.dates import format_date
 from tortoise.expressions import Q
 
 from core.i18n import N_, format_duration, gettext, ngettext
@@ -49,7 +51,7 @@ async def digest_text(manager: Person, day: date, tz: ZoneInfo, now: datetime) -
     late_query = Ticket.filter(scope & overdue_filter(now))
     late_count = await late_query.count()
     lines = [
-        gettext(language, N_("Daily digest for {date}"), date=day.isoformat()),
+        gettext(language, N_("Daily digest for {date}"), date=_long_date(day, language)),
         ngettext(
             language,
             "Yesterday: {n} new request, {resolved} resolved.",
@@ -81,3 +83,11 @@ async def digest_text(manager: Person, day: date, tz: ZoneInfo, now: datetime) -
             )
         )
     return "\n".join(lines)
+
+
+def _long_date(day: date, language: str | None) -> str:
+    """``25 ноября 2026 г.``: a day as the reader writes it (English for an unknown language)."""
+    try:
+        return format_date(day, "long", locale=language or "en")
+    except (ValueError, UnknownLocaleError):
+        return format_date(day, "long", locale="en")

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from core.actors import Actor
 from core.operations.jobs import DigestPolicy, Operations
-from core.storage.models import OutboxMessage, Status
+from core.storage.models import OutboxMessage, Person, Status
 from housedesk.bootstrap import App
 from tests.core.ops_world import build_world, new_ticket, routed
 
@@ -33,12 +33,15 @@ async def test_digest_once_a_day_after_eight_local_time(app: App) -> None:
     )
     assert digest.payload["text"] == "\n".join(
         [
-            "Daily digest for 2026-11-25",
+            "Daily digest for November 25, 2026",
             "Yesterday: 2 new requests, 1 resolved.",
             "Now: 1 open request, 1 of them overdue.",
             "#2 Door handle loose: Bob Plumber, 15 h 0 min late",
         ]
     )
 
+    await Person.filter(id=world.alice.id).update(language="ru")
     app.clock.set(datetime(2026, 11, 26, 5, 0, tzinfo=UTC))
     assert (await operations.tick(app.clock.now()))["digest"] == 1
+    russian = await OutboxMessage.get(idempotency_key=f"digest:2026-11-26:{world.alice.id}")
+    assert str(russian.payload["text"]).startswith("Ежедневная сводка за 26 ноября 2026\u202fг.\n")

@@ -7,14 +7,19 @@ loop goes on serving updates and sends."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib
 import sys
 from types import ModuleType
 
 
 async def imported(name: str) -> ModuleType:
-    """The module ``name``, imported on a worker thread the first time."""
+    """The module ``name``, imported on a worker thread the first time; what the import
+    made is then put out of the garbage collector's reach (``gc.freeze``), as start-up's
+    is, so no full collection walks it on the loop."""
     module = sys.modules.get(name)
     if module is not None:
         return module
-    return await asyncio.to_thread(importlib.import_module, name)
+    module = await asyncio.to_thread(importlib.import_module, name)
+    gc.freeze()
+    return module

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -47,6 +48,14 @@ def housedesk(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[
     )
 
 
+@pytest.fixture
+def initialised(tmp_path: Path, db_template: str) -> None:
+    """The database ``housedesk init`` makes, in ``tmp_path``: a copy of the session's migrated
+    template (a migration less per test; the test just below runs ``init`` itself)."""
+    (tmp_path / "data").mkdir()
+    shutil.copy(db_template, tmp_path / "data" / "housedesk.sqlite3")
+
+
 def test_fresh_database_lists_no_tickets(tmp_path: Path) -> None:
     assert housedesk(tmp_path, "init").returncode == 0
     result = housedesk(tmp_path, "tickets", "list", "--json")
@@ -54,8 +63,8 @@ def test_fresh_database_lists_no_tickets(tmp_path: Path) -> None:
     assert json.loads(result.stdout) == []
 
 
+@pytest.mark.usefixtures("initialised")
 def test_dispatcher_story_through_the_cli(tmp_path: Path) -> None:
-    assert housedesk(tmp_path, "init").returncode == 0
     assert housedesk(tmp_path, "import", str(EXAMPLE_DIRECTORY)).returncode == 0
     again = housedesk(tmp_path, "import", str(EXAMPLE_DIRECTORY))
     assert "0 created, 0 updated" in again.stdout
@@ -135,10 +144,10 @@ def test_unknown_config_key_exits_2_naming_it(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.usefixtures("initialised")
 def test_bad_env_value_exits_2_and_unknown_env_is_warned(tmp_path: Path) -> None:
     bad = housedesk(tmp_path, "tickets", "list", HOUSEDESK_OUTBOX__MAX_ATTEMPTS="many")
     assert bad.returncode == 2 and "outbox.max_attempts" in bad.stderr
-    housedesk(tmp_path, "init")
     warned = housedesk(tmp_path, "tickets", "list", HOUSEDESK_DATABSE__URL="sqlite://typo.db")
     assert warned.returncode == 0
     assert "environment variable HOUSEDESK_DATABSE__URL names no config key" in warned.stderr
@@ -168,8 +177,8 @@ def _get(url: str) -> dict[str, object]:
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("initialised")
 def test_run_serves_healthz_and_stops_on_sigint(tmp_path: Path) -> None:
-    assert housedesk(tmp_path, "init").returncode == 0
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "housedesk.cli", "--config", str(EXAMPLE_CONFIG), "run"],

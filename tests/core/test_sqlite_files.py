@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -43,10 +44,12 @@ async def test_a_new_database_and_its_side_files_are_readable_by_the_owner_only(
     assert _mode(path.parent) == 0o700
 
 
-async def test_an_existing_database_keeps_the_mode_its_operator_gave_it(tmp_path: Path) -> None:
+async def test_an_existing_database_keeps_the_mode_its_operator_gave_it(
+    tmp_path: Path, db_template: str
+) -> None:
     path = tmp_path / "housedesk.sqlite3"
     url = sqlite_url(f"sqlite://{path}")
-    await migrate_db(url)
+    shutil.copy(db_template, path)  # a migrated database
     path.chmod(0o640)
     await open_db(url)
     try:

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_cli import EXAMPLE_CONFIG, _env, _free_port, housedesk
+from tests.cli.test_cli import EXAMPLE_CONFIG, _env, _free_port, housedesk, initialised
+
+__all__ = ["initialised"]
 
 
 def _start(tmp_path: Path, env: dict[str, str]) -> subprocess.Popen[str]:
@@ -44,8 +46,8 @@ def _send(port: int, raw: bytes) -> tuple[int, bytes]:
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("initialised")
 def test_kill_after_250_and_restart_yields_the_ticket_once(tmp_path: Path) -> None:
-    assert housedesk(tmp_path, "init").returncode == 0
     assert (
         housedesk(
             tmp_path, "import", str(EXAMPLE_CONFIG.parent / "examples" / "directory.toml")

@@ -6,8 +6,12 @@ import json
 import re
 from pathlib import Path
 
-from tests.cli.test_cli import housedesk
+import pytest
+
+from tests.cli.test_cli import housedesk, initialised
 from tests.speech.audio import DATA_DIR
+
+__all__ = ["initialised"]
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
@@ -36,8 +40,8 @@ def test_speech_list_shows_the_packaged_model(tmp_path: Path) -> None:
     assert re.search(r"^ru\s+vosk-model-small-ru-\S+\s+not installed", result.stdout, re.M)
 
 
+@pytest.mark.usefixtures("initialised")
 def test_ingest_voicemail_files_a_ticket(tmp_path: Path) -> None:
-    assert housedesk(tmp_path, "init").returncode == 0
     config = tmp_path / "ko.toml"
     config.write_text(
         '[[categories]]\ncode = "technical"\n\n'

@@ -84,6 +84,13 @@ async def _until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
         await asyncio.sleep(0.005)
 
 
+async def _until_sent(count: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while await OutboxMessage.filter(status=OutboxStatus.SENT).count() < count:
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
 async def test_a_black_holed_mail_lane_does_not_delay_a_chat_reply(
     clock: FrozenClock, running: Callable[[OutboxWorker], None]
 ) -> None:
@@ -165,7 +172,8 @@ async def test_a_send_slower_than_the_lease_is_not_sent_twice_by_a_second_worker
         worker.register(Route.EMAIL, slow)
         running(worker)
     await _until(lambda: len(sent) == 3, timeout=10)
-    await asyncio.sleep(1.5)  # time for a wrong second claim to show
+    await _until_sent(3)  # each send outlived three leases: any wrong second claim is made
+    await asyncio.sleep(0.2)  # and has reached the sender
     assert set(sent.values()) == {1}
     assert await OutboxMessage.filter(status=OutboxStatus.SENT).count() == 3
 

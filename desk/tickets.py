@@ -16,6 +16,7 @@ from core.incidents.queries import active_incidents
 from core.operations.staffing import candidates
 from core.storage.models import Attachment, Building, EventType, Person, Status, Ticket
 from core.tickets.access import SEES_ALL
+from core.tickets.cards import attention_text
 from core.tickets.guards import FINISHED
 from core.tickets.workflow import TRANSITIONS
 from desk.context import BASE, desk_of, viewer_of
@@ -71,6 +72,7 @@ async def ticket_page(request: web.Request) -> web.Response:
         request,
         "ticket.html",
         t=ticket,
+        attention=attention_text(ticket.needs_attention, lang),
         events=events,
         files=detail.attachments,
         shown_inline=SHOWN_INLINE,

@@ -72,6 +72,10 @@ from core.tickets.service import TicketService
 from core.tickets.timeline import Saying
 from core.tickets.versioned import save_changes
 
+STILL_NOT_WORKING = N_("Still not working after the outage was over:")
+"""What a request made from a report on a resolved incident tells staff (its reference follows,
+on a line of its own)."""
+
 
 class IncidentEventType(StrEnum):
     """Kinds of incident timeline rows."""
@@ -596,9 +600,7 @@ class IncidentService:
                     building=building.code if building else None,
                     requester_id=link.person.id,
                     needs_attention=(
-                        f"still not working after incident {texts.incident_ref(incident)}"
-                        if resolved
-                        else ""
+                        f"{STILL_NOT_WORKING}\n{texts.incident_ref(incident)}" if resolved else ""
                     ),
                 )
             )

@@ -37,7 +37,7 @@ def assignment_card(ticket: Ticket, language: str | None, contacts: Sequence[Con
     if not ticket.verified:
         lines.append(gettext(language, N_("⚠️ Not verified: the resident's flat is not confirmed.")))
     if ticket.needs_attention:
-        lines.append(f"⚠️ {gettext(language, ticket.needs_attention)}")
+        lines.append(f"⚠️ {attention_text(ticket.needs_attention, language)}")
     reachable = [c.value for c in contacts if c.kind in (ContactKind.PHONE, ContactKind.EMAIL)]
     if reachable:
         lines.append(gettext(language, N_("Contact: {contacts}"), contacts=", ".join(reachable)))
@@ -95,6 +95,13 @@ def rating_actions(ticket_id: int, language: str | None) -> tuple[tuple[Action, 
         tuple(Action("★" * n, Verb.RATE, ticket_id, n) for n in range(1, 6)),
         (Action(gettext(language, N_("Not fixed")), Verb.REOPEN, ticket_id),),
     )
+
+
+def attention_text(attention: str, language: str | None) -> str:
+    """What needs attention, in the reader's language: each line that is a message (a voice
+    note not transcribed, the line above an incident's reference) translated, the rest (a
+    text already in its writer's language, an error's details) as it was stored."""
+    return "\n".join(gettext(language, line) if line else line for line in attention.split("\n"))
 
 
 def local_time(moment: datetime, building: Building | None, language: str | None) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from core.actors import Actor
 from core.directory.lookup import building_by_phone, person_by_contact
+from core.i18n import N_, gettext
 from core.incidents.commands import IncidentReport
 from core.incidents.service import IncidentService
 from core.incidents.texts import incident_ref
@@ -35,6 +36,11 @@ Categorize = Callable[[str], Awaitable[Classification]]
 """Classifies a transcript into a category (none found: the default category)."""
 LOW_CONFIDENCE = 0.5
 TITLE_WORDS = 8
+UNSURE = N_("The transcript may be wrong: please listen to the recording.")
+UNDECODABLE = N_("The recording could not be decoded: please listen to it.")
+UNTRANSCRIBED = N_("No transcript: please listen to the recording.")
+"""What a voicemail's request tells staff (read in their language; the error's own words
+follow on a line of their own)."""
 
 
 @dataclass(frozen=True)
@@ -88,10 +94,7 @@ class VoicemailFiler:
         transcript, problem = await self._transcribe(item, language)
         text = transcript.text if transcript else ""
         if transcript and text and transcript.confidence < LOW_CONFIDENCE:
-            problem = (
-                f"low-confidence transcript ({transcript.confidence:.2f}): "
-                "please listen to the recording"
-            )
+            problem = UNSURE
         blob = await self.blobs.put(item.audio)
         found = await self.categorize(text) if (self.categorize and text) else None
         if caller is not None and self.incidents is not None:
@@ -108,7 +111,7 @@ class VoicemailFiler:
         result = await self.tickets.create(
             NewTicket(
                 category=(found and found.category) or self.settings.default_category,
-                title=_title(item.caller, text),
+                title=_title(item.caller, text, language),
                 description=text,
                 channel=Channel.VOICEMAIL,
                 actor=Actor.system(f"voicemail:{item.source}"),
@@ -136,16 +139,19 @@ class VoicemailFiler:
         try:
             return await self.transcriber.transcribe(item.audio, language, item.filename), ""
         except AudioDecodeError as exc:
-            return None, f"the recording could not be decoded ({exc}): please listen to it"
+            return None, f"{UNDECODABLE}\n{exc}"
         except NoModelForLanguage as exc:
-            return None, f"no transcript: {exc}"
+            return None, f"{UNTRANSCRIBED}\n{exc}"
 
 
-def _title(caller: str | None, text: str) -> str:
+def _title(caller: str | None, text: str, language: str) -> str:
+    """``Voicemail from +44 7700 900123: the first words…`` in the building's language."""
     words = text.split()
     gist = " ".join(words[:TITLE_WORDS]) + ("…" if len(words) > TITLE_WORDS else "")
-    who = caller or "unknown number"
-    return f"Voicemail from {who}: {gist}" if gist else f"Voicemail from {who}"
+    who = caller or gettext(language, N_("an unknown number"))
+    if gist:
+        return gettext(language, N_("Voicemail from {who}: {gist}"), who=who, gist=gist)
+    return gettext(language, N_("Voicemail from {who}"), who=who)
 
 
 def from_email(filer: VoicemailFiler) -> Callable[[VoicemailParts, ParsedMail], Awaitable[Outcome]]:

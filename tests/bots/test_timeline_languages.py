@@ -18,11 +18,13 @@ from core.storage.models import (
     OutboxMessage,
     OutboxStatus,
     Person,
+    Ticket,
     TicketEvent,
 )
 from core.tickets.commands import NewTicket, RequesterHint
 from housedesk.bootstrap import App
 from housedesk.channels.http import build_http_app
+from intake.voicemail.filing import UNTRANSCRIBED
 from tests.bots.support import (
     STAFF,
     TelegramUser,
@@ -118,6 +120,7 @@ async def test_staff_read_the_timeline_in_their_language(app: App, botapi: BotAp
     ):
         assert words in written, (words, written)
 
+    await Ticket.filter(id=ref).update(needs_attention=f"{UNTRANSCRIBED}\nno model")  # as voicemail
     signed = await open_session(await Person.get(name="Dmitri Dispatcher"), "link", START)
     async with TestClient(TestServer(build_http_app(app))) as client:
         client.session.cookie_jar.update_cookies({"housedesk_desk": signed.token})
@@ -126,6 +129,7 @@ async def test_staff_read_the_timeline_in_their_language(app: App, botapi: BotAp
         "Оставлена в очереди диспетчеров: дом неизвестен",
         "Исправлено: дом: OAK, квартира: 12",
         "Категория emergency по ключевым словам: flood, burst pipe",
+        "Расшифровки нет: прослушайте запись.\nno model",
     ):
         assert words in page, words
     assert "Left in the dispatchers" not in page and old.text in page

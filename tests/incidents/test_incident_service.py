@@ -29,6 +29,7 @@ from core.storage.models import (
     Ticket,
     Unit,
 )
+from core.tickets.cards import attention_text
 from core.tickets.commands import NewTicket
 from core.tickets.service import TicketService
 from presentation.reports.text import render_report
@@ -124,6 +125,9 @@ async def test_open_join_update_resolve_and_reopen_one_link(db: str, clock: Froz
         await incidents.still_not_working(still.ticket_id, en)
     ticket = await incidents.still_not_working(still.ticket_id, ru)
     assert ticket.requester_id == ru.id and ticket.status == Status.NEW
+    assert attention_text(ticket.needs_attention, "ru") == (
+        f"Всё ещё не работает после устранения аварии:\nI{incident.id}"
+    )
     with pytest.raises(ConflictError):
         await incidents.still_not_working(still.ticket_id, ru)
 

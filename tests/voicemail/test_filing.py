@@ -12,6 +12,7 @@ import pytest
 from aiohttp import web
 
 from core.storage.models import Attachment, Building, Channel, Ticket
+from core.tickets.cards import attention_text
 from housedesk.bootstrap import App
 from intake.outcome import Accepted
 from intake.voicemail.filing import FilingSettings
@@ -153,3 +154,7 @@ async def test_no_model_for_the_language_still_files_the_recording(app: App, web
     ticket, [attachment] = await _only_ticket()
     assert ticket.description == "" and attachment.original_name == "msg0004.wav"
     assert "No speech model is installed for language 'no'" in ticket.needs_attention
+    assert ticket.title == "Talemelding fra +82 10-5550-1234"  # the building's language
+    assert attention_text(ticket.needs_attention, "ru").startswith(
+        "Расшифровки нет: прослушайте запись.\nNo speech model is installed"
+    )

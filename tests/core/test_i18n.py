@@ -99,6 +99,50 @@ def test_catalog_matches_the_code() -> None:
     assert in_code == set(_template()), "run `make i18n` and translate the new messages"
 
 
+MESSAGE_ARGUMENTS = {"N_": (0,), "gettext": (1,), "ngettext": (1, 2)}
+"""Where each translating function takes its message(s)."""
+
+
+def built_messages(source: str) -> list[int]:
+    """Lines where a message is built at run time (an f-string, ``+``, ``%`` or
+    ``.format``) before it is translated: the catalog can never hold it, so it stays English."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+        for index in MESSAGE_ARGUMENTS.get(str(name), ()):
+            argument = node.args[index] if index < len(node.args) else None
+            built = isinstance(argument, ast.JoinedStr | ast.BinOp) or (
+                isinstance(argument, ast.Call) and getattr(argument.func, "attr", None) == "format"
+            )
+            if built:
+                lines.append(node.lineno)
+    return lines
+
+
+def test_no_message_is_built_before_it_is_translated() -> None:
+    found = [
+        f"{path.relative_to(REPO)}:{line}"
+        for package in ("core", "bots", "intake", "housedesk", "presentation", "desk")
+        for path in sorted((REPO / package).rglob("*.py"))
+        for line in built_messages(path.read_text(encoding="utf-8"))
+    ]
+    assert found == [], "translate a fixed message with placeholders instead:\n" + "\n".join(found)
+
+
+def test_built_messages_are_found() -> None:
+    source = (
+        'gettext(lang, f"Hello {name}")\n'
+        'gettext(lang, "Hello {name}", name=name)\n'
+        'ngettext(lang, "{n} day", "{n} days" + "!", n)\n'
+        'N_("Bye %s" % name)\n'
+        'i18n.gettext(lang, "Hi {x}".format(x=1))\n'
+        "gettext(lang, message)\n"
+    )
+    assert built_messages(source) == [1, 3, 4, 5]
+
+
 def test_makefile_extracts_with_the_same_keywords() -> None:
     makefile = (REPO / "Makefile").read_text()
     assert "-k N_ -k gettext:2 -k ngettext:2,3 -k _ -k plural:1,2" in makefile

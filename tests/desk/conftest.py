@@ -1,6 +1,6 @@
-"""Fixtures of the desk tests: Debian's chromium driven by Playwright (one launch per module,
-in a thread of its own, since Playwright's sync API may not run on the test's event loop),
-and a folder for the screenshots a person can look at.
+"""Fixtures of the desk tests: Debian's chromium driven by Playwright (one launch per session,
+each page in a fresh context, in a thread of its own, since Playwright's sync API may not run
+on the test's event loop), and a folder for the screenshots a person can look at.
 
 Without chromium or Playwright the browser tests skip, except under ``CI=true``, where they
 fail. Playwright never downloads a browser here: ``executable_path`` is Debian's.
@@ -112,9 +112,9 @@ def _missing_browser() -> str | None:
     return None
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def chromium() -> Iterator[Chromium]:
-    """One chromium for the module's tests."""
+    """One chromium for the session's tests (each page has a context of its own)."""
     problem = _missing_browser()
     if problem:
         if os.environ.get("CI") == "true":

@@ -12,7 +12,12 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from core.actors import Actor
-from core.directory.lookup import building_by_code, category_by_code, person_and_contacts
+from core.directory.lookup import (
+    building_by_code,
+    category_by_code,
+    person_and_contacts,
+    person_by_contact,
+)
 from core.directory.residents import flats_in
 from core.directory.verification import registration_verified
 from core.errors import InvalidInput, NotFound
@@ -54,6 +59,22 @@ class CreateResult:
     created: bool
 
 
+_Requester = tuple[Person | None, list[Contact] | None, bool]
+"""The requester, their contacts (None: not read) and whether they were known."""
+
+
+@dataclass(frozen=True)
+class _Placed:
+    """Who asked for a new ticket and where (see :meth:`TicketCreation._placed`)."""
+
+    requester: Person | None
+    contacts: list[Contact] | None
+    building: Building | None
+    unit: Unit | None
+    homes: list[Unit]
+    verified: bool
+
+
 @dataclass(frozen=True)
 class Routed:
     """A creation hook's decision about a new ticket, which :meth:`TicketCreation.create`
@@ -72,6 +93,20 @@ class Routed:
 
 CreationHook = Callable[[Ticket, TicketEvent, NewTicket], Awaitable[Routed | None]]
 """Runs inside the creating transaction (e.g. automatic routing); may return a decision."""
+
+
+async def building_askees() -> list[tuple[Person, list[Building]]]:
+    """The dispatchers asked for a new ticket's building, each with the buttons' buildings:
+    those they serve, every building for those serving none."""
+    everywhere: list[Building] | None = None
+    askees = []
+    for person in await dispatchers_of(None):
+        served = await person.buildings.all().order_by("code")
+        if not served:
+            everywhere = everywhere or await Building.all().order_by("code")
+            served = everywhere
+        askees.append((person, served))
+    return askees
 
 
 def clean_title(title: str, description: str) -> str:
@@ -112,28 +147,28 @@ class TicketCreation:
             and (existing := await self._ticket_of_inbound(cmd.inbound))
         ):
             return CreateResult(existing, created=False)
+        # read first, so that the transaction holds the write lock for its writes alone
+        known = await self._known_requester(cmd)
+        placed = await self._placed(cmd, building, known) if known else None
+        unplaced = (placed.building if placed else building) is None
+        askees = await building_askees() if unplaced else None
         try:
             async with in_transaction():
-                ticket = await self._create(cmd, title, category, building, also_seen)
+                placed = placed or await self._placed(cmd, building, await self._requester(cmd))
+                ticket, event = await self._create(cmd, title, category, placed, also_seen)
                 if ticket.building_id is None:  # type: ignore[attr-defined]
-                    await self._ask_building(ticket)
+                    await self._ask_building(ticket, event, askees)
         except IntegrityError:
             if cmd.inbound and (existing := await self._ticket_of_inbound(cmd.inbound)):
                 return CreateResult(existing, created=False)
             raise
         return CreateResult(ticket, created=True)
 
-    async def _create(
-        self,
-        cmd: NewTicket,
-        title: str,
-        category: Category,
-        building: Building | None,
-        also_seen: Sequence[InboundRef],
-    ) -> Ticket:
-        now = self.recorder.clock.now()
-        requester, contacts, known = await self._requester(cmd)
-        if building is None and requester is not None:
+    async def _placed(self, cmd: NewTicket, building: Building | None, who: _Requester) -> _Placed:
+        """Where the ticket belongs: the building (the requester's if they live in one), the
+        flat, and whether the requester is verified."""
+        requester, contacts, known = who
+        if building is None and requester is not None and known:
             building = await only_building_of(requester)
         unit = await unit_in(building, cmd.unit) if cmd.unit else None
         homes: list[Unit] = []
@@ -141,6 +176,19 @@ class TicketCreation:
             homes = await flats_in(requester, building)
             unit = homes[0] if len(homes) == 1 else None
         verified = known and (requester is None or await registration_verified(requester, unit))
+        return _Placed(requester, contacts, building, unit, homes, verified)
+
+    async def _create(
+        self,
+        cmd: NewTicket,
+        title: str,
+        category: Category,
+        placed: _Placed,
+        also_seen: Sequence[InboundRef],
+    ) -> tuple[Ticket, TicketEvent]:
+        now = self.recorder.clock.now()
+        requester, contacts, building = placed.requester, placed.contacts, placed.building
+        unit, homes, verified = placed.unit, placed.homes, placed.verified
         response_due, due = due_times(category, now, BusinessCalendar.of(building))
         language = (
             cmd.language
@@ -205,7 +253,7 @@ class TicketCreation:
             routed = await hook(ticket, event, cmd)
             if routed is not None:
                 await self._apply(ticket, routed, files, contacts)
-        return ticket
+        return ticket, event
 
     async def _apply(
         self,
@@ -241,7 +289,17 @@ class TicketCreation:
     async def _ticket_of_inbound(self, inbound: InboundRef) -> Ticket | None:
         return await self.queries.ticket_for_message(inbound.channel, inbound.external_id)
 
-    async def _requester(self, cmd: NewTicket) -> tuple[Person | None, list[Contact] | None, bool]:
+    async def _known_requester(self, cmd: NewTicket) -> _Requester | None:
+        """The requester read before the transaction: None when they may be new (a contact
+        nobody has yet), created in the transaction."""
+        if cmd.requester_id is not None or cmd.requester is None:
+            return await self._requester(cmd)
+        person = await person_by_contact(cmd.requester.kind, cmd.requester.value)
+        found = await person_and_contacts(person.id) if person else None
+        return (found[0], found[1], True) if found else None
+
+    async def _requester(self, cmd: NewTicket) -> _Requester:
+        """The requester and their contacts (None: not read), and whether they were known."""
         if cmd.requester_id is not None:
             found = await person_and_contacts(cmd.requester_id)
             if found is None:
@@ -251,16 +309,15 @@ class TicketCreation:
             return None, None, False
         return await person_for_hint(cmd.requester)
 
-    async def _ask_building(self, ticket: Ticket) -> None:
+    async def _ask_building(
+        self,
+        ticket: Ticket,
+        event: TicketEvent,
+        askees: list[tuple[Person, list[Building]]] | None,
+    ) -> None:
         """A new ticket whose building is not known: each dispatcher is asked to set it, with
-        a button per building they serve (every building for those serving none)."""
-        [event] = await TicketEvent.filter(ticket=ticket, type=EventType.CREATED).limit(1)
-        everywhere: list[Building] | None = None
-        for person in await dispatchers_of(None):
-            served = await person.buildings.all().order_by("code")
-            if not served:
-                everywhere = everywhere or await Building.all().order_by("code")
-                served = everywhere
+        a button per building they serve (``askees``, read now if not read before)."""
+        for person, served in askees if askees is not None else await building_askees():
             text = gettext(
                 person.language,
                 N_("{ref} «{title}»: the building is not known. Which building is it?"),

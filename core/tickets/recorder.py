@@ -22,7 +22,7 @@ from core.storage.models import (
     Ticket,
     TicketEvent,
 )
-from core.storage.rows import insert
+from core.storage.rows import insert, insert_later
 from core.tickets.cards import assignment_actions, assignment_card, handover_line
 from core.tickets.commands import InboundRef, NewAttachment
 from core.tickets.lookups import contacts_of
@@ -38,19 +38,15 @@ class TicketRecorder:
         self.notifier = notifier
 
     async def taken_in(self, ticket: Ticket, *inbound: InboundRef) -> list[MessageRef]:
-        """Record channel messages as taken in for ``ticket`` (a second time fails: unique)."""
+        """Record channel messages as taken in for ``ticket`` (a second time fails: unique,
+        when the transaction writes them); the references, without their ids."""
         now = self.clock.now()
-        return [
-            await insert(
-                MessageRef,
-                channel=ref.channel,
-                external_id=ref.external_id,
-                inbound=True,
-                ticket=ticket,
-                created_at=now,
-            )
-            for ref in inbound
-        ]
+        refs = []
+        for ref in inbound:
+            values = {"channel": ref.channel, "external_id": ref.external_id, "inbound": True}
+            await insert_later(MessageRef, **values, ticket=ticket, created_at=now)
+            refs.append(MessageRef(**values, ticket_id=ticket.id, created_at=now))
+        return refs
 
     async def event(
         self,

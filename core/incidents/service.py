@@ -34,6 +34,7 @@ from core.incidents.delivery import MailThread, tell
 from core.incidents.queries import (
     absorbed_by_channel,
     active_incidents,
+    active_where_living,
     homes_in_incident,
     linked_people,
 )
@@ -139,11 +140,14 @@ class IncidentService:
 
     async def for_person(self, person: Person) -> list[tuple[Incident, Building]]:
         """The active incidents where ``person`` lives, with the building each affects."""
-        found: dict[int, tuple[Incident, Building]] = {}
-        for unit in await _units_of(person):
-            for incident in await active_incidents(unit.building.id, self.clock.now(), unit.number):
-                found.setdefault(incident.id, (incident, unit.building))
-        return list(found.values())
+        return await self._where_living(person.id)
+
+    async def _where_living(self, person_id: int) -> list[tuple[Incident, Building]]:
+        active = await active_where_living(person_id, self.clock.now())
+        if not active:
+            return []
+        buildings = {b.id: b for b in await Building.filter(id__in=[b for _, b in active])}
+        return [(incident, buildings[building]) for incident, building in active]
 
     # -- staff changes -----------------------------------------------------------------
 
@@ -327,9 +331,6 @@ class IncidentService:
         """Link a mail or voicemail to an active incident it matches (same building, and its
         category or one of its words), answering with the incident's text; None when no
         incident matches, and the report becomes a ticket as usual."""
-        person = await Person.get_or_none(id=report.person_id)
-        if person is None:
-            return None
         now = self.clock.now()
         candidates = (
             [
@@ -337,8 +338,13 @@ class IncidentService:
                 for i in await active_incidents(report.building_id, now)
             ]
             if report.building_id is not None
-            else await self.for_person(person)
+            else await self._where_living(report.person_id)
         )
+        if not candidates:  # most days: one query, and the report goes on
+            return None
+        person = await Person.get_or_none(id=report.person_id)
+        if person is None:
+            return None
         words = report.text.lower()
         category = await Category.get_or_none(code=report.category) if report.category else None
         for incident, building in candidates:

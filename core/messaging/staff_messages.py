@@ -16,6 +16,8 @@ from core.messaging.message import Action, OutgoingMessage
 from core.messaging.outbox import enqueue_once
 from core.messaging.routes import Priority, Route
 from core.storage.models import Contact, ContactKind, OutboxMessage, Person, Role, Ticket
+from core.storage.rawsql import fetch
+from core.storage.rows import from_row
 
 
 async def message_staff(
@@ -59,17 +61,26 @@ async def message_staff(
     return True
 
 
+_ACTIVE_IN_ROLE = 'SELECT * FROM "person" WHERE "role" = :role AND "active" = :active'
+_SERVING = ' AND "id" IN (SELECT "person_id" FROM "staff_building" WHERE "building_id" = :building)'
+
+
 async def managers_of(building_id: int | None) -> list[Person]:
     """Active managers serving a building (every active manager for no building)."""
-    query = Person.filter(role=Role.MANAGER, active=True)
-    if building_id is not None:
-        query = query.filter(buildings__id=building_id)
-    return await query.distinct().order_by("id")
+    return await _active_in_role(Role.MANAGER, building_id)
 
 
 async def dispatchers_of(building_id: int | None) -> list[Person]:
     """Active dispatchers serving a building (every active dispatcher for no building)."""
-    query = Person.filter(role=Role.DISPATCHER, active=True)
-    if building_id is not None:
-        query = query.filter(buildings__id=building_id)
-    return await query.distinct().order_by("id")
+    return await _active_in_role(Role.DISPATCHER, building_id)
+
+
+async def _active_in_role(role: Role, building_id: int | None) -> list[Person]:
+    """One plain query: each new ticket of an unknown building asks who its dispatchers are,
+    and building a tortoise query cost more CPU than running it."""
+    if building_id is None:
+        rows = await fetch(f'{_ACTIVE_IN_ROLE} ORDER BY "id"', role=role.value, active=True)
+    else:
+        query = f'{_ACTIVE_IN_ROLE}{_SERVING} ORDER BY "id"'
+        rows = await fetch(query, role=role.value, active=True, building=building_id)
+    return [from_row(Person, row) for row in rows]

@@ -3,7 +3,7 @@ contact and their contacts, and who coordinates a building's tickets."""
 
 from __future__ import annotations
 
-from core.directory.lookup import building_by_code, normalize_contact
+from core.directory.lookup import building_by_code, normalize_contact, person_by_contact
 from core.errors import InvalidInput, NotFound
 from core.i18n import N_
 from core.messaging.staff_messages import dispatchers_of, managers_of
@@ -66,9 +66,9 @@ async def person_for_hint(hint: RequesterHint) -> tuple[Person, list[Contact] | 
     """The person a contact belongs to (their contacts not read), else a new resident with
     just that contact; True when they were known."""
     value = normalize_contact(hint.kind, hint.value)
-    contact = await Contact.get_or_none(kind=hint.kind, value=value).select_related("person")
-    if contact is not None:
-        return contact.person, None, True
+    known = await person_by_contact(hint.kind, value)
+    if known is not None:
+        return known, None, True
     name = clipped(Person, "name", hint.name.strip() or value)
     person = await Person.create(name=name, role=Role.RESIDENT)
     contact = await Contact.create(person=person, kind=hint.kind, value=value)

@@ -6,7 +6,6 @@ from core.storage.blobs import BlobStore
 from core.storage.blobs.fallback import WithFallback
 from core.storage.blobs.local import LocalBlobStore
 from core.storage.blobs.postgres import PostgresBlobStore
-from core.storage.blobs.s3 import S3BlobStore, S3Location
 from housedesk.settings.config import ConfigError, Settings
 
 STORES = ("local", "postgres", "s3")
@@ -42,6 +41,10 @@ def named_store(settings: Settings, name: str) -> BlobStore:
         s3 = settings.blobs.s3
         if not s3.bucket:
             raise ConfigError('blobs.store = "s3" needs blobs.s3.bucket')
+        # Imported here: aioboto3 takes a good part of a second to load, and every process
+        # and command would pay it for a store it does not use.
+        from core.storage.blobs.s3 import S3BlobStore, S3Location
+
         location = S3Location(
             bucket=s3.bucket,
             endpoint_url=s3.endpoint_url or None,

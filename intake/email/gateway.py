@@ -50,7 +50,7 @@ from intake.email.classify import Classification, MailKind, classify
 from intake.email.language import mail_language
 from intake.email.limits import ARCHIVE_NAME, collapse_attachments, too_many_parts
 from intake.email.notes import record_automatic, record_unverified, unverified_attention
-from intake.email.parse import Attachment, MalformedMail, ParsedMail, parse_message
+from intake.email.parse import Attachment, MalformedMail, Note, ParsedMail, parse_message
 from intake.email.rating import rating_in
 from intake.email.senders import latest_ticket_of, recipients, remember_language, resident_emergency
 from intake.email.subjects import base_subject
@@ -60,6 +60,10 @@ from intake.outcome import Accepted, Deferred, Outcome, Rejected
 log = logging.getLogger(__name__)
 
 EMAIL = "email"
+NO_SUBJECT = N_("(no subject)")
+ONLY_FILES = N_("(attachments)")
+"""A request's title when its mail has neither subject nor text, and a reply's text when it
+has only files (in the mail's language)."""
 
 Categorize = Callable[[str], Awaitable[Categorized]]
 """Classifies a new mail's text into a category (none found: the default category)."""
@@ -194,7 +198,10 @@ class MailGateway:
         if sender is None or not sender.is_staff or not mail.authenticated:
             return await record_unverified(self.tickets, ticket, mail, inbound)
         attachments = await self._store(await self._limited(mail))
-        text = _with_notes(mail.reply or mail.body, mail.notes) or "(attachments)"
+        language = sender.language or ticket.language
+        text = _with_notes(mail.reply or mail.body, mail.notes, language) or gettext(
+            language, ONLY_FILES
+        )
         await self.tickets.reply(
             ticket,
             Actor.of(sender),
@@ -219,7 +226,7 @@ class MailGateway:
             await self.tickets.rate(ticket, actor, score, comment, inbound=inbound)
             return Accepted(ticket.ref, note=f"rated {score} of 5")
         attachments = await self._store(await self._limited(mail))
-        text = _with_notes(mail.reply or mail.body, mail.notes)
+        text = _with_notes(mail.reply or mail.body, mail.notes, ticket.language)
         if not text.strip() and not attachments:
             empty = Saying("empty_reply")
             await self.tickets.record(
@@ -234,7 +241,7 @@ class MailGateway:
         await self.tickets.reply(
             ticket,
             actor,
-            text or "(attachments)",
+            text or gettext(ticket.language, ONLY_FILES),
             public=True,
             attachments=attachments,
             inbound=inbound,
@@ -255,7 +262,8 @@ class MailGateway:
             return Rejected("no sender address", 550, "5.1.7")
         if len(mail.sender) > max_length(Contact, "value"):
             return Rejected("sender address too long", 550, "5.1.7")
-        text = _with_notes(mail.body, mail.notes)
+        language = mail_language(mail)
+        text = _with_notes(mail.body, mail.notes, language)
         found = await self.categorize(f"{mail.subject}\n{text}") if self.categorize else None
         code = (found and found.category) or self.settings.default_category
         if sender is not None and self.incidents is not None and linked_to is None:
@@ -279,10 +287,9 @@ class MailGateway:
         ):
             return await self._over_limit(mail, sender, inbound)
         attachments = await self._store(await self._limited(mail))
-        language = mail_language(mail)
         cmd = NewTicket(
             category=code,
-            title=base_subject(mail.subject) or _first_line(text),
+            title=base_subject(mail.subject) or _first_line(text) or gettext(language, NO_SUBJECT),
             description=text,
             channel=Channel.EMAIL,
             actor=Actor(label=mail.sender),
@@ -348,7 +355,8 @@ class MailGateway:
             ticket,
             Actor(label=mail.sender or "email"),
             EventType.INTERNAL_NOTE,
-            f"{heading}\n\n{base_subject(mail.subject)}\n{_with_notes(mail.body, mail.notes)}",
+            f"{heading}\n\n{base_subject(mail.subject)}\n"
+            f"{_with_notes(mail.body, mail.notes, ticket.language)}",
             data={"over_limit": True, "sender": mail.sender, "subject": mail.subject},
             inbound=inbound,
         )
@@ -447,11 +455,13 @@ def _closed_long_ago(ticket: Ticket, clock: Clock, window: timedelta) -> bool:
     )
 
 
-def _with_notes(text: str, notes: Sequence[str]) -> str:
+def _with_notes(text: str, notes: Sequence[Note], language: str | None) -> str:
+    """The mail's text, then what parsing left out of it (in ``language``)."""
     if not notes:
         return text.strip()
-    return "\n\n".join([text.strip(), *(f"[{note}]" for note in notes)]).strip()
+    said = (f"[{note.text(language)}]" for note in notes)
+    return "\n\n".join([text.strip(), *said]).strip()
 
 
 def _first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "(no subject)")
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")

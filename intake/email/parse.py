@@ -22,14 +22,16 @@ from __future__ import annotations
 
 import email
 import re
+from collections.abc import Mapping
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import Message
 from email.parser import BytesHeaderParser
 from email.policy import Compat32
 from email.utils import parsedate_to_datetime
 
+from core.i18n import N_, gettext
 from intake.email.charsets import decode_text
 from intake.email.filenames import safe_filename
 from intake.email.headers import header_text, message_ids, parse_addresses, restore_bytes
@@ -76,6 +78,30 @@ class Attachment:
         return len(self.data)
 
 
+TOO_DEEP = N_("The MIME structure is nested too deeply to read; only the headers are kept.")
+DEEP_PARTS = N_("Parts nested deeper than {levels} levels were skipped.")
+DROPPED_HEADER = N_(
+    "Dropped the {name} header ({size}): the header section is over the {limit} limit."
+)
+DROPPED_ATTACHMENT = N_("Dropped attachment {name} ({size}): larger than the {limit} limit.")
+"""What parsing may leave out of a mail, as staff are told."""
+
+
+@dataclass(frozen=True)
+class Note:
+    """What parsing left out of a mail, told to staff with the mail's text in their language."""
+
+    message: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.text(None)
+
+    def text(self, language: str | None) -> str:
+        """The note in ``language`` (None: English)."""
+        return gettext(language, self.message, **self.params)
+
+
 @dataclass(frozen=True)
 class ParsedMail:
     """A mail as the rest of housedesk sees it: decoded text, addresses and parts."""
@@ -93,7 +119,7 @@ class ParsedMail:
     body: str
     reply: str
     attachments: tuple[Attachment, ...]
-    notes: tuple[str, ...]
+    notes: tuple[Note, ...]
     headers: tuple[tuple[str, str], ...]
     authenticated: bool = False
     """True once :mod:`intake.email.authentication` found the From domain authentic."""
@@ -124,7 +150,7 @@ def parse_message(
 ) -> ParsedMail:
     """Parse one raw RFC 5322 message; raises :class:`MalformedMail` only for non-mail."""
     raw = _without_envelope_noise(raw)
-    notes: list[str] = []
+    notes: list[Note] = []
     head, separator, rest = _split_header_section(raw)
     if len(head) > max_header_bytes:
         head = _shrink_header_section(head, max_header_bytes, notes)
@@ -134,7 +160,7 @@ def parse_message(
     except RecursionError:
         message = BytesHeaderParser(policy=_POLICY).parsebytes(head)
         body_readable = False
-        notes.append("The MIME structure is nested too deeply to read; only the headers are kept.")
+        notes.append(Note(TOO_DEEP))
 
     charset_hint = _first_charset(message)
     headers = tuple((name, header_text(value, charset_hint)) for name, value in message.items())
@@ -189,7 +215,7 @@ def _split_header_section(raw: bytes) -> tuple[bytes, bytes, bytes]:
     return raw[:head_end], raw[head_end : match.end()], raw[match.end() :]
 
 
-def _shrink_header_section(head: bytes, limit: int, notes: list[str]) -> bytes:
+def _shrink_header_section(head: bytes, limit: int, notes: list[Note]) -> bytes:
     """Drop the largest header fields until the section fits in ``limit`` bytes."""
     fields: list[bytes] = []
     for line in head.splitlines(keepends=True):
@@ -205,10 +231,8 @@ def _shrink_header_section(head: bytes, limit: int, notes: list[str]) -> bytes:
         dropped.add(index)
         total -= len(fields[index])
         name = fields[index].split(b":", 1)[0].decode("ascii", "replace")
-        notes.append(
-            f"Dropped the {name} header ({_human_size(len(fields[index]))}): the header "
-            f"section is over the {_human_size(limit)} limit."
-        )
+        size, most = _human_size(len(fields[index])), _human_size(limit)
+        notes.append(Note(DROPPED_HEADER, {"name": name, "size": size, "limit": most}))
     return b"".join(field for index, field in enumerate(fields) if index not in dropped)
 
 
@@ -247,14 +271,14 @@ class _PartCollector:
     def __init__(self, max_attachment_bytes: int, charset_hint: str | None) -> None:
         self.texts: list[str] = []
         self.attachments: list[Attachment] = []
-        self.notes: list[str] = []
+        self.notes: list[Note] = []
         self._limit = max_attachment_bytes
         self._charset_hint = charset_hint
         self._seen = 0
 
     def walk(self, part: Message, *, text_wanted: bool, depth: int = 0) -> None:
         if depth > _MAX_NESTING:
-            note = f"Parts nested deeper than {_MAX_NESTING} levels were skipped."
+            note = Note(DEEP_PARTS, {"levels": _MAX_NESTING})
             if note not in self.notes:
                 self.notes.append(note)
             return
@@ -302,9 +326,9 @@ class _PartCollector:
         name = header_text(name, self._charset_hint) if name else default_name
         filename = safe_filename(name, content_type, self._seen)
         if len(data) > self._limit:
+            size, most = _human_size(len(data)), _human_size(self._limit)
             self.notes.append(
-                f"Dropped attachment {filename!r} ({_human_size(len(data))}): larger than "
-                f"the {_human_size(self._limit)} limit."
+                Note(DROPPED_ATTACHMENT, {"name": repr(filename), "size": size, "limit": most})
             )
             return
         content_ids = message_ids(part.get("Content-ID"))

@@ -62,7 +62,7 @@ from core.storage.models import (
     TicketEvent,
 )
 from core.storage.rawsql import bind
-from core.storage.rows import insert
+from core.storage.rows import insert, insert_later
 from core.tickets.timeline import Saying
 
 log = logging.getLogger(__name__)
@@ -78,27 +78,40 @@ async def enqueue(
     ticket: Ticket | None = None,
     max_attempts: int = 8,
     priority: Priority = Priority.NORMAL,
-) -> OutboxMessage:
+) -> None:
     """Write one message to send, with a ``key`` that is new (e.g. derived from an event id).
 
     Call it inside the transaction of the change that causes the message: the lane of
-    ``route`` wakes when that transaction commits. A key used before violates the unique
-    constraint: use :func:`enqueue_once` where repeats happen.
+    ``route`` wakes when that transaction commits, and the row is written with the
+    transaction's next statement. A key used before violates the unique constraint (and
+    fails the transaction): use :func:`enqueue_once` where repeats happen.
     """
-    row = await insert(
-        OutboxMessage,
-        channel=route.value,
-        recipient=recipient,
-        payload=message.to_payload(),
-        idempotency_key=fitted_key(OutboxMessage, "idempotency_key", key),
-        next_attempt_at=now,
-        max_attempts=max_attempts,
-        priority=int(priority),
-        ticket=ticket,
-        created_at=now,
-    )
+    values = _row(route, recipient, message, key, now, ticket, max_attempts, priority)
+    await insert_later(OutboxMessage, **values)
     await announce(route.value)
-    return row
+
+
+def _row(
+    route: Route,
+    recipient: str,
+    message: OutgoingMessage,
+    key: str,
+    now: datetime,
+    ticket: Ticket | None,
+    max_attempts: int,
+    priority: Priority,
+) -> dict[str, object]:
+    return {
+        "channel": route.value,
+        "recipient": recipient,
+        "payload": message.to_payload(),
+        "idempotency_key": fitted_key(OutboxMessage, "idempotency_key", key),
+        "next_attempt_at": now,
+        "max_attempts": max_attempts,
+        "priority": int(priority),
+        "ticket": ticket,
+        "created_at": now,
+    }
 
 
 async def enqueue_once(
@@ -117,16 +130,10 @@ async def enqueue_once(
         idempotency_key=fitted_key(OutboxMessage, "idempotency_key", key)
     ):
         return None
-    return await enqueue(
-        route=route,
-        recipient=recipient,
-        message=message,
-        key=key,
-        now=now,
-        ticket=ticket,
-        max_attempts=max_attempts,
-        priority=priority,
-    )
+    values = _row(route, recipient, message, key, now, ticket, max_attempts, priority)
+    row = await insert(OutboxMessage, **values)
+    await announce(route.value)
+    return row
 
 
 @dataclass(frozen=True)

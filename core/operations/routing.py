@@ -51,7 +51,7 @@ from core.storage.models import (
     Ticket,
     TicketEvent,
 )
-from core.storage.rows import insert
+from core.storage.rows import insert, insert_later
 from core.tickets.cards import assignment_actions
 from core.tickets.commands import NewTicket
 from core.tickets.creation import Routed
@@ -140,7 +140,7 @@ class Router:
             says = Saying("keyword_category", {"category": result.category, "keywords": found})
             data["category"] = result.category
         data |= {"matched": result.found, "keywords": [m.keyword for m in result.matches]}
-        await self._event(ticket, str(says), now, data | says.as_data())
+        await self._note(ticket, str(says), now, data | says.as_data())
         if result.category is None or result.category == previous:
             return None
         return next(c for c in categories or await all_categories() if c.code == result.category)
@@ -158,7 +158,7 @@ class Router:
                 else Saying("nobody_on_shift", {"trade": trade, "scope": choice.scope})
             )
             queued = Saying("queued", {"reason": why})
-            await self._event(
+            await self._note(
                 ticket,
                 str(queued),
                 now,
@@ -176,7 +176,7 @@ class Router:
             {"trade": trade, "scope": choice.scope, "open": choice.load[person.name]},
         )
         assigned = Saying("assigned_by_rules", {"name": person.name, "reason": reason})
-        await self._event(
+        await self._note(
             ticket,
             str(assigned),
             now,
@@ -282,7 +282,7 @@ class Router:
                 "duty_step",
                 {"step": index + 1, "of": len(plan.member_ids), "name": person.name, "reason": why},
             )
-            await self._event(
+            await self._note(
                 ticket,
                 str(step),
                 now,
@@ -303,7 +303,7 @@ class Router:
             waited = plan.escalate_after_minutes if previous is not None else None
             return Pick(person, why, page_step=index + 1, waited=waited)
         exhausted = Saying("duty_exhausted", {"reason": why})
-        await self._event(
+        await self._note(
             ticket,
             str(exhausted),
             now,
@@ -379,16 +379,28 @@ class Router:
         *,
         public: bool = False,
     ) -> TicketEvent:
-        return await insert(
-            TicketEvent,
-            ticket=ticket,
-            type=EventType.ROUTING,
-            public=public,
-            text=text,
-            actor_label=ROUTING.label,
-            data=data,
-            at=now,
-        )
+        return await insert(TicketEvent, **_routing_event(ticket, text, now, data, public))
+
+    async def _note(
+        self, ticket: Ticket, text: str, now: datetime, data: dict[str, object]
+    ) -> None:
+        """A routing decision on the timeline, written with the transaction's next statement
+        (nobody needs its id)."""
+        await insert_later(TicketEvent, **_routing_event(ticket, text, now, data, False))
+
+
+def _routing_event(
+    ticket: Ticket, text: str, now: datetime, data: dict[str, object], public: bool
+) -> dict[str, object]:
+    return {
+        "ticket": ticket,
+        "type": EventType.ROUTING,
+        "public": public,
+        "text": text,
+        "actor_label": ROUTING.label,
+        "data": data,
+        "at": now,
+    }
 
 
 async def ladder_accepted(ticket_id: int, plan: RoutingPlan) -> bool:

@@ -40,7 +40,7 @@ from core.reports.figures import (
     parse_period,
     window_sql,
 )
-from core.reports.open_now import open_now_statements
+from core.reports.open_now import open_now_sql
 from core.storage.db import close_db, open_db, sqlite_url
 from core.storage.models import Person, Role
 from core.storage.rawsql import bind
@@ -86,7 +86,7 @@ def _monitor_sql(dialect: str) -> list[tuple[str, dict[str, Any]]]:
     return [
         (window_sql(counts, None), window),
         (window_sql(durations, None), window),
-        *((sql, now) for _, sql in open_now_statements(building=False)),
+        (open_now_sql(building=False), now),
     ]
 
 

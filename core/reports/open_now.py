@@ -1,13 +1,13 @@
 """The open tickets as they stand now: by status, category, building and assignee, overdue,
 due soon, waiting for attention; and the load of each technician.
 
-Four grouped queries over the open tickets, by status, category, building and assignee,
-each read from the open tickets' index alone (``ticket_open_now``), whatever the number of
-closed ones; each returns a row per status, category, building or person. (One query
-grouped by all four returned a row per combination, as many as the open tickets, and
-adding them up in Python cost more than the SQL.) The journal's deadline and attention
-filters are the same SQL, so they select the tickets counted here; :func:`overdue_filter`
-is :data:`OVERDUE_SQL` as a tortoise filter.
+One statement: the open tickets are read once from their index alone (``ticket_open_now``),
+whatever the number of closed ones, with each one's conditions worked out, then grouped by
+status, category, building and assignee in turn; a row per status, category, building or
+person comes back. (Grouped by all four at once, a row per combination came back, as many
+as the open tickets, and adding them up in Python cost more than the SQL.) The journal's
+deadline and attention filters are the same SQL, so they select the tickets counted here;
+:func:`overdue_filter` is :data:`OVERDUE_SQL` as a tortoise filter.
 """
 
 from __future__ import annotations
@@ -39,27 +39,39 @@ DUE_SOON_SQL = (
 )
 """A deadline not met yet falls within ``[now, soon)``."""
 
-OPEN_NOW_SQL = f"""
-SELECT {{key}} AS key,
-       COUNT(*) AS n,
-       SUM(CASE WHEN {OVERDUE_SQL} THEN 1 ELSE 0 END) AS overdue,
-       SUM(CASE WHEN {DUE_SOON_SQL} THEN 1 ELSE 0 END) AS due_soon,
-       SUM(CASE WHEN needs_attention <> '' THEN 1 ELSE 0 END) AS attention
-FROM ticket
-WHERE {OPEN_SQL}{{building}}
-GROUP BY {{key}}
-"""
-"""The open tickets' counts by ``{key}`` (of one building: ``{building}``)."""
 KEYS = ("status", "category_id", "building_id", "assignee_id")
 COUNTS = ("n", "overdue", "due_soon", "attention")
 
 
-def open_now_statements(building: bool) -> list[tuple[str, str]]:
-    """The open-now query by each of :data:`KEYS` (of one building when ``building``)."""
-    condition = " AND building_id = :building" if building else ""
-    return [
-        (key, OPEN_NOW_SQL.replace("{key}", key).replace("{building}", condition)) for key in KEYS
-    ]
+def _grouped_by(key: str) -> str:
+    # typed NULLs: PostgreSQL reads two untyped ones as text, which an id does not match
+    columns = ", ".join(
+        key if k == key else f"CAST(NULL AS {'TEXT' if k == 'status' else 'INTEGER'}) AS {k}"
+        for k in KEYS
+    )
+    return (
+        f"SELECT '{key}' AS dimension, {columns}, COUNT(*) AS n, SUM(overdue) AS overdue,"
+        f" SUM(due_soon) AS due_soon, SUM(attention) AS attention FROM open GROUP BY {key}"
+    )
+
+
+OPEN_NOW_SQL = f"""
+WITH open AS MATERIALIZED (
+  SELECT status, category_id, building_id, assignee_id,
+         CASE WHEN {OVERDUE_SQL} THEN 1 ELSE 0 END AS overdue,
+         CASE WHEN {DUE_SOON_SQL} THEN 1 ELSE 0 END AS due_soon,
+         CASE WHEN needs_attention <> '' THEN 1 ELSE 0 END AS attention
+  FROM ticket
+  WHERE {OPEN_SQL}{{building}}
+)
+""" + "\nUNION ALL\n".join(_grouped_by(key) for key in KEYS)
+"""The open tickets' counts by each of :data:`KEYS`, a row per value (``dimension`` names
+the key; of one building: ``{building}``)."""
+
+
+def open_now_sql(building: bool) -> str:
+    """The open-now query (of one building when ``building``)."""
+    return OPEN_NOW_SQL.replace("{building}", " AND building_id = :building" if building else "")
 
 
 def overdue_filter(now: datetime) -> Q:
@@ -85,10 +97,11 @@ async def open_now(
         "soon": now + timedelta(hours=due_within),
         "building": building.id if building else None,
     }
-    by: dict[str, dict[Any, dict[str, int]]] = {}
-    for key, sql in open_now_statements(building is not None):
-        _, rows = await conn.execute_query(*bind(sql, params, dialect))
-        by[key] = {row["key"]: {name: int(row[name] or 0) for name in COUNTS} for row in rows}
+    by: dict[str, dict[Any, dict[str, int]]] = {key: {} for key in KEYS}
+    _, rows = await conn.execute_query(*bind(open_now_sql(building is not None), params, dialect))
+    for row in rows:
+        key = row["dimension"]
+        by[key][row[key]] = {name: int(row[name] or 0) for name in COUNTS}
     totals = {name: sum(c[name] for c in by["status"].values()) for name in COUNTS}
     by_assignee = by["assignee_id"]
     return {

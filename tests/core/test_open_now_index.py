@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from core.reports.open_now import OPEN_SQL, open_now_statements
+from core.reports.open_now import OPEN_SQL, open_now_sql
 from core.storage.models import OPEN_TICKET_WHERE
 from core.storage.rawsql import bind
 
@@ -23,21 +23,20 @@ def test_the_index_condition_is_the_query_s_word_for_word() -> None:
     assert OPEN_TICKET_WHERE == OPEN_SQL  # SQLite uses a partial index only then
 
 
-def _plans(db_url: str, one_building: bool) -> dict[str, list[str]]:
+def _plan(db_url: str, one_building: bool) -> list[str]:
     params = {"now": NOW, "soon": NOW + timedelta(hours=24), "building": 1}
-    plans = {}
+    text, args = bind(open_now_sql(one_building), params, "sqlite")
     with sqlite3.connect(urlsplit(db_url).path) as db:
-        for key, sql in open_now_statements(one_building):
-            text, args = bind(sql, params, "sqlite")
-            plans[key] = [row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {text}", args)]
-    return plans
+        return [row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {text}", args)]
 
 
 async def test_open_now_reads_only_the_covering_index(db_url: str) -> None:
-    for key, plan in _plans(db_url, one_building=False).items():
-        assert any("COVERING INDEX ticket_open_now" in step for step in plan), (key, plan)
+    plan = _plan(db_url, one_building=False)
+    reads = [step for step in plan if "ticket" in step.split()]
+    assert reads == ["SEARCH ticket USING COVERING INDEX ticket_open_now (status=?)"], plan
 
 
 async def test_one_building_s_open_now_reads_an_index(db_url: str) -> None:
-    for key, plan in _plans(db_url, one_building=True).items():  # its own or the open one
-        assert all(step.startswith(("SEARCH ticket", "USE TEMP")) for step in plan), (key, plan)
+    plan = _plan(db_url, one_building=True)  # its own or the open one
+    reads = [step for step in plan if "ticket" in step.split()]
+    assert len(reads) == 1 and reads[0].startswith("SEARCH ticket USING"), plan

@@ -34,9 +34,10 @@ def test_sqlite_reads_the_period_from_the_covering_index(
     sql, args = bind(window_sql(template, building), WINDOW, "sqlite")
     with sqlite3.connect(urlsplit(db_url).path) as db:
         plan = [row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", args)]
-    assert plan[0] == (
+    reads = [step for step in plan if "ticket" in step.split()]
+    assert reads == [
         "SEARCH ticket USING COVERING INDEX ticket_period (created_at>? AND created_at<?)"
-    ), plan
+    ], plan
 
 
 @pytest.mark.postgres

@@ -12,7 +12,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from core.directory.desk_sessions import csrf_token
 from core.i18n import gettext, ngettext, normalize_language
 from core.storage.models import Building, Channel, Person, Status
-from core.tickets.cards import local_time
+from core.tickets.cards import local_day, local_time
 from core.tickets.workflow import status_name
 from desk.context import BASE, SESSION, VIEWER
 from presentation.channels import channel_word
@@ -52,6 +52,7 @@ def helpers(request: web.Request) -> dict[str, Any]:
         "_": lambda message, **params: gettext(lang, message, **params),
         "plural": lambda one, many, n, **params: ngettext(lang, one, many, n, **params),
         "when": when,
+        "day": lambda day: local_day(day, lang),
         "status_name": lambda status: status_name(Status(status), lang),
         "channel_word": channel_word,
         "channel_name": lambda channel: channel_name(Channel(channel).value, lang),

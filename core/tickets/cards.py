@@ -4,12 +4,12 @@ buttons, the rating buttons, and the replies and status lines sent to requesters
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from zoneinfo import ZoneInfo
 
 from babel.core import Locale, UnknownLocaleError
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 
 from core.i18n import N_, gettext
 from core.messaging.message import Action, Verb
@@ -108,6 +108,11 @@ def local_time(moment: datetime, building: Building | None, language: str | None
     """A moment as people in the building read it: their time zone and language."""
     zone = ZoneInfo(building.timezone if building else "UTC")
     return format_datetime(moment, "d MMM, HH:mm", tzinfo=zone, locale=_time_locale(language))
+
+
+def local_day(day: date, language: str | None) -> str:
+    """A day as the reader writes it: ``30 нояб.``, ``30 Nov``."""
+    return format_date(day, "d MMM", locale=_time_locale(language))
 
 
 @cache

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import date
 
 from aiohttp.test_utils import TestClient, TestServer
 
 from core.actors import Actor
 from core.directory.desk_sessions import open_session
 from core.storage.models import (
+    Absence,
     Channel,
     ContactKind,
     EventType,
@@ -121,6 +123,8 @@ async def test_staff_read_the_timeline_in_their_language(app: App, botapi: BotAp
         assert words in written, (words, written)
 
     await Ticket.filter(id=ref).update(needs_attention=f"{UNTRANSCRIBED}\nno model")  # as voicemail
+    first, last = date(2026, 11, 20), date(2026, 11, 30)
+    await Absence.create(person=bob, kind="vacation", starts=first, ends=last)
     signed = await open_session(await Person.get(name="Dmitri Dispatcher"), "link", START)
     async with TestClient(TestServer(build_http_app(app))) as client:
         client.session.cookie_jar.update_cookies({"housedesk_desk": signed.token})
@@ -130,6 +134,7 @@ async def test_staff_read_the_timeline_in_their_language(app: App, botapi: BotAp
         "Исправлено: дом: OAK, квартира: 12",
         "Категория emergency по ключевым словам: flood, burst pipe",
         "Расшифровки нет: прослушайте запись.\nno model",
+        "Bob Plumber · 1 открытая заявка · отсутствует до 30 нояб.",
     ):
         assert words in page, words
     assert "Left in the dispatchers" not in page and old.text in page

@@ -824,11 +824,16 @@ def sends_per_report(world: World) -> float:
     return sent / max(1, reports_in)
 
 
+def card_edits(world: World) -> int:
+    """Edits of staff cards (the incident's card keeping its count of residents current)."""
+    return sum(1 for c in world.telegram.calls(STAFF_TOKEN, "editMessageText") if c.fault is None)
+
+
 async def run_counted(
     url: str, load: Load, chats: list[int], job: Callable[[World], Coroutine[Any, Any, None]]
-) -> tuple[list[float], float, float]:
+) -> tuple[list[float], float, float, int]:
     """One day driven by ``job`` (on a fresh copy): incident answers, Telegram messages per
-    report and the worst loop lag."""
+    report, the worst loop lag and the staff cards' edits."""
     outside = Outside()
     try:
         with tempfile.TemporaryDirectory() as data:
@@ -843,23 +848,28 @@ async def run_counted(
                 finally:
                     stop.set()
                     await serving
-                return incident_answers(world), sends_per_report(world), ticker.worst
+                return (
+                    incident_answers(world),
+                    sends_per_report(world),
+                    ticker.worst,
+                    card_edits(world),
+                )
     finally:
         outside.close()
 
 
 def incident_verdict(
-    kind: str, load: Load, base: float, day_: tuple[list[float], float, float]
+    kind: str, load: Load, base: float, day_: tuple[list[float], float, float, int]
 ) -> bool:
     """Print the incident day against the baseline; True when its answers meet the target."""
-    answers, per_report, lag = day_
+    answers, per_report, lag, edits = day_
     worst = p99(answers)
     ok = len(answers) == load.reports and worst < TARGET_INCIDENT_P99_S and per_report < base
     print(
         f"  {kind}, incident open: answer to {len(answers)}/{load.reports} residents "
         f"{_spread(answers)} (target p99 < {TARGET_INCIDENT_P99_S:.0f} s); Telegram messages "
-        f"per report {per_report:.2f} vs {base:.2f} on the baseline day; worst loop lag "
-        f"{lag * 1000:.0f} ms {'OK' if ok else 'MISSED'}"
+        f"per report {per_report:.2f} vs {base:.2f} on the baseline day (and {edits} card "
+        f"edits); worst loop lag {lag * 1000:.0f} ms {'OK' if ok else 'MISSED'}"
     )
     return ok
 

@@ -20,18 +20,18 @@ from tests.core import factories
 from tests.core.ops_world import build_world, routed
 
 MORNING = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # Wednesday, the office open
-SENT: list[Delivery] = []
 
 
-async def _to_chat(delivery: Delivery) -> DeliveryReceipt:
-    SENT.append(delivery)
-    return DeliveryReceipt(external_id=f"{delivery.recipient}:{500 + delivery.id}")
+async def _deliver(app: App, sent: list[Delivery]) -> None:
+    """Send what is due; each chat message gets the id ``500 + row id``."""
 
+    async def to_chat(delivery: Delivery) -> DeliveryReceipt:
+        sent.append(delivery)
+        return DeliveryReceipt(external_id=f"{delivery.recipient}:{500 + delivery.id}")
 
-async def _deliver(app: App) -> None:
     worker = OutboxWorker(app.clock)
-    worker.register(Route.STAFF_CHAT, _to_chat)
-    worker.register(Route.RESIDENT_CHAT, _to_chat)
+    worker.register(Route.STAFF_CHAT, to_chat)
+    worker.register(Route.RESIDENT_CHAT, to_chat)
     while await worker.run_once():
         pass
 
@@ -41,6 +41,7 @@ async def _texts(rows: list[OutboxMessage]) -> list[str]:
 
 
 async def test_the_card_counts_residents_and_is_edited_sparingly(app: App) -> None:
+    sent: list[Delivery] = []
     world = await build_world()
     routed(app.tickets)
     app.clock.set(MORNING)
@@ -66,8 +67,8 @@ async def test_the_card_counts_residents_and_is_edited_sparingly(app: App) -> No
     [card] = await OutboxMessage.filter(channel="staff_chat", recipient="9001")
     assert await _texts([card]) == ["👥 1 resident affected"]
 
-    await _deliver(app)
-    assert [d.message.text.rsplit("\n", 1)[-1] for d in SENT if d.recipient == "9001"] == [
+    await _deliver(app, sent)
+    assert [d.message.text.rsplit("\n", 1)[-1] for d in sent if d.recipient == "9001"] == [
         "👥 1 resident affected"
     ]
 
@@ -80,8 +81,8 @@ async def test_the_card_counts_residents_and_is_edited_sparingly(app: App) -> No
     shown = OutgoingMessage.from_payload(edit.payload)
     assert shown.edits == card.id and edit.priority == Priority.BULK
     assert next(a.verb for row in shown.actions for a in row) == Verb.ACCEPT
-    await _deliver(app)
-    [sent_edit] = [d for d in SENT if d.message.edits == card.id]
+    await _deliver(app, sent)
+    [sent_edit] = [d for d in sent if d.message.edits == card.id]
     assert sent_edit.replaces == f"9001:{500 + card.id}"  # the card's message, to edit
 
     await incidents.join(incident.id, residents[4], Channel.CHAT)
@@ -101,5 +102,5 @@ async def test_the_card_counts_residents_and_is_edited_sparingly(app: App) -> No
     verbs = [a.verb for row in OutgoingMessage.from_payload(waiting.payload).actions for a in row]
     assert Verb.ACCEPT not in verbs and Verb.DONE in verbs
     app.clock.advance(timedelta(minutes=1))
-    await _deliver(app)
-    assert len([d for d in SENT if d.message.edits == card.id]) == 2  # seven joins, two edits
+    await _deliver(app, sent)
+    assert len([d for d in sent if d.message.edits == card.id]) == 2  # seven joins, two edits

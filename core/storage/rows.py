@@ -131,17 +131,32 @@ async def insert_pair(
     parent: type[P], parent_values: dict[str, Any], child: type[M], child_values: dict[str, Any]
 ) -> tuple[P, M]:
     """Write a row and one row of ``child`` pointing to it (its relation to ``parent`` is
-    filled in). On PostgreSQL both go in one round trip (an INSERT inside ``WITH``); elsewhere
-    as two :func:`insert` calls."""
+    filled in). Both go in one round trip: on PostgreSQL as an INSERT inside ``WITH``, in a
+    SQLite write transaction as two INSERTs on the connection's thread; elsewhere as two
+    :func:`insert` calls."""
     db = connections.get(parent._meta.default_connection or "default")
     link = _link(child, parent)
-    if db.capabilities.dialect != "postgres":
+    pair = getattr(db, "execute_insert_pair", None)  # a SQLite write transaction's
+    if db.capabilities.dialect != "postgres" and pair is None:
         first = await insert(parent, **parent_values)
         return first, await insert(child, **child_values, **{link: first})
     parent_plan, child_plan = _plan(parent, db), _plan(child, db)
     parent_row, parent_related = _row(parent, parent_plan, parent_values)
     child_row, child_related = _row(child, child_plan, {**child_values, link: None})
     link_field = child_plan.relations[link]
+    if pair is not None:
+        child_params = _params(child, child_plan, child_row)
+        at = [name for name, _field in child_plan.fields].index(link_field)
+        ids = await pair(
+            parent_plan.sql,
+            _params(parent, parent_plan, parent_row),
+            child_plan.sql,
+            child_params,
+            at,
+        )
+        first = _built(parent, parent_plan, parent_row, parent_related, ids[0])
+        child_row[link_field] = first.pk
+        return first, _built(child, child_plan, child_row, {**child_related, link: first}, ids[1])
     params = _params(parent, parent_plan, parent_row) + _params(
         child, child_plan, child_row, skip=link_field
     )

@@ -114,6 +114,22 @@ class ImmediateTransactionWrapper(SqliteTransactionWrapper):
             return await self._run(lambda conn: _last_id(conn.execute(query, values)))
 
     @translate_exceptions
+    async def execute_insert_pair(
+        self, first: str, values: list[Any], then: str, then_values: list[Any], link: int
+    ) -> tuple[int, int]:
+        """Insert a row and a row pointing to it (its id goes to ``then_values[link]``) in
+        one round trip; both ids."""
+        async with self._lock:
+            self.log.debug("%s: %s; %s: %s", first, values, then, then_values)
+
+            def both(conn: sqlite3.Connection) -> tuple[int, int]:
+                parent = _last_id(conn.execute(first, values))
+                linked = [parent if i == link else v for i, v in enumerate(then_values)]
+                return parent, _last_id(conn.execute(then, linked))
+
+            return await self._run(both)
+
+    @translate_exceptions
     async def execute_many(self, query: str, values: list[list[Any]]) -> None:
         """Run ``query`` once per row of ``values``."""
         async with self._lock:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 
 import pytest
@@ -145,22 +146,24 @@ async def test_a_misspelt_field_or_an_auto_stamped_model_is_refused() -> None:
         await insert(Person, name="Tom")
 
 
-async def test_a_pair_is_a_row_and_its_child_pointing_to_it() -> None:
+@pytest.mark.parametrize("in_a_transaction", [False, True])
+async def test_a_pair_is_a_row_and_its_child_pointing_to_it(in_a_transaction: bool) -> None:
     oak = await factories.building()
     technical = await factories.category()
-    ticket, event = await insert_pair(
-        Ticket,
-        {
-            "building": oak,
-            "category": technical,
-            "channel": Channel.CHAT,
-            "title": "No heating",
-            "created_at": NOW,
-            "updated_at": NOW,
-        },
-        TicketEvent,
-        {"type": EventType.CREATED, "public": True, "text": "cold", "at": NOW},
-    )
+    async with in_transaction() if in_a_transaction else contextlib.nullcontext():
+        ticket, event = await insert_pair(
+            Ticket,
+            {
+                "building": oak,
+                "category": technical,
+                "channel": Channel.CHAT,
+                "title": "No heating",
+                "created_at": NOW,
+                "updated_at": NOW,
+            },
+            TicketEvent,
+            {"type": EventType.CREATED, "public": True, "text": "cold", "at": NOW},
+        )
     assert event.ticket is ticket
     assert ticket.building is oak
     stored = await TicketEvent.get(id=event.id).prefetch_related("ticket")

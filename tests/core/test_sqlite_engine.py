@@ -9,6 +9,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import pytest
@@ -273,3 +274,29 @@ async def test_rows_written_later_in_a_nested_transaction_roll_back_with_it() ->
                 raise RuntimeError("inner")
         await insert_later(Building, code="ASH", name="Ash Row")
     assert await _codes() == ["ASH", "OAK"]
+
+
+async def test_a_row_and_its_child_go_in_one_round_trip() -> None:
+    from core.storage.models import Category, Channel, EventType, Ticket, TicketEvent
+    from core.storage.rows import insert_pair
+
+    technical = await Category.create(code="technical", names={"en": "Technical"})
+    now = datetime.now(UTC)
+    made: list[tuple[Ticket, TicketEvent]] = []
+
+    async def write() -> None:
+        async with in_transaction():
+            made.append(
+                await insert_pair(
+                    Ticket,
+                    {"category": technical, "channel": Channel.CLI, "title": "Cold"}
+                    | {"created_at": now, "updated_at": now},
+                    TicketEvent,
+                    {"type": EventType.CREATED, "public": True, "text": "cold", "at": now},
+                )
+            )
+
+    assert await _round_trips(connections.get("default")._connection, write) == 2  # and COMMIT
+    [(ticket, event)] = made
+    stored = await TicketEvent.get(id=event.id)
+    assert stored.ticket_id == ticket.id and stored.text == "cold"  # type: ignore[attr-defined]

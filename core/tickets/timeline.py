@@ -2,8 +2,9 @@
 
 An event that explains itself (an escalation's reason, a merge, a flat not chosen) stores a
 code and its parameters in ``data["say"]``, not English text; :func:`event_text` renders it
-in the reader's language when the timeline is shown. The event's ``text`` keeps the English
-rendering for the operator's CLI and for readers of old rows.
+in the reader's language when the timeline is shown (followed by ``data["quoted"]``, the words
+it quotes, such as a mail kept as a note). The event's ``text`` keeps the English rendering for
+the operator's CLI and for readers of old rows.
 """
 
 from __future__ import annotations
@@ -48,6 +49,15 @@ SAYINGS: dict[str, str] = {
     "bounced": N_("The mail to {recipient} bounced: {detail}"),
     "bounced_requester": N_("The mail to the requester bounced: {detail}"),
     "empty_reply": N_("(empty reply)"),
+    "unverified_mail": N_(
+        "Sender not verified: a mail from {sender} was not taken as a reply "
+        "(its sender could not be authenticated). Its text:"
+    ),
+    "automatic_reply": N_("Automatic reply from {sender} (not answered):"),
+    "over_limit_mail": N_(
+        "A further mail from {sender}, kept here: more than {limit} new requests "
+        "in an hour. Its text:"
+    ),
 }
 """Every code an event may say, with the message it is rendered from."""
 
@@ -83,10 +93,18 @@ def said(reason: str | Saying) -> dict[str, object]:
 
 
 def event_text(text: str, data: Mapping[str, Any], language: str | None) -> str:
-    """An event's line for a reader of ``language``: what it says, else its stored text."""
+    """An event's line for a reader of ``language``: what it says (then what it quotes, a
+    mail kept as a note), else its stored text."""
     stored = data.get("say")
     saying = _loaded(stored) if isinstance(stored, Mapping) else None
-    return saying.render(language) if saying is not None else text
+    if saying is None:
+        return text
+    return quoting(saying.render(language), str(data.get("quoted") or ""))
+
+
+def quoting(said: str, quoted: str) -> str:
+    """What an event says, then what it quotes (when it quotes anything)."""
+    return f"{said}\n\n{quoted}" if quoted else said
 
 
 def _rendered(value: object, language: str | None) -> object:

@@ -43,7 +43,7 @@ from core.storage.models import (
 from core.tickets.commands import InboundRef, NewAttachment, NewTicket, RequesterHint
 from core.tickets.creation import CreateResult
 from core.tickets.service import TicketService
-from core.tickets.timeline import Saying
+from core.tickets.timeline import Saying, quoting
 from intake.email.authentication import SenderAuthentication, authenticate
 from intake.email.automatic import suppresses_auto_reply
 from intake.email.classify import Classification, MailKind, classify
@@ -342,22 +342,24 @@ class MailGateway:
         ticket = await latest_ticket_of(sender)
         if ticket is None:  # unreachable while the limit counts their tickets; kept safe
             return Deferred("sender over the ticket limit and no ticket to note it on")
-        heading = gettext(
-            ticket.language,
-            N_(
-                "A further mail from {sender}, kept here: more than {limit} new requests "
-                "in an hour. Its text:"
-            ),
-            sender=mail.sender or "?",
-            limit=self.settings.tickets_per_sender_per_hour,
+        heading = Saying(
+            "over_limit_mail",
+            {"sender": mail.sender or "?", "limit": self.settings.tickets_per_sender_per_hour},
         )
+        body = _with_notes(mail.body, mail.notes, ticket.language)
+        quoted = f"{base_subject(mail.subject)}\n{body}"
         await self.tickets.record(
             ticket,
             Actor(label=mail.sender or "email"),
             EventType.INTERNAL_NOTE,
-            f"{heading}\n\n{base_subject(mail.subject)}\n"
-            f"{_with_notes(mail.body, mail.notes, ticket.language)}",
-            data={"over_limit": True, "sender": mail.sender, "subject": mail.subject},
+            quoting(str(heading), quoted),
+            data={
+                "over_limit": True,
+                "sender": mail.sender,
+                "subject": mail.subject,
+                **heading.as_data(),
+                "quoted": quoted,
+            },
             inbound=inbound,
         )
         return Accepted(ticket.ref, note="over the ticket limit: kept as an internal note")

@@ -13,6 +13,7 @@ from core.i18n import N_, gettext
 from core.storage.models import EventType, Person, Ticket
 from core.tickets.commands import InboundRef
 from core.tickets.service import TicketService
+from core.tickets.timeline import Saying, quoting
 from intake.email.parse import ParsedMail
 from intake.outcome import Accepted, Outcome
 
@@ -23,14 +24,7 @@ async def record_unverified(
     tickets: TicketService, ticket: Ticket, mail: ParsedMail, inbound: InboundRef
 ) -> Outcome:
     """Keep an unauthenticated reply as an internal note marked "sender not verified"."""
-    heading = gettext(
-        ticket.language,
-        N_(
-            "Sender not verified: a mail from {sender} was not taken as a reply "
-            "(its sender could not be authenticated). Its text:"
-        ),
-        sender=mail.sender or "?",
-    )
+    heading = Saying("unverified_mail", {"sender": mail.sender or "?"})
     await _keep_as_note(tickets, ticket, mail, heading, inbound, sender_not_verified=True)
     return Accepted(ticket.ref, note="sender not verified: internal note")
 
@@ -39,11 +33,7 @@ async def record_automatic(
     tickets: TicketService, ticket: Ticket, mail: ParsedMail, reason: str, inbound: InboundRef
 ) -> Outcome:
     """Keep an automatic answer to one of the ticket's mails as an internal note."""
-    heading = gettext(
-        ticket.language,
-        N_("Automatic reply from {sender} (not answered):"),
-        sender=mail.sender or "?",
-    )
+    heading = Saying("automatic_reply", {"sender": mail.sender or "?"})
     await _keep_as_note(tickets, ticket, mail, heading, inbound, automatic=reason)
     return Accepted(ticket.ref, note=f"automatic mail ({reason}): internal note")
 
@@ -52,18 +42,25 @@ async def _keep_as_note(
     tickets: TicketService,
     ticket: Ticket,
     mail: ParsedMail,
-    heading: str,
+    heading: Saying,
     inbound: InboundRef,
     **why: object,
 ) -> None:
-    """Record ``mail`` under ``heading`` as an internal note that tells nobody; ``why``
-    goes into the note's data with the sender and subject."""
+    """Record ``mail`` under ``heading`` (read in each reader's language) as an internal note
+    that tells nobody; ``why`` goes into the note's data with the sender and subject."""
+    text = _quoted(mail)
     await tickets.record(
         ticket.ref,
         Actor(label=mail.sender or "email"),
         EventType.INTERNAL_NOTE,
-        _with_text(heading, mail),
-        data={**why, "sender": mail.sender, "subject": mail.subject},
+        quoting(str(heading), text),
+        data={
+            **why,
+            "sender": mail.sender,
+            "subject": mail.subject,
+            **heading.as_data(),
+            "quoted": text,
+        },
         inbound=inbound,
     )
 
@@ -79,8 +76,6 @@ def unverified_attention(mail: ParsedMail, sender: Person | None) -> str:
     )
 
 
-def _with_text(heading: str, mail: ParsedMail) -> str:
+def _quoted(mail: ParsedMail) -> str:
     text = (mail.reply or mail.body).strip()
-    if len(text) > _MAX_QUOTED:
-        text = text[:_MAX_QUOTED].rstrip() + " …"
-    return f"{heading}\n\n{text}" if text else heading
+    return text[:_MAX_QUOTED].rstrip() + " …" if len(text) > _MAX_QUOTED else text

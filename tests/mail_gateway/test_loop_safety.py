@@ -13,6 +13,7 @@ import aiosmtplib
 import pytest
 
 from core.storage.models import EventType, OutboxMessage, Ticket, TicketEvent
+from core.tickets.timeline import event_text
 from housedesk.bootstrap import App
 from intake.email.smtp_server import SmtpServerConfig, start_smtp_server
 from intake.outcome import Accepted
@@ -134,6 +135,9 @@ async def test_out_of_office_to_a_ticket_lands_as_an_internal_note(world: App) -
     assert not note.public and note.data["automatic"] == "Auto-Submitted: auto-replied"
     assert note.text == "Automatic reply from tom@tenant.example (not answered):\n\n" + (
         "I am away until Monday."
+    )
+    assert event_text(note.text, note.data, "ru") == (  # staff read it in their language
+        "Автоматический ответ от tom@tenant.example (без ответа):\n\nI am away until Monday."
     )
     assert await OutboxMessage.all().count() == sent_before
     assert await Ticket.all().count() == 1

@@ -42,8 +42,11 @@ SYSTEM_ACTORS = {
     "cli": N_("Operator (command line)"),
     "email": N_("Mail"),
     "system": N_("System"),
+    "voicemail": N_("Voicemail"),
+    "rating link": N_("Rating link"),
 }
-"""The parts of housedesk that act on tickets (``Actor.system``), as people call them."""
+"""The parts of housedesk that act on tickets (``Actor.system``), as people call them; the
+voicemail intake's label also names its source (``voicemail:folder``), left out here."""
 
 
 def kind_name(kind: str, language: str | None) -> str:
@@ -56,7 +59,7 @@ def kind_name(kind: str, language: str | None) -> str:
 
 def actor_name(label: str, language: str | None) -> str:
     """Who did it: a person's name as it is, a part of housedesk in the reader's language."""
-    system = SYSTEM_ACTORS.get(label)
+    system = SYSTEM_ACTORS.get("voicemail" if label.startswith("voicemail:") else label)
     return gettext(language, system) if system else label
 
 

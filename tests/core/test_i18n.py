@@ -12,6 +12,11 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from core.i18n import LOCALE_DIR, gettext, ngettext, normalize_language
+from core.storage.models import Channel, EventType, Status
+from core.tickets.timeline import SAYINGS, Saying
+from core.tickets.workflow import STATUS_NAMES
+from presentation.reports.text import CHANNEL_NAMES
+from presentation.timeline import KIND_NAMES, SYSTEM_ACTORS, actor_name
 from tests.conftest import REPO
 
 LANGUAGES = {"ru": 3, "pl": 3, "no": 2, "zh": 1}
@@ -141,6 +146,31 @@ def test_built_messages_are_found() -> None:
         "gettext(lang, message)\n"
     )
     assert built_messages(source) == [1, 3, 4, 5]
+
+
+def test_every_value_people_read_has_a_name_to_translate() -> None:
+    """A new status, channel, timeline kind or system actor is never shown as its raw code."""
+    assert set(STATUS_NAMES) == set(Status)
+    assert set(CHANNEL_NAMES) == set(Channel)
+    assert set(KIND_NAMES) == set(EventType)
+    code = _sources("core", "intake", "housedesk")
+    called = set(re.findall(r'Actor(?:\.system\(|\(label=)f?"([a-z][a-z ]*)', code))
+    assert "voicemail" in called and "rating link" in called  # the pattern finds them
+    assert called <= set(SYSTEM_ACTORS), called - set(SYSTEM_ACTORS)
+    assert actor_name("voicemail:folder", "ru") == "Голосовая почта"
+    assert actor_name("Anna Petrova", "ru") == "Anna Petrova"
+    for language in LANGUAGES:
+        for code in SAYINGS:  # each code's words render (placeholders filled) in every language
+            params = dict.fromkeys(_placeholders(SAYINGS[code]), "x")
+            assert Saying(code, params).render(language) != SAYINGS[code].format(**params), code
+
+
+def _sources(*packages: str) -> str:
+    return "\n".join(
+        path.read_text(encoding="utf-8")
+        for package in packages
+        for path in sorted((REPO / package).rglob("*.py"))
+    )
 
 
 def test_makefile_extracts_with_the_same_keywords() -> None:

@@ -44,7 +44,7 @@ from core.tickets.commands import InboundRef, NewAttachment, NewTicket, Requeste
 from core.tickets.creation import CreateResult
 from core.tickets.service import TicketService
 from core.tickets.timeline import Saying, quoting
-from intake.email.authentication import SenderAuthentication, authenticate
+from intake.email.authentication import SenderAuthentication, authenticated
 from intake.email.automatic import suppresses_auto_reply
 from intake.email.classify import Classification, MailKind, classify
 from intake.email.language import mail_language
@@ -129,18 +129,16 @@ class MailGateway:
 
     async def __call__(self, raw: bytes) -> Outcome:
         """Take in one message; never raises."""
-        # a mail may be tens of megabytes: it is scanned and parsed off the event loop
-        if await asyncio.to_thread(too_many_parts, raw, self.settings.max_mime_parts):
+        # a mail may be tens of megabytes, and checking its sender may wait on DNS: it is
+        # scanned, parsed and authenticated off the event loop, in one trip to a thread
+        try:
+            mail = await asyncio.to_thread(_read, raw, self.settings)
+        except MalformedMail as exc:
+            return Rejected(f"not a mail message: {exc}", 550, "5.6.0")
+        if mail is None:
             limit = self.settings.max_mime_parts
             return Rejected(f"more than {limit} MIME parts: not taken in", 552, "5.3.4")
         try:
-            mail = await asyncio.to_thread(
-                parse_message, raw, max_attachment_bytes=self.settings.max_attachment_bytes
-            )
-        except MalformedMail as exc:
-            return Rejected(f"not a mail message: {exc}", 550, "5.6.0")
-        try:
-            mail = await authenticate(self.settings.authentication, raw, mail)
             return await self._take_in(mail, _message_id(mail, raw))
         except AccessDenied as exc:  # staff writing on a ticket they may not see: tell them
             return Rejected(str(exc), 550, "5.7.1")
@@ -419,6 +417,14 @@ class MailGateway:
             blob = await self.blobs.put(part.data)
             stored.append(NewAttachment(blob.sha256, blob.size, part.content_type, part.filename))
         return stored
+
+
+def _read(raw: bytes, settings: GatewaySettings) -> ParsedMail | None:
+    """The mail parsed, its sender checked; None when it has too many MIME parts."""
+    if too_many_parts(raw, settings.max_mime_parts):
+        return None
+    mail = parse_message(raw, max_attachment_bytes=settings.max_attachment_bytes)
+    return authenticated(settings.authentication, raw, mail)
 
 
 def _message_id(mail: ParsedMail, raw: bytes) -> str:

@@ -3,7 +3,8 @@
 Both servers are aiosmtpd on 127.0.0.1 with the same fsync'd spool. The baseline handler
 only writes the spool file and answers 250 (and removes the file); housedesk's intake
 also parses the mail, creates the ticket, its timeline event and its acknowledgement row
-in the database before answering, with sender authentication on (each mail carries the
+in the database before answering, through the quarantine's failure count as ``housedesk
+run`` takes mail in, with sender authentication on (each mail carries the
 MTA's passing Authentication-Results). Four concurrent senders, each on one persistent SMTP
 session. Target: at least 300 mails/s on SQLite, within 3x of the spool-only baseline.
 Run with ``make bench`` (or ``python -m bench.email_bench``).
@@ -26,6 +27,7 @@ from core.storage.db import close_db, migrate_db, open_db, sqlite_url
 from core.storage.models import Category
 from housedesk.bootstrap import bootstrap
 from housedesk.settings.config import Settings
+from intake.email.quarantine import QuarantiningIngest
 from intake.email.smtp_server import SmtpServerConfig, start_smtp_server
 from intake.email.spool import write_spool_file
 from intake.outcome import Accepted, Outcome
@@ -98,7 +100,8 @@ async def full_path(tmp: Path, count: int) -> float:
         )
     )
     config = SmtpServerConfig(help_address=HELP, spool_dir=tmp / "spool", port=0)
-    server = await start_smtp_server(config, app.mail_gateway)
+    ingest = QuarantiningIngest(app.mail_gateway, app.clock, app.settings.email.quarantine_after)
+    server = await start_smtp_server(config, ingest)
     try:
         return await _send_all(server.port, count)
     finally:

@@ -53,6 +53,7 @@ from tests.telegram.support import png
 TECHNICIANS = 30
 FIRST_CHAT = 7_000_000
 MANAGER = 100001
+LEADER_JOBS = {"operations", "telegram-webhook"}
 PROMPT = "What is it about? Choose a topic"
 REGISTERED = "is registered:"
 
@@ -124,7 +125,8 @@ class Cluster:
             self.nodes.append(Node(f"node{n}", node_root, {}, free_port(), free_port(), tap=tap))
         self.proxy = RoundRobin([f"http://127.0.0.1:{n.http_port}" for n in self.nodes])
         self.sink = sink
-        self.leads_seen: list[list[tuple[str, str]]] = []
+        self.leads_seen: list[tuple[float, list[tuple[str, str]]]] = []
+        """When each sample began, and its (job, process) pairs."""
 
     def configure(self, blob_env: dict[str, str]) -> None:
         for node in self.nodes:
@@ -159,13 +161,21 @@ class Cluster:
     async def watch_leads(self, session: aiohttp.ClientSession, stop: asyncio.Event) -> None:
         """Sample every process's leads twice a second."""
         while not stop.is_set():
+            began = time.monotonic()
             sample: list[tuple[str, str]] = []
             for node in self.nodes:
                 health = await node.healthz(session)
                 cluster = (health or {}).get("cluster") or {}
                 sample += [(job, node.name) for job in cluster.get("leads", [])]  # type: ignore[union-attr]
-            self.leads_seen.append(sample)
+            self.leads_seen.append((began, sample))
             await asyncio.sleep(0.5)
+
+    def webhook_set(self) -> bool:
+        """Whether a process has set the webhook; fails at once when one has exited."""
+        for node in self.nodes:
+            if node.process is not None and node.process.poll() is not None:
+                raise AssertionError(f"{node.name} exited at start-up:\n{node.log()}")
+        return any(node.tap.made("setWebhook") for node in self.nodes)
 
     async def in_flight(self) -> set[int]:
         """The outbox rows some process is sending now (leased, not yet recorded)."""
@@ -263,18 +273,28 @@ async def _reports(botapi: BotApiServer, count: int, pressed: dict[int, str]) ->
     await asyncio.gather(*(one(n) for n in range(count)))
 
 
-async def _photo_through_another_process(cluster: Cluster, chat: int) -> tuple[str, str, int]:
-    """A resident's photo report is taken in by one process, which is then killed while the
-    technician's card with the photo fails once; another process sends the card.
+@dataclass(frozen=True)
+class Kill:
+    """What :func:`_photo_through_another_process` did."""
 
-    Returns the process that took the photo in, the one that sent the card, and the outbox
-    rows in flight at the kill.
-    """
+    taker: str
+    """The process that took the photo in, and was killed."""
+    sender: str
+    """The process that sent the technician's card with the photo."""
+    in_flight: int
+    """Outbox rows in flight at the kill."""
+    at: float
+    """When (``time.monotonic``)."""
+
+
+async def _photo_through_another_process(cluster: Cluster, chat: int) -> Kill:
+    """A resident's photo report is taken in by one process, which is then killed while the
+    technician's card with the photo fails (until the kill); another process sends it."""
     botapi = cluster.botapi
     person = user(chat, "Photo Resident")
     photo = png(64, 48, "green")
     file_id = botapi.add_file(RESIDENT, photo, file_path="photos/cluster.png")
-    botapi.fail_next(STAFF, "sendPhoto", "500")
+    botapi.fail_next(STAFF, "sendPhoto", "500", count=1000)  # until the kill
     botapi.add_update(
         RESIDENT,
         message_update(
@@ -298,7 +318,9 @@ async def _photo_through_another_process(cluster: Cluster, chat: int) -> tuple[s
     taker: Node = await _until(took_it_in, "the photo taken in")  # with the report, filed
     await _until(lambda: botapi.calls(STAFF, "sendPhoto"), "the card's first, failing, attempt")
     leased = await cluster.in_flight()
+    killed_at = time.monotonic()
     await taker.kill()
+    botapi.clear_faults(STAFF, "sendPhoto")
     in_flight = len(leased | await cluster.in_flight())  # the dead one's leases run on
 
     def card_sender() -> Node | None:
@@ -308,7 +330,7 @@ async def _photo_through_another_process(cluster: Cluster, chat: int) -> tuple[s
     sent = [c for c in botapi.calls(STAFF, "sendPhoto") if c.fault is None]
     assert sent and next(iter(sent[-1].files.values())).data == photo
     taker.start()
-    return taker.name, sender.name, in_flight
+    return Kill(taker.name, sender.name, in_flight, killed_at)
 
 
 async def _settled(cluster: Cluster, expected_tickets: int) -> dict[str, Any]:
@@ -357,11 +379,7 @@ async def _run_cluster(tmp_path: Path, url: str, size: Size, blob_env: dict[str,
             session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5))
             watcher = asyncio.create_task(cluster.watch_leads(session, stop_watch))
             try:
-                await _until(
-                    lambda: any(n.tap.made("setWebhook") for n in cluster.nodes),
-                    "a leader setting the webhook",
-                    timeout=180,  # three processes start at once on two cores
-                )
+                await _until(cluster.webhook_set, "a leader setting the webhook", timeout=180)
                 times.append(time.monotonic())
                 accepted: list[str] = []
                 pressed: dict[int, str] = {}
@@ -373,9 +391,7 @@ async def _run_cluster(tmp_path: Path, url: str, size: Size, blob_env: dict[str,
                     timeout=180,
                 )
                 # the kill comes while reports and mails keep arriving
-                taker, sender, in_flight = await _photo_through_another_process(
-                    cluster, FIRST_CHAT + size.reports
-                )
+                kill = await _photo_through_another_process(cluster, FIRST_CHAT + size.reports)
                 await reports
                 await mails
                 times.append(time.monotonic())
@@ -419,10 +435,10 @@ async def _run_cluster(tmp_path: Path, url: str, size: Size, blob_env: dict[str,
                 and str(c.params.get("chat_id", "")).startswith("2000")
             )
             staff_repeats = sum(n - 1 for n in cards.values())
-            assert repeats + staff_repeats <= in_flight, (repeats, staff_repeats, in_flight)
+            assert repeats + staff_repeats <= kill.in_flight, (repeats, staff_repeats, kill)
 
             # the photo went in through one process and out through another
-            assert taker != sender
+            assert kill.taker != kill.sender
 
             # a conversation begun on one process went on on another
             asked_by = {
@@ -445,12 +461,20 @@ async def _run_cluster(tmp_path: Path, url: str, size: Size, blob_env: dict[str,
             assert moved >= size.reports // 10, (moved, len(asked_by), len(pressed_on))
 
             # each periodic job led by one process at a time, the scheduler among them
-            for sample in cluster.leads_seen:
+            for _began, sample in cluster.leads_seen:
                 jobs = [job for job, _node in sample]
                 assert len(jobs) == len(set(jobs)), sample
-            assert any(
-                ("operations", n.name) in s for s in cluster.leads_seen for n in cluster.nodes
-            )
+            whole = [  # samples where every job shows a leader (a slow /healthz may not)
+                (began, sample)
+                for began, sample in cluster.leads_seen
+                if {job for job, _node in sample} >= LEADER_JOBS
+            ]
+            before = [sample for began, sample in whole if began < kill.at]
+            assert before, cluster.leads_seen[:5]
+            victim_led = sorted(job for job, node in before[-1] if node == kill.taker)
+            # what the killed process led has a leader again within a minute
+            handed_over = next((began - kill.at for began, _ in whole if began > kill.at), 1e9)
+            assert handed_over < 60, (handed_over, victim_led)
             digests = Counter(  # a scheduler job: the manager's daily digest, due at once
                 c.params["text"].splitlines()[0]  # "Daily digest for <date>"
                 for node in cluster.nodes
@@ -464,8 +488,10 @@ async def _run_cluster(tmp_path: Path, url: str, size: Size, blob_env: dict[str,
             )
             print(
                 f"\ncluster: {size.mails} mails and {size.reports} reports through 3 processes;"
-                f" photo in through {taker}, out through {sender}; {moved} conversations moved;"
-                f" {in_flight} rows in flight at the kill, {repeats + staff_repeats} repeated."
+                f" photo in through {kill.taker}, out through {kill.sender};"
+                f" {moved} conversations moved; {kill.in_flight} rows in flight at the kill,"
+                f" {repeats + staff_repeats} repeated; the killed process led {victim_led},"
+                f" led again {handed_over:.1f} s later."
                 f" Start-up {start_up:.1f} s, traffic {traffic:.1f} s, settling {settling:.1f} s,"
                 f" status and stop {stopping:.1f} s; CPU: harness {cpu[0]:.1f} s,"
                 f" housedesk processes {cpu[1]:.1f} s"

@@ -238,6 +238,10 @@ class BotApiServer:
         fault = InjectedFault(Fault(kind), retry_after=retry_after, description=description)
         self._bot(token).faults[self._canonical(method)].extend([fault] * count)
 
+    def clear_faults(self, token: str, method: str) -> None:
+        """Forget the failures of ``method`` not used yet: its next calls run again."""
+        self._bot(token).faults[self._canonical(method)].clear()
+
     # -- HTTP -------------------------------------------------------------------------------
 
     async def _handle_method(self, request: web.Request) -> web.StreamResponse:

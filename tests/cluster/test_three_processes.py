@@ -15,6 +15,7 @@ import asyncio
 import email
 import itertools
 import os
+import re
 import resource
 import time
 import uuid
@@ -482,7 +483,10 @@ async def _run_cluster(tmp_path: Path, url: str, size: Size, blob_env: dict[str,
                 if c.params.get("text", "").startswith("Daily digest for")
             )
             assert digests and set(digests.values()) == {1}, digests
-            assert "leaders:" in status and "operations" in status
+            # housedesk status: the processes, the leaders, the lanes
+            assert status.startswith("processes: 3 running"), status
+            assert all(f"  {node.name} " in status for node in cluster.nodes), status
+            assert re.search(r"^leaders:\n(  \S+ +node\d\n)+outbox lanes:", status, re.M), status
             start_up, traffic, settling, stopping = (
                 later - earlier for earlier, later in itertools.pairwise(times)
             )

@@ -3,9 +3,10 @@
 For each number of processes, on a fresh database: the processes start (each with its own
 data directory and SMTP port, outgoing mail off), six senders send ``--mails`` mails spread
 across them, and the intake rate is the mails answered 250 a second. Then the processes stop
-and start again with outgoing mail on, towards a sink in this process: the drain rate is the
-acknowledgements (one outbox row per mail) the sink receives a second, from the first to
-the last. Both are printed with their ratio to one process.
+and start again with outgoing mail on, towards a sink in this process that holds every
+mail until all of them are up (so one that starts first does not drain alone): the drain
+rate is the acknowledgements (one outbox row per mail) the sink receives a second, from the
+first to the last. Both are printed with their ratio to one process.
 
 Needs PostgreSQL (``HOUSEDESK_BENCH_PG``, default ``postgres://postgres@127.0.0.1:5432/``);
 run with ``make bench`` or ``python -m bench.cluster_bench [--mails N]``.
@@ -44,13 +45,15 @@ def _port() -> int:
 
 
 class Sink:
-    """An SMTP server that keeps only the time each message arrived."""
+    """An SMTP server that keeps only the time each message arrived, once it is opened."""
 
     def __init__(self) -> None:
         self.arrivals: list[float] = []
         self.port = 0
+        self.open = asyncio.Event()
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        await self.open.wait()
         self.arrivals.append(time.perf_counter())
         return "250 2.0.0 Queued"
 
@@ -180,6 +183,8 @@ async def measure(processes: int, mails: int) -> tuple[float, float]:
                 HOUSEDESK_EMAIL__OUTGOING__PORT=str(sink.port),
             )
             try:
+                await _wait_for_smtp(cluster.smtp_ports)  # the outbox starts with SMTP intake
+                sink.open.set()
                 drain = await _drained(sink, mails)
             finally:
                 cluster.stop()

@@ -24,12 +24,14 @@ class SystemClock:
 
 
 class FrozenClock:
-    """A clock that moves only when told to (for tests and simulations)."""
+    """A clock that moves only when told to (for tests and simulations).
+
+    It keeps UTC whatever zone it is set in, as :class:`Clock` promises: stored times are
+    compared as UTC (on SQLite as text), so a local time kept as it was would compare
+    wrongly with them."""
 
     def __init__(self, start: datetime) -> None:
-        if start.tzinfo is None:
-            raise ValueError("FrozenClock needs a timezone-aware datetime")
-        self._now = start
+        self._now = _utc(start)
 
     def now(self) -> datetime:
         """Return the frozen time."""
@@ -40,8 +42,14 @@ class FrozenClock:
         self._now += delta
 
     def set(self, moment: datetime) -> None:
-        """Jump to ``moment``."""
-        self._now = moment
+        """Jump to ``moment`` (timezone-aware, any zone)."""
+        self._now = _utc(moment)
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("FrozenClock needs a timezone-aware datetime")
+    return moment.astimezone(UTC)
 
 
 def known_timezone(name: str) -> str:

@@ -4,8 +4,9 @@ entrance, scheduled, limited per resident per hour unless an emergency, and repo
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -154,6 +155,23 @@ async def test_ordinary_announcements_are_limited_per_resident_and_emergencies_a
     worker.register(Route.RESIDENT_CHAT, _delivered)
     [first] = await worker.claim(Route.RESIDENT_CHAT)
     assert first.priority == Priority.URGENT  # the emergency goes first
+
+
+async def test_the_hourly_limit_holds_with_the_clock_set_in_local_time(app: App) -> None:
+    world = await build_world()
+    await _stairwells(world)
+    announcer = _announcer(app, per_hour=1)
+    alice = Actor.of(world.alice)
+    app.clock.set(datetime(2026, 12, 9, 18, 0, tzinfo=ZoneInfo("Europe/Warsaw")))
+
+    await announcer.announce(Draft("Bins are collected on Tuesday", "OAK"), alice)
+    app.clock.advance(timedelta(minutes=10))
+    second = await announcer.draft(Draft("The lift is serviced on Friday", "OAK"), alice)
+    assert second.held == 5
+    await announcer.confirm(second.announcement_id, alice)
+    bins, lift = [r for r in await _rows() if r.recipient == "5001"]
+    assert lift.next_attempt_at == bins.next_attempt_at + timedelta(hours=1)
+    assert app.clock.now() == datetime(2026, 12, 9, 17, 10, tzinfo=UTC)
 
 
 async def test_a_scheduled_announcement_goes_out_at_its_local_time(app: App) -> None:

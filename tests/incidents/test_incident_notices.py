@@ -5,7 +5,7 @@ got it, as after any announcement."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from core.actors import Actor
@@ -24,8 +24,8 @@ WARSAW = ZoneInfo("Europe/Warsaw")
 
 
 def _warsaw(*when: int) -> datetime:
-    """A Warsaw wall-clock time as the clock gives times: in UTC."""
-    return datetime(*when, tzinfo=WARSAW).astimezone(UTC)
+    """A Warsaw wall-clock time (the clock keeps it as UTC)."""
+    return datetime(*when, tzinfo=WARSAW)
 
 
 async def _refusing_chat_103(delivery: Delivery) -> DeliveryReceipt:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
@@ -63,8 +65,20 @@ async def load(
 ) -> None:
     require_role(staff, SEES_ALL)
     rows = await reports.load_per_technician((command.args or "").strip() or None)
-    lines = [gettext(lang, N_("{name}: {open} open, {overdue} overdue"), **row) for row in rows]
+    lines = [load_line(row, lang) for row in rows]
     await message.answer("\n".join(lines) or gettext(lang, NOTHING))
+
+
+def load_line(row: dict[str, Any], lang: str) -> str:
+    """``Bob Plumber: 3 open tickets, 1 overdue``, each count in the plural form ``lang``
+    gives it."""
+    return gettext(
+        lang,
+        N_("{name}: {open}, {overdue}"),
+        name=row["name"],
+        open=ngettext(lang, "{n} open ticket", "{n} open tickets", row["open"]),
+        overdue=ngettext(lang, "{n} overdue", "{n} overdue", row["overdue"]),
+    )
 
 
 async def ratings(

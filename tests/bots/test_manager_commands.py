@@ -50,7 +50,7 @@ async def test_manager_reports_export_and_announce(
         alice.send("/overdue")
         await alice.sees("Overdue tickets: 1")
         alice.send("/load OAK")
-        await alice.sees("Bob Plumber: 0 open, 0 overdue")
+        await alice.sees("Bob Plumber: 0 open tickets, 0 overdue")
         alice.send("/ratings")
         await alice.sees("Nothing to show.")
 

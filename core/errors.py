@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Protocol, runtime_checkable
+
 from core.i18n import N_, gettext
 
 
 class Msgid(str):
     """A parameter of an error message that is itself a message, translated with it."""
+
+
+@runtime_checkable
+class Localized(Protocol):
+    """A parameter each reader reads written their own way (a time in their locale)."""
+
+    def render(self, language: str | None) -> str:
+        """The parameter as a reader of ``language`` reads it."""
+        ...
 
 
 class DomainError(Exception):
@@ -25,10 +36,16 @@ class DomainError(Exception):
         """The translated message (None when the error has none)."""
         if self.message is None:
             return None
-        params = {
-            k: gettext(language, v) if isinstance(v, Msgid) else v for k, v in self.params.items()
-        }
+        params = {k: _param(v, language) for k, v in self.params.items()}
         return gettext(language, self.message, **params)
+
+
+def _param(value: object, language: str | None) -> object:
+    if isinstance(value, Msgid):
+        return gettext(language, value)
+    if isinstance(value, Localized):
+        return value.render(language)
+    return value
 
 
 class NotFound(DomainError):

@@ -129,11 +129,24 @@ class AnnounceResult:
         """``send_at`` as a reader of ``language`` reads it, in the audience's timezone."""
         if self.send_at is None:
             return ""
+        return AudienceTime(self.send_at, self.timezone).render(language)
+
+
+@dataclass(frozen=True)
+class AudienceTime:
+    """A moment on the audience's clock (``Tue 1 Dec, 18:00 (Europe/Oslo)``), written in
+    each reader's locale."""
+
+    at: datetime
+    timezone: str
+
+    def render(self, language: str | None) -> str:
+        """The moment as a reader of ``language`` reads it."""
         zone = ZoneInfo(self.timezone)
         try:
-            when = format_datetime(self.send_at, _WHEN, tzinfo=zone, locale=language or "en")
+            when = format_datetime(self.at, _WHEN, tzinfo=zone, locale=language or "en")
         except (ValueError, UnknownLocaleError):
-            when = format_datetime(self.send_at, _WHEN, tzinfo=zone, locale="en")
+            when = format_datetime(self.at, _WHEN, tzinfo=zone, locale="en")
         return f"{when} ({self.timezone})"
 
 
@@ -440,7 +453,7 @@ class Announcer:
             raise InvalidInput(
                 f"{local:%Y-%m-%d %H:%M} has passed",
                 message=N_("{time} has passed; give a later time."),
-                time=f"{local:%Y-%m-%d %H:%M}",
+                time=AudienceTime(moment, zone.key),
             )
         return moment
 

@@ -200,8 +200,14 @@ async def test_a_scheduled_announcement_goes_out_at_its_local_time(app: App) -> 
     assert len(await _rows()) == 5
     assert (await Announcement.get(id=draft.announcement_id)).status is AnnouncementStatus.SENT
 
-    with pytest.raises(InvalidInput):  # a time that has passed
+    with pytest.raises(InvalidInput) as passed:  # a time that has passed, on Oslo's clock
         await announcer.draft(Draft("Too late", "OAK", send_at_local=local), alice)
+    assert passed.value.text("en") == (
+        "Wed 25 Nov, 18:00 (Europe/Oslo) has passed; give a later time."
+    )
+    assert passed.value.text("ru") == (
+        "ср 25 нояб., 18:00 (Europe/Oslo) уже прошло; укажите более позднее время."
+    )
     later = await announcer.draft(
         Draft("Cancelled one", "OAK", send_at_local=local + timedelta(days=1)), alice
     )

@@ -74,7 +74,7 @@ lint: install
 	$(BIN)/mypy core intake bots housedesk presentation speech_models bench desk
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_architecture.py
 
-BENCHES := speech_bench core_bench email_bench telegram_bench report_bench loop_bench answer_burst_bench outage_bench desk_bench cluster_bench
+BENCHES := speech_bench core_bench email_bench telegram_bench report_bench loop_bench scheduler_bench answer_burst_bench outage_bench desk_bench cluster_bench
 
 bench: install  ## every benchmark, each against its raw baseline measured in the same run
 	@status=0; for b in $(BENCHES); do $(BIN)/python -m bench.$$b || status=1; done; exit $$status

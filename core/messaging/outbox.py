@@ -34,7 +34,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from tortoise.expressions import Q
+from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from core.clock import Clock
@@ -55,13 +55,12 @@ from core.storage.fit import fitted_key
 from core.storage.models import (
     Contact,
     EventType,
-    MessageRef,
     OutboxMessage,
     OutboxStatus,
     Ticket,
     TicketEvent,
 )
-from core.storage.rawsql import bind
+from core.storage.rawsql import bind, write_later
 from core.storage.rows import insert, insert_later
 from core.tickets.timeline import Saying
 
@@ -182,6 +181,13 @@ _HEADS = (
 """Due rows below priority ``below`` that are their recipient's first pending row, with none
 of theirs in flight."""
 
+_CLAIM = (
+    'UPDATE "outbox" SET "locked_until" = :until WHERE "id" IN ('
+    + _HEADS.replace("{", "{{").replace("}", "}}")
+    + "{lock}) RETURNING *"
+)
+"""Lease the heads (PostgreSQL: ``{lock}`` skips rows another process is claiming)."""
+
 
 class OutboxWorker:
     """Serves one lane per registered route, each claiming and delivering its own rows."""
@@ -222,31 +228,28 @@ class OutboxWorker:
 
     async def claim(self, route: str, limit: int = 1, *, bulk: bool = True) -> list[OutboxMessage]:
         """Lease up to ``limit`` claimable rows of ``route`` to this worker (no
-        :attr:`Priority.BULK` rows unless ``bulk``)."""
+        :attr:`Priority.BULK` rows unless ``bulk``), in claim order.
+
+        One statement, so one round trip (on SQLite, one hop to the connection's thread,
+        where a claim used to take four): the rows are chosen and leased at once."""
         now = self.clock.now()
-        due = Q(status=OutboxStatus.PENDING, next_attempt_at__lte=now) & (
-            Q(locked_until__isnull=True) | Q(locked_until__lt=now)
+        db = connections.get("default")
+        dialect = db.capabilities.dialect
+        sql, values = bind(
+            _CLAIM.format(lock=' FOR UPDATE OF "o" SKIP LOCKED' if dialect == "postgres" else ""),
+            {
+                "route": route,
+                "now": now,
+                "until": now + self.lease,
+                "limit": limit,
+                "below": _below(bulk),
+            },
+            dialect,
         )
-        claimed: list[int] = []
-        async with in_transaction() as conn:
-            dialect = conn.capabilities.dialect
-            sql, values = bind(
-                _HEADS + (' FOR UPDATE OF "o" SKIP LOCKED' if dialect == "postgres" else ""),
-                {"route": route, "now": now, "limit": limit, "below": _below(bulk)},
-                dialect,
-            )
-            for found in await conn.execute_query_dict(sql, values):
-                taken = (
-                    await OutboxMessage.filter(due, id=found["id"])
-                    .using_db(conn)
-                    .update(locked_until=now + self.lease)
-                )
-                if taken:
-                    claimed.append(found["id"])
-        if not claimed:
-            return []
-        rows = await OutboxMessage.filter(id__in=claimed)
-        return sorted(rows, key=lambda r: claimed.index(r.id))
+        rows = [
+            OutboxMessage._init_from_db(**row) for row in await db.execute_query_dict(sql, values)
+        ]
+        return sorted(rows, key=lambda r: (r.priority, r.next_attempt_at, r.id))
 
     async def run_once(self) -> int:
         """Deliver what is due now, lane by lane, one row at a time (at most ``batch_size``
@@ -378,22 +381,24 @@ class OutboxWorker:
     async def _record_success(
         self, row: OutboxMessage, attempts: int, receipt: DeliveryReceipt
     ) -> None:
+        """Mark the row sent, with its references and the ticket's event: every statement
+        held back to the commit (on SQLite, one hop to the connection's thread)."""
         now = self.clock.now()
         async with in_transaction():
-            await OutboxMessage.filter(id=row.id).update(
-                status=OutboxStatus.SENT,
+            await write_later(
+                _SENT,
+                id=row.id,
+                sent=OutboxStatus.SENT.value,
                 attempts=attempts,
-                sent_at=now,
+                now=now,
                 external_id=receipt.external_id,
-                locked_until=None,
-                last_error="",
             )
             ticket_id = row.ticket_id  # type: ignore[attr-defined]
             if ticket_id is None:
                 return
             await _remember(row, receipt.references, now)
             says = Saying("sent_via", {"route": Saying(row.channel), "recipient": row.recipient})
-            await insert(
+            await insert_later(
                 TicketEvent,
                 ticket_id=ticket_id,
                 type=EventType.NOTIFICATION_SENT,
@@ -482,6 +487,17 @@ class OutboxWorker:
         log.error("outbox: %s #%s failed for good: %s", row.channel, row.id, error)
 
 
+_SENT = (
+    'UPDATE "outbox" SET "status" = :sent, "attempts" = :attempts, "sent_at" = :now,'
+    ' "external_id" = :external_id, "locked_until" = NULL, "last_error" = \'\''
+    ' WHERE "id" = :id'
+)
+_REMEMBER = (
+    'INSERT INTO "message_ref" ("channel", "external_id", "inbound", "ticket_id", "created_at")'
+    " VALUES (:channel, :external_id, FALSE, :ticket, :now)"
+    ' ON CONFLICT ("channel", "external_id") DO NOTHING'
+)
+
 _ANY_PRIORITY = 32767
 """Above every row's priority (the column is a small integer)."""
 
@@ -509,13 +525,12 @@ def _progress(row: OutboxMessage, sent: DeliveryError | None) -> dict[str, int]:
 
 
 async def _remember(row: OutboxMessage, references: Sequence[str], now: datetime) -> None:
-    """Store the references of sent parts, so a reply quoting one threads to the ticket."""
+    """Store the references of sent parts, so a reply quoting one threads to the ticket
+    (one already stored stays as it is)."""
     ticket_id = row.ticket_id  # type: ignore[attr-defined]
     if ticket_id is None:
         return
     for reference in references:
-        await MessageRef.get_or_create(
-            channel=row.channel,
-            external_id=reference,
-            defaults={"ticket_id": ticket_id, "inbound": False, "created_at": now},
+        await write_later(
+            _REMEMBER, channel=row.channel, external_id=reference, ticket=ticket_id, now=now
         )

@@ -47,3 +47,16 @@ async def fetch(query: str, **params: Any) -> list[dict[str, Any]]:
     db = connections.get("default")
     sql, values = bind(query, params, db.capabilities.dialect)
     return await db.execute_query_dict(sql, values)
+
+
+async def write_later(query: str, **params: Any) -> None:
+    """Run a write whose result nobody needs (``:name`` marks each of ``params``). In a
+    SQLite write transaction it goes to the database with the transaction's next statement
+    or its commit, as :func:`core.storage.rows.insert_later`'s rows do; elsewhere at once."""
+    db = connections.get("default")
+    sql, values = bind(query, params, db.capabilities.dialect)
+    hold = getattr(db, "execute_later", None)
+    if hold is not None:
+        hold(sql, values)
+    else:
+        await db.execute_query(sql, values)

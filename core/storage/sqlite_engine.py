@@ -87,7 +87,8 @@ class ImmediateTransactionWrapper(SqliteTransactionWrapper):
         self._to_begin = True
 
     def execute_later(self, query: str, values: list[Any]) -> None:
-        """Write a row (an INSERT whose id nobody needs) with the next statement."""
+        """Run a write whose result nobody needs (an INSERT whose id nobody needs, an
+        UPDATE whose count nobody reads) with the next statement."""
         self._outer._held.append((query, values))
 
     async def _run(self, then: Callable[[sqlite3.Connection], T], *, finish: bool = False) -> T:

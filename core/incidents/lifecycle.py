@@ -2,12 +2,14 @@
 
 An incident that starts now is active at once and gets its staff ticket, routed like any
 other (cards, duty ladder, nudges); a planned one waits, ``scheduled``, for the scheduler to
-start it. Updating and resolving tell everyone linked once; resolving marks the ticket done.
+start it and tell its buildings. Updating and resolving tell everyone linked once (the end
+of a planned one: its buildings); resolving marks the ticket done.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from tortoise.transactions import in_transaction
@@ -31,6 +33,7 @@ from core.storage.models import (
     Channel,
     Incident,
     IncidentArea,
+    IncidentKind,
     IncidentStatus,
     Status,
 )
@@ -114,16 +117,22 @@ class IncidentLifecycle:
         return incident
 
     async def start(self, incident_id: int) -> bool:
-        """Mark a scheduled incident started (the scheduler, at its start); False if it was
-        not scheduled any more."""
+        """Mark a scheduled incident started (the scheduler, at its start) and tell everyone
+        it affects; False if it was not scheduled any more."""
         async with in_transaction():
             incident = await self.recorder.current(incident_id)
             if incident.status != IncidentStatus.SCHEDULED:
                 return False
             await self.recorder.save(incident, status=IncidentStatus.ACTIVE)
-            await self.recorder.event(incident, IncidentEventType.STARTED, SCHEDULER)
+            event = await self.recorder.event(incident, IncidentEventType.STARTED, SCHEDULER)
             buildings = await buildings_of(incident.id)
             await self._staff_ticket(incident, buildings[0], SCHEDULER, Channel.CLI)
+            await self.news.tell_area(
+                incident,
+                f"incident:{incident.id}:event:{event.id}",
+                lambda b, lang: texts.started(incident, b, lang),
+                SCHEDULER,
+            )
         return True
 
     async def update(self, cmd: UpdateIncident) -> int:
@@ -162,11 +171,13 @@ class IncidentLifecycle:
             )
 
     async def resolve(self, incident_id: int, actor: Actor, *, version: int | None = None) -> int:
-        """End an incident: everyone linked is told, with a "still not working" button, and
+        """End an incident: everyone linked is told, with a "still not working" button (a
+        planned one that started: everyone it affects, the linked ones with the button), and
         its staff ticket is done. Returns how many residents were told."""
         require_coordinator(actor)
         async with in_transaction():
             incident = await self.recorder.changeable(incident_id, version)
+            started = incident.status == IncidentStatus.ACTIVE
             now = self.clock.now()
             await self.recorder.save(incident, status=IncidentStatus.RESOLVED, ended_at=now)
             counts = await absorbed_by_channel(incident.id)
@@ -177,13 +188,15 @@ class IncidentLifecycle:
                 text=texts.absorbed(counts, "en"),
                 data={"absorbed": counts},
             )
-            told = await self.news.tell_linked(
-                incident,
-                f"incident:{incident.id}:event:{event.id}",
-                lambda b, lang: texts.resolved(incident, b, lang),
-                actor,
-                still=True,
-            )
+            key = f"incident:{incident.id}:event:{event.id}"
+            if incident.kind == IncidentKind.PLANNED and started:  # the building waits for it
+                told = await self.news.tell_area(
+                    incident, key, partial(texts.planned_over, incident), actor, still=True
+                )
+            else:
+                told = await self.news.tell_linked(
+                    incident, key, partial(texts.resolved, incident), actor, still=True
+                )
             await self._finish_ticket(incident, actor)
         return told
 

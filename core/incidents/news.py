@@ -1,5 +1,6 @@
 """What residents hear of an incident: the answer to a report it absorbed, the news told to
-everyone linked (an update, the resolution), and a planned one's day-before notice.
+everyone linked (an update, the resolution), and a planned one's day-before notice, start
+and end (told to everyone it affects).
 
 News to many is counted as an announcement of its sender's, so they hear how many got it.
 """
@@ -20,9 +21,9 @@ from core.incidents.places import buildings_of
 from core.incidents.queries import homes_in_incident, linked_people
 from core.incidents.recorder import IncidentEventType, IncidentRecorder
 from core.messaging.message import Action, Verb
-from core.messaging.routes import Route
-from core.operations.announcements import Announcer, Draft
-from core.operations.audience import Scope
+from core.messaging.routes import Priority, Route
+from core.operations.announcements import BATCH, Announcer, Draft
+from core.operations.audience import Recipient, Scope, residents
 from core.storage.fit import clipped
 from core.storage.models import (
     Announcement,
@@ -35,6 +36,7 @@ from core.storage.models import (
     IncidentArea,
     IncidentEvent,
     IncidentKind,
+    IncidentLink,
     IncidentStatus,
     Person,
 )
@@ -101,23 +103,68 @@ class IncidentNews:
         The news is counted as an announcement of ``actor``'s, as sent: they are told how
         many were delivered once the outbox is done with it. Linked residents reported the
         outage, so the hourly limit on announcements does not hold their news back."""
-        buildings = {b.id: b for b in await buildings_of(incident.id)}
         links = await linked_people(incident.id)
+        return await self._tell(incident, key, text, actor, links, [], still=still)
+
+    async def tell_area(
+        self,
+        incident: Incident,
+        key: str,
+        text: NewsText,
+        actor: Actor,
+        *,
+        still: bool = False,
+    ) -> int:
+        """Queue news for everyone the incident affects (a planned shut-off starting, or
+        over): every resident of its buildings (its flats), and anyone linked from
+        elsewhere; each once, the linked ones with their button when ``still``.
+
+        It is not held back by the hourly limit either: residents were told the day before
+        when it starts and ends, and a notice of either an hour late would be wrong when
+        read. Those who did not report it get it as bulk, behind ticket work."""
+        links = await linked_people(incident.id)
+        audience: list[Recipient] = []
+        for area in await IncidentArea.filter(incident=incident).select_related("building"):
+            after = 0
+            scope = Scope(flats=tuple(area.flats))
+            while batch := await residents(area.building, scope, after, BATCH):
+                audience.extend(batch)
+                after = batch[-1].person.id
+        return await self._tell(incident, key, text, actor, links, audience, still=still)
+
+    async def _tell(
+        self,
+        incident: Incident,
+        key: str,
+        text: NewsText,
+        actor: Actor,
+        links: list[IncidentLink],
+        audience: list[Recipient],
+        *,
+        still: bool,
+    ) -> int:
+        """Queue ``text`` for the linked residents and the ``audience``, once a person."""
+        buildings = {b.id: b for b in await buildings_of(incident.id)}
         homes = await homes_in_incident(incident.id)
-        contacts = await _contacts_by_person([link.person.id for link in links])
+        linked = {link.person.id: link for link in links}
+        unique = {r.person.id: r for r in audience}
+        others = [r for r in unique.values() if r.person.id not in linked]
+        contacts = await _contacts_by_person(list(linked))
+        for recipient in others:
+            contacts[recipient.person.id] = list(recipient.contacts.values())
         fallback = next(iter(buildings.values()), None)
-        if not links:
+        if not links and not others:
             return 0
         now = self.clock.now()
         news = await _news(incident, fallback, actor, now, text)
         counts = {"chat": 0, "email": 0, "unreachable": 0, "held": 0}
-        for link in links:
-            person = link.person
+        people = [(link.person, link) for link in links] + [(r.person, None) for r in others]
+        for person, link in people:
             building = buildings.get(homes.get(person.id, 0), fallback)
             lang = person.language or (building.language if building else "en")
             actions = (
                 [Action(gettext(lang, texts.STILL_NOT_WORKING), Verb.STILL_NOT_WORKING, link.id)]
-                if still
+                if still and link is not None
                 else []
             )
             route = await tell(
@@ -126,7 +173,8 @@ class IncidentNews:
                 key=f"{key}:{person.id}",
                 now=now,
                 actions=actions,
-                prefer_email=link.channel == Channel.EMAIL,
+                prefer_email=link is not None and link.channel == Channel.EMAIL,
+                priority=Priority.NORMAL if link is not None else Priority.BULK,
                 max_attempts=self.max_attempts,
                 mail_domain=self.mail_domain,
                 contacts=contacts.get(person.id, []),

@@ -108,6 +108,40 @@ def resolved(incident: Incident, building: Building | None, lang: str) -> str:
     )
 
 
+def started(incident: Incident, building: Building | None, lang: str) -> str:
+    """A planned shut-off beginning, for everyone it affects."""
+    began = gettext(
+        lang,
+        N_("The planned shut-off started at {start}."),
+        start=local_time(incident.starts_at, building, lang),
+    )
+    return "\n".join(
+        (
+            "🛠 " + incident.text_in(lang, building),
+            f"{began} {expected_line(incident, building, lang)}",
+        )
+    )
+
+
+def planned_over(incident: Incident, building: Building | None, lang: str) -> str:
+    """The end of a planned shut-off, for everyone it affects."""
+    return "\n".join(
+        (
+            "✅ "
+            + gettext(
+                lang,
+                N_("The planned shut-off is over: {text}"),
+                text=incident.text_in(lang, building),
+            ),
+            gettext(
+                lang,
+                N_("It works again since {end}. Tell us if it does not."),
+                end=local_time(incident.ended_at or incident.starts_at, building, lang),
+            ),
+        )
+    )
+
+
 def absorbed(counts: Mapping[str, int], lang: str) -> str:
     """How many reports an incident absorbed, by channel: "12 reports (chat 9, email 3)"."""
     total = sum(counts.values())

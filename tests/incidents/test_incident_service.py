@@ -193,30 +193,50 @@ async def test_planned_incident_announced_day_before_at_18_local_started_and_end
     )
     assert "\n\n🛠 В доме нет горячей воды.\n" in told["101"]
 
+    async def said_by_the_tick(local: datetime) -> dict[str, OutgoingMessage]:
+        """What residents were told by the scheduler's round at ``local``, by chat."""
+        last = await OutboxMessage.all().order_by("-id").first()
+        assert await tick_at(local) == 1
+        rows = await OutboxMessage.filter(
+            channel="resident_chat", id__gt=last.id if last else 0
+        ).order_by("id")
+        said = [(r.recipient, OutgoingMessage.from_payload(r.payload)) for r in rows]
+        assert len(said) == len(dict(said))  # once each
+        return dict(said)
+
     assert await tick_at(datetime(2026, 12, 10, 9, 59, tzinfo=warsaw)) == 0
-    assert await tick_at(start) == 1
+    begun = await said_by_the_tick(start)
     started = await incidents.get(planned.id)
     assert started.status == IncidentStatus.ACTIVE and started.ticket_id is not None
+    assert sorted(begun) == ["101", "102", "103"]  # the whole building
+    assert begun["102"].text == (
+        "🛠 Hot water is off in your building.\n"
+        "The planned shut-off started at 10 Dec, 10:00. Expected back by 10 Dec, 14:00."
+    )
+    assert begun["101"].text.startswith("🛠 В доме нет горячей воды.\nПлановое отключение")
     await incidents.join(planned.id, en, Channel.CHAT)
 
     assert await tick_at(datetime(2026, 12, 10, 13, 59, tzinfo=warsaw)) == 0
-    assert await tick_at(datetime(2026, 12, 10, 14, 0, tzinfo=warsaw)) == 1
+    over = await said_by_the_tick(datetime(2026, 12, 10, 14, 0, tzinfo=warsaw))
     ended = await incidents.get(planned.id)
     assert ended.status == IncidentStatus.RESOLVED and ended.ended_at == start + timedelta(hours=4)
-    (resolved,) = (
-        await OutboxMessage.filter(channel="resident_chat", recipient="102")
-        .order_by("-id")
-        .limit(1)
+    assert sorted(over) == ["101", "102", "103"]  # the building again, each once
+    assert over["103"].text == (
+        "✅ The planned shut-off is over: Hot water is off in your building.\n"
+        "It works again since 10 Dec, 14:00. Tell us if it does not."
     )
-    assert (
-        "It works again since 10 Dec, 14:00" in OutgoingMessage.from_payload(resolved.payload).text
-    )
+    assert over["103"].actions == ()
+    (still,) = over["102"].actions[0]  # the one who joined can say it still does not work
+    assert (still.verb, over["102"].text) == (Verb.STILL_NOT_WORKING, over["103"].text)
+    ticket = await incidents.still_not_working(still.ticket_id, en)
+    assert ticket.requester_id == en.id
     assert [e.type for e in await timeline(planned.id)] == [
         "opened",
         "announced",
         "started",
         "linked",
         "resolved",
+        "reopened",
     ]
 
 

@@ -113,6 +113,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> App:
         lanes=lanes(settings),
     )
     blobs = open_blob_store(settings)
+    identity = this_process(clock, settings.cluster.node_id)
     tickets = TicketService(clock, notifier)
     operations = build_operations(
         settings.operations, tickets, max_attempts=settings.outbox.max_attempts
@@ -167,7 +168,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> App:
         jobs = {**operations.jobs.jobs, "incidents": IncidentJobs(incidents).run}
         jobs["announcements"] = operations.announcer.run_due
         if settings.retention.gc_daily:
-            jobs["gc"] = DailyGc(settings, blobs)
+            jobs["gc"] = DailyGc(settings, blobs, identity.node)
         scheduler = OpsScheduler(jobs, clock, interval)
     return App(
         settings=settings,
@@ -184,7 +185,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> App:
         operations=operations,
         scheduler=scheduler,
         leadership=Leadership(
-            this_process(clock, settings.cluster.node_id),
+            identity,
             clock,
             check_s=settings.cluster.leader_check_s,
         ),

@@ -721,6 +721,23 @@ class ClusterNode(Model):
         table = "cluster_node"
 
 
+class JobRun(Model):
+    """The last run of a periodic job that is owed once per period (a day, say), by
+    whichever process ran it: so it fires once across a cluster and across restarts."""
+
+    job = fields.CharField(max_length=100, primary_key=True)
+    period = fields.CharField(max_length=40)
+    """What the run is for, e.g. the local date of a daily job."""
+    node = fields.CharField(max_length=64)
+    started_at = fields.DatetimeField()
+    finished_at = fields.DatetimeField(null=True)
+    """None while it runs, or when the process running it died or failed."""
+    done = fields.IntField(null=True)
+
+    class Meta:
+        table = "job_run"
+
+
 class RateBucket(Model):
     """A token bucket every process takes from (one sending budget shared by a cluster)."""
 

@@ -10,8 +10,10 @@ updates (built with ``tests.fakes.botapi_updates``) with :meth:`~BotApiServer.ad
 inspect :meth:`~BotApiServer.calls` and :meth:`~BotApiServer.messages`, and inject failures
 with :meth:`~BotApiServer.fail_next`. With ``limits`` (``TELEGRAM_LIMITS`` from
 ``tests.fakes.botapi_limits``) it answers messages beyond Telegram's rate limits with 429 and
-``retry_after``, as Telegram does; without, it never does. Webhook URLs may be plain ``http``
-(Telegram demands ``https``).
+``retry_after``, as Telegram does; without, it never does. Like Telegram, it serves one
+getUpdates per bot at a time: a second one ends the long poll already waiting with 409
+Conflict (:meth:`~BotApiServer.poll_conflicts` counts them). Webhook URLs may be plain
+``http`` (Telegram demands ``https``).
 """
 
 from __future__ import annotations
@@ -42,6 +44,10 @@ JSON = dict[str, Any]
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 _SERVER_METHODS = ("getUpdates", "setWebhook", "deleteWebhook", "getWebhookInfo")
 _MAX_UPLOAD = 50 * 1024 * 1024
+_POLL_CONFLICT = (
+    "Conflict: terminated by other getUpdates request; "
+    "make sure that only one bot instance is running"
+)
 _WEBHOOK_CONFLICT = (
     "Conflict: can't use getUpdates method while webhook is active; "
     "use deleteWebhook to delete the webhook first"
@@ -60,6 +66,9 @@ class _Bot:
     )
     webhook: WebhookPusher | None = None
     flood: FloodControl | None = None
+    long_poll: asyncio.Future[None] | None = None
+    """Set when a newer getUpdates ends the one waiting now."""
+    poll_conflicts: int = 0
 
 
 class BotApiServer:
@@ -214,6 +223,10 @@ class BotApiServer:
         """How many calls of the bot the flood control answered with 429."""
         return sum(1 for call in self._bot(token).calls if call.fault == FLOOD_FAULT)
 
+    def poll_conflicts(self, token: str) -> int:
+        """How many long polls a concurrent getUpdates on the same bot ended with 409."""
+        return self._bot(token).poll_conflicts
+
     def pending_updates(self, token: str) -> int:
         """How many updates are queued and not yet confirmed."""
         return len(self._bot(token).queue)
@@ -301,10 +314,25 @@ class BotApiServer:
             raise ApiError(409, _WEBHOOK_CONFLICT)
         if "allowed_updates" in params:
             bot.queue.allowed_updates = list(params["allowed_updates"] or [])
-        bot.queue.confirm(int(params.get("offset") or 0))
-        limit = min(max(int(params.get("limit") or 100), 1), 100)
-        timeout = max(float(params.get("timeout") or 0), 0.0)
-        return await bot.queue.wait_ready(limit, timeout)
+        if bot.long_poll is not None and not bot.long_poll.done():
+            bot.long_poll.set_result(None)  # Telegram ends the earlier poll: two pollers
+            bot.poll_conflicts += 1
+        ended = bot.long_poll = asyncio.get_running_loop().create_future()
+        try:
+            bot.queue.confirm(int(params.get("offset") or 0))
+            limit = min(max(int(params.get("limit") or 100), 1), 100)
+            timeout = max(float(params.get("timeout") or 0), 0.0)
+            waiting = asyncio.ensure_future(bot.queue.wait_ready(limit, timeout))
+            try:
+                await asyncio.wait({waiting, ended}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                waiting.cancel()
+            if not waiting.cancelled() and waiting.done():
+                return waiting.result()
+            raise ApiError(409, _POLL_CONFLICT)
+        finally:
+            if bot.long_poll is ended:
+                bot.long_poll = None
 
     async def _set_webhook(self, bot: _Bot, params: JSON) -> bool:
         url = str(params.get("url") or "")

@@ -180,6 +180,36 @@ async def test_get_updates_conflicts_with_an_active_webhook(
     assert await resident_bot.get_updates() == []
 
 
+async def test_a_second_poller_ends_the_waiting_long_poll_with_a_conflict(
+    botapi: BotApiServer, resident_bot: Bot
+) -> None:
+    first = asyncio.create_task(resident_bot.get_updates(timeout=10))
+    await botapi.wait_for_call(TOKEN, "getUpdates")
+    second = asyncio.create_task(resident_bot.get_updates(timeout=10))
+
+    with pytest.raises(TelegramConflictError, match="terminated by other getUpdates request"):
+        await asyncio.wait_for(first, timeout=2)
+    botapi.add_update(TOKEN, message_update(RESIDENT, CHAT, "The lift is stuck"))
+    assert [u.message.text for u in await asyncio.wait_for(second, 2) if u.message] == [
+        "The lift is stuck"
+    ]
+    assert botapi.poll_conflicts(TOKEN) == 1
+
+
+async def test_a_poller_that_went_away_is_no_conflict(
+    botapi: BotApiServer, resident_bot: Bot
+) -> None:
+    gone = asyncio.create_task(resident_bot.get_updates(timeout=10))
+    await botapi.wait_for_call(TOKEN, "getUpdates")
+    gone.cancel()  # the poller died: its connection is closed
+    with pytest.raises(asyncio.CancelledError):
+        await gone
+    await asyncio.sleep(0.2)
+
+    assert await resident_bot.get_updates(timeout=0) == []
+    assert botapi.poll_conflicts(TOKEN) == 0
+
+
 async def test_aiogram_webhook_handler_answers_in_the_response(
     botapi: BotApiServer, resident_bot: Bot
 ) -> None:

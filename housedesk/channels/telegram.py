@@ -43,6 +43,7 @@ from bots.dispatchers import (
 from bots.fsm_storage import conversation_storage
 from bots.inbox_feed import UpdateFeed
 from bots.rate_budget import BudgetLimits, RateBudget, Window
+from bots.response_types import build_response_types
 from bots.shared_budget import SharedBotBudget
 from bots.staff.desk import DeskAddress, set_desk_button
 from bots.staff.menus import set_staff_menus
@@ -160,6 +161,8 @@ async def start_telegram(
     """Start the bots that have a token; in webhook mode add their routes to ``http_routes``
     (before the HTTP server is built). Polling, and setting the webhooks, are leader jobs
     (:attr:`App.leadership`), started once the HTTP server listens."""
+    if any(kind.token(settings) is not None for kind in BOT_KINDS):
+        await build_response_types()  # before start-up's heap is frozen, off the loop
     storage, isolation = conversation_storage(app.clock, settings.redis_url)
     channel = TelegramChannel(settings, storage, isolation, app.leadership)
     services = BotServices(

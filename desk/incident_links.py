@@ -1,9 +1,12 @@
-"""A ticket and the incident it is about: ``/desk/tickets/<id>/incident`` links the ticket to an
+"""Reports and the incident they are about: ``/desk/tickets/<id>/incident`` links a ticket to an
 active incident in its building (the ticket closes, its resident follows the incident), and
 ``/desk/tickets/<id>/incident/unlink`` takes it off again (the ticket reopens).
+``/desk/incidents/<id>`` lists every report an incident absorbed, tickets or not (a tap on
+"that's my problem too", a mail or voicemail matched by its words), and a coordinator takes a
+wrong one off there: it becomes a request of its own.
 
-Both go through :class:`core.incidents.service.IncidentService`, as ``/incident`` in the staff
-bot does; the link form carries the ticket's version and the unlink form the link it was
+All go through :class:`core.incidents.service.IncidentService`, as ``/incident`` in the staff
+bot does; the link form carries the ticket's version and an unlink form the link it was
 shown, so an action decided on a stale page writes nothing and says why.
 """
 
@@ -12,9 +15,15 @@ from __future__ import annotations
 from aiohttp import web
 
 from core.actors import Actor
-from core.errors import InvalidInput, NotFound
-from core.storage.models import IncidentLink, LinkStatus
+from core.errors import AccessDenied, InvalidInput, NotFound
+from core.i18n import N_
+from core.incidents import texts
+from core.incidents.places import buildings_of
+from core.incidents.queries import absorbed_by_channel, incident_links
+from core.storage.models import IncidentLink, IncidentStatus, LinkStatus, Person
+from core.tickets.access import SEES_ALL
 from desk.context import BASE, desk_of, viewer_of
+from desk.render import language_of, page
 
 routes = web.RouteTableDef()
 
@@ -69,3 +78,45 @@ async def unlink(request: web.Request) -> web.Response:
         raise NotFound(f"link {link_id} is not ticket {ticket_id}'s")
     await desk.incidents.unlink(link_id, Actor.of(viewer))
     raise web.HTTPSeeOther(f"{BASE}/tickets/{ticket_id}")
+
+
+def _require_coordinator(viewer: Person) -> None:
+    if viewer.role not in SEES_ALL:
+        raise AccessDenied(
+            f"{viewer.role.value} may not see incidents' reports",
+            message=N_("Only managers and dispatchers can open or change incidents."),
+        )
+
+
+@routes.get(r"/incidents/{id:\d+}")
+async def incident_page(request: web.Request) -> web.Response:
+    """The incident as residents read it and every report it absorbed, each with a button
+    to take it off while it is linked and the incident goes on."""
+    viewer = viewer_of(request)
+    _require_coordinator(viewer)
+    incident = await desk_of(request).incidents.get(int(request.match_info["id"]))
+    buildings = await buildings_of(incident.id)
+    building = buildings[0] if buildings else None
+    lang = language_of(request)
+    return page(
+        request,
+        "incident.html",
+        i=incident,
+        building=building,
+        notice=texts.notice(incident, building, lang),
+        absorbed=texts.absorbed(await absorbed_by_channel(incident.id), lang),
+        links=await incident_links(incident.id),
+        open=incident.status != IncidentStatus.RESOLVED,
+    )
+
+
+@routes.post(r"/incidents/{id:\d+}/links/{link:\d+}/unlink")
+async def unlink_report(request: web.Request) -> web.Response:
+    """Take a wrongly matched report off the incident: a request of its own (or its ticket
+    reopens), acknowledged to its resident as usual."""
+    incident_id = int(request.match_info["id"])
+    link_id = int(request.match_info["link"])
+    if not await IncidentLink.exists(id=link_id, incident_id=incident_id):
+        raise NotFound(f"link {link_id} is not incident {incident_id}'s")
+    await desk_of(request).incidents.unlink(link_id, Actor.of(viewer_of(request)))
+    raise web.HTTPSeeOther(f"{BASE}/incidents/{incident_id}")

@@ -47,6 +47,12 @@ class BounceInfo:
     action: str = "failed"
 
     @property
+    def succeeded(self) -> bool:
+        """True for a report of success, not of failure (RFC 3464 "delivered", "relayed",
+        "expanded": some MTAs send one when asked for, or when relaying to a non-DSN host)."""
+        return self.action in {"delivered", "relayed", "expanded"}
+
+    @property
     def permanent(self) -> bool:
         """True when the sender should give up (failed, or a 5.x.x status)."""
         if self.status:

@@ -386,6 +386,9 @@ class MailGateway:
 
     async def _bounce(self, found: Classification) -> Outcome:
         bounce = found.bounce
+        if bounce is not None and bounce.succeeded:
+            log.info("delivery report (%s) for %s: nothing failed", bounce.action, bounce.recipient)
+            return Accepted(note=f"delivery report ({bounce.action}): nothing failed")
         if bounce is None or not bounce.original_message_id:
             return Accepted(note="bounce for a message we cannot identify: recorded nowhere")
         ticket = await self.tickets.ticket_for_message(EMAIL, stored_id(bounce.original_message_id))

@@ -9,12 +9,12 @@ is removed. A forwarded message is content, not history: it is never cut.
 Quote headers recognised (English, Russian, German, French, Polish, Norwegian, Swedish,
 Danish, Chinese, Japanese and more): attribution lines with a date (or followed by quoted
 lines) ending in "wrote:", "пишет:", "написал(а):", "schrieb:", "a écrit :", "napisał(a):",
-"pisze:", "skrev:", "写道：", "のメール:" or in ``<address>:`` (Gmail, Apple Mail,
-Thunderbird, Yandex, mail.ru, Android, QQ; wrapped over up to three lines, as Gmail wraps a
-long one), "-----Original Message-----" and its translations ("-------- Oprindelig besked
+"pisze:", "skrev:", "写道：", "のメール:", "schrieb am <date>:" or in ``<address>:`` (Gmail,
+Apple Mail, Thunderbird, Yandex, mail.ru, Android, QQ; wrapped over up to three lines, as Gmail
+wraps a long one), "-----Original Message-----" and its translations ("-------- Oprindelig besked
 --------", "原始邮件"), and Outlook header blocks ("From:" followed by "Sent:"/"Date:" and the
 like, also bold ``*From:*``, translated field names such as "Fra:/Dato:" or "发件人:/发送时间:",
-and full-width colons).
+and full-width colons; GMX's "Gesendet:" above "Von:").
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ _ATTRIBUTION = re.compile(
     r"|napisał|napisała|napisał\(a\)|pisze|skrev|escribió|ha\s+scritto|schreef|kirjoitti"
     r"|写道|寫道|のメール)"
     r"\s*[:：]\s*$"
+    r"|\bschrieb\s+am\s+.{1,60}?[:：]\s*$"
     r"|[\w.+'-]+@[\w-]+(?:\.[\w-]+)+\s*[>\])]?\s*[:：]\s*$",
     re.IGNORECASE,
 )
@@ -110,6 +111,10 @@ def _first_quote_header(lines: list[str]) -> tuple[int, int] | None:
         if _FROM_FIELD.match(line) and any(
             _DATE_FIELD.match(following) for following in lines[index + 1 : index + 6]
         ):
+            return index, 1
+        if _DATE_FIELD.match(line) and any(
+            _FROM_FIELD.match(following) for following in lines[index + 1 : index + 3]
+        ):  # GMX and web.de put the date first: "Gesendet: …" then "Von: …"
             return index, 1
         length = _attribution_length(lines, index)
         if length:

@@ -17,9 +17,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import re
 from datetime import datetime
-from email.parser import BytesHeaderParser
-from email.policy import compat32
 
 from tortoise.exceptions import IntegrityError
 
@@ -43,21 +42,51 @@ QUARANTINE_NOTICE = N_(
 _ERROR_CHARS = 300
 _INLINE_BYTES = 256 * 1024
 _SHOWN_CHARS = 20_000
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_FIELD_NAME = re.compile(rb"[\x21-\x39\x3b-\x7e]+")
+_KEY_NAMES = {b"from", b"subject", b"message-id"}
 
 
 def mail_key(raw: bytes) -> tuple[str, str, str]:
     """What identifies a mail when it comes again (our trace headers differ each time):
     a digest of its Message-ID and sender, else of its body; with its sender and subject."""
-    headers = BytesHeaderParser(policy=compat32).parsebytes(raw, headersonly=True)
-    sender = " ".join(str(headers.get("From", "")).split())
-    subject = " ".join(str(headers.get("Subject", "")).split())
-    message_id = str(headers.get("Message-ID", "")).strip()
+    fields = _key_fields(raw)
+    sender = " ".join(fields.get(b"from", "").split())
+    subject = " ".join(fields.get(b"subject", "").split())
+    message_id = fields.get(b"message-id", "").strip()
     if message_id:
         basis = f"{message_id}\0{sender}".encode("utf-8", "surrogateescape")
     else:
         body = raw.split(b"\r\n\r\n", 1)[-1] if b"\r\n\r\n" in raw else raw.split(b"\n\n", 1)[-1]
         basis = f"{sender}\0{subject}\0".encode("utf-8", "surrogateescape") + body
     return hashlib.sha256(basis).hexdigest(), sender, subject
+
+
+def _key_fields(raw: bytes) -> dict[bytes, str]:
+    """The first From, Subject and Message-ID of the header section, as the standard
+    library's compat32 header parser reads them (folds kept, 8-bit bytes as U+FFFD), but
+    without parsing every field and the body: this runs on the event loop for every mail."""
+    lines = _HEADER_END.split(raw, maxsplit=1)[0].splitlines(keepends=True)
+    if lines and lines[0].startswith(b"From "):  # an mbox separator
+        lines = lines[1:]
+    found: dict[bytes, list[bytes]] = {}
+    current: list[bytes] | None = None
+    for line in lines:
+        if line[:1] in (b" ", b"\t"):
+            if current is not None:
+                current.append(line)
+            continue
+        name, colon, value = line.partition(b":")
+        if not colon or not _FIELD_NAME.fullmatch(name):
+            break  # where the parser, too, takes the body to begin
+        name = name.lower()
+        current = None
+        if name in _KEY_NAMES and name not in found:
+            current = found[name] = [value.lstrip(b" \t")]
+    return {
+        name: b"".join(parts).rstrip(b"\r\n").decode("ascii", "replace")
+        for name, parts in found.items()
+    }
 
 
 class QuarantiningIngest:

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
-from aiogram.types import BotCommand, BotCommandScopeChat
+from aiogram.types import BotCommand, BotCommandScopeChat, User
 
 from bots import common
 from bots.context import PersonMiddleware
@@ -97,7 +97,7 @@ def build_resident_dispatcher(
     """The residents' building bot."""
     dispatcher = services.dispatcher(storage, isolation)
     dispatcher.update.outer_middleware(PersonMiddleware(resident_by_chat, "resident"))
-    dispatcher.update.outer_middleware(MenuKeeper(set_resident_menu))
+    dispatcher.update.outer_middleware(MenuKeeper(set_resident_menu, resident_menu_by_default))
     dispatcher.include_routers(
         common.cancel_router(),
         common.membership_router(),
@@ -120,7 +120,7 @@ def build_staff_dispatcher(
     """The staff bot."""
     dispatcher = services.dispatcher(storage, isolation)
     dispatcher.update.outer_middleware(PersonMiddleware(staff_by_chat, "staff"))
-    dispatcher.update.outer_middleware(MenuKeeper(set_person_menu))
+    dispatcher.update.outer_middleware(MenuKeeper(set_staff_member_menu))
     dispatcher.include_routers(
         common.cancel_router(),
         common.membership_router(),
@@ -141,16 +141,32 @@ def build_staff_dispatcher(
     return dispatcher
 
 
-async def set_resident_menu(bot: Bot, person: Person, chat_id: int) -> None:
-    """A resident's own menu in the language they chose (none chosen: the bot's menu in
-    their Telegram app's language stays)."""
+def resident_menu_by_default(person: Person, user: User) -> bool:
+    """Whether the resident bot's menu in ``user``'s app language (:func:`set_command_menus`)
+    is ``person``'s: they chose no language, or the one their app shows the menu in."""
     if not person.language:
+        return True
+    app = (user.language_code or "").replace("_", "-").split("-")[0].lower()
+    return person.language == (app if app in available_languages() else DEFAULT_LANGUAGE)
+
+
+async def set_resident_menu(bot: Bot, person: Person, user: User) -> None:
+    """A resident's own menu in the language they chose; none of the chat's own when the
+    bot's menu in their app's language is theirs."""
+    scope = BotCommandScopeChat(chat_id=user.id)
+    if resident_menu_by_default(person, user):
+        await bot.delete_my_commands(scope=scope)
         return
     commands = [
         BotCommand(command=name, description=gettext(person.language, description))
         for name, description in RESIDENT_COMMANDS
     ]
-    await bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id=chat_id))
+    await bot.set_my_commands(commands, scope=scope)
+
+
+async def set_staff_member_menu(bot: Bot, person: Person, user: User) -> None:
+    """A member of staff's menu for their role, in their private chat."""
+    await set_person_menu(bot, person, user.id)
 
 
 async def set_command_menus(bot: Bot, commands: tuple[tuple[str, str], ...]) -> None:

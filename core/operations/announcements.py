@@ -29,8 +29,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from babel import UnknownLocaleError
-from babel.dates import format_datetime
 from tortoise.transactions import in_transaction
 
 from core.actors import Actor
@@ -54,9 +52,9 @@ from core.storage.models import (
     Incident,
     OutboxMessage,
 )
+from core.tickets.cards import local_moment
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_WHEN = "EEE d MMM, HH:mm"
 BATCH = 200
 """Residents whose rows are written per transaction."""
 
@@ -142,12 +140,7 @@ class AudienceTime:
 
     def render(self, language: str | None) -> str:
         """The moment as a reader of ``language`` reads it."""
-        zone = ZoneInfo(self.timezone)
-        try:
-            when = format_datetime(self.at, _WHEN, tzinfo=zone, locale=language or "en")
-        except (ValueError, UnknownLocaleError):
-            when = format_datetime(self.at, _WHEN, tzinfo=zone, locale="en")
-        return f"{when} ({self.timezone})"
+        return f"{local_moment(self.at, ZoneInfo(self.timezone), language)} ({self.timezone})"
 
 
 class Announcer:

@@ -37,7 +37,7 @@ class Choice:
     person: Person | None
     scope: Saying
     load: dict[str, int] = field(default_factory=dict)
-    skipped: list[dict[str, str]] = field(default_factory=list)
+    skipped: list[Saying] = field(default_factory=list)
 
 
 async def open_loads(person_ids: Sequence[int]) -> dict[int, int]:
@@ -72,7 +72,7 @@ async def choose(ticket: Ticket, now: datetime) -> Choice:
         zone = Saying("zone_scope", {"zone": building.zone})
         scopes.append((zone, _STAFF_OF_ZONE, building.zone))
     seen: set[int] = set()
-    skipped: list[dict[str, str]] = []
+    skipped: list[Saying] = []
     for scope, query, value in scopes:
         staff = [
             p
@@ -90,7 +90,7 @@ async def choose(ticket: Ticket, now: datetime) -> Choice:
             if reason is None:
                 available.append(person)
             else:
-                skipped.append({"name": person.name, "reason": reason})
+                skipped.append(reason)
         if available:
             loads = await open_loads([p.id for p in available])
             chosen = min(available, key=lambda p: (loads.get(p.id, 0), p.id))

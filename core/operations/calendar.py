@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from core.storage.models import Absence, Building, Person
+from core.tickets.timeline import Day, Saying
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HORIZON_DAYS = 400
@@ -135,21 +136,25 @@ def unavailable_reason(
     tz: ZoneInfo,
     *,
     check_hours: bool = True,
-) -> str | None:
-    """Why ``person`` cannot take work at ``moment`` (local dates and hours in ``tz``), or None.
+) -> Saying | None:
+    """Why ``person`` cannot take work at ``moment`` (local dates and hours in ``tz``), or None:
+    ``inactive``, ``away_until`` (with the absence's ``kind`` and last ``day``) or
+    ``off_shift``, naming them.
 
     Staff without working hours are on shift whenever they are not away; ``check_hours``
     False ignores working hours (people on an after-hours duty list).
     """
     if not person.active:
-        return "inactive"
+        return Saying("inactive", {"name": person.name})
     today = moment.astimezone(tz).date()
     for absence in absences:
         if absence.person_id == person.id and absence.starts <= today <= absence.ends:  # type: ignore[attr-defined]
-            return f"{absence.kind} until {absence.ends.isoformat()}"
+            return Saying(
+                "away_until", {"name": person.name, "kind": absence.kind, "day": Day(absence.ends)}
+            )
     shift = BusinessCalendar(tz, parse_week(person.work_hours or {}))
     if check_hours and not shift.is_open(moment):
-        return "off shift"
+        return Saying("off_shift", {"name": person.name})
     return None
 
 

@@ -23,7 +23,6 @@ from datetime import datetime, timedelta
 from functools import partial
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
 from tortoise.transactions import in_transaction
 
 from core.actors import Actor
@@ -52,11 +51,11 @@ from core.storage.models import (
     TicketEvent,
 )
 from core.storage.rows import insert, insert_later
-from core.tickets.cards import assignment_actions
+from core.tickets.cards import assignment_actions, local_moment
 from core.tickets.commands import NewTicket
 from core.tickets.creation import Routed
 from core.tickets.service import TicketService
-from core.tickets.timeline import Saying
+from core.tickets.timeline import Saying, passing_over, skipped_data
 
 ROUTING = Actor.system("routing")
 DEFAULT_ESCALATE_MINUTES = 15
@@ -157,7 +156,7 @@ class Router:
                 if ticket.building is None
                 else Saying("nobody_on_shift", {"trade": trade, "scope": choice.scope})
             )
-            queued = Saying("queued", {"reason": why})
+            queued = passing_over(Saying("queued", {"reason": why}), choice.skipped)
             await self._note(
                 ticket,
                 str(queued),
@@ -165,7 +164,7 @@ class Router:
                 {
                     "decision": "queue",
                     "reason": str(why),
-                    "skipped": choice.skipped,
+                    "skipped": skipped_data(choice.skipped),
                     **queued.as_data(),
                 },
             )
@@ -175,7 +174,9 @@ class Router:
             "fewest_open",
             {"trade": trade, "scope": choice.scope, "open": choice.load[person.name]},
         )
-        assigned = Saying("assigned_by_rules", {"name": person.name, "reason": reason})
+        assigned = passing_over(
+            Saying("assigned_by_rules", {"name": person.name, "reason": reason}), choice.skipped
+        )
         await self._note(
             ticket,
             str(assigned),
@@ -188,7 +189,7 @@ class Router:
                 "trade": trade,
                 "scope": str(choice.scope),
                 "open_tickets": choice.load,
-                "skipped": choice.skipped,
+                "skipped": skipped_data(choice.skipped),
             },
         )
         return Pick(person, reason)
@@ -205,7 +206,7 @@ class Router:
             ticket=ticket, kind=PlanKind.DEFERRED, started_at=now, next_at=opening
         )
         language = normalize_language(ticket.language)
-        when = format_datetime(opening, "EEEE d MMMM, HH:mm", tzinfo=calendar.tz, locale=language)
+        when = local_moment(opening, calendar.tz, language, full=True)
         text = gettext(
             language,
             N_(
@@ -269,18 +270,26 @@ class Router:
                 "not_accepted", {"name": previous.name, "minutes": plan.escalate_after_minutes}
             )
         )
-        skipped: list[dict[str, str]] = []
+        skipped: list[Saying] = []
         for index in range(plan.step + 1, len(plan.member_ids)):
             person = people.get(plan.member_ids[index])
             if person is None:
                 continue
             reason = await _duty_unavailable(person, absences, now, tz)
             if reason is not None:
-                skipped.append({"name": person.name, "reason": reason})
+                skipped.append(reason)
                 continue
-            step = Saying(
-                "duty_step",
-                {"step": index + 1, "of": len(plan.member_ids), "name": person.name, "reason": why},
+            step = passing_over(
+                Saying(
+                    "duty_step",
+                    {
+                        "step": index + 1,
+                        "of": len(plan.member_ids),
+                        "name": person.name,
+                        "reason": why,
+                    },
+                ),
+                skipped,
             )
             await self._note(
                 ticket,
@@ -293,7 +302,7 @@ class Router:
                     "person": person.name,
                     "person_id": person.id,
                     "reason": str(why),
-                    "skipped": skipped,
+                    "skipped": skipped_data(skipped),
                     **step.as_data(),
                 },
             )
@@ -302,7 +311,7 @@ class Router:
             await plan.save(update_fields=["step", "next_at"])
             waited = plan.escalate_after_minutes if previous is not None else None
             return Pick(person, why, page_step=index + 1, waited=waited)
-        exhausted = Saying("duty_exhausted", {"reason": why})
+        exhausted = passing_over(Saying("duty_exhausted", {"reason": why}), skipped)
         await self._note(
             ticket,
             str(exhausted),
@@ -310,7 +319,7 @@ class Router:
             {
                 "decision": "duty_exhausted",
                 "reason": str(why),
-                "skipped": skipped,
+                "skipped": skipped_data(skipped),
                 **exhausted.as_data(),
             },
         )
@@ -419,13 +428,13 @@ async def ladder_accepted(ticket_id: int, plan: RoutingPlan) -> bool:
 
 async def _duty_unavailable(
     person: Person, absences: Sequence[Absence], now: datetime, tz: ZoneInfo
-) -> str | None:
+) -> Saying | None:
     reason = unavailable_reason(person, absences, now, tz, check_hours=False)
     if reason is not None:
         return reason
     chat = await contact_of(person, ContactKind.CHAT)
     if chat is None or chat.blocked:
-        return "no Telegram chat"
+        return Saying("no_chat", {"name": person.name})
     return None
 
 

@@ -3,7 +3,9 @@ buttons, the rating buttons, and the replies and status lines sent to requesters
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -105,24 +107,59 @@ def attention_text(attention: str, language: str | None) -> str:
 
 
 def local_time(moment: datetime, building: Building | None, language: str | None) -> str:
-    """A moment as people in the building read it: their time zone and language."""
+    """A moment as people in the building read it: their time zone and language
+    (``25 Nov, 18:00``, ``25. nov., 18:00``, ``11月25日 18:00``)."""
     zone = ZoneInfo(building.timezone if building else "UTC")
-    return format_datetime(moment, "d MMM, HH:mm", tzinfo=zone, locale=_time_locale(language))
+    locale, patterns = _time_patterns(language)
+    return format_datetime(moment, patterns.time, tzinfo=zone, locale=locale)
+
+
+def local_moment(
+    moment: datetime, zone: ZoneInfo, language: str | None, *, full: bool = False
+) -> str:
+    """A moment on ``zone``'s clock with its weekday, as the reader writes it
+    (``Wed 25 Nov, 18:00``, ``ср, 25 нояб., 18:00``, ``11月25日周三 18:00``; ``full``:
+    ``Wednesday 25 November, 18:00``)."""
+    locale, patterns = _time_patterns(language)
+    pattern = patterns.full_weekday_time if full else patterns.weekday_time
+    return format_datetime(moment, pattern, tzinfo=zone, locale=locale)
 
 
 def local_day(day: date, language: str | None) -> str:
-    """A day as the reader writes it: ``30 нояб.``, ``30 Nov``."""
-    return format_date(day, "d MMM", locale=_time_locale(language))
+    """A day as the reader writes it: ``30 нояб.``, ``30 Nov``, ``11月30日``."""
+    locale, patterns = _time_patterns(language)
+    return format_date(day, patterns.day, locale=locale)
+
+
+@dataclass(frozen=True)
+class _Patterns:
+    day: str
+    time: str
+    weekday_time: str
+    full_weekday_time: str
 
 
 @cache
-def _time_locale(language: str | None) -> Locale:
-    """The locale times are written in (English for one babel does not know); parsed once,
-    since parsing cost more than formatting a time (50 a journal page)."""
+def _time_patterns(language: str | None) -> tuple[Locale, _Patterns]:
+    """The locale times are written in (English for one babel does not know) and its CLDR
+    patterns for a day and month, with the time (English the British way, day first); found
+    once, since parsing cost more than formatting a time (50 a journal page)."""
     try:
-        return Locale.parse(language or "en")
+        locale = Locale.parse(language or "en")
     except (ValueError, UnknownLocaleError):
-        return Locale.parse("en")
+        locale = Locale.parse("en")
+    cldr = Locale.parse("en_GB") if locale.language == "en" else locale
+    day = cldr.datetime_skeletons["MMMd"].pattern
+    weekday = cldr.datetime_skeletons["MMMEd"].pattern
+    full = _WEEKDAY.sub(lambda m: m.group(0)[0] * 4, cldr.datetime_skeletons["MMMMEd"].pattern)
+    glue = str(cldr.datetime_formats["short"])
+    return locale, _Patterns(
+        day, *(glue.replace("{1}", d).replace("{0}", "HH:mm") for d in (day, weekday, full))
+    )
+
+
+_WEEKDAY = re.compile(r"E+|c+")
+"""A weekday in a CLDR pattern (``E`` and ``ccc`` are short, four letters the full name)."""
 
 
 def requester_language(ticket: Ticket) -> str:

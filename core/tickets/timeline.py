@@ -9,11 +9,13 @@ the operator's CLI and for readers of old rows.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from core.i18n import N_, gettext
+from core.tickets.cards import local_day
 
 SAYINGS: dict[str, str] = {
     "after_hours": N_("after-hours emergency"),
@@ -35,6 +37,11 @@ SAYINGS: dict[str, str] = {
     "zone_scope": N_("zone {zone}"),
     "assigned_by_rules": N_("Assigned to {name}: {reason}"),
     "fewest_open": N_("{trade} for {scope}, on shift, fewest open tickets ({open})"),
+    "passed_over": N_("{said}. Passed over: {people}"),
+    "inactive": N_("{name} (inactive)"),
+    "away_until": N_("{name} (away until {day})"),
+    "off_shift": N_("{name} (off shift)"),
+    "no_chat": N_("{name} (no chat with the staff bot)"),
     "no_keyword": N_("No keyword matched: category stays {category}"),
     "keyword_category": N_("Category {category} from keywords: {keywords}"),
     "corrected": N_("Corrected: {changes}"),
@@ -87,6 +94,34 @@ class Saying:
         return {"say": _stored(self)}
 
 
+@dataclass(frozen=True)
+class Day:
+    """A day as a parameter: ``30 Nov`` or ``30 нояб.`` as each reader writes it, stored
+    as ``{"day": "2026-11-30"}``."""
+
+    day: date
+
+    def render(self, language: str | None) -> str:
+        """The day in ``language``."""
+        return local_day(self.day, language)
+
+    def __str__(self) -> str:
+        return self.day.isoformat()
+
+
+def passing_over(saying: Saying, skipped: Sequence[Saying]) -> Saying:
+    """``saying``, then who was passed over and why (itself when nobody was)."""
+    return Saying("passed_over", {"said": saying, "people": list(skipped)}) if skipped else saying
+
+
+def skipped_data(skipped: Sequence[Saying]) -> list[dict[str, object]]:
+    """Who was passed over as an event's ``data.skipped`` stores it: the name, the reason's
+    code and its other parameters (``{"name": ..., "reason": "away_until", "day": ...}``)."""
+    return [
+        {"reason": why.code, **{name: str(v) for name, v in why.params.items()}} for why in skipped
+    ]
+
+
 def said(reason: str | Saying) -> dict[str, object]:
     """The event data for a reason: its code when it is a Saying, else nothing."""
     return reason.as_data() if isinstance(reason, Saying) else {}
@@ -108,7 +143,7 @@ def quoting(said: str, quoted: str) -> str:
 
 
 def _rendered(value: object, language: str | None) -> object:
-    if isinstance(value, Saying):
+    if isinstance(value, Saying | Day):
         return value.render(language)
     if isinstance(value, list | tuple):
         return ", ".join(str(_rendered(part, language)) for part in value)
@@ -122,6 +157,8 @@ def _stored(saying: Saying) -> dict[str, object]:
 def _param(value: object) -> object:
     if isinstance(value, Saying):
         return _stored(value)
+    if isinstance(value, Day):
+        return {"day": str(value)}
     if isinstance(value, list | tuple):
         return [_param(part) for part in value]
     return value
@@ -137,6 +174,8 @@ def _loaded(stored: Mapping[str, Any]) -> Saying | None:
 
 
 def _loaded_param(value: object) -> object:
+    if isinstance(value, Mapping) and "day" in value:
+        return Day(date.fromisoformat(str(value["day"])))
     if isinstance(value, Mapping):
         return _loaded(value) or ""
     if isinstance(value, list):

@@ -54,6 +54,6 @@ def test_the_sender_reads_reach_hold_and_time_before_and_after() -> None:
         .startswith("Кому: OAK, подъезды 2. Получат 5 жителей")
     )
     scheduled = AnnounceResult(**{**result.__dict__, "status": AnnouncementStatus.SCHEDULED})
-    assert outcome_text(scheduled, "pl") == "Zaplanowano na wt. 1 gru, 18:00 (Europe/Oslo)."
+    assert outcome_text(scheduled, "pl") == "Zaplanowano na wt., 1 gru, 18:00 (Europe/Oslo)."
     sent = AnnounceResult(**{**result.__dict__, "status": AnnouncementStatus.SENT})
     assert outcome_text(sent, "en").startswith("Sent: 4 messages are on their way.")

@@ -42,6 +42,8 @@ SYNTAX = re.compile(r"/[a-z]+(?:[ ][A-Za-z0-9#.]+)*|\[[a-z]+(?:=[^\]]*)?\]|\|all
 LATIN = re.compile(r"[A-Za-z]{3,}")
 ARGUMENTS = {"ticket": "{ref}", "report": "week", "export": "week", "ratings": "month"}
 """Arguments a command gets in the walk (the rest is sent bare: its usage or its list)."""
+DUE_PATTERNS = {"ru": "d MMM, HH:mm", "zh": "M月d日 HH:mm"}
+"""How a deadline is written: ``28 нояб., 18:00``, ``11月28日 18:00``."""
 
 
 async def _answers(user: TelegramUser, commands: list[str]) -> dict[str, list[str]]:
@@ -117,7 +119,7 @@ async def _walk(app: App, botapi: BotApiServer, language: str) -> list[str]:
         told = await _answers(resident, [f"/{name}" for name, _ in reversed(RESIDENT_COMMANDS)])
     due = late.ticket.due_at
     assert due is not None
-    overdue = format_datetime(due, "d MMM, HH:mm", tzinfo=TOKYO, locale=language)
+    overdue = format_datetime(due, DUE_PATTERNS[language], tzinfo=TOKYO, locale=language)
     assert overdue in "\n".join(answers["overdue"]), (overdue, answers["overdue"])
     assert any("Water through the ceiling" in text for text in told["my"]), told["my"]
     return [text for texts in (*answers.values(), *told.values()) for text in texts]

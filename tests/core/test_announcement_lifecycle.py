@@ -188,7 +188,8 @@ async def test_a_scheduled_announcement_goes_out_at_its_local_time(app: App) -> 
     result = await announcer.confirm(draft.announcement_id, alice)
     assert result.status is AnnouncementStatus.SCHEDULED
     assert result.send_time("en") == "Wed 25 Nov, 18:00 (Europe/Oslo)"
-    assert result.send_time("ru") == "ср 25 нояб., 18:00 (Europe/Oslo)"
+    assert result.send_time("ru") == "ср, 25 нояб., 18:00 (Europe/Oslo)"
+    assert result.send_time("zh") == "11月25日周三 18:00 (Europe/Oslo)"
     assert await announcer.run_due(app.clock.now()) == 0
     assert await _rows() == []
 
@@ -206,7 +207,10 @@ async def test_a_scheduled_announcement_goes_out_at_its_local_time(app: App) -> 
         "Wed 25 Nov, 18:00 (Europe/Oslo) has passed; give a later time."
     )
     assert passed.value.text("ru") == (
-        "ср 25 нояб., 18:00 (Europe/Oslo) уже прошло; укажите более позднее время."
+        "ср, 25 нояб., 18:00 (Europe/Oslo) уже прошло; укажите более позднее время."
+    )
+    assert (
+        passed.value.text("zh") == "11月25日周三 18:00 (Europe/Oslo) 已经过去，请给出更晚的时间。"
     )
     later = await announcer.draft(
         Draft("Cancelled one", "OAK", send_at_local=local + timedelta(days=1)), alice

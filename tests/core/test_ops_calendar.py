@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from core.operations.calendar import BusinessCalendar, parse_week, unavailable_reason
 from core.storage.models import Absence, Building, Person, Role
+from core.tickets.timeline import Day, Saying
 from tests.core.ops_world import OFFICE
 
 LONDON = ZoneInfo("Europe/London")
@@ -70,9 +71,13 @@ def test_who_is_on_shift() -> None:
     bob = Person(id=1, name="Bob", role=Role.TECHNICIAN, work_hours=OFFICE, active=True)
     away = [Absence(person_id=1, kind="vacation", starts=date(2026, 12, 1), ends=date(2026, 12, 5))]
     assert unavailable_reason(bob, away, utc(11, 25, 9), LONDON) is None
-    assert unavailable_reason(bob, away, utc(11, 25, 18), LONDON) == "off shift"
+    assert unavailable_reason(bob, away, utc(11, 25, 18), LONDON) == Saying(
+        "off_shift", {"name": "Bob"}
+    )
     assert unavailable_reason(bob, away, utc(11, 25, 18), LONDON, check_hours=False) is None
-    assert unavailable_reason(bob, away, utc(12, 2, 9), LONDON) == "vacation until 2026-12-05"
+    assert unavailable_reason(bob, away, utc(12, 2, 9), LONDON) == Saying(
+        "away_until", {"name": "Bob", "kind": "vacation", "day": Day(date(2026, 12, 5))}
+    )
     # the absence ends on the 5th in London; in Tokyo it is already the 6th
     assert (
         unavailable_reason(bob, away, utc(12, 5, 20), ZoneInfo("Asia/Tokyo"), check_hours=False)
@@ -81,4 +86,6 @@ def test_who_is_on_shift() -> None:
     olga = Person(id=2, name="Olga", role=Role.TECHNICIAN, work_hours={}, active=True)
     assert unavailable_reason(olga, away, utc(11, 28, 3), LONDON) is None  # no fixed hours
     olga.active = False
-    assert unavailable_reason(olga, [], utc(11, 25, 9), LONDON) == "inactive"
+    assert unavailable_reason(olga, [], utc(11, 25, 9), LONDON) == Saying(
+        "inactive", {"name": "Olga"}
+    )

@@ -101,10 +101,12 @@ async def test_ladder_skips_the_absent_and_ends_with_the_manager(app: App) -> No
 
     assert await _cards(ticket) == ["9001", "9003", "9006"]
     steps = await TicketEvent.filter(ticket=ticket, type=EventType.ROUTING).order_by("id")
-    assert steps[1].data["skipped"] == [{"name": "Pat Plumber", "reason": "sick until 2026-11-26"}]
-    assert (
-        steps[1].text
-        == "Duty list step 3 of 4: Olga Electric (Bob Plumber did not accept within 15 min)"
+    assert steps[1].data["skipped"] == [
+        {"name": "Pat Plumber", "reason": "away_until", "kind": "sick", "day": "2026-11-26"}
+    ]
+    assert steps[1].text == (
+        "Duty list step 3 of 4: Olga Electric (Bob Plumber did not accept within 15 min)."
+        " Passed over: Pat Plumber (away until 26 Nov)"
     )
     assert steps[2].data["person"] == "Alice Manager"
     assert steps[-1].data["decision"] == "duty_exhausted"
@@ -114,7 +116,8 @@ async def test_ladder_skips_the_absent_and_ends_with_the_manager(app: App) -> No
     )
     assert (await RoutingPlan.get(ticket=ticket)).outcome == "exhausted"
     assert event_text(steps[1].text, steps[1].data, "ru") == (
-        "Дежурный список, шаг 3 из 4: Olga Electric (Bob Plumber: заявка не принята за 15 мин)"
+        "Дежурный список, шаг 3 из 4: Olga Electric (Bob Plumber: заявка не принята за 15 мин)."
+        " Пропущены: Pat Plumber (отсутствует до 26 нояб.)"
     )
     escalated = await TicketEvent.filter(ticket=ticket, type=EventType.ASSIGNED).order_by("-id")
     assert event_text(escalated[0].text, escalated[0].data, "pl") == (
@@ -168,7 +171,7 @@ async def test_the_morning_wait_is_in_the_residents_language(app: App) -> None:
     [wait] = await TicketEvent.filter(ticket=ticket, type=EventType.ROUTING)
     assert wait.text == (
         f"Мы получили вашу заявку {ticket.ref} в нерабочее время. "
-        "Мы займёмся ею в ближайшее рабочее время: понедельник 30 ноября, 08:00."
+        "Мы займёмся ею в ближайшее рабочее время: понедельник, 30 ноября, 08:00."
     )
 
 

@@ -45,12 +45,19 @@ async def test_technician_on_vacation_is_skipped(app: App) -> None:
     assert second.assignee.name == "Bob Plumber"
     [decision] = await _routing_events(second)
     assert decision.data["decision"] == "assign"
-    assert decision.data["skipped"] == [
-        {"name": "Pat Plumber", "reason": "vacation until 2026-11-30"}
+    assert decision.data["skipped"] == [  # codes for --json, whatever the reader's language
+        {"name": "Pat Plumber", "reason": "away_until", "kind": "vacation", "day": "2026-11-30"}
     ]
     assert decision.data["open_tickets"] == {"Bob Plumber": 1}
     assert decision.text == (
-        "Assigned to Bob Plumber: plumbing for building OAK, on shift, fewest open tickets (1)"
+        "Assigned to Bob Plumber: plumbing for building OAK, on shift, fewest open tickets (1)."
+        " Passed over: Pat Plumber (away until 30 Nov)"
+    )
+    assert event_text(decision.text, decision.data, "ru").endswith(
+        ". Пропущены: Pat Plumber (отсутствует до 30 нояб.)"
+    )
+    assert event_text(decision.text, decision.data, "zh").endswith(
+        "。已跳过：Pat Plumber（不在岗至 11月30日）"
     )
 
 
@@ -89,10 +96,16 @@ async def test_off_shift_and_sick_staff_are_skipped_and_trade_decides(app: App) 
     [decision] = await _routing_events(ticket)
     assert decision.data["decision"] == "queue"
     assert decision.data["skipped"] == [
-        {"name": "Bob Plumber", "reason": "off shift"},
-        {"name": "Pat Plumber", "reason": "sick until 2026-11-27"},
+        {"name": "Bob Plumber", "reason": "off_shift"},
+        {"name": "Pat Plumber", "reason": "away_until", "kind": "sick", "day": "2026-11-27"},
     ]
     assert decision.text.startswith("Left in the dispatchers' queue: nobody with trade plumbing")
+    assert decision.text.endswith(
+        ". Passed over: Bob Plumber (off shift), Pat Plumber (away until 27 Nov)"
+    )
+    assert event_text(decision.text, decision.data, "pl").endswith(
+        ". Pominięto: Bob Plumber (poza zmianą), Pat Plumber (nieobecny(-a) do 27 lis)"
+    )
 
     billing = await new_ticket(app.tickets, world, "billing", title="Wrong invoice")
     assert billing.assignee.name == "Carol Accounts"

@@ -158,31 +158,98 @@ _GROUPED = {
 _COLUMNS = ("status", "category_id", "building_id", "channel", "assignee_id")
 
 
+_MISSED_FOR_GOOD = _MISSED.replace(":now", "NULL")
+"""Missed whatever the time (a deadline passed before it was met): what the tally counts."""
+_LATE_NOW = (
+    f"(((status <> 'rejected' AND resolved_at IS NULL) OR {OPEN_SQL})"
+    " AND (COALESCE(due_at < :now, FALSE)"
+    " OR COALESCE(response_due_at < :now AND first_response_at IS NULL, FALSE)))"
+)
+"""A deadline passed and not met now: the tickets whose overdue or missed count depends on
+the time (they alone are read among the tallied hours' tickets)."""
+_UNTALLIED = "(created_at < :tallied_from OR created_at >= :tallied_to)"
+
+
 def _sqlite_set(mask: int, dimension: str) -> str:
     grouped = _GROUPED[dimension]
     columns = ", ".join(c if c in grouped else f"NULL AS {c}" for c in _COLUMNS)
     return (
-        f"SELECT {mask} AS sets, {columns}, COUNT(*) AS n, SUM(open) AS open,"
+        f"SELECT {mask} AS sets, {columns}, SUM(n) AS n, SUM(open) AS open,"
         " SUM(overdue) AS overdue, SUM(missed) AS missed, SUM(met) AS met,"
-        f" SUM(rating) AS rating_sum, COUNT(rating) AS rated"
+        " SUM(rating) AS rating_sum, COUNT(rating) AS rated"
         f" FROM period GROUP BY {', '.join(grouped)}"
     )
 
 
-SQLITE_COUNTS_SQL = f"""
+def _tally_set(mask: int, dimension: str) -> str:
+    grouped = _GROUPED[dimension]
+    value = "NULLIF(value, '')"
+    columns = ", ".join(
+        (value if c == grouped[0] else c) + f" AS {c}" if c in grouped else f"NULL AS {c}"
+        for c in _COLUMNS
+    )
+    sums = ", ".join("0" if c == "overdue" else f"SUM({c})" for c in TALLY_KEYS)
+    return (  # columns in the order of _sqlite_set's (UNION ALL goes by position)
+        f"SELECT {mask} AS sets, {columns}, {sums} FROM ticket_tally"
+        f" WHERE dimension = '{dimension}' AND hour >= :first_hour AND hour < :end_hour"
+        " GROUP BY value, status HAVING SUM(n) <> 0"
+    )
+
+
+SQLITE_COUNTS_SQL = (
+    f"""
 WITH period AS MATERIALIZED (
-  SELECT status, category_id, building_id, channel, assignee_id, rating,
-         CASE WHEN {OPEN_SQL} THEN 1 ELSE 0 END AS open,
+  SELECT status, category_id, building_id, channel, assignee_id,
+         {_UNTALLIED} AS n,
+         CASE WHEN {_UNTALLIED} THEN rating END AS rating,
+         {_UNTALLIED} AND {OPEN_SQL} AS open,
          CASE WHEN {OVERDUE_SQL} THEN 1 ELSE 0 END AS overdue,
-         CASE WHEN {_MISSED} THEN 1 ELSE 0 END AS missed,
-         CASE WHEN {_MET} THEN 1 ELSE 0 END AS met
+         CASE WHEN {_UNTALLIED} THEN {_MISSED} ELSE {_MISSED} AND NOT {_MISSED_FOR_GOOD} END
+             AS missed,
+         {_UNTALLIED} AND {_MET} AS met
   FROM ticket INDEXED BY ticket_period
-  WHERE {WINDOW}{{building}}
+  WHERE {WINDOW}{{building}} AND ({_UNTALLIED} OR {_LATE_NOW})
 )
-""" + "\nUNION ALL\n".join(_sqlite_set(mask, dimension) for mask, dimension in PG_SETS.items())
-"""PG_COUNTS_SQL's grouping sets on SQLite, which has none: the window's tickets are read
-once from their index (with the per-ticket conditions worked out) and grouped once per
-dimension, so a few hundred rows come back instead of one per combination of the five."""
+"""
+    + "\nUNION ALL\n".join(_sqlite_set(mask, dimension) for mask, dimension in PG_SETS.items())
+    + "\nUNION ALL\n"
+    + "\nUNION ALL\n".join(_tally_set(mask, dimension) for mask, dimension in PG_SETS.items())
+)
+"""PG_COUNTS_SQL's grouping sets on SQLite, which has none, from the hourly tally
+(``ticket_tally``, migration 0024) where it can: the whole hours from ``:first_hour`` to
+``:end_hour`` (hours since the epoch, UTC) are the tally's rows, grouped by dimension,
+and of their tickets only those with a deadline passed and unmet now are read (for what
+the time changes: overdue, and missed not yet for good); the rest of the window (``:tallied_from``
+to ``:tallied_to`` left out) is read ticket by ticket. The tickets are read once from their
+index and grouped once per dimension. A group can come back twice (tally and tickets):
+the rows are added up."""
+
+
+def _tallied_hours(period: Period, building_id: int | None) -> dict[str, Any]:
+    """The parameters naming the whole UTC hours of ``period`` read from the tally (none
+    for one building's report: the tally is not kept per building)."""
+    first = math.ceil(period.start.timestamp() / 3600)
+    end = math.floor(period.end.timestamp() / 3600)
+    if building_id is not None or end <= first:
+        first = end = 0
+    return {
+        "first_hour": first,
+        "end_hour": end,
+        "tallied_from": datetime.fromtimestamp(first * 3600, UTC) if end else period.start,
+        "tallied_to": datetime.fromtimestamp(end * 3600, UTC) if end else period.start,
+    }
+
+
+def window_params(period: Period, building_id: int | None, now: datetime) -> dict[str, Any]:
+    """The parameters of the report's statements over ``period`` (one building or all)."""
+    return {
+        "start": period.start,
+        "end": period.end,
+        "building": building_id,
+        "now": now,
+        **_tallied_hours(period, building_id),
+    }
+
 
 PG_PERCENTILES_SQL = f"""
 SELECT percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP
@@ -224,19 +291,23 @@ def _dimension_key(dimension: str, row: Mapping[str, Any]) -> Any:
 
 
 async def _tallies(period: Period, building_id: int | None, now: datetime) -> Tallies:
-    """One scan of the window: tallies by status, category, building, channel, assignee,
-    one row per group (``GROUPING SETS`` on PostgreSQL, their like on SQLite)."""
+    """One statement: tallies by status, category, building, channel, assignee, one row
+    per group (``GROUPING SETS`` on PostgreSQL; on SQLite from the hourly tally and the
+    tickets it leaves to read)."""
     conn = connections.get("default")
     dialect = conn.capabilities.dialect
     template = PG_COUNTS_SQL if dialect == "postgres" else SQLITE_COUNTS_SQL
-    params = {"start": period.start, "end": period.end, "building": building_id, "now": now}
+    params = window_params(period, building_id, now)
     sql, args = bind(window_sql(template, building_id), params, dialect)
     _, rows = await conn.execute_query(sql, args)
     tallies: Tallies = {dimension: {} for dimension in DIMENSIONS}
     for row in rows:
         dimension = PG_SETS[row["sets"]]
-        key = _dimension_key(dimension, row)
-        tallies[dimension][key] = {name: int(row[name] or 0) for name in TALLY_KEYS}
+        tally = tallies[dimension].setdefault(
+            _dimension_key(dimension, row), dict.fromkeys(TALLY_KEYS, 0)
+        )
+        for name in TALLY_KEYS:
+            tally[name] += int(row[name] or 0)
     return tallies
 
 

@@ -9,6 +9,8 @@ from tortoise.fields.base import OnDelete
 from tortoise.indexes import Index
 from tortoise.migrations import operations as ops
 
+from core.storage.migration_ops import PerDialectSQL
+
 
 def _person(related_name: str) -> fields.ForeignKeyField:
     return fields.ForeignKeyField(
@@ -29,30 +31,9 @@ def _at(null: bool = False) -> fields.DatetimeField:
     return fields.DatetimeField(null=null, auto_now=False, auto_now_add=False)
 
 
-class PerDialectSQL(ops.RunSQL):
-    """RunSQL whose statements depend on the database: ``{"sqlite": [...], "postgres": [...]}``."""
-
-    async def database_forward(self, app_label, old_state, new_state, state_editor=None):
-        if state_editor is not None:
-            await self._run_sql(state_editor, self.sql.get(state_editor.DIALECT, []))
-
-    async def database_backward(self, app_label, old_state, new_state, state_editor=None):
-        if state_editor is not None:
-            await self._run_sql(state_editor, self.reverse_sql.get(state_editor.DIALECT, []))
-
-    async def _run_sql(self, state_editor, sqls):
-        # One statement at a time, never split at ";" (a trigger's body holds some).
-        for sql in sqls:
-            if state_editor.collect_sql:
-                state_editor.collected_sql.append(sql)
-            else:
-                await state_editor.client.execute_query(sql)
-
-
 _ROW = "(rowid, title, description) VALUES (new.id, new.title, new.description)"
 _GONE = (
-    "(ticket_text, rowid, title, description)"
-    " VALUES ('delete', old.id, old.title, old.description)"
+    "(ticket_text, rowid, title, description) VALUES ('delete', old.id, old.title, old.description)"
 )
 TEXT_INDEX = {
     "sqlite": [

@@ -26,13 +26,12 @@ from functools import partial
 from typing import TypeVar, cast
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from core.actors import Actor
-from core.i18n import N_, gettext, normalize_language
+from core.i18n import N_, gettext
 from core.messaging.routes import Priority
 from core.messaging.staff_messages import dispatchers_of, managers_of, message_staff
 from core.operations.calendar import BusinessCalendar
@@ -53,6 +52,7 @@ from core.storage.models import (
 )
 from core.storage.rawsql import fetch
 from core.storage.rows import insert
+from core.tickets.cards import day_and_time
 
 log = logging.getLogger(__name__)
 
@@ -404,7 +404,5 @@ class _Staff:
 def _text(
     message: str, ticket: Ticket, due: datetime, calendar: BusinessCalendar, language: str | None
 ) -> str:
-    when = format_datetime(
-        due, "d MMM HH:mm", tzinfo=calendar.tz, locale=normalize_language(language)
-    )
+    when = day_and_time(due, calendar.tz, language)
     return gettext(language, message, ref=ticket.ref, title=ticket.title, when=when)

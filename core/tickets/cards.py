@@ -125,6 +125,12 @@ def local_moment(
     return format_datetime(moment, pattern, tzinfo=zone, locale=locale)
 
 
+def day_and_time(moment: datetime, zone: ZoneInfo, language: str | None) -> str:
+    """A moment on ``zone``'s clock in a sentence's flow: ``25 Nov 09:30``, ``11月25日 09:30``."""
+    locale, patterns = _time_patterns(language)
+    return format_datetime(moment, f"{patterns.day} HH:mm", tzinfo=zone, locale=locale)
+
+
 def local_day(day: date, language: str | None) -> str:
     """A day as the reader writes it: ``30 нояб.``, ``30 Nov``, ``11月30日``."""
     locale, patterns = _time_patterns(language)

@@ -195,3 +195,32 @@ async def test_a_row_written_to_an_idle_lane_is_handed_over_at_once(
         count = n + 1
         await _until(lambda: len(chat.sent) == count, timeout=2)  # noqa: B023
         assert chat.sent[-1][2] - written - 0.05 < 0.1
+
+
+async def test_a_reply_is_sent_while_bulk_rows_wait_for_the_rate_budget(
+    clock: FrozenClock, running: Callable[[OutboxWorker], None]
+) -> None:
+    budget = asyncio.Event()  # the bot's rate budget, spent: bulk sends wait for it
+    bulk_waiting: list[str] = []
+    sent: list[str] = []
+
+    async def chat(delivery: Delivery) -> DeliveryReceipt:
+        if delivery.priority >= Priority.BULK:
+            bulk_waiting.append(delivery.recipient)
+            await budget.wait()
+        sent.append(delivery.message.text)
+        return DeliveryReceipt()
+
+    for n in range(10):
+        await _write(clock, Route.RESIDENT_CHAT, f"70{n:02}", "Water off on Friday", Priority.BULK)
+    worker = OutboxWorker(clock, poll_interval=30)
+    worker.register(Route.RESIDENT_CHAT, chat)
+    running(worker)
+    await _until(lambda: len(bulk_waiting) >= 2)
+    await _write(clock, Route.RESIDENT_CHAT, "5001", "#12 is registered")
+    await _write(clock, Route.RESIDENT_CHAT, "5002", "The plumber comes at 2pm", Priority.URGENT)
+    await _until(lambda: len(sent) == 2, timeout=2)  # both handed over, bulk still waiting
+    assert sorted(sent) == ["#12 is registered", "The plumber comes at 2pm"]
+    assert len(bulk_waiting) == 2  # a chat lane holds at most two bulk rows at once
+    budget.set()
+    await _until_sent(12)

@@ -1,6 +1,7 @@
 """One word per concept in each catalog: a ticket is 工单 in Chinese wherever it is shown (not
 请求 or 报修单), sak in Norwegian, zgłoszenie in Polish, заявка in Russian; an incident is 故障
-and assigning is 分派 in Chinese."""
+and assigning is 分派 in Chinese; a dispatcher is a koordinator in Norwegian; a resident is a
+житель in Russian; a technician is a technik in Polish."""
 
 from __future__ import annotations
 
@@ -15,12 +16,15 @@ TICKET = re.compile(r"\b(request|ticket)s?\b", re.IGNORECASE)
 REPORT = re.compile(r"\breports?\b", re.IGNORECASE)
 INCIDENT = re.compile(r"\b(incident|outage)s?\b", re.IGNORECASE)
 ASSIGN = re.compile(r"assign", re.IGNORECASE)
+DISPATCHER = re.compile(r"dispatcher|manager", re.IGNORECASE)
+RESIDENT = re.compile(r"resident|building's list|live there", re.IGNORECASE)
+TECHNICIAN = re.compile(r"technician", re.IGNORECASE)
 
 DRIFT: dict[str, list[tuple[re.Pattern[str], re.Pattern[str] | None, str]]] = {
     "zh": [(TICKET, None, "请求|报修单"), (INCIDENT, None, "事件"), (ASSIGN, None, "指派|分配")],
-    "no": [(TICKET, REPORT, "henvendelse")],
-    "pl": [(TICKET, None, "wniosek|wniosk")],
-    "ru": [(TICKET, REPORT, "запрос|тикет|обращени")],
+    "no": [(TICKET, REPORT, "henvendelse"), (DISPATCHER, None, "vaktsentral|ekspedi|forvalter")],
+    "pl": [(TICKET, None, "wniosek|wniosk"), (TECHNICIAN, None, "wykonawc")],
+    "ru": [(TICKET, REPORT, "запрос|тикет|обращени"), (RESIDENT, None, "жильц|жилец")],
 }
 """Per language: English messages about a concept (unless they also name a resident's
 report, a word of its own), and the words that must not stand for it."""

@@ -318,4 +318,4 @@ async def test_with_two_flats_none_is_chosen_and_the_ticket_says_so(
     assert ticket.building is not None and ticket.unit is None
     detail = await app.tickets.detail(1)
     said = [event_text(e.text, e.data, "ru") for e in detail.events if e.data.get("say")]
-    assert f"У жильца несколько квартир в этом доме ({numbers}); квартира не выбрана." in said
+    assert f"У жителя несколько квартир в этом доме ({numbers}); квартира не выбрана." in said

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from core.storage.models import Attachment, Ticket, TicketEvent
+from core.tickets.listing import TicketLine
 from core.tickets.queries import TicketDetail
 from presentation.channels import channel_word, documented_data
 
@@ -21,25 +22,30 @@ def _iso(moment: datetime | None) -> str | None:
 
 def ticket_summary(ticket: Ticket) -> dict[str, Any]:
     """A ticket in lists; expects ``building, unit, category, requester, assignee`` fetched."""
+    return line_summary(TicketLine.of(ticket))
+
+
+def line_summary(line: TicketLine) -> dict[str, Any]:
+    """A ticket in lists, from the line a listing read."""
     return {
-        "ref": ticket.ref,
-        "id": ticket.id,
-        "title": ticket.title,
-        "status": ticket.status.value,
-        "category": ticket.category.code,
-        "priority": ticket.priority,
-        "building": ticket.building.code if ticket.building else None,
-        "unit": ticket.unit.number if ticket.unit else None,
-        "channel": channel_word(ticket.channel),
-        "requester": ticket.requester.name if ticket.requester else None,
-        "assignee": ticket.assignee.name if ticket.assignee else None,
-        "verified": ticket.verified,
-        "created_at": _iso(ticket.created_at),
-        "response_due_at": _iso(ticket.response_due_at),
-        "due_at": _iso(ticket.due_at),
-        "first_response_at": _iso(ticket.first_response_at),
-        "resolved_at": _iso(ticket.resolved_at),
-        "rating": ticket.rating,
+        "ref": line.ref,
+        "id": line.id,
+        "title": line.title,
+        "status": line.status.value,
+        "category": line.category,
+        "priority": line.priority,
+        "building": line.building,
+        "unit": line.unit,
+        "channel": channel_word(line.channel),
+        "requester": line.requester,
+        "assignee": line.assignee,
+        "verified": line.verified,
+        "created_at": _iso(line.created_at),
+        "response_due_at": _iso(line.response_due_at),
+        "due_at": _iso(line.due_at),
+        "first_response_at": _iso(line.first_response_at),
+        "resolved_at": _iso(line.resolved_at),
+        "rating": line.rating,
     }
 
 

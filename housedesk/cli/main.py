@@ -36,7 +36,7 @@ from housedesk.logs import configure_logging, secure_process
 from housedesk.run import StartupError, serve
 from housedesk.settings.config import ConfigError, load_settings, unknown_env_variables
 from presentation.directory_file import import_directory_file
-from presentation.views import ticket_detail, ticket_summary
+from presentation.views import line_summary, ticket_detail, ticket_summary
 
 EXIT_ERROR = 1
 EXIT_CONFIG = 2
@@ -105,12 +105,12 @@ async def cmd_tickets_list(app: App, args: argparse.Namespace) -> int:
     limit = None if args.all or args.limit == 0 else args.limit
     tickets = newest_tickets(statuses=statuses, building=args.building, limit=limit)
     if args.json:
-        await print_json_array(ticket_summary(t) async for t in tickets)
+        await print_json_array(line_summary(t) async for t in tickets)
         return 0
     shown = 0
     async for t in tickets:
-        where = f"{t.building.code if t.building else '-'}/{t.unit.number if t.unit else '-'}"
-        print(f"{t.ref:>6}  {t.status.value:<11} {t.category.code:<14} {where:<12} {t.title}")
+        where = f"{t.building or '-'}/{t.unit or '-'}"
+        print(f"{t.ref:>6}  {t.status.value:<11} {t.category:<14} {where:<12} {t.title}")
         shown += 1
     if not shown:
         print("no tickets")

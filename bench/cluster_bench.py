@@ -6,7 +6,11 @@ across them, and the intake rate is the mails answered 250 a second. Then the pr
 and start again with outgoing mail on, towards a sink in this process that holds every
 mail until all of them are up (so one that starts first does not drain alone): the drain
 rate is the acknowledgements (one outbox row per mail) the sink receives a second, from the
-first to the last. Both are printed with their ratio to one process.
+first to the last. Both are printed with their ratio to one process, with the CPU time per
+mail of the housedesk processes and of their PostgreSQL backends during each phase (read
+from ``/proc``; PostgreSQL must run on this machine for its share) and the load average
+before and after: a rate that does not grow while the CPU per mail stays the same means
+the machine had no more cores to give, not that a process waits for the others.
 
 Needs PostgreSQL (``HOUSEDESK_BENCH_PG``, default ``postgres://postgres@127.0.0.1:5432/``);
 run with ``make bench`` or ``python -m bench.cluster_bench [--mails N]``.
@@ -24,6 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -36,6 +41,9 @@ CONFIG = REPO / "config.example.toml"
 PG = os.environ.get("HOUSEDESK_BENCH_PG", "postgres://postgres@127.0.0.1:5432/")
 HELP = "help@housedesk.localhost"
 SENDERS = 6
+
+
+TICK = os.sysconf("SC_CLK_TCK")
 
 
 def _port() -> int:
@@ -116,6 +124,52 @@ class Processes:
         self.running = []
 
 
+def _cpu_s(pids: list[int]) -> float:
+    """User and system CPU seconds so far of the processes ``pids`` still alive."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (after pid, comm)
+    return total / TICK
+
+
+async def _backends(admin: asyncpg.Connection, database: str) -> list[int]:
+    rows = await admin.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", database)
+    return [int(row["pid"]) for row in rows]
+
+
+@dataclass
+class Phase:
+    """A phase's rate, and CPU seconds of housedesk and of PostgreSQL while it ran."""
+
+    rate: float = 0.0
+    housedesk_s: float = 0.0
+    postgres_s: float = 0.0
+
+    def per_mail_ms(self, mails: int) -> str:
+        """CPU per mail, housedesk + PostgreSQL, in milliseconds."""
+        return f"{1000 * self.housedesk_s / mails:.1f} + {1000 * self.postgres_s / mails:.1f} ms"
+
+
+class CpuWatch:
+    """CPU of the housedesk processes and of the database's backends over a phase."""
+
+    def __init__(self, admin: asyncpg.Connection, database: str, cluster: Processes) -> None:
+        self.admin, self.database, self.cluster = admin, database, cluster
+        self.housedesk = self.postgres = 0.0
+
+    async def start(self) -> None:
+        self.housedesk = _cpu_s([p.pid for p in self.cluster.running])
+        self.postgres = _cpu_s(await _backends(self.admin, self.database))
+
+    async def end(self, phase: Phase) -> None:
+        phase.housedesk_s = _cpu_s([p.pid for p in self.cluster.running]) - self.housedesk
+        phase.postgres_s = _cpu_s(await _backends(self.admin, self.database)) - self.postgres
+
+
 async def _wait_for_smtp(ports: list[int]) -> None:
     for port in ports:
         for _ in range(600):
@@ -163,29 +217,37 @@ async def _drained(sink: Sink, count: int, timeout: float = 600) -> float:
     return (len(sink.arrivals) - 1) / (sink.arrivals[-1] - sink.arrivals[0])
 
 
-async def measure(processes: int, mails: int) -> tuple[float, float]:
-    """Intake and drain rates with ``processes`` processes on a fresh database."""
+async def measure(processes: int, mails: int) -> tuple[Phase, Phase]:
+    """Intake and drain with ``processes`` processes on a fresh database."""
     name = f"housedesk_bench_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(PG.replace("postgres://", "postgresql://", 1) + "postgres")
     await admin.execute(f'CREATE DATABASE "{name}"')
     sink = Sink()
     server = await sink.start()
+    intake, drain = Phase(), Phase()
     try:
         with tempfile.TemporaryDirectory() as tmp:
             cluster = Processes(Path(tmp), PG + name, processes)
+            cpu = CpuWatch(admin, name, cluster)
             cluster.cli("init")
             cluster.start(HOUSEDESK_EMAIL__OUTGOING__ENABLED="false")
-            await _wait_for_smtp(cluster.smtp_ports)
-            intake = await _intake(cluster.smtp_ports, mails)
-            cluster.stop()
+            try:
+                await _wait_for_smtp(cluster.smtp_ports)
+                await cpu.start()
+                intake.rate = await _intake(cluster.smtp_ports, mails)
+                await cpu.end(intake)
+            finally:
+                cluster.stop()
             cluster.start(
                 HOUSEDESK_EMAIL__OUTGOING__HOST="127.0.0.1",
                 HOUSEDESK_EMAIL__OUTGOING__PORT=str(sink.port),
             )
             try:
                 await _wait_for_smtp(cluster.smtp_ports)  # the outbox starts with SMTP intake
+                await cpu.start()
                 sink.open.set()
-                drain = await _drained(sink, mails)
+                drain.rate = await _drained(sink, mails)
+                await cpu.end(drain)
             finally:
                 cluster.stop()
     finally:
@@ -195,17 +257,27 @@ async def measure(processes: int, mails: int) -> tuple[float, float]:
     return intake, drain
 
 
+def _load() -> str:
+    return "/".join(f"{n:.1f}" for n in os.getloadavg())
+
+
 async def run(mails: int) -> bool:
     """Measure 1, 2 and 3 processes and print a line each."""
-    results = {n: await measure(n, mails) for n in (1, 2, 3)}
+    results: dict[int, tuple[Phase, Phase]] = {}
+    for n in (1, 2, 3):
+        before = _load()
+        results[n] = await measure(n, mails)
+        print(f"  ({n} process(es): load average {before} before, {_load()} after)")
     intake_1, drain_1 = results[1]
     for n, (intake, drain) in results.items():
         print(
-            f"cluster, {n} process(es), PostgreSQL: mail intake {intake:,.0f} mails/s "
-            f"({intake / intake_1:.2f}x one process), outbox drain {drain:,.0f} mails/s "
-            f"({drain / drain_1 if drain_1 else 0:.2f}x)"
+            f"cluster, {n} process(es), PostgreSQL: mail intake {intake.rate:,.0f} mails/s "
+            f"({intake.rate / intake_1.rate:.2f}x one process; CPU a mail "
+            f"{intake.per_mail_ms(mails)}), outbox drain {drain.rate:,.0f} mails/s "
+            f"({drain.rate / drain_1.rate if drain_1.rate else 0:.2f}x; CPU a mail "
+            f"{drain.per_mail_ms(mails)})"
         )
-    return all(intake > 0 and drain > 0 for intake, drain in results.values())
+    return all(intake.rate > 0 and drain.rate > 0 for intake, drain in results.values())
 
 
 def main() -> None:

@@ -72,3 +72,22 @@ async def test_redis_storage_when_configured(clock: FrozenClock) -> None:
     finally:
         await storage.close()
         await isolation.close()
+
+
+async def test_saving_what_the_chat_already_has_writes_nothing(db: str, clock: FrozenClock) -> None:
+    storage = DatabaseStorage(clock)
+    await storage.set_state(key(), Flow.asking)
+    await storage.set_data(key(), {"building": "OAK"})
+    saved = clock.now()
+    clock.advance(timedelta(minutes=1))  # the next update of the chat
+    assert await storage.get_state(key()) == "Flow:asking"
+    await storage.set_state(key(), Flow.asking)
+    await storage.set_data(key(), {"building": "OAK"})
+    assert await ConversationState.filter(updated_at=saved).count() == 1  # untouched
+
+    await storage.set_data(key(), {"building": "OAK", "flat": "12"})
+    await storage.set_state(key(), None)
+    fresh = DatabaseStorage(clock)  # another update, read from the database
+    assert await fresh.get_state(key()) is None
+    assert await fresh.get_data(key()) == {"building": "OAK", "flat": "12"}
+    assert await ConversationState.filter(updated_at=clock.now()).count() == 1

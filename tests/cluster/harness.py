@@ -33,8 +33,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app, access_log=None)
+async def _serve(
+    app: web.Application, *, end_with_client: bool = False
+) -> tuple[web.AppRunner, str]:
+    """Serve ``app`` on a free port; with ``end_with_client`` a request whose client went
+    away is cancelled (so what it forwards upstream ends too)."""
+    runner = web.AppRunner(app, access_log=None, handler_cancellation=end_with_client)
     await runner.setup()
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -91,7 +95,8 @@ class Call:
 
 @dataclass
 class BotApiTap:
-    """Stands between one process and the Bot API stand-in and writes down its calls."""
+    """Stands between one process and the Bot API stand-in and writes down its calls. A
+    process that dies ends its calls upstream too (its long poll does not linger on)."""
 
     upstream: str
     calls: list[Call] = field(default_factory=list)
@@ -103,7 +108,7 @@ class BotApiTap:
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._forward)
-        self._runner, self.url = await _serve(app)
+        self._runner, self.url = await _serve(app, end_with_client=True)
 
     async def stop(self) -> None:
         if self._runner is not None:

@@ -84,7 +84,7 @@ def _monitor_sql(dialect: str) -> list[tuple[str, dict[str, Any]]]:
     return [
         (window_sql(counts, None), window),
         (window_sql(durations, None), window),
-        (open_now_sql(building=False), now),
+        (open_now_sql(building=False, dialect=dialect), now),
     ]
 
 

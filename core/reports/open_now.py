@@ -4,7 +4,10 @@ due soon, waiting for attention; and the load of each technician.
 One statement: the open tickets are read once from their index alone (``ticket_open_now``),
 whatever the number of closed ones, with each one's conditions worked out, then grouped by
 status, category, building and assignee in turn; a row per status, category, building or
-person comes back. (Grouped by all four at once, a row per combination came back, as many
+person comes back. On SQLite their number and how many need attention come from the open
+tickets' tally (``ticket_open_tally``, migration 0024, kept by triggers), so of the tickets
+only those with a deadline before the end of "due soon" are read; one building's figures
+are read ticket by ticket. (Grouped by all four at once, a row per combination came back, as many
 as the open tickets, and adding them up in Python cost more than the SQL.) The journal's
 deadline and attention filters are the same SQL, so they select the tickets counted here;
 :func:`overdue_filter` is :data:`OVERDUE_SQL` as a tortoise filter.
@@ -43,34 +46,80 @@ KEYS = ("status", "category_id", "building_id", "assignee_id")
 COUNTS = ("n", "overdue", "due_soon", "attention")
 
 
-def _grouped_by(key: str) -> str:
+def _columns(key: str, value: str) -> str:
     # typed NULLs: PostgreSQL reads two untyped ones as text, which an id does not match
-    columns = ", ".join(
-        key if k == key else f"CAST(NULL AS {'TEXT' if k == 'status' else 'INTEGER'}) AS {k}"
+    return ", ".join(
+        f"{value} AS {key}"
+        if k == key
+        else f"CAST(NULL AS {'TEXT' if k == 'status' else 'INTEGER'}) AS {k}"
         for k in KEYS
     )
+
+
+def _grouped_by(key: str) -> str:
     return (
-        f"SELECT '{key}' AS dimension, {columns}, COUNT(*) AS n, SUM(overdue) AS overdue,"
-        f" SUM(due_soon) AS due_soon, SUM(attention) AS attention FROM open GROUP BY {key}"
+        f"SELECT '{key}' AS dimension, {_columns(key, key)}, SUM(n) AS n,"
+        " SUM(overdue) AS overdue, SUM(due_soon) AS due_soon, SUM(attention) AS attention"
+        f" FROM open GROUP BY {key}"
     )
 
 
-OPEN_NOW_SQL = f"""
+def _tallied(key: str) -> str:
+    columns = _columns(key, "NULLIF(value, '')")
+    return (
+        f"SELECT '{key}' AS dimension, {columns}, n, 0, 0, attention"
+        f" FROM ticket_open_tally WHERE dimension = '{key}' AND n <> 0"
+    )
+
+
+_NEAR = (
+    "(COALESCE(due_at < :soon, FALSE)"
+    " OR COALESCE(response_due_at < :soon AND first_response_at IS NULL, FALSE))"
+)
+"""A deadline not met falls before the end of "due soon": overdue or due soon now."""
+_COUNTED = """
 WITH open AS MATERIALIZED (
   SELECT status, category_id, building_id, assignee_id,
-         CASE WHEN {OVERDUE_SQL} THEN 1 ELSE 0 END AS overdue,
-         CASE WHEN {DUE_SOON_SQL} THEN 1 ELSE 0 END AS due_soon,
-         CASE WHEN needs_attention <> '' THEN 1 ELSE 0 END AS attention
+         {n} AS n,
+         CASE WHEN {overdue} THEN 1 ELSE 0 END AS overdue,
+         CASE WHEN {due_soon} THEN 1 ELSE 0 END AS due_soon,
+         {attention} AS attention
   FROM ticket
-  WHERE {OPEN_SQL}{{building}}
+  WHERE {open}{{building}}{near}
 )
-""" + "\nUNION ALL\n".join(_grouped_by(key) for key in KEYS)
+"""
+OPEN_NOW_SQL = _COUNTED.format(
+    n=1,
+    overdue=OVERDUE_SQL,
+    due_soon=DUE_SOON_SQL,
+    attention="CASE WHEN needs_attention <> '' THEN 1 ELSE 0 END",
+    open=OPEN_SQL,
+    near="",
+) + "\nUNION ALL\n".join(_grouped_by(key) for key in KEYS)
 """The open tickets' counts by each of :data:`KEYS`, a row per value (``dimension`` names
 the key; of one building: ``{building}``)."""
+TALLIED_OPEN_NOW_SQL = (
+    _COUNTED.format(
+        n=0,
+        overdue=OVERDUE_SQL,
+        due_soon=DUE_SOON_SQL,
+        attention=0,
+        open=OPEN_SQL,
+        near=f" AND {_NEAR}",
+    )
+    + "\nUNION ALL\n".join(_grouped_by(key) for key in KEYS)
+    + "\nUNION ALL\n"
+    + "\nUNION ALL\n".join(_tallied(key) for key in KEYS)
+)
+"""OPEN_NOW_SQL on SQLite for every building: the number and attention from the tally, the
+deadlines from the tickets whose deadline is near (a value can come back twice: add up)."""
 
 
-def open_now_sql(building: bool) -> str:
-    """The open-now query (of one building when ``building``)."""
+def open_now_sql(building: bool, dialect: str = "postgres") -> str:
+    """The open-now query (of one building when ``building``; from the tally on SQLite
+    otherwise)."""
+    if dialect == "sqlite" and not building:
+        return TALLIED_OPEN_NOW_SQL.replace("{building}", "")
     return OPEN_NOW_SQL.replace("{building}", " AND building_id = :building" if building else "")
 
 
@@ -98,10 +147,13 @@ async def open_now(
         "building": building.id if building else None,
     }
     by: dict[str, dict[Any, dict[str, int]]] = {key: {} for key in KEYS}
-    _, rows = await conn.execute_query(*bind(open_now_sql(building is not None), params, dialect))
+    sql = open_now_sql(building is not None, dialect)
+    _, rows = await conn.execute_query(*bind(sql, params, dialect))
     for row in rows:
         key = row["dimension"]
-        by[key][row[key]] = {name: int(row[name] or 0) for name in COUNTS}
+        counts = by[key].setdefault(row[key], dict.fromkeys(COUNTS, 0))
+        for name in COUNTS:
+            counts[name] += int(row[name] or 0)
     totals = {name: sum(c[name] for c in by["status"].values()) for name in COUNTS}
     by_assignee = by["assignee_id"]
     return {

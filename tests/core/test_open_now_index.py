@@ -1,6 +1,7 @@
 """The open tickets now are read from their partial index alone (``ticket_open_now``,
 migration 0020), however many closed tickets there are: SQLite's planner, asked about the
-queries :mod:`core.reports.open_now` runs, on the migrated schema."""
+queries :mod:`core.reports.open_now` runs, on the migrated schema; for every building, the
+open tickets' tally by its key."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def test_the_index_condition_is_the_query_s_word_for_word() -> None:
 
 def _plan(db_url: str, one_building: bool) -> list[str]:
     params = {"now": NOW, "soon": NOW + timedelta(hours=24), "building": 1}
-    text, args = bind(open_now_sql(one_building), params, "sqlite")
+    text, args = bind(open_now_sql(one_building, "sqlite"), params, "sqlite")
     with sqlite3.connect(urlsplit(db_url).path) as db:
         return [row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {text}", args)]
 
@@ -34,6 +35,8 @@ async def test_open_now_reads_only_the_covering_index(db_url: str) -> None:
     plan = _plan(db_url, one_building=False)
     reads = [step for step in plan if "ticket" in step.split()]
     assert reads == ["SEARCH ticket USING COVERING INDEX ticket_open_now (status=?)"], plan
+    tally = [step for step in plan if "ticket_open_tally" in step.split()]
+    assert tally == ["SEARCH ticket_open_tally USING PRIMARY KEY (dimension=?)"] * 4, plan
 
 
 async def test_one_building_s_open_now_reads_an_index(db_url: str) -> None:

@@ -1,6 +1,7 @@
 """A report read from SQLite's hourly tally (migration 0024) equals the same report counted
 ticket by ticket, after tickets are created, moved along, reassigned, edited, rated, merged
-and deleted, for periods cut at whole hours and at half hours (Asia/Kolkata)."""
+and deleted, for periods cut at whole hours and at half hours (Asia/Kolkata); so do the
+open tickets now read from the open tickets' tally."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ import pytest
 from tortoise import connections
 
 from core.actors import CLI, Actor
-from core.reports import figures
+from core.reports import figures, open_now
 from core.reports.figures import build_report, parse_period
+from core.reports.open_now import open_now as open_tickets_now
 from core.storage.models import Channel, Role, Status, Ticket
 from core.tickets.commands import NewTicket
 from housedesk.bootstrap import App
@@ -38,11 +40,13 @@ def _ticket(building: str, category: str, channel: Channel, requester_id: int) -
 
 async def _reports(app: App) -> dict[tuple[str, str], dict[str, Any]]:
     now = app.clock.now()
-    found = {}
+    found: dict[tuple[str, str], dict[str, Any]] = {}
     for zone in ZONES:
         for name in PERIODS:
             period = parse_period(name, now, ZoneInfo(zone))
             found[zone, name] = await build_report(period, None, now)
+    for hours in (1, 24):
+        found["open now", str(hours)] = await open_tickets_now(now, due_within=hours)
     return found
 
 
@@ -51,7 +55,14 @@ async def _counted_ticket_by_ticket(
 ) -> dict[tuple[str, str], dict[str, Any]]:
     with monkeypatch.context() as patched:
         patched.setattr(figures, "_tallied_hours", _no_tally)
+        patched.setattr(open_now, "open_now_sql", _open_now_ticket_by_ticket)
         return await _reports(app)
+
+
+def _open_now_ticket_by_ticket(building: bool, dialect: str = "postgres") -> str:
+    return open_now.OPEN_NOW_SQL.replace(
+        "{building}", " AND building_id = :building" if building else ""
+    )
 
 
 def _no_tally(period: figures.Period, building_id: int | None) -> dict[str, Any]:
@@ -106,6 +117,7 @@ async def test_the_tally_gives_the_figures_counted_ticket_by_ticket(
     await app.tickets.change_status(fifth.ref, CLI, Status.REOPENED)
     await app.tickets.edit(sixth.ref, CLI, building="ELM", category="emergency")
     await app.tickets.merge(created[7].ref, created[8].ref, CLI)
+    await Ticket.filter(id=created[10].id).update(needs_attention="unknown flat")
     clock.advance(timedelta(hours=5))  # more deadlines pass
     report = await _assert_agree(app, monkeypatch)
     assert report["by_status"]["done"] == 1
@@ -128,6 +140,11 @@ async def test_the_tally_is_what_the_report_reads(
     await connections.get("default").execute_script(
         "UPDATE ticket_tally SET n = n + 1 WHERE dimension = 'status'"
     )
+    await connections.get("default").execute_script(
+        "UPDATE ticket_open_tally SET attention = attention + 1 WHERE dimension = 'status'"
+    )
     tallied, counted = await _reports(app), await _counted_ticket_by_ticket(app, monkeypatch)
     assert tallied["UTC", "today"]["total"] == 2
     assert counted["UTC", "today"]["total"] == 1
+    assert tallied["open now", "24"]["attention"] == 1
+    assert counted["open now", "24"]["attention"] == 0

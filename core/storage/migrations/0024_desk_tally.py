@@ -1,12 +1,15 @@
 """SQLite keeps a tally of the tickets created in each hour (``ticket_tally``), so a report
 (the desk's monitor, ``housedesk report``) reads a few hundred tally rows for a day instead
-of grouping every ticket of it five ways (#17).
+of grouping every ticket of it five ways, and one of the open tickets
+(``ticket_open_tally``), so the monitor's open-now figures read the tickets whose deadline
+is near alone (#17).
 
 A row per hour (UTC, counted since the epoch), dimension (status, category, building,
 channel, assignee) and value (for ``assignee`` also the ticket's status) holds the figures
 that do not depend on the time of asking: tickets, open ones, deadlines met, deadlines
 missed for good, ratings. Triggers keep it in the transaction of every insert, change and
-delete of a ticket, whichever code writes it. Which deadlines count as missed or met is
+delete of a ticket, whichever code writes it. The open tickets' tally holds their number
+and how many need attention by status, category, building and assignee. Which deadlines count as missed or met is
 :mod:`core.reports.figures`'s rule with "now" left out: a change to that rule needs a
 migration that rebuilds this table. PostgreSQL has no tally: there every writer would wait
 for the same few rows, and it groups a day's tickets in time without one.
@@ -88,6 +91,33 @@ def _backfill(name: str, value: str, status: str) -> str:
     )
 
 
+_OPEN_DIMENSIONS = ("status", "category_id", "building_id", "assignee_id")
+_OPEN_UPSERT = (
+    "INSERT INTO ticket_open_tally (dimension, value, n, attention)"
+    " SELECT * FROM (VALUES {rows}) WHERE {open}"
+    " ON CONFLICT (dimension, value) DO UPDATE SET"
+    " n = n + excluded.n, attention = attention + excluded.attention"
+)
+
+
+def _open_values(t: str, sign: str) -> str:
+    """What the ticket ``t`` adds to (``+``) or takes from (``-``) the open tickets' tally,
+    when it is open."""
+    attention = f"{sign}({{t}}.needs_attention <> '')"
+    rows = ", ".join(
+        f"('{name}', COALESCE({{t}}.{name}, ''), {sign}1, {attention})" for name in _OPEN_DIMENSIONS
+    )
+    return _OPEN_UPSERT.format(rows=rows, open=_OPEN).replace("{t}", t)
+
+
+def _open_backfill(name: str) -> str:
+    return (
+        "INSERT INTO ticket_open_tally (dimension, value, n, attention)"
+        f" SELECT '{name}', COALESCE({name}, '') AS v, COUNT(*), SUM(needs_attention <> '')"
+        f" FROM ticket WHERE {_OPEN.replace('{t}.', '')} GROUP BY v"
+    )
+
+
 TALLY = {
     "sqlite": [
         "CREATE TABLE ticket_tally (dimension TEXT NOT NULL, hour INTEGER NOT NULL,"
@@ -101,10 +131,25 @@ TALLY = {
         f" {_values('OLD', '-')}; END",
         f"CREATE TRIGGER ticket_tally_update AFTER UPDATE OF {_WATCHED} ON ticket BEGIN"
         f" {_values('OLD', '-')}; {_values('NEW', '+')}; END",
+        "CREATE TABLE ticket_open_tally (dimension TEXT NOT NULL, value NOT NULL,"
+        " n INTEGER NOT NULL, attention INTEGER NOT NULL, PRIMARY KEY (dimension, value))"
+        " WITHOUT ROWID",
+        *(_open_backfill(name) for name in _OPEN_DIMENSIONS),
+        f"CREATE TRIGGER ticket_open_tally_insert AFTER INSERT ON ticket BEGIN"
+        f" {_open_values('NEW', '+')}; END",
+        f"CREATE TRIGGER ticket_open_tally_delete AFTER DELETE ON ticket BEGIN"
+        f" {_open_values('OLD', '-')}; END",
+        "CREATE TRIGGER ticket_open_tally_update AFTER UPDATE OF"
+        " status, category_id, building_id, assignee_id, needs_attention ON ticket BEGIN"
+        f" {_open_values('OLD', '-')}; {_open_values('NEW', '+')}; END",
     ],
 }
 NO_TALLY = {
     "sqlite": [
+        "DROP TRIGGER ticket_open_tally_update",
+        "DROP TRIGGER ticket_open_tally_delete",
+        "DROP TRIGGER ticket_open_tally_insert",
+        "DROP TABLE ticket_open_tally",
         "DROP TRIGGER ticket_tally_update",
         "DROP TRIGGER ticket_tally_delete",
         "DROP TRIGGER ticket_tally_insert",

@@ -90,8 +90,9 @@ def _status(value: Any, language: str | None) -> str:
         return str(value or "—")
 
 
-def _with(base: str, said: str) -> str:
-    return f"{base}: {said}" if said else base
+def _with(base: str, said: str, lang: str | None) -> str:
+    """What happened, then what was said with it (``：`` in Chinese)."""
+    return gettext(lang, N_("{event}: {details}"), event=base, details=said) if said else base
 
 
 def _created(actor: str, said: str, data: Mapping[str, Any], lang: str | None) -> str:
@@ -104,11 +105,13 @@ def _created(actor: str, said: str, data: Mapping[str, Any], lang: str | None) -
 def _assigned(actor: str, said: str, data: Mapping[str, Any], lang: str | None) -> str:
     old, new = data.get("from"), data.get("to")
     if data.get("declined"):
-        return _with(gettext(lang, N_("{name} declined the request"), name=old), said)
+        return _with(gettext(lang, N_("{name} declined the request"), name=old), said, lang)
     if data.get("accepted"):
         return gettext(lang, N_("{name} accepted the request"), name=new)
     if new is None:
-        return _with(gettext(lang, N_("{actor} unassigned {name}"), actor=actor, name=old), said)
+        return _with(
+            gettext(lang, N_("{actor} unassigned {name}"), actor=actor, name=old), said, lang
+        )
     if old is None:
         line = gettext(lang, N_("{actor} assigned the request to {name}"), actor=actor, name=new)
     else:
@@ -119,7 +122,7 @@ def _assigned(actor: str, said: str, data: Mapping[str, Any], lang: str | None) 
             old=old,
             new=new,
         )
-    return _with(line, said)
+    return _with(line, said, lang)
 
 
 def _status_changed(actor: str, said: str, data: Mapping[str, Any], lang: str | None) -> str:
@@ -130,7 +133,7 @@ def _status_changed(actor: str, said: str, data: Mapping[str, Any], lang: str | 
         old=_status(data.get("from"), lang),
         new=_status(data.get("to"), lang),
     )
-    return _with(line, said)
+    return _with(line, said, lang)
 
 
 def _reply(actor: str, said: str, data: Mapping[str, Any], lang: str | None) -> str:
@@ -142,12 +145,12 @@ def _note(actor: str, said: str, data: Mapping[str, Any], lang: str | None) -> s
 
 
 def _file(actor: str, said: str, data: Mapping[str, Any], lang: str | None) -> str:
-    return _with(gettext(lang, N_("{actor} added a file"), actor=actor), said)
+    return _with(gettext(lang, N_("{actor} added a file"), actor=actor), said, lang)
 
 
 def _rating(actor: str, said: str, data: Mapping[str, Any], lang: str | None) -> str:
     score = data.get("rating", "—")
-    return _with(gettext(lang, N_("rating {score}/5"), score=score), said)
+    return _with(gettext(lang, N_("rating {score}/5"), score=score), said, lang)
 
 
 _SENTENCES: dict[EventType, Callable[[str, str, Mapping[str, Any], str | None], str]] = {

@@ -150,11 +150,12 @@ class Router:
         """Pick by building or zone, trade, shift and load; else leave it in the queue."""
         choice = await choose(ticket, now)
         trade = ticket.category.trade or "technician"
+        skill = ticket.category.trade or Saying("technician")  # a code, else a word to translate
         if choice.person is None:
             why = (
                 Saying("building_unknown")
                 if ticket.building is None
-                else Saying("nobody_on_shift", {"trade": trade, "scope": choice.scope})
+                else Saying("nobody_on_shift", {"trade": skill, "scope": choice.scope})
             )
             queued = passing_over(Saying("queued", {"reason": why}), choice.skipped)
             await self._note(
@@ -172,7 +173,7 @@ class Router:
         person = choice.person
         reason = Saying(
             "fewest_open",
-            {"trade": trade, "scope": choice.scope, "open": choice.load[person.name]},
+            {"trade": skill, "scope": choice.scope, "open": choice.load[person.name]},
         )
         assigned = passing_over(
             Saying("assigned_by_rules", {"name": person.name, "reason": reason}), choice.skipped

@@ -37,6 +37,7 @@ SAYINGS: dict[str, str] = {
     "zone_scope": N_("zone {zone}"),
     "assigned_by_rules": N_("Assigned to {name}: {reason}"),
     "fewest_open": N_("{trade} for {scope}, on shift, fewest open tickets ({open})"),
+    "technician": N_("technician"),
     "passed_over": N_("{said}. Passed over: {people}"),
     "inactive": N_("{name} (inactive)"),
     "away_until": N_("{name} (away until {day})"),

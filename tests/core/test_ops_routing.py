@@ -231,3 +231,18 @@ async def test_example_directory_counts_working_days(app: App) -> None:
     assert ticket.response_due_at == datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
     assert ticket.due_at == datetime(2026, 12, 9, 7, 0, tzinfo=UTC)
     assert ticket.assignee.name == "Carol Accounts"
+
+
+async def test_a_category_without_a_trade_goes_to_a_technician_named_in_each_language(
+    app: App,
+) -> None:
+    world = await build_world()
+    routed(app.tickets)
+    world.technical.trade = None
+    await world.technical.save()
+    ticket = await new_ticket(app.tickets, world, title="Door sticks")
+    [decision] = await _routing_events(ticket)
+    assert decision.data["trade"] == "technician"  # the code, for --json
+    assert "technician for building OAK, on shift" in decision.text
+    assert "исполнитель (дом OAK), на смене" in event_text(decision.text, decision.data, "ru")
+    assert "技术人员（楼栋 OAK）" in event_text(decision.text, decision.data, "zh")

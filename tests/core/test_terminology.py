@@ -1,7 +1,7 @@
 """One word per concept in each catalog: a ticket is 工单 in Chinese wherever it is shown (not
 请求 or 报修单), sak in Norwegian, zgłoszenie in Polish, заявка in Russian; an incident is 故障
-and assigning is 分派 in Chinese; a dispatcher is a koordinator in Norwegian; a resident is a
-житель in Russian; a technician is a technik in Polish."""
+and assigning is 分派 in Chinese; a dispatcher is a koordinator and a building a bygning in
+Norwegian; a resident is a житель in Russian; a technician is a technik in Polish."""
 
 from __future__ import annotations
 
@@ -19,10 +19,15 @@ ASSIGN = re.compile(r"assign", re.IGNORECASE)
 DISPATCHER = re.compile(r"dispatcher|manager", re.IGNORECASE)
 RESIDENT = re.compile(r"resident|building's list|live there", re.IGNORECASE)
 TECHNICIAN = re.compile(r"technician", re.IGNORECASE)
+BUILDING = re.compile(r"building", re.IGNORECASE)
 
 DRIFT: dict[str, list[tuple[re.Pattern[str], re.Pattern[str] | None, str]]] = {
     "zh": [(TICKET, None, "请求|报修单"), (INCIDENT, None, "事件"), (ASSIGN, None, "指派|分配")],
-    "no": [(TICKET, REPORT, "henvendelse"), (DISPATCHER, None, "vaktsentral|ekspedi|forvalter")],
+    "no": [
+        (TICKET, REPORT, "henvendelse"),
+        (DISPATCHER, None, "vaktsentral|ekspedi|forvalter"),
+        (BUILDING, None, r"\bbygg(et|ets)?\b"),
+    ],
     "pl": [(TICKET, None, "wniosek|wniosk"), (TECHNICIAN, None, "wykonawc")],
     "ru": [(TICKET, REPORT, "запрос|тикет|обращени"), (RESIDENT, None, "жильц|жилец")],
 }

@@ -1,7 +1,8 @@
 """One word per concept in each catalog: a ticket is 工单 in Chinese wherever it is shown (not
 请求 or 报修单), sak in Norwegian, zgłoszenie in Polish, заявка in Russian; an incident is 故障
 and assigning is 分派 in Chinese; a dispatcher is a koordinator and a building a bygning in
-Norwegian; a resident is a житель in Russian; a technician is a technik in Polish."""
+Norwegian; a resident is a житель in Russian; a technician is a technik in Polish; a manager
+is a руководитель, a kierownik and a leder."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ DISPATCHER = re.compile(r"dispatcher|manager", re.IGNORECASE)
 RESIDENT = re.compile(r"resident|building's list|live there", re.IGNORECASE)
 TECHNICIAN = re.compile(r"technician", re.IGNORECASE)
 BUILDING = re.compile(r"building", re.IGNORECASE)
+MANAGER = re.compile(r"\bmanagers?\b", re.IGNORECASE)
+COMPANY = re.compile(r"management company", re.IGNORECASE)
 
 DRIFT: dict[str, list[tuple[re.Pattern[str], re.Pattern[str] | None, str]]] = {
     "zh": [(TICKET, None, "请求|报修单"), (INCIDENT, None, "事件"), (ASSIGN, None, "指派|分配")],
@@ -28,11 +31,20 @@ DRIFT: dict[str, list[tuple[re.Pattern[str], re.Pattern[str] | None, str]]] = {
         (DISPATCHER, None, "vaktsentral|ekspedi|forvalter"),
         (BUILDING, None, r"\bbygg(et|ets)?\b"),
     ],
-    "pl": [(TICKET, None, "wniosek|wniosk"), (TECHNICIAN, None, "wykonawc")],
-    "ru": [(TICKET, REPORT, "запрос|тикет|обращени"), (RESIDENT, None, "жильц|жилец")],
+    "pl": [
+        (TICKET, None, "wniosek|wniosk"),
+        (TECHNICIAN, None, "wykonawc"),
+        (MANAGER, COMPANY, "zarządc"),
+    ],
+    "ru": [
+        (TICKET, REPORT, "запрос|тикет|обращени"),
+        (RESIDENT, None, "жильц|жилец"),
+        (MANAGER, COMPANY, "управляющ"),
+    ],
 }
 """Per language: English messages about a concept (unless they also name a resident's
-report, a word of its own), and the words that must not stand for it."""
+report or the management company, words of their own), and the words that must not stand
+for it."""
 
 
 def drift(language: str) -> list[str]:

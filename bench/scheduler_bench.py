@@ -91,11 +91,14 @@ VmHWM of the process itself, not ``ru_maxrss``, which an exec'd child inherits."
 
 
 class Database:
-    """The plain connection of the bench's baseline, for one database kind."""
+    """The plain connection of the bench's baseline, for one database kind (kept open, so
+    the baseline times the statement, not a connection)."""
 
     def __init__(self, kind: str, target: str) -> None:
         self.kind = kind
         self.target = target  # a SQLite file or a PostgreSQL DSN
+        self._sqlite: sqlite3.Connection | None = None
+        self._postgres: asyncpg.Connection | None = None
 
     def _sql(self, text: str, now: datetime) -> str:
         moment = f"'{stamp(now)}'" + ("::timestamptz" if self.kind == "postgres" else "")
@@ -105,19 +108,23 @@ class Database:
         """The rows of ``text`` (``{now}`` replaced by ``now``)."""
         sql = self._sql(text, now)
         if self.kind == "sqlite":
-            db = sqlite3.connect(self.target, isolation_level=None)
-            try:
-                return db.execute(sql).fetchall()
-            finally:
-                db.close()
-        conn = await asyncpg.connect(self.target)
-        try:
-            if sql.startswith("UPDATE"):
-                await conn.execute(sql)
-                return []
-            return [tuple(r) for r in await conn.fetch(sql)]
-        finally:
-            await conn.close()
+            if self._sqlite is None:
+                self._sqlite = sqlite3.connect(self.target, isolation_level=None)
+            return self._sqlite.execute(sql).fetchall()
+        if self._postgres is None:
+            self._postgres = await asyncpg.connect(self.target)
+        if sql.startswith("UPDATE"):
+            await self._postgres.execute(sql)
+            return []
+        return [tuple(r) for r in await self._postgres.fetch(sql)]
+
+    async def close(self) -> None:
+        """Close the connection."""
+        if self._sqlite is not None:
+            self._sqlite.close()
+        if self._postgres is not None:
+            await self._postgres.close()
+        self._sqlite = self._postgres = None
 
     @property
     def url(self) -> str:
@@ -168,6 +175,7 @@ async def rounds(db: Database, args: argparse.Namespace) -> bool:
     await db.run(OWED)
     ((overdue,),) = await db.run(OVERDUE)
     ((opened,),) = await db.run(f'SELECT COUNT(*) FROM "ticket" WHERE "status" IN {OPEN}')
+    await db.close()  # SQLite: no second writer while the tickets are prepared
     print(f"  {opened:,} open tickets, {overdue:,} of them past a deadline")
     await open_db(db.url)
     try:
@@ -192,6 +200,7 @@ async def rounds(db: Database, args: argparse.Namespace) -> bool:
                 f" worst loop lag {steady.lag_s * 1000:.0f} ms"
             )
     finally:
+        await db.close()
         await close_db()
     ok = worst < TARGET_S
     print(

@@ -2,9 +2,10 @@
 
 Nothing is kept in memory between runs: a job reads tickets, routing plans and the
 ``ops_mark`` table (what was done already) and does what is due, so a restart loses
-nothing and running a job twice sends nothing twice. Each item runs in a short
-transaction of its own, so nothing else waits behind a whole round: a broken ticket is
-logged and retried on the next run while the others go on.
+nothing and running a job twice sends nothing twice. Items run in short transactions
+(one per plan or manager, one per :data:`CHUNK` due tickets), so nothing else waits
+behind a whole round: a broken ticket is logged and retried on the next run while the
+others go on.
 
 * ``routing``: waits that reached opening hours, duty ladders whose step timed out.
 * ``deadlines``: for the tickets whose ``next_check_at`` is due, a reminder before each
@@ -50,7 +51,7 @@ from core.storage.models import (
     Ticket,
     TicketEvent,
 )
-from core.storage.rawsql import fetch
+from core.storage.rawsql import fetch, write_later
 from core.storage.rows import insert
 from core.tickets.cards import day_and_time
 
@@ -59,6 +60,10 @@ log = logging.getLogger(__name__)
 SCHEDULER = Actor.system("scheduler")
 BATCH = 100
 """Tickets read per query by the deadline round."""
+CHUNK = 20
+"""Due tickets checked in one transaction: a transaction's begin and commit cost as much
+as a ticket's own statements, and 20 keep SQLite's write lock for a few milliseconds. When
+one of them fails, they are checked again one per transaction."""
 
 Job = Callable[[datetime], Awaitable[int]]
 """A job: does what is due at ``now`` and returns how many things it did."""
@@ -84,6 +89,9 @@ class DigestPolicy:
     at: time = time(8, 0)
     timezone: str = "UTC"
 
+
+_NEXT_CHECK = 'UPDATE "ticket" SET "next_check_at" = :at WHERE "id" = :id AND "version" = :version'
+_NEXT_CHECK_AT = Ticket._meta.fields_map["next_check_at"]
 
 _MARK = (
     'INSERT INTO "ops_mark" ("key", "ticket_id", "created_at") VALUES (:key, :ticket, :at)'
@@ -154,8 +162,8 @@ class Operations:
 
         Due tickets are read in batches of :data:`BATCH`, with the marks of what was done
         already in one query per batch, and the buildings, categories and assignees not
-        read yet this round in one query each; each ticket's actions and its next check
-        commit in a transaction of their own.
+        read yet this round in one query each; the actions and next checks of every
+        :data:`CHUNK` tickets commit in a transaction of their own.
         """
         done = 0
         after: tuple[datetime, int] | None = None
@@ -172,14 +180,39 @@ class Operations:
                 building_id = ticket.building_id  # type: ignore[attr-defined]
                 if building_id not in calendars:
                     calendars[building_id] = BusinessCalendar.of(ticket.building)
-                done += await _isolated(
-                    f"deadlines of {ticket.ref}",
-                    partial(self._check, ticket, calendars[building_id], marks, staff, now),
-                )
+            for start in range(0, len(batch), CHUNK):
+                chunk = [(t, calendars[t.building_id]) for t in batch[start : start + CHUNK]]  # type: ignore[attr-defined]
+                done += await self._checks(chunk, marks, staff, now)
             if len(batch) < BATCH:
                 return done
             last = batch[-1]
             after = (cast(datetime, last.next_check_at), last.id)
+
+    async def _checks(
+        self,
+        tickets: Sequence[tuple[Ticket, BusinessCalendar]],
+        marks: set[str],
+        staff: _Staff,
+        now: datetime,
+    ) -> int:
+        """Check ``tickets`` in one transaction; if that fails, each in one of its own."""
+
+        async def all_of_them() -> int:
+            done = 0
+            for ticket, calendar in tickets:
+                done += await self._check(ticket, calendar, marks, staff, now)
+            return done
+
+        if len(tickets) == 1:
+            return await _isolated(f"deadlines of {tickets[0][0].ref}", all_of_them)
+        try:
+            async with in_transaction():
+                return await all_of_them()
+        except Exception:
+            done = 0
+            for one in tickets:
+                done += await self._checks([one], marks, staff, now)
+            return done
 
     async def _check(
         self,
@@ -196,8 +229,12 @@ class Operations:
             due = due_at(ticket, deadline)
             if due is not None and not is_met(ticket, deadline):
                 done += await self._deadline(ticket, deadline, due, calendar, marks, staff, now)
-        await Ticket.filter(id=ticket.id, version=ticket.version).update(
-            next_check_at=next_check(ticket, self.nudges, calendar, now)
+        at = next_check(ticket, self.nudges, calendar, now)
+        await write_later(
+            _NEXT_CHECK,
+            at=_NEXT_CHECK_AT.to_db_value(at, Ticket),
+            id=ticket.id,
+            version=ticket.version,
         )
         return done
 

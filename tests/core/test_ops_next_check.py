@@ -17,7 +17,7 @@ from tortoise.migrations.api import migrate
 
 from core.actors import Actor
 from core.operations.deadlines import NudgePolicy
-from core.operations.jobs import BATCH, Operations, due_query
+from core.operations.jobs import BATCH, CHUNK, Operations, due_query
 from core.storage.db import close_db, open_db, sqlite_url, tortoise_config
 from core.storage.models import Channel, EventType, Status, Ticket, TicketEvent
 from housedesk.bootstrap import App
@@ -136,6 +136,40 @@ async def test_a_round_reads_due_tickets_in_batches_whatever_the_table_holds(app
     assert len(breached) == 2 * len(due)  # response and resolution, once each
     assert not await Ticket.filter(id__in=due, next_check_at__not_isnull=True).exists()
     assert await Ticket.filter(id__in=not_due, next_check_at=later).count() == len(not_due)
+
+
+async def test_a_ticket_that_fails_holds_up_no_other_of_its_chunk(
+    app: App, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    world = await build_world()
+    operations = Operations(routed(app.tickets), nudges=NudgePolicy(15, 0))
+    now = app.clock.now()
+    due = sorted(await _overdue(world, CHUNK + 5, now, now))
+    broken = due[3]
+    breach = Operations._breach
+
+    async def failing_for_one(self: Operations, ticket: Ticket, *args: object) -> None:
+        if ticket.id == broken:
+            raise RuntimeError("the broken ticket")
+        await breach(self, ticket, *args)
+
+    monkeypatch.setattr(Operations, "_breach", failing_for_one)
+    assert await operations.run_deadlines(now) == 2 * (len(due) - 1)
+    breached = await TicketEvent.filter(type=EventType.DEADLINE_BREACH).values_list(
+        "ticket_id", flat=True
+    )
+    assert sorted(set(breached)) == [t for t in due if t != broken]
+    assert await _next_check(await Ticket.get(id=broken)) == now  # retried on the next run
+    assert (
+        not await Ticket.filter(id__in=due, next_check_at__not_isnull=True)
+        .exclude(id=broken)
+        .exists()
+    )
+    assert f"deadlines of #{broken} failed" in caplog.text
+
+    monkeypatch.setattr(Operations, "_breach", breach)
+    assert await operations.run_deadlines(now) == 2
+    assert await TicketEvent.filter(type=EventType.DEADLINE_BREACH, ticket_id=broken).count() == 2
 
 
 @pytest.fixture

@@ -69,3 +69,20 @@ def drift(language: str) -> list[str]:
 @pytest.mark.parametrize("language", sorted(DRIFT))
 def test_each_concept_has_one_word(language: str) -> None:
     assert drift(language) == [], "\n".join(drift(language))
+
+
+CJK_THEN_ASCII = re.compile(r"[\u4e00-\u9fff][,:;!?]|[«»]")
+"""A Chinese text punctuated the Latin way: ``，：；！？`` and ``“”`` are its marks."""
+
+
+def test_chinese_is_punctuated_the_chinese_way() -> None:
+    with (LOCALE_DIR / "zh.po").open("rb") as fh:
+        catalog = read_po(fh, locale="zh")
+    latin = [
+        str(form)
+        for message in catalog
+        if message.id
+        for form in (message.string if isinstance(message.string, tuple) else (message.string,))
+        if CJK_THEN_ASCII.search(str(form).replace("时:分", ""))  # HH:MM in a command's syntax
+    ]
+    assert latin == [], "\n".join(latin)

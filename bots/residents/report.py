@@ -102,16 +102,20 @@ async def keep_for_later(
     resident: Person | None,
     incidents: IncidentService | None = None,
 ) -> None:
-    """A message outside a report: keep it and ask for the topic (once)."""
+    """A message outside a report: keep it and ask for the topic (once). A message kept
+    already is being handled again (its question may never have gone out: a failed send,
+    a process killed): it is asked again, not kept twice."""
     if resident is None or not await residences(resident):
         await state.clear()
         await message.answer(gettext(lang, REGISTER_FIRST))
         return
     waiting = await state.get_state() is not None
-    data = await state.get_data() if waiting else {}
-    pending = [*data.get("pending", []), message.model_dump(mode="json", exclude_none=True)]
-    await state.update_data(pending=pending)
-    if waiting:
+    kept = (await state.get_data()).get("pending", []) if waiting else []
+    again = any(m.get("message_id") == message.message_id for m in kept)
+    if not again:
+        pending = [*kept, message.model_dump(mode="json", exclude_none=True)]
+        await state.update_data(pending=pending)
+    if waiting and not again:
         return  # the question is asked already (an album, or a second thought)
     if await show_incident_first(message, state, lang, resident, incidents):
         return

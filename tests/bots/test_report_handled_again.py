@@ -1,0 +1,47 @@
+"""An update is handled at least once: when the topic question of a report could not be sent
+(Telegram failing, or the process killed before it went out), the update is handled again
+and the question is asked then, while the message is kept once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from core.clock import FrozenClock
+from core.directory.residents import register_resident
+from core.storage.models import Ticket
+from housedesk.bootstrap import App
+from tests.bots.support import (
+    RESIDENT,
+    TelegramUser,
+    eventually,
+    load_example_directory,
+    running_housedesk,
+)
+from tests.fakes.botapi import BotApiServer
+from tests.fakes.botapi_errors import Fault
+
+TOPIC = "What is it about? Choose a topic"
+
+
+async def test_a_topic_question_that_failed_is_asked_when_the_update_is_handled_again(
+    app: App, botapi: BotApiServer, clock: FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with running_housedesk(app, botapi):
+        await load_example_directory()
+        await register_resident(5550001, "Mina", "OAK", "12")
+        resident = TelegramUser.of(botapi, RESIDENT, 5550001, "Mina")
+        botapi.fail_next(RESIDENT, "sendMessage", Fault.SERVER_ERROR, count=4)  # all 4 tries
+        resident.send("The kitchen tap drips")
+        await eventually(lambda: "not answered" in caplog.text, timeout=10, what="the give-up")
+        clock.advance(timedelta(seconds=3))  # past the inbox's first backoff
+        question = await resident.sees(TOPIC, timeout=10)
+        resident.press(question, "Technical problem")
+        await resident.sees("is registered", timeout=10)
+
+        tickets = await Ticket.all()
+
+    asked = [m for m in resident.bot_messages() if TOPIC in str(m.get("text"))]
+    assert len(asked) == 1
+    assert [t.title for t in tickets] == ["The kitchen tap drips"]

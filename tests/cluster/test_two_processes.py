@@ -264,8 +264,8 @@ async def test_the_poller_killed_hands_over_and_daily_jobs_and_mails_stay_once(
                 await _until(lambda: len(_prompts(botapi)) >= RESIDENTS // 4, "a quarter answered")
                 in_hand = await _in_hand(database)
                 await first.kill()
-                in_hand = max(in_hand, await _in_hand(database))
                 killed_at = time.monotonic()
+                in_hand = max(in_hand, await _in_hand(database))
                 for n in range(RESIDENTS // 2, RESIDENTS):
                     _report(botapi, n)
                 took_over = await _until(

@@ -124,11 +124,16 @@ def db_url(request: pytest.FixtureRequest, db_template: str, tmp_path: Path) -> 
 
 @pytest.fixture
 async def db(request: pytest.FixtureRequest, db_url: str) -> AsyncIterator[str]:
-    """The models connected to a fresh database (emptied first on PostgreSQL)."""
+    """The models connected to a fresh database. On PostgreSQL every test shares the
+    template, so it is emptied before and after: a test that copies the template (the
+    cluster tests) must not inherit another test's rows, such as a day's clean-up marked done."""
+    postgres = request.config.getoption("--db") == "postgres"
     await open_db(db_url)
-    if request.config.getoption("--db") == "postgres":
+    if postgres:
         await _pg_truncate()
     yield db_url
+    if postgres:
+        await _pg_truncate()
     await close_db()
 
 

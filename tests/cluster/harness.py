@@ -13,9 +13,11 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs
 
 import aiohttp
@@ -25,6 +27,21 @@ from tests.conftest import REPO
 
 EXAMPLE_CONFIG = REPO / "config.example.toml"
 _FIELD = re.compile(rb'name="(\w+)"\r\n(?:[^\r\n]+\r\n)*\r\n([^\r]*)\r\n')
+
+
+async def until(check: Any, what: str, timeout: float = 90.0) -> Any:
+    """Poll ``check`` (plain or async) until it returns something truthy, and return that;
+    fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.2)
 
 
 def free_port() -> int:

@@ -43,6 +43,7 @@ from tests.cluster.harness import (
     free_port,
     run_cli,
     started,
+    until,
 )
 from tests.conftest import _pg_admin, _pg_url
 from tests.fakes.botapi import BotApiServer
@@ -190,19 +191,6 @@ class Cluster:
             await conn.close()
 
 
-async def _until(check: Any, what: str, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.2)
-
-
 def _bot_says(botapi: BotApiServer, chat: int, fragment: str) -> dict[str, Any] | None:
     for message in botapi.messages(RESIDENT, chat):
         text = str(message.get("text") or message.get("caption") or "")
@@ -249,7 +237,7 @@ async def _report(botapi: BotApiServer, n: int, pressed: dict[int, str]) -> None
     botapi.add_update(
         RESIDENT, message_update(person, private_chat(person), f"Report {n}: the tap drips")
     )
-    prompt = await _until(lambda: _bot_says(botapi, chat, PROMPT), f"the topic prompt of {n}")
+    prompt = await until(lambda: _bot_says(botapi, chat, PROMPT), f"the topic prompt of {n}")
     update = botapi.add_update(
         RESIDENT,
         callback_update(
@@ -260,7 +248,7 @@ async def _report(botapi: BotApiServer, n: int, pressed: dict[int, str]) -> None
         ),
     )
     pressed[chat] = str(update["callback_query"]["id"])
-    await _until(lambda: _bot_says(botapi, chat, REGISTERED), f"the number of report {n}")
+    await until(lambda: _bot_says(botapi, chat, REGISTERED), f"the number of report {n}")
 
 
 async def _reports(botapi: BotApiServer, count: int, pressed: dict[int, str]) -> None:
@@ -306,7 +294,7 @@ async def _photo_through_another_process(cluster: Cluster, chat: int) -> Kill:
     def took_it_in() -> Node | None:
         return next((n for n in cluster.nodes if n.tap.made("getFile", file_id=file_id)), None)
 
-    prompt = await _until(lambda: _bot_says(botapi, chat, PROMPT), "the photo's topic prompt")
+    prompt = await until(lambda: _bot_says(botapi, chat, PROMPT), "the photo's topic prompt")
     botapi.add_update(
         RESIDENT,
         callback_update(
@@ -316,8 +304,8 @@ async def _photo_through_another_process(cluster: Cluster, chat: int) -> Kill:
             chat=private_chat(person),
         ),
     )
-    taker: Node = await _until(took_it_in, "the photo taken in")  # with the report, filed
-    await _until(lambda: botapi.calls(STAFF, "sendPhoto"), "the card's first, failing, attempt")
+    taker: Node = await until(took_it_in, "the photo taken in")  # with the report, filed
+    await until(lambda: botapi.calls(STAFF, "sendPhoto"), "the card's first, failing, attempt")
     leased = await cluster.in_flight()
     killed_at = time.monotonic()
     await taker.kill()
@@ -327,7 +315,7 @@ async def _photo_through_another_process(cluster: Cluster, chat: int) -> Kill:
     def card_sender() -> Node | None:
         return next((n for n in cluster.nodes if n.tap.made("sendPhoto")), None)
 
-    sender: Node = await _until(card_sender, "the card with the photo", timeout=60)
+    sender: Node = await until(card_sender, "the card with the photo", timeout=60)
     sent = [c for c in botapi.calls(STAFF, "sendPhoto") if c.fault is None]
     assert sent and next(iter(sent[-1].files.values())).data == photo
     taker.start()
@@ -346,7 +334,7 @@ async def _settled(cluster: Cluster, expected_tickets: int) -> dict[str, Any]:
             )
             return bool(tickets >= expected_tickets and waiting == 0 and updates == 0)
 
-        await _until(done, "every ticket made and every message sent", timeout=120)
+        await until(done, "every ticket made and every message sent", timeout=120)
         return {
             "titles": Counter(r["title"] for r in await conn.fetch("SELECT title FROM ticket")),
             "outbox": Counter(
@@ -380,13 +368,13 @@ async def _run_cluster(tmp_path: Path, url: str, size: Size, blob_env: dict[str,
             session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5))
             watcher = asyncio.create_task(cluster.watch_leads(session, stop_watch))
             try:
-                await _until(cluster.webhook_set, "a leader setting the webhook", timeout=180)
+                await until(cluster.webhook_set, "a leader setting the webhook", timeout=180)
                 times.append(time.monotonic())
                 accepted: list[str] = []
                 pressed: dict[int, str] = {}
                 mails = asyncio.create_task(_send_mails(cluster, size.mails, accepted))
                 reports = asyncio.create_task(_reports(botapi, size.reports, pressed))
-                await _until(
+                await until(
                     lambda: len(pressed) >= size.reports // 3 or reports.done(),
                     "a third of the reports",
                     timeout=180,
@@ -398,7 +386,7 @@ async def _run_cluster(tmp_path: Path, url: str, size: Size, blob_env: dict[str,
                 times.append(time.monotonic())
                 found = await _settled(cluster, len(accepted) + size.reports + 1)
                 for node in cluster.nodes:  # the restarted one too is up again
-                    await _until(lambda n=node: n.healthz(session), f"{node.name} up", 180)
+                    await until(lambda n=node: n.healthz(session), f"{node.name} up", 180)
                 times.append(time.monotonic())
                 status = await run_cli(cluster.nodes[0].root, cluster.nodes[0].env, "status")
             finally:

@@ -32,7 +32,15 @@ import pytest
 from core.storage.db import close_db, open_db
 from presentation.directory_file import import_directory_file
 from tests.bots.support import RESIDENT, STAFF
-from tests.cluster.harness import BotApiTap, Node, base_env, directory, free_port, started
+from tests.cluster.harness import (
+    BotApiTap,
+    Node,
+    base_env,
+    directory,
+    free_port,
+    started,
+    until,
+)
 from tests.conftest import _pg_admin, _pg_url
 from tests.fakes.botapi import BotApiServer
 from tests.fakes.botapi_updates import message_update, private_chat, user
@@ -103,19 +111,6 @@ def _configure(nodes: list[Node], url: str, sink: SmtpSink) -> None:
             HOUSEDESK_CLUSTER__LEADER_CHECK_S="0.5",
             HOUSEDESK_SERVICE__LOG_LEVEL="WARNING",
         )
-
-
-async def _until(check: Any, what: str, timeout: float = 90.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.2)
 
 
 async def _leads(node: Node, session: aiohttp.ClientSession) -> dict[str, Any]:
@@ -222,7 +217,7 @@ async def _settled(url: str) -> dict[str, Any]:
             tickets = await conn.fetchval("SELECT count(*) FROM ticket")
             return bool(pending == 0 and updates == 0 and tickets >= MAILS)
 
-        await _until(done, "every update handled and every message sent", timeout=120)
+        await until(done, "every update handled and every message sent", timeout=120)
         return {
             "updates": [
                 r["update_id"]
@@ -253,29 +248,29 @@ async def test_the_poller_killed_hands_over_and_daily_jobs_and_mails_stay_once(
             _configure(nodes, database, sink)
             try:
                 first.start()  # alone: it leads everything and runs the day's clean-up
-                await _until(lambda: _first_leads(first, session), "the first process leading", 180)
-                gc_run = await _until(lambda: _gc_run(database), "the day's clean-up")
+                await until(lambda: _first_leads(first, session), "the first process leading", 180)
+                gc_run = await until(lambda: _gc_run(database), "the day's clean-up")
                 second.start()
-                await _until(lambda: second.healthz(session), "the second process up", 180)
+                await until(lambda: second.healthz(session), "the second process up", 180)
 
                 mails = asyncio.create_task(_deliver_twice(nodes))
                 for n in range(RESIDENTS // 2):
                     _report(botapi, n)
-                await _until(lambda: len(_prompts(botapi)) >= RESIDENTS // 4, "a quarter answered")
+                await until(lambda: len(_prompts(botapi)) >= RESIDENTS // 4, "a quarter answered")
                 in_hand = await _in_hand(database)
                 await first.kill()
                 killed_at = time.monotonic()
                 in_hand = max(in_hand, await _in_hand(database))
                 for n in range(RESIDENTS // 2, RESIDENTS):
                     _report(botapi, n)
-                took_over = await _until(
+                took_over = await until(
                     lambda: _took_over(second, session), "the other process leading", 60
                 )
                 handed_over = time.monotonic() - killed_at
                 first.start()  # the restart
                 await mails
                 found = await _settled(database)
-                await _until(lambda: first.healthz(session), "the restarted process up", 180)
+                await until(lambda: first.healthz(session), "the restarted process up", 180)
                 await asyncio.sleep(2)  # a few scheduler rounds with the day's run done
                 gc_after = await _gc_run(database)
             finally:

@@ -33,7 +33,11 @@ WHERE {where}
 ORDER BY t."created_at" DESC, t."id" DESC
 LIMIT :size
 """
-_AFTER = '(t."created_at" < :at OR (t."created_at" = :at AND t."id" < :id))'
+_AFTER = 't."created_at" <= :at AND (t."created_at" < :at OR t."id" < :id)'
+"""After the last row seen. The first condition bounds the scan of the ``created_at``
+index (the same condition as one OR is a filter that PostgreSQL applies walking from the
+newest ticket, so each page re-read every page before it); the second drops the ties
+already listed."""
 
 
 @dataclass(frozen=True)

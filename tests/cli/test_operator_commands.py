@@ -34,7 +34,9 @@ async def housedesk(app: App, *argv: str) -> int:
     return int(await args.func(app, args))
 
 
-async def _tickets(app: App, clock: FrozenClock, titles: list[str]) -> list[Ticket]:
+async def _tickets(
+    app: App, clock: FrozenClock, titles: list[str], step: timedelta = timedelta(minutes=1)
+) -> list[Ticket]:
     await factories.building()
     await factories.category()
     made = []
@@ -50,7 +52,7 @@ async def _tickets(app: App, clock: FrozenClock, titles: list[str]) -> list[Tick
             )
         )
         made.append(result.ticket)
-        clock.advance(timedelta(minutes=1))
+        clock.advance(step)
     return made
 
 
@@ -82,6 +84,20 @@ async def test_tickets_list_is_limited_by_default_and_streams_every_page(
         build_parser().parse_args(["tickets", "list", "--limit", "-1"])
     assert "must be 0 or more, not -1" in capsys.readouterr().err
     assert build_parser().parse_args(["tickets", "list"]).limit == 50
+
+
+async def test_tickets_made_in_the_same_instant_are_listed_once_each_across_pages(
+    app: App,
+    clock: FrozenClock,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await _tickets(app, clock, [f"Ticket {n}" for n in range(1, 8)], step=timedelta(0))
+    monkeypatch.setattr(listing, "PAGE", 3)  # pages that end inside a run of equal times
+
+    await housedesk(app, "tickets", "list", "--json", "--all")
+    every = json.loads(capsys.readouterr().out)
+    assert [t["ref"] for t in every] == [f"#{n}" for n in range(7, 0, -1)]
 
 
 async def test_gc_purges_old_sent_rows_and_unused_blobs_but_nothing_a_ticket_shows(

@@ -51,7 +51,7 @@ async def test_init_then_a_mail_makes_a_ticket_and_an_acknowledgement(
     ready, stop = asyncio.Event(), asyncio.Event()
     service = asyncio.create_task(serve(app, ready=ready, stop=stop))
     try:
-        await asyncio.wait_for(ready.wait(), 20)
+        await asyncio.wait_for(ready.wait(), 60)  # start-up on a loaded machine
         emergency = await Category.get(code="emergency")
         assert emergency.emergency and emergency.names["pl"] == "Awaria"
         assert (
@@ -77,4 +77,4 @@ async def test_init_then_a_mail_makes_a_ticket_and_an_acknowledgement(
         assert ticket.category.code == "technical" and ticket.language == "pl"
     finally:
         stop.set()
-        await asyncio.wait_for(service, 20)
+        await asyncio.wait_for(service, 60)

@@ -69,6 +69,25 @@ async def _pg_admin(sql: str) -> None:
         await conn.close()
 
 
+async def pg_empty_copy(name: str, template: str) -> None:
+    """Create database ``name`` from ``template`` with every table emptied: on PostgreSQL
+    the tests share the template, so a copy must not inherit the last test's rows (such as
+    a day's clean-up marked done)."""
+    import asyncpg
+
+    await _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    conn = await asyncpg.connect(_pg_url(name).replace("postgres://", "postgresql://", 1))
+    try:
+        tables = await conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            " AND tablename NOT LIKE 'tortoise%'"
+        )
+        names = ", ".join(f'"{row["tablename"]}"' for row in tables)
+        await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    finally:
+        await conn.close()
+
+
 def _pg_reachable() -> str | None:
     try:
         asyncio.run(_pg_admin("SELECT 1"))
@@ -124,16 +143,11 @@ def db_url(request: pytest.FixtureRequest, db_template: str, tmp_path: Path) -> 
 
 @pytest.fixture
 async def db(request: pytest.FixtureRequest, db_url: str) -> AsyncIterator[str]:
-    """The models connected to a fresh database. On PostgreSQL every test shares the
-    template, so it is emptied before and after: a test that copies the template (the
-    cluster tests) must not inherit another test's rows, such as a day's clean-up marked done."""
-    postgres = request.config.getoption("--db") == "postgres"
+    """The models connected to a fresh database (emptied first on PostgreSQL)."""
     await open_db(db_url)
-    if postgres:
+    if request.config.getoption("--db") == "postgres":
         await _pg_truncate()
     yield db_url
-    if postgres:
-        await _pg_truncate()
     await close_db()
 
 

@@ -45,7 +45,7 @@ from tests.cluster.harness import (
     started,
     until,
 )
-from tests.conftest import _pg_admin, _pg_url
+from tests.conftest import _pg_admin, _pg_url, pg_empty_copy
 from tests.fakes.botapi import BotApiServer
 from tests.fakes.botapi_updates import callback_update, message_update, private_chat, user
 from tests.servers.s3_standin import KEY_ID, SECRET, S3StandIn, s3_standin
@@ -93,7 +93,7 @@ def cluster_template(db_template: str, tmp_path_factory: pytest.TempPathFactory)
     path.write_text(directory(RESIDENTS, TECHNICIANS, FIRST_CHAT))
 
     async def prepare() -> None:
-        await _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{db_template}"')
+        await pg_empty_copy(name, db_template)
         await open_db(_pg_url(name))
         try:
             await import_directory_file(path)

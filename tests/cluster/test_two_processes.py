@@ -41,7 +41,7 @@ from tests.cluster.harness import (
     started,
     until,
 )
-from tests.conftest import _pg_admin, _pg_url
+from tests.conftest import _pg_admin, _pg_url, pg_empty_copy
 from tests.fakes.botapi import BotApiServer
 from tests.fakes.botapi_updates import message_update, private_chat, user
 from tests.servers.smtp_sink import SmtpSink, running_sink
@@ -62,7 +62,7 @@ def database(db_template: str, tmp_path: Path) -> Iterator[str]:
     path.write_text(directory(RESIDENTS, 2, FIRST_CHAT))
 
     async def prepare() -> None:
-        await _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{db_template}"')
+        await pg_empty_copy(name, db_template)
         await open_db(_pg_url(name))
         try:
             await import_directory_file(path)

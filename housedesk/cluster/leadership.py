@@ -13,7 +13,11 @@ the holder's connection ends (a killed process's socket is closed by its kernel;
 machine's is found by the TCP keepalives set on this connection, within about 25 s), no
 clock of any machine is trusted, and nothing is written to keep a lead. A process that
 cannot reach the database gives up its leads at once, before PostgreSQL lets another
-process take them, so two processes never lead one job at the same time. Hand-over: at most
+process take them, so two processes never lead one job at the same time. A lock connection
+closed under a live process (the backend killed by an administrator, PostgreSQL restarted)
+frees its locks at once; the process resigns when its socket reports the close, so for a
+moment both may run a job: the jobs are written to tolerate that (each action is marked once
+in the database). Hand-over: at most
 ``check_s`` after the lock is free.
 
 **SQLite** serves one process on one host: it leads every job from the start.
@@ -121,12 +125,16 @@ class Leadership:
                 log.warning("cluster: cannot contend for leads (%s); retrying", exc)
                 await _wait(stop, self.check_s)
                 continue
+            closed = asyncio.Event()  # set the moment the socket closes, not at the next check
+            conn.add_termination_listener(lambda _conn: closed.set())
             try:
                 while not stop.is_set():
                     await self._take_free(conn)
                     await conn.fetchval("SELECT 1", timeout=self.check_s)
                     await self._heartbeat()
-                    await _wait(stop, self.check_s)
+                    await _wait_either(stop, closed, self.check_s)
+                    if closed.is_set():
+                        raise ConnectionError("connection is closed")
             except Exception as exc:  # the lock connection is lost: so are the locks
                 log.warning("cluster: lost the lock connection (%s); giving up leads", exc)
             finally:
@@ -199,3 +207,13 @@ async def _lock_connection(node: str) -> Any:
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), seconds)
+
+
+async def _wait_either(first: asyncio.Event, second: asyncio.Event, seconds: float) -> None:
+    """Wait until either event is set, or ``seconds`` pass."""
+    waits = {asyncio.ensure_future(first.wait()), asyncio.ensure_future(second.wait())}
+    try:
+        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in waits:
+            waiting.cancel()

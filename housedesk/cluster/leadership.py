@@ -125,22 +125,26 @@ class Leadership:
                 log.warning("cluster: cannot contend for leads (%s); retrying", exc)
                 await _wait(stop, self.check_s)
                 continue
-            closed = asyncio.Event()  # set the moment the socket closes, not at the next check
-            conn.add_termination_listener(lambda _conn: closed.set())
             try:
-                while not stop.is_set():
-                    await self._take_free(conn)
-                    await conn.fetchval("SELECT 1", timeout=self.check_s)
-                    await self._heartbeat()
-                    await _wait_either(stop, closed, self.check_s)
-                    if closed.is_set():
-                        raise ConnectionError("connection is closed")
+                await self._lead_on(conn, stop)
             except Exception as exc:  # the lock connection is lost: so are the locks
                 log.warning("cluster: lost the lock connection (%s); giving up leads", exc)
             finally:
                 await self._resign_all()
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(conn.close(), timeout=2)
+
+    async def _lead_on(self, conn: Any, stop: asyncio.Event) -> None:
+        """Take free leads every ``check_s`` until ``stop``; raise when ``conn`` is lost."""
+        closed = asyncio.Event()  # set the moment the socket closes, not at the next check
+        conn.add_termination_listener(lambda _conn: closed.set())
+        while not stop.is_set():
+            await self._take_free(conn)
+            await conn.fetchval("SELECT 1", timeout=self.check_s)
+            await self._heartbeat()
+            await _wait_either(stop, closed, self.check_s)
+            if closed.is_set():
+                raise ConnectionError("connection is closed")
 
     async def _take_free(self, conn: Any) -> None:
         for name in self._jobs:

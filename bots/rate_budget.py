@@ -7,6 +7,10 @@ token (the aiogram bot answering updates and the outbox's python-telegram-bot se
 together they stay under those limits. Waiting senders are served by :class:`Urgency`
 (an answer to a person before bulk traffic such as announcements), first come first served
 within one priority; a send held back only by its own chat's limit never holds others up.
+Bulk fills at most two thirds of the overall window (:attr:`BudgetLimits.bulk_share`): the
+rest stays free for answers, which otherwise would wait whenever an announcement at full
+speed had just filled the window (priority among waiting sends cannot help a send that
+arrives to a full window).
 A 429 from Telegram pauses the whole budget for ``retry_after`` (:meth:`RateBudget.hold`).
 With several processes, a :class:`SharedLimit` (:mod:`bots.shared_budget`) makes each message
 the budget lets go also wait for the bot's budget shared by all of them.
@@ -71,6 +75,14 @@ class BudgetLimits:
     private_chat: Window = Window(10, 5.0)
     """A burst of ten, then two a second (Telegram tolerates short bursts over one a second)."""
     group: Window = Window(20, 60.0)
+    bulk_share: float = 2 / 3
+    """The share of the overall window bulk may fill: the rest is kept for answers, so a
+    person never waits for a window that an announcement filled a moment before."""
+
+    @property
+    def bulk_limit(self) -> int:
+        """How many of the overall window's messages may be bulk (at least one)."""
+        return max(1, int(self.overall.limit * self.bulk_share))
 
 
 _PRUNE_FROM = 1024
@@ -104,12 +116,16 @@ class _SlidingWindow:
         self.window = window
         self._sent: list[_Stamp] = []
 
-    def wait(self, now: float) -> float:
-        """Seconds until one more message fits (0: now; ``inf``: when a request comes back)."""
+    def wait(self, now: float, limit: int | None = None) -> float:
+        """Seconds until one more message fits under ``limit`` (default: the window's own;
+        0: now; ``inf``: when a request comes back)."""
+        limit = self.window.limit if limit is None else limit
         self._sent = [s for s in self._sent if s.at > now - self.window.seconds]
-        if len(self._sent) < self.window.limit:
+        over = len(self._sent) - limit
+        if over < 0:
             return 0.0
-        return min(s.at for s in self._sent) + self.window.seconds - now
+        freed_by = sorted(s.at for s in self._sent)[over]  # the stamp whose expiry makes room
+        return freed_by + self.window.seconds - now
 
     def take(self) -> _Stamp:
         """Count one more message, in flight."""
@@ -207,7 +223,8 @@ class RateBudget:
             if blocked:
                 still.append(waiter)
                 continue
-            shared = max(self._held_until - now, self._overall.wait(now))
+            limit = self.limits.bulk_limit if waiter.priority is Urgency.BULK else None
+            shared = max(self._held_until - now, self._overall.wait(now, limit))
             if shared > 0:
                 blocked = True  # nobody may jump the queue for the shared budget
                 next_wake = min(next_wake, shared)

@@ -24,6 +24,7 @@ from core.errors import AccessDenied, DomainError, NotFound
 from core.i18n import N_, gettext
 from core.incidents.commands import IncidentReport
 from core.incidents.delivery import MailThread
+from core.incidents.linking import Joined
 from core.incidents.service import IncidentService
 from core.incidents.texts import incident_ref
 from core.operations.classify import Classification as Categorized
@@ -148,17 +149,19 @@ class MailGateway:
 
     async def _take_in(self, mail: ParsedMail, message_id: str) -> Outcome:
         inbound = InboundRef(EMAIL, message_id)
-        earlier = await self.tickets.ticket_for_message(EMAIL, message_id)
+        found = classify(mail, self.settings.own)
+        # two independent reads, asked together: one wait for the database, not two
+        earlier, sender = await asyncio.gather(
+            self.tickets.ticket_for_message(EMAIL, message_id), self._sender(mail, found)
+        )
         if earlier is not None:
             return Accepted(earlier.ref, note="duplicate: already taken in")
-        found = classify(mail, self.settings.own)
         if found.kind == MailKind.BOUNCE:
             return await self._bounce(found)
         if found.kind == MailKind.AUTOMATIC:
             return await self._automatic(mail, found, inbound)
         if found.voicemail is not None and self.voicemail is not None:
             return await self.voicemail(found.voicemail, mail)
-        sender = await person_by_contact(ContactKind.EMAIL, mail.sender) if mail.sender else None
         if self.settings.notes_to in recipients(mail):
             return await self._staff_note(mail, found, sender, inbound)
         if found.kind == MailKind.FOLLOW_UP:
@@ -170,6 +173,15 @@ class MailGateway:
                     return await self._follow_up(ticket, mail, sender, inbound)
                 return await self._new(mail, sender, inbound, linked_to=ticket)
         return await self._new(mail, sender, inbound)
+
+    async def _sender(self, mail: ParsedMail, found: Classification) -> Person | None:
+        """The person behind the mail's sender address, for mail that needs one (not a
+        bounce, automatic mail or a voicemail notification)."""
+        if not mail.sender or found.kind in (MailKind.BOUNCE, MailKind.AUTOMATIC):
+            return None
+        if found.voicemail is not None and self.voicemail is not None:
+            return None
+        return await person_by_contact(ContactKind.EMAIL, mail.sender)
 
     async def _thread_of(self, mail: ParsedMail, found: Classification) -> Ticket | None:
         """By In-Reply-To/References first, then by the ``[#42]`` subject tag."""
@@ -264,20 +276,14 @@ class MailGateway:
         text = _with_notes(mail.body, mail.notes, language)
         found = await self.categorize(f"{mail.subject}\n{text}") if self.categorize else None
         code = (found and found.category) or self.settings.default_category
-        if sender is not None and self.incidents is not None and linked_to is None:
-            joined = await self.incidents.absorb(
-                IncidentReport(
-                    sender.id,
-                    Channel.EMAIL,
-                    f"{mail.subject}\n{text}".strip(),
-                    category=found.category if found else None,
-                ),
-                MailThread(mail.message_id or inbound.external_id, mail.subject),
-            )
-            if joined is not None:
-                return Accepted(note=f"linked to incident {incident_ref(joined.incident)}")
-        since = self.clock.now() - timedelta(hours=1)
-        recent = await self.tickets.created_since(sender, Channel.EMAIL, since) if sender else 0
+        report = f"{mail.subject}\n{text}".strip()
+        thread = MailThread(mail.message_id or inbound.external_id, mail.subject)
+        joined, recent = await asyncio.gather(  # independent: asked together
+            self._absorbed(sender, report, found, thread) if linked_to is None else _nothing(),
+            self._recent(sender),
+        )
+        if joined is not None:
+            return Accepted(note=f"linked to incident {incident_ref(joined.incident)}")
         if (
             sender is not None
             and recent >= self.settings.tickets_per_sender_per_hour
@@ -313,6 +319,28 @@ class MailGateway:
         if language and result.created:
             await remember_language(result.ticket, language)
         return Accepted(result.ticket.ref, note="new ticket" if result.created else "duplicate")
+
+    async def _absorbed(
+        self,
+        sender: Person | None,
+        report: str,
+        found: Categorized | None,
+        thread: MailThread,
+    ) -> Joined | None:
+        """The active incident a known sender's new mail joins, if any."""
+        if sender is None or self.incidents is None:
+            return None
+        category = found.category if found else None
+        return await self.incidents.absorb(
+            IncidentReport(sender.id, Channel.EMAIL, report, category=category), thread
+        )
+
+    async def _recent(self, sender: Person | None) -> int:
+        """How many tickets a known sender opened by mail in the last hour."""
+        if sender is None:
+            return 0
+        since = self.clock.now() - timedelta(hours=1)
+        return await self.tickets.created_since(sender, Channel.EMAIL, since)
 
     async def _create_in_fallback(self, cmd: NewTicket, missing: str) -> CreateResult:
         """File a mail whose category does not exist (a configuration gap) in the fallback
@@ -420,6 +448,10 @@ class MailGateway:
             blob = await self.blobs.put(part.data)
             stored.append(NewAttachment(blob.sha256, blob.size, part.content_type, part.filename))
         return stored
+
+
+async def _nothing() -> None:
+    return None
 
 
 def _read(raw: bytes, settings: GatewaySettings) -> ParsedMail | None:

@@ -62,15 +62,13 @@ async def claim_flat(person: Person, unit: Unit, now: datetime) -> ResidencyClai
     return claim
 
 
-_OPEN_CLAIM = (
-    'SELECT 1 FROM "residency_claim" WHERE "person_id" = :person AND "status" <> :verified'
-)
+_OPEN_CLAIMS = 'FROM "residency_claim" WHERE "person_id" = :person AND "status" <> :verified'
+_OPEN_CLAIM = f"SELECT 1 {_OPEN_CLAIMS}"
 
 
 async def registration_verified(person: Person, unit: Unit | None) -> bool:
     """True unless ``person`` registered themselves to ``unit`` and nobody verified it yet
-    (with no flat: unless one of their registrations is unverified). One plain query: every
-    new ticket of a known resident asks it."""
+    (with no flat: unless one of their registrations is unverified)."""
     verified = ClaimStatus.VERIFIED.value
     if unit is None:
         rows = await fetch(f"{_OPEN_CLAIM} LIMIT 1", person=person.id, verified=verified)
@@ -78,6 +76,15 @@ async def registration_verified(person: Person, unit: Unit | None) -> bool:
         query = f'{_OPEN_CLAIM} AND "unit_id" = :unit LIMIT 1'
         rows = await fetch(query, person=person.id, verified=verified, unit=unit.id)
     return not rows
+
+
+async def unverified_flats(person_id: int) -> set[int]:
+    """The flats (ids) a person registered themselves to that nobody verified yet: what
+    :func:`registration_verified` asks, for every flat at once. One plain query: every new
+    ticket of a known resident asks it, together with its other reads."""
+    verified = ClaimStatus.VERIFIED.value
+    rows = await fetch(f'SELECT "unit_id" {_OPEN_CLAIMS}', person=person_id, verified=verified)
+    return {row["unit_id"] for row in rows}
 
 
 async def unverified_claims(person: Person) -> list[ResidencyClaim]:

@@ -4,6 +4,7 @@ known. A channel message taken in twice opens one ticket."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +20,7 @@ from core.directory.lookup import (
     person_by_contact,
 )
 from core.directory.residents import flats_in
-from core.directory.verification import registration_verified
+from core.directory.verification import unverified_flats
 from core.errors import InvalidInput, NotFound
 from core.i18n import N_, gettext
 from core.messaging.message import Action, Verb
@@ -148,8 +149,7 @@ class TicketCreation:
         ):
             return CreateResult(existing, created=False)
         # read first, so that the transaction holds the write lock for its writes alone
-        known = await self._known_requester(cmd)
-        placed = await self._placed(cmd, building, known) if known else None
+        placed = await self._placed_before(cmd, building)
         unplaced = (placed.building if placed else building) is None
         askees = await building_askees() if unplaced else None
         try:
@@ -164,18 +164,53 @@ class TicketCreation:
             raise
         return CreateResult(ticket, created=True)
 
+    async def _placed_before(self, cmd: NewTicket, building: Building | None) -> _Placed | None:
+        """Who asked and where, read before the transaction; None when the requester may be
+        new (a contact nobody has yet), created in the transaction. The requester, their
+        building and their claims are asked for together: one wait for the database."""
+        requester_id = cmd.requester_id
+        if requester_id is None and cmd.requester is not None:
+            person = await person_by_contact(cmd.requester.kind, cmd.requester.value)
+            if person is None:
+                return None
+            requester_id = person.id
+        if requester_id is None:
+            return await self._placed(cmd, building, (None, None, False))
+        found, (home, unverified) = await asyncio.gather(
+            person_and_contacts(requester_id), _home(building, requester_id)
+        )
+        if found is None:
+            if cmd.requester_id is None:
+                return None  # the contact's person went meanwhile: a new one, then
+            raise NotFound(f"no person with id {requester_id}")
+        return await self._placed_at(cmd, found[0], found[1], home, unverified)
+
     async def _placed(self, cmd: NewTicket, building: Building | None, who: _Requester) -> _Placed:
         """Where the ticket belongs: the building (the requester's if they live in one), the
         flat, and whether the requester is verified."""
         requester, contacts, known = who
-        if building is None and requester is not None and known:
-            building = await only_building_of(requester)
+        if requester is None or not known:
+            unit = await unit_in(building, cmd.unit) if cmd.unit else None
+            return _Placed(requester, contacts, building, unit, [], known)
+        home, unverified = await _home(building, requester.id)
+        return await self._placed_at(cmd, requester, contacts, home, unverified)
+
+    async def _placed_at(
+        self,
+        cmd: NewTicket,
+        requester: Person,
+        contacts: list[Contact] | None,
+        building: Building | None,
+        unverified: set[int],
+    ) -> _Placed:
+        """A known requester's ticket placed in ``building``: the flat (named, else their
+        only one there for mail and voicemail) and whether their claim to it is verified."""
         unit = await unit_in(building, cmd.unit) if cmd.unit else None
         homes: list[Unit] = []
-        if unit is None and known and requester and building and cmd.channel in FLAT_FROM_DIRECTORY:
+        if unit is None and building and cmd.channel in FLAT_FROM_DIRECTORY:
             homes = await flats_in(requester, building)
             unit = homes[0] if len(homes) == 1 else None
-        verified = known and (requester is None or await registration_verified(requester, unit))
+        verified = unit.id not in unverified if unit else not unverified
         return _Placed(requester, contacts, building, unit, homes, verified)
 
     async def _create(
@@ -289,15 +324,6 @@ class TicketCreation:
     async def _ticket_of_inbound(self, inbound: InboundRef) -> Ticket | None:
         return await self.queries.ticket_for_message(inbound.channel, inbound.external_id)
 
-    async def _known_requester(self, cmd: NewTicket) -> _Requester | None:
-        """The requester read before the transaction: None when they may be new (a contact
-        nobody has yet), created in the transaction."""
-        if cmd.requester_id is not None or cmd.requester is None:
-            return await self._requester(cmd)
-        person = await person_by_contact(cmd.requester.kind, cmd.requester.value)
-        found = await person_and_contacts(person.id) if person else None
-        return (found[0], found[1], True) if found else None
-
     async def _requester(self, cmd: NewTicket) -> _Requester:
         """The requester and their contacts (None: not read), and whether they were known."""
         if cmd.requester_id is not None:
@@ -327,3 +353,17 @@ class TicketCreation:
             buttons = [Action(b.name, Verb.SET_BUILDING, ticket.id, b.id) for b in served]
             rows = tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
             await self.recorder.notifier.to_staff(person, ticket, event, text, actions=rows)
+
+
+async def _home(building: Building | None, person_id: int) -> tuple[Building | None, set[int]]:
+    """The building (``building`` when given, else the person's only one) and the flats
+    of the person's claims nobody verified yet, asked for together."""
+    found, unverified = await asyncio.gather(
+        only_building_of(person_id) if building is None else _given(building),
+        unverified_flats(person_id),
+    )
+    return found, unverified
+
+
+async def _given(building: Building) -> Building | None:
+    return building

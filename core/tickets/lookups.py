@@ -54,9 +54,9 @@ async def same_unit(building: Building, number: str) -> str | None:
     return number if rows else None
 
 
-async def only_building_of(person: Person) -> Building | None:
+async def only_building_of(person_id: int) -> Building | None:
     """The building a resident lives in, if they live in exactly one."""
-    rows = await fetch(_BUILDINGS_OF_RESIDENT, person=person.id)
+    rows = await fetch(_BUILDINGS_OF_RESIDENT, person=person_id)
     if len(rows) != 1:
         return None
     return from_row(Building, rows[0])

@@ -10,6 +10,7 @@ import pytest
 
 from core.actors import CLI, Actor
 from core.clock import FrozenClock
+from core.directory.verification import claim_flat
 from core.errors import AccessDenied, InvalidInput, InvalidTransition, NotFound
 from core.messaging.message import FileRef, OutgoingMessage, Verb
 from core.storage.models import (
@@ -23,6 +24,7 @@ from core.storage.models import (
     Status,
     Ticket,
     TicketEvent,
+    Unit,
 )
 from core.tickets.commands import InboundRef, NewAttachment, NewTicket, RequesterHint
 from housedesk.bootstrap import App
@@ -110,6 +112,19 @@ async def test_unknown_email_sender_gets_an_unverified_ticket(app: App) -> None:
     assert ack.channel == "email" and ack.recipient == "new.person@example.org"
     assert ack.payload["subject"] == f"[{result.ticket.ref}] Radiator cold"
     assert ack.payload["automatic"] is True
+
+
+async def test_a_residents_mail_is_unverified_while_their_claim_to_that_flat_is(app: App) -> None:
+    people = await _setup()
+    home = await Unit.get(building=people.oak, number="3")
+    elsewhere = await Unit.get(building__code="ELM", number="1")
+    mail = _new(building=None, unit=None, channel=Channel.EMAIL, requester_id=people.tom.id)
+    await claim_flat(people.tom, elsewhere, app.clock.now())
+    first = (await app.tickets.create(mail)).ticket
+    await claim_flat(people.tom, home, app.clock.now())
+    second = (await app.tickets.create(mail)).ticket
+    assert (first.building_id, first.unit_id, first.verified) == (people.oak.id, home.id, True)
+    assert (second.building_id, second.unit_id, second.verified) == (people.oak.id, home.id, False)
 
 
 async def test_public_reply_reaches_requester_and_note_does_not(app: App) -> None:

@@ -8,15 +8,26 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
+from core.actors import Actor
 from core.directory.lookup import normalize_contact
-from core.storage.models import Contact, ContactKind, Person
+from core.incidents.commands import OpenIncident
+from core.storage.models import Contact, ContactKind, Incident, IncidentKind, Person
 from desk.launch import data_check_string, secret_key
 from housedesk.bootstrap import App
 from housedesk.channels.http import build_http_app
+from tests.conftest import START
+from tests.telegram.support import STAFF_BOT_TOKEN
+
+if TYPE_CHECKING:  # the conftest imports this module
+    from tests.desk.conftest import Chromium
+
+ALICE = 100001
+"""Alice Manager's Telegram id in the example directory."""
 
 PHONE_SIZED = {"width": 390, "height": 844}
 THEME = {
@@ -85,3 +96,31 @@ async def serving(app: App) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{port}/desk"
     finally:
         await runner.cleanup()
+
+
+async def signed_in(
+    chromium: Chromium, desk: str, user_id: int = ALICE, locale: str = "en-GB"
+) -> Any:
+    """A page signed in to the desk by ``user_id``'s launch data, on the journal."""
+    page = await chromium.new_page(locale)
+    launch = signed_launch_data(STAFF_BOT_TOKEN, user_id, START)
+    await chromium.run(page.goto, f"{desk}/signin{launch_fragment(launch)}")
+    await chromium.run(page.wait_for_url, f"{desk}/journal")
+    return page
+
+
+async def hot_water_off(
+    app: App, text: str = "Hot water is off in Oak Court.", keywords: tuple[str, ...] = ()
+) -> Incident:
+    """Alice Manager opens the "Hot water off" emergency for Oak Court."""
+    alice = await Person.get(name="Alice Manager")
+    return await app.incidents.open(
+        OpenIncident(
+            kind=IncidentKind.EMERGENCY,
+            buildings=("OAK",),
+            title="Hot water off",
+            texts={"en": text},
+            actor=Actor.of(alice),
+            keywords=keywords,
+        )
+    )

@@ -5,14 +5,10 @@ taking it off the incident reopens the ticket."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from core.actors import CLI, Actor
-from core.incidents.commands import OpenIncident
+from core.actors import CLI
 from core.messaging.message import OutgoingMessage
 from core.storage.models import (
     Channel,
-    IncidentKind,
     IncidentLink,
     LinkStatus,
     OutboxMessage,
@@ -23,25 +19,14 @@ from core.storage.models import (
 from core.tickets.commands import NewTicket
 from housedesk.bootstrap import App
 from tests.bots.support import load_example_directory
-from tests.conftest import START
 from tests.desk.conftest import Chromium
-from tests.desk.support import launch_fragment, serving, signed_launch_data
-from tests.telegram.support import STAFF_BOT_TOKEN
+from tests.desk.support import hot_water_off, serving, signed_in
 
-ALICE = 100001  # Alice Manager
 POST = """async ([url, body]) => {
     const r = await fetch(url, {method: 'POST', body: new URLSearchParams(body),
                                 headers: {'X-Requested-With': 'fetch'}});
     return [r.status, await r.text()];
 }"""
-
-
-async def _signed_in(chromium: Chromium, desk: str) -> Any:
-    page = await chromium.new_page()
-    launch = signed_launch_data(STAFF_BOT_TOKEN, ALICE, START)
-    await chromium.run(page.goto, f"{desk}/signin{launch_fragment(launch)}")
-    await chromium.run(page.wait_for_url, f"{desk}/journal")
-    return page
 
 
 async def _mails_to_tom() -> list[str]:
@@ -53,16 +38,7 @@ async def test_a_ticket_is_linked_to_an_incident_and_taken_off_it(
     app: App, chromium: Chromium
 ) -> None:
     await load_example_directory()
-    alice = await Person.get(name="Alice Manager")
-    incident = await app.incidents.open(
-        OpenIncident(
-            kind=IncidentKind.EMERGENCY,
-            buildings=("OAK",),
-            title="Hot water off",
-            texts={"en": "Hot water is off in Oak Court."},
-            actor=Actor.of(alice),
-        )
-    )
+    incident = await hot_water_off(app)
     tom = await Person.get(name="Tom Tenant")
     filed = await app.tickets.create(
         NewTicket(
@@ -77,7 +53,7 @@ async def test_a_ticket_is_linked_to_an_incident_and_taken_off_it(
     )
     ticket = filed.ticket
     async with serving(app) as desk:
-        page = await _signed_in(chromium, desk)
+        page = await signed_in(chromium, desk)
         url = f"{desk}/tickets/{ticket.id}"
         await chromium.run(page.goto, url)
         token = await chromium.run(page.input_value, "input[name=csrf] >> nth=0")

@@ -5,15 +5,11 @@ a stale or tokenless form changes nothing and says why."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from core.actors import Actor
-from core.incidents.commands import IncidentReport, OpenIncident
+from core.incidents.commands import IncidentReport
 from core.incidents.delivery import MailThread
 from core.messaging.message import OutgoingMessage
 from core.storage.models import (
     Channel,
-    IncidentKind,
     IncidentLink,
     LinkStatus,
     OutboxMessage,
@@ -23,39 +19,17 @@ from core.storage.models import (
 )
 from housedesk.bootstrap import App
 from tests.bots.support import load_example_directory
-from tests.conftest import START
 from tests.core import factories
 from tests.desk.conftest import Chromium
-from tests.desk.support import launch_fragment, serving, signed_launch_data
+from tests.desk.support import hot_water_off, serving, signed_in
 from tests.desk.test_desk_incident_link import POST
-from tests.telegram.support import STAFF_BOT_TOKEN
-
-ALICE = 100001  # Alice Manager
-
-
-async def _signed_in(chromium: Chromium, desk: str) -> Any:
-    page = await chromium.new_page()
-    launch = signed_launch_data(STAFF_BOT_TOKEN, ALICE, START)
-    await chromium.run(page.goto, f"{desk}/signin{launch_fragment(launch)}")
-    await chromium.run(page.wait_for_url, f"{desk}/journal")
-    return page
 
 
 async def test_a_wrong_match_without_a_ticket_is_taken_off_from_the_desk(
     app: App, chromium: Chromium
 ) -> None:
     await load_example_directory()
-    alice = await Person.get(name="Alice Manager")
-    incident = await app.incidents.open(
-        OpenIncident(
-            kind=IncidentKind.EMERGENCY,
-            buildings=("OAK",),
-            title="Hot water off",
-            texts={"en": "Hot water is off in Oak Court."},
-            actor=Actor.of(alice),
-            keywords=("water",),
-        )
-    )
+    incident = await hot_water_off(app, keywords=("water",))
     ann = await factories.person("Ann Tapper", telegram="7001")
     await ann.units.add(await Unit.get(building__code="OAK", number="1"))
     await app.incidents.join(incident.id, ann, Channel.CHAT)
@@ -68,7 +42,7 @@ async def test_a_wrong_match_without_a_ticket_is_taken_off_from_the_desk(
     tickets = await Ticket.all().count()
 
     async with serving(app) as desk:
-        page = await _signed_in(chromium, desk)
+        page = await signed_in(chromium, desk)
         url = f"{desk}/incidents/{incident.id}"
         await chromium.run(page.goto, url)
         assert await chromium.run(page.inner_text, "#absorbed") == "2 reports (chat 1, email 1)"

@@ -9,18 +9,17 @@ from html.parser import HTMLParser
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from core.actors import CLI, Actor
+from core.actors import CLI
 from core.directory.desk_sessions import open_session
 from core.directory.residents import register_resident
-from core.incidents.commands import OpenIncident
-from core.storage.models import Channel, IncidentKind, Person
+from core.storage.models import Channel, Person
 from core.tickets.commands import NewTicket
 from housedesk.bootstrap import App
 from housedesk.channels.http import build_http_app
 from tests.bots.support import load_example_directory
 from tests.conftest import START
 from tests.core.ops_world import routed
-from tests.desk.support import give_phone
+from tests.desk.support import give_phone, hot_water_off
 
 GIVEN = re.compile(
     r"Alice Manager|Bob Plumber|Olga Electric|Carol Accounts|Dmitri Dispatcher|Ivan Slesar"
@@ -84,16 +83,7 @@ async def test_every_desk_page_in_the_readers_language(app: App, language: str) 
     routed(app.tickets)
     await Person.filter(name="Dmitri Dispatcher").update(language=language)
     await register_resident(5550001, "Mina", "LIPA", "7", "ru", claimed_at=START)
-    alice = await Person.get(name="Alice Manager")
-    incident = await app.incidents.open(
-        OpenIncident(
-            kind=IncidentKind.EMERGENCY,
-            buildings=("OAK",),
-            title="Hot water off",
-            texts={"en": "Hot water is off."},
-            actor=Actor.of(alice),
-        )
-    )
+    incident = await hot_water_off(app, "Hot water is off.")
     created = await app.tickets.create(
         NewTicket(
             category="technical",

@@ -22,10 +22,10 @@ from housedesk.bootstrap import App
 from tests.bots.support import load_example_directory
 from tests.conftest import START
 from tests.desk.conftest import Chromium
-from tests.desk.support import launch_fragment, serving, signed_launch_data
+from tests.desk.support import ALICE, launch_fragment, serving, signed_in, signed_launch_data
 from tests.telegram.support import RESIDENT_BOT_TOKEN, STAFF_BOT_TOKEN
 
-ALICE, DMITRI = 100001, 100002  # a manager (English) and a dispatcher (Russian)
+DMITRI = 100002  # a dispatcher (Russian); ALICE is a manager (English)
 REFUSED = "This sign-in could not be checked"
 
 
@@ -46,16 +46,6 @@ async def _ticket(app: App, building: str, title: str) -> Ticket:
 async def _launch(chromium: Chromium, desk: str, init_data: str) -> Any:
     page = await chromium.new_page()
     await chromium.run(page.goto, f"{desk}/signin{launch_fragment(init_data)}")
-    return page
-
-
-async def _signed_in(chromium: Chromium, desk: str, user_id: int, locale: str = "en-GB") -> Any:
-    page = await chromium.new_page(locale)
-    await chromium.run(
-        page.goto,
-        f"{desk}/signin{launch_fragment(signed_launch_data(STAFF_BOT_TOKEN, user_id, START))}",
-    )
-    await chromium.run(page.wait_for_url, f"{desk}/journal")
     return page
 
 
@@ -113,7 +103,7 @@ async def test_a_technician_cannot_open_another_buildings_ticket_by_url(
     theirs = await _ticket(app, "OAK", "Radiator is cold in Oak Court")
     other = await _ticket(app, "LIPA", "Лифт застрял между этажами")
     async with serving(app) as desk:
-        bob = await _signed_in(chromium, desk, 100003)  # Bob Plumber serves Oak Court only
+        bob = await signed_in(chromium, desk, 100003)  # Bob Plumber serves Oak Court only
         journal = await chromium.run(bob.inner_text, "main")
         assert theirs.title in journal and other.title not in journal
         await chromium.run(bob.goto, f"{desk}/tickets/{other.id}")
@@ -142,7 +132,7 @@ async def test_a_change_without_the_form_token_or_on_a_stale_page_changes_nothin
     await load_example_directory()
     ticket = await _ticket(app, "OAK", "Door does not lock")
     async with serving(app) as desk:
-        page = await _signed_in(chromium, desk, ALICE)
+        page = await signed_in(chromium, desk, ALICE)
         await chromium.run(page.goto, f"{desk}/tickets/{ticket.id}")
         token = await chromium.run(page.input_value, "input[name=csrf] >> nth=0")
         post = """async ([url, body]) => {
@@ -212,7 +202,7 @@ async def test_the_journal_and_a_ticket_in_russian(
     ticket = await _voicemail(app)
     await app.tickets.reply(ticket, CLI, "Сантехник придёт после обеда", public=False)
     async with serving(app) as desk:
-        page = await _signed_in(chromium, desk, DMITRI, "ru-RU")
+        page = await signed_in(chromium, desk, DMITRI, "ru-RU")
         assert await chromium.run(page.inner_text, "h1") == "Журнал"
         assert "1 заявка" in await chromium.run(page.inner_text, "#count")
         await chromium.run(

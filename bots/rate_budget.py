@@ -7,10 +7,10 @@ token (the aiogram bot answering updates and the outbox's python-telegram-bot se
 together they stay under those limits. Waiting senders are served by :class:`Urgency`
 (an answer to a person before bulk traffic such as announcements), first come first served
 within one priority; a send held back only by its own chat's limit never holds others up.
-Bulk fills at most two thirds of the overall window (:attr:`BudgetLimits.bulk_share`): the
-rest stays free for answers, which otherwise would wait whenever an announcement at full
-speed had just filled the window (priority among waiting sends cannot help a send that
-arrives to a full window).
+Bulk fills at most a third of the overall window (:attr:`BudgetLimits.bulk_share`): the
+rest stays free for answers, which otherwise would wait whenever an announcement had just
+filled the window (priority among waiting sends cannot help a send that arrives to a full
+window). A third is the pace announcements are queued at (ten a second), so they lose nothing.
 A 429 from Telegram pauses the whole budget for ``retry_after`` (:meth:`RateBudget.hold`).
 With several processes, a :class:`SharedLimit` (:mod:`bots.shared_budget`) makes each message
 the budget lets go also wait for the bot's budget shared by all of them.
@@ -75,9 +75,10 @@ class BudgetLimits:
     private_chat: Window = Window(10, 5.0)
     """A burst of ten, then two a second (Telegram tolerates short bursts over one a second)."""
     group: Window = Window(20, 60.0)
-    bulk_share: float = 2 / 3
+    bulk_share: float = 1 / 3
     """The share of the overall window bulk may fill: the rest is kept for answers, so a
-    person never waits for a window that an announcement filled a moment before."""
+    person never waits for a window that an announcement filled a moment before (during a
+    burst of reports, answers alone take twenty or more of a bot's thirty a second)."""
 
     @property
     def bulk_limit(self) -> int:

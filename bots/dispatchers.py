@@ -32,7 +32,7 @@ from bots.staff.menus import TECHNICIAN_COMMANDS, set_person_menu
 from core.clock import Clock
 from core.directory.invites import staff_by_chat
 from core.directory.residents import resident_by_chat
-from core.i18n import DEFAULT_LANGUAGE, N_, available_languages, gettext
+from core.i18n import DEFAULT_LANGUAGE, N_, available_languages, gettext, normalize_language
 from core.incidents.service import IncidentService
 from core.operations.announcements import Announcer
 from core.reports.figures import Reports
@@ -146,8 +146,7 @@ def resident_menu_by_default(person: Person, user: User) -> bool:
     is ``person``'s: they chose no language, or the one their app shows the menu in."""
     if not person.language:
         return True
-    app = (user.language_code or "").replace("_", "-").split("-")[0].lower()
-    return person.language == (app if app in available_languages() else DEFAULT_LANGUAGE)
+    return person.language == normalize_language(user.language_code)
 
 
 async def set_resident_menu(bot: Bot, person: Person, user: User) -> None:
@@ -169,13 +168,20 @@ async def set_staff_member_menu(bot: Bot, person: Person, user: User) -> None:
     await set_person_menu(bot, person, user.id)
 
 
+TELEGRAM_LANGUAGE_CODES = {"no": ("no", "nb", "nn")}
+"""The app language codes a catalog language is shown to where they differ (Telegram's
+apps send ``nb`` for Norwegian; the catalog's is ``no``)."""
+
+
 async def set_command_menus(bot: Bot, commands: tuple[tuple[str, str], ...]) -> None:
     """The command menu in every catalog language (English for everyone else)."""
     for language in available_languages():
-        await bot.set_my_commands(
-            [
-                BotCommand(command=name, description=gettext(language, description))
-                for name, description in commands
-            ],
-            language_code=None if language == DEFAULT_LANGUAGE else language,
-        )
+        menu = [
+            BotCommand(command=name, description=gettext(language, description))
+            for name, description in commands
+        ]
+        if language == DEFAULT_LANGUAGE:
+            await bot.set_my_commands(menu)
+            continue
+        for code in TELEGRAM_LANGUAGE_CODES.get(language, (language,)):
+            await bot.set_my_commands(menu, language_code=code)

@@ -23,11 +23,13 @@ async def test_command_menus_are_set_per_language(app: App, botapi: BotApiServer
         resident_ru = {c["command"]: c["description"] for c in botapi.commands(RESIDENT, "ru")}
         staff_ru = {c["command"]: c["description"] for c in botapi.commands(STAFF, "ru")}
         staff_zh = {c["command"]: c["description"] for c in botapi.commands(STAFF, "zh")}
+        norwegian = [botapi.commands(RESIDENT, code) for code in ("nb", "no")]
     assert resident_en["my"] == "My requests" and resident_ru["my"] == "Мои заявки"
     assert list(resident_en) == ["start", "menu", "my", "lang", "cancel"]
     assert staff_ru["mine"] == "Мои открытые заявки"
     assert staff_zh["mine"] == "我的未完成工单"
     assert staff_zh["lang"] == "语言"
+    assert norwegian[0] == norwegian[1] != botapi.commands(RESIDENT)  # apps send "nb"
     assert app.channel_states == {
         "resident_chat": "up (polling)",
         "staff_chat": "up (polling)",

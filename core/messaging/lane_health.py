@@ -14,7 +14,7 @@ from datetime import datetime
 
 from tortoise import connections
 
-from core.storage.rawsql import bind
+from core.storage.rawsql import bind, stored_time
 
 _BACKLOG = (
     'SELECT "channel", COUNT(*) AS "pending",'
@@ -49,9 +49,7 @@ async def backlogs(now: datetime) -> dict[str, Backlog]:
     sql, values = bind(_BACKLOG, {"now": now}, conn.capabilities.dialect)
     found = {}
     for row in await conn.execute_query_dict(sql, values):
-        oldest = row["oldest_due"]
-        if isinstance(oldest, str):  # SQLite hands back the stored text
-            oldest = datetime.fromisoformat(oldest)
+        oldest = stored_time(row["oldest_due"])
         found[row["channel"]] = Backlog(int(row["pending"]), int(row["due"] or 0), oldest)
     return found
 

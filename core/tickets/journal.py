@@ -23,7 +23,7 @@ from tortoise import connections
 from core.errors import InvalidInput
 from core.reports.open_now import DUE_SOON_SQL, OPEN_SQL, OVERDUE_SQL
 from core.storage.models import Category, Channel, Person, Status, Ticket
-from core.storage.rawsql import bind, fetch
+from core.storage.rawsql import bind, fetch, stored_instant
 from core.tickets.access import visibility_sql
 from core.tickets.text_search import mentioning_sql
 
@@ -93,7 +93,6 @@ class JournalRow:
         return names.get(language or "en") or names.get("en") or self.category_code
 
 
-_CREATED_AT = Ticket._meta.fields_map["created_at"]
 _VERIFIED = Ticket._meta.fields_map["verified"]
 _NAMES = Category._meta.fields_map["names"]
 
@@ -108,7 +107,7 @@ def _row(values: dict[str, Any]) -> JournalRow:
         channel=Channel(values["channel"]),
         verified=bool(_VERIFIED.to_python_value(values["verified"])),
         needs_attention=values["needs_attention"],
-        created_at=_CREATED_AT.to_python_value(values["created_at"]),
+        created_at=stored_instant(values["created_at"]),
         building=None if name is None else Place(name, values["building_timezone"]),
         unit=values["unit_number"],
         category_code=values["category_code"],

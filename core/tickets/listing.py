@@ -14,7 +14,7 @@ from typing import Any
 
 from core.directory.lookup import building_by_code
 from core.storage.models import Channel, Status, Ticket
-from core.storage.rawsql import fetch
+from core.storage.rawsql import fetch, stored_time
 
 PAGE = 200
 
@@ -91,14 +91,6 @@ class TicketLine:
         )
 
 
-def _moment(value: Any) -> datetime | None:
-    """A stored time (text on SQLite, as tortoise writes it) as an aware datetime."""
-    if value is None or isinstance(value, datetime):
-        return value
-    moment = datetime.fromisoformat(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _line(row: dict[str, Any]) -> TicketLine:
     return TicketLine(
         id=row["id"],
@@ -112,11 +104,11 @@ def _line(row: dict[str, Any]) -> TicketLine:
         requester=row["requester"],
         assignee=row["assignee"],
         verified=bool(row["verified"]),
-        created_at=_moment(row["created_at"]) or datetime.min.replace(tzinfo=UTC),
-        response_due_at=_moment(row["response_due_at"]),
-        due_at=_moment(row["due_at"]),
-        first_response_at=_moment(row["first_response_at"]),
-        resolved_at=_moment(row["resolved_at"]),
+        created_at=stored_time(row["created_at"]) or datetime.min.replace(tzinfo=UTC),
+        response_due_at=stored_time(row["response_due_at"]),
+        due_at=stored_time(row["due_at"]),
+        first_response_at=stored_time(row["first_response_at"]),
+        resolved_at=stored_time(row["resolved_at"]),
         rating=row["rating"],
     )
 

@@ -7,9 +7,13 @@ own aiohttp application (in process, through its middlewares and templates) for
 figures and the open tickets now) :data:`REQUESTS` times each, each request followed by the
 statements the page needs, hand-written, on the same database through the same driver
 (aiosqlite, asyncpg), so both see the same load on a shared machine and pay the same trip
-to the database per statement. Prints p50 and p95 of both.
+to the database per statement. Prints p50 and p95 of both. A page's *server time* is what
+the issue asks for: from the request reaching housedesk's application (its outermost
+middleware) to the response it hands back, read by a middleware the bench adds; the round
+trip through the in-process HTTP client (building the request, parsing the response, both
+on the same loop) is printed beside it.
 
-Targets: p95 under 300 ms, and within 3x of the plain SQL's p95.
+Targets: server time p95 under 300 ms, and within 3x of the plain SQL's p95.
 Run with ``python -m bench.desk_bench [--db sqlite|postgres] [--rows N]`` (``--rows 50000``
 for a quick check); without ``--db`` each database kind runs in its own process.
 """
@@ -28,7 +32,9 @@ from zoneinfo import ZoneInfo
 
 import aiosqlite
 import asyncpg
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.typedefs import Handler
 
 from bench.per_database import main_over_rows
 from bench.seeding import NOW, Seed, as_tortoise_url, seeded_postgres, seeded_sqlite
@@ -100,54 +106,75 @@ async def _seconds(call: Call) -> float:
     return time.perf_counter() - start
 
 
-async def _alternating(page: Call, plain: Call) -> tuple[tuple[float, float], tuple[float, float]]:
-    """p50 and p95 (ms) of ``page`` and of ``plain``, run by turns."""
+async def _alternating(
+    page: Callable[[], Awaitable[float]], plain: Call
+) -> tuple[tuple[float, float], tuple[float, float], tuple[float, float]]:
+    """p50 and p95 (ms) of ``page``'s server time and round trip, and of ``plain``, run by
+    turns (``page`` returns its server time)."""
     await page()  # warm
     await plain()
-    pages, plains = [], []
+    served, trips, plains = [], [], []
     for _ in range(REQUESTS):
-        pages.append(await _seconds(page))
+        start = time.perf_counter()
+        served.append(await page())
+        trips.append(time.perf_counter() - start)
         plains.append(await _seconds(plain))
-    return _percentiles(pages), _percentiles(plains)
+    return _percentiles(served), _percentiles(trips), _percentiles(plains)
 
 
-async def _pages(url: str, data: Path, plain: dict[str, Call]) -> tuple[Timings, Timings]:
-    """p50 and p95 (ms) of each page, asked for by a signed-in dispatcher, and of its
-    ``plain`` SQL run after each request."""
+async def _pages(url: str, data: Path, plain: dict[str, Call]) -> tuple[Timings, Timings, Timings]:
+    """p50 and p95 (ms) of each page's server time and round trip, asked for by a
+    signed-in dispatcher, and of its ``plain`` SQL run after each request."""
     settings = Settings(database={"url": url}, storage={"data_dir": data})
     app = bootstrap(settings, clock=FrozenClock(NOW))
     await open_db(url)
     try:
         dispatcher = await Person.create(name="Bench Dispatcher", role=Role.DISPATCHER)
         signed = await open_session(dispatcher, "link", app.clock.now(), ttl=timedelta(days=3650))
-        async with TestClient(TestServer(build_http_app(app))) as client:
+        served: list[float] = []
+
+        @web.middleware
+        async def server_time(request: web.Request, handler: Handler) -> web.StreamResponse:
+            start = time.perf_counter()
+            try:
+                return await handler(request)
+            finally:
+                served.append(time.perf_counter() - start)
+
+        http = build_http_app(app)
+        http.middlewares.insert(0, server_time)
+        async with TestClient(TestServer(http)) as client:
             client.session.cookie_jar.update_cookies({"housedesk_desk": signed.token})
 
-            async def get(path: str) -> None:
+            async def get(path: str) -> float:
+                served.clear()
                 response = await client.get(path)
                 if response.status != 200:
                     raise SystemExit(f"{path}: HTTP {response.status}")
                 await response.read()
+                return served[0]
 
-            pages, sql = {}, {}
+            pages, trips, sql = {}, {}, {}
             for name, path in PAGES.items():
-                pages[name], sql[name] = await _alternating(partial(get, path), plain[name])
-            return pages, sql
+                pages[name], trips[name], sql[name] = await _alternating(
+                    partial(get, path), plain[name]
+                )
+            return pages, trips, sql
     finally:
         await close_db()
 
 
-def _verdict(
-    kind: str, pages: dict[str, tuple[float, float]], sql: dict[str, tuple[float, float]]
-) -> bool:
+def _verdict(kind: str, pages: Timings, trips: Timings, sql: Timings) -> bool:
     ok = True
     for page, (p50, p95) in pages.items():
         raw50, raw95 = sql[page]
+        trip50, trip95 = trips[page]
         ratio = p95 / raw95 if raw95 else float("inf")
         met = p95 < TARGET_P95_MS and ratio <= TARGET_RATIO
         ok = ok and met
         print(
-            f"{kind}: /desk/{page} p50 {p50:.1f} ms, p95 {p95:.1f} ms;"
+            f"{kind}: /desk/{page} server time p50 {p50:.1f} ms, p95 {p95:.1f} ms"
+            f" (round trip p50 {trip50:.1f} ms, p95 {trip95:.1f} ms);"
             f" plain SQL p50 {raw50:.1f} ms, p95 {raw95:.1f} ms; page/SQL {ratio:.2f}x"
             f" (target p95 < {TARGET_P95_MS:.0f} ms, <= {TARGET_RATIO:.0f}x)"
             f" {'OK' if met else 'MISSED'}"
@@ -169,8 +196,8 @@ async def bench_sqlite(rows: int) -> bool:
                     text, args = bind(sql, params, "sqlite")
                     await db.execute_fetchall(text, [_sqlite_value(a) for a in args])
 
-            pages, sql = await _pages(url, Path(tmp), _plain(run, "sqlite"))
-    return _verdict("sqlite", pages, sql)
+            pages, trips, sql = await _pages(url, Path(tmp), _plain(run, "sqlite"))
+    return _verdict("sqlite", pages, trips, sql)
 
 
 def _plain(run: Callable[[Statements], Awaitable[None]], dialect: str) -> dict[str, Call]:
@@ -200,10 +227,10 @@ async def bench_postgres(rows: int) -> bool:
         try:
             with tempfile.TemporaryDirectory() as tmp:
                 plain = _plain(run, "postgres")
-                pages, sql = await _pages(as_tortoise_url(dsn), Path(tmp), plain)
+                pages, trips, sql = await _pages(as_tortoise_url(dsn), Path(tmp), plain)
         finally:
             await conn.close()
-    return _verdict("postgres", pages, sql)
+    return _verdict("postgres", pages, trips, sql)
 
 
 def main() -> None:

@@ -189,8 +189,11 @@ def button_data(message: JSON, label: str) -> str:
     raise AssertionError(f"no button {label!r} under the message; buttons: {labels}")
 
 
-async def eventually(check: Callable[[], Any], *, timeout: float = 5.0, what: str = "") -> Any:
-    """Poll an async or plain ``check`` until it returns something truthy."""
+async def eventually(
+    check: Callable[[], Any], *, timeout: float = 5.0, what: str = "", interval: float = 0.02
+) -> Any:
+    """Poll an async or plain ``check`` every ``interval`` seconds until it returns
+    something truthy, and return that; fail naming ``what`` after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
         result = check()
@@ -200,4 +203,4 @@ async def eventually(check: Callable[[], Any], *, timeout: float = 5.0, what: st
             return result
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or check}")
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(interval)

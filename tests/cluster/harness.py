@@ -13,8 +13,8 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,25 +23,19 @@ from urllib.parse import parse_qs
 import aiohttp
 from aiohttp import web
 
-from tests.conftest import REPO
+from core.storage.db import close_db, open_db
+from presentation.directory_file import import_directory_file
+from tests.bots.support import eventually
+from tests.conftest import REPO, _pg_admin, _pg_url, pg_empty_copy
 
 EXAMPLE_CONFIG = REPO / "config.example.toml"
 _FIELD = re.compile(rb'name="(\w+)"\r\n(?:[^\r\n]+\r\n)*\r\n([^\r]*)\r\n')
 
 
 async def until(check: Any, what: str, timeout: float = 90.0) -> Any:
-    """Poll ``check`` (plain or async) until it returns something truthy, and return that;
-    fail naming ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.2)
+    """:func:`~tests.bots.support.eventually` at the pace of processes: every 0.2 s, for up
+    to ``timeout`` seconds."""
+    return await eventually(check, timeout=timeout, what=what, interval=0.2)
 
 
 def free_port() -> int:
@@ -248,6 +242,28 @@ async def run_cli(root: Path, env: dict[str, str], *args: str) -> str:
     if process.returncode != 0:
         raise AssertionError(f"housedesk {' '.join(args)} failed:\n{text}")
     return text
+
+
+@contextlib.contextmanager
+def directory_database(prefix: str, template: str, directory_file: Path) -> Iterator[str]:
+    """A PostgreSQL database copied empty from ``template`` with ``directory_file``
+    imported (run outside an event loop, as fixtures of any scope are); its name. Dropped
+    afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+
+    async def prepare() -> None:
+        await pg_empty_copy(name, template)
+        await open_db(_pg_url(name))
+        try:
+            await import_directory_file(directory_file)
+        finally:
+            await close_db()
+
+    asyncio.run(prepare())
+    try:
+        yield name
+    finally:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def directory(residents: int, technicians: int, first_chat: int) -> str:

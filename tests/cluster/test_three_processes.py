@@ -31,8 +31,6 @@ import aiosmtplib
 import asyncpg
 import pytest
 
-from core.storage.db import close_db, open_db
-from presentation.directory_file import import_directory_file
 from tests.bots.support import RESIDENT, STAFF, WEBHOOK_SECRET, button_data
 from tests.cluster.harness import (
     BotApiTap,
@@ -40,12 +38,13 @@ from tests.cluster.harness import (
     RoundRobin,
     base_env,
     directory,
+    directory_database,
     free_port,
     run_cli,
     started,
     until,
 )
-from tests.conftest import _pg_admin, _pg_url, pg_empty_copy
+from tests.conftest import _pg_admin, _pg_url
 from tests.fakes.botapi import BotApiServer
 from tests.fakes.botapi_updates import callback_update, message_update, private_chat, user
 from tests.servers.s3_standin import KEY_ID, SECRET, S3StandIn, s3_standin
@@ -88,21 +87,10 @@ RESIDENTS = max(FULL.reports, SMALL.reports) + 1  # and one who sends a photo
 def cluster_template(db_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A database with the schema and the directory, which each test copies (migrating and
     importing anew would take seconds of both tests' time)."""
-    name = f"housedesk_cluster_{uuid.uuid4().hex[:8]}"
     path = tmp_path_factory.mktemp("cluster") / "directory.toml"
     path.write_text(directory(RESIDENTS, TECHNICIANS, FIRST_CHAT))
-
-    async def prepare() -> None:
-        await pg_empty_copy(name, db_template)
-        await open_db(_pg_url(name))
-        try:
-            await import_directory_file(path)
-        finally:
-            await close_db()
-
-    asyncio.run(prepare())
-    yield name
-    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with directory_database("housedesk_cluster", db_template, path) as name:
+        yield name
 
 
 @pytest.fixture

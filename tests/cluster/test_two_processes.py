@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
@@ -30,19 +29,18 @@ import aiosmtplib
 import asyncpg
 import pytest
 
-from core.storage.db import close_db, open_db
-from presentation.directory_file import import_directory_file
 from tests.bots.support import RESIDENT, STAFF
 from tests.cluster.harness import (
     BotApiTap,
     Node,
     base_env,
     directory,
+    directory_database,
     free_port,
     started,
     until,
 )
-from tests.conftest import _pg_admin, _pg_url, pg_empty_copy
+from tests.conftest import _pg_url
 from tests.fakes.botapi import BotApiServer
 from tests.fakes.botapi_updates import message_update, private_chat, user
 from tests.servers.smtp_sink import SmtpSink, running_sink
@@ -58,21 +56,10 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 @pytest.fixture
 def database(db_template: str, tmp_path: Path) -> Iterator[str]:
-    name = f"housedesk_two_{uuid.uuid4().hex[:8]}"
     path = tmp_path / "directory.toml"
     path.write_text(directory(RESIDENTS, 2, FIRST_CHAT))
-
-    async def prepare() -> None:
-        await pg_empty_copy(name, db_template)
-        await open_db(_pg_url(name))
-        try:
-            await import_directory_file(path)
-        finally:
-            await close_db()
-
-    asyncio.run(prepare())
-    yield _pg_url(name)
-    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with directory_database("housedesk_two", db_template, path) as name:
+        yield _pg_url(name)
 
 
 def _nodes(root: Path, botapi: BotApiServer) -> list[Node]:

@@ -358,12 +358,9 @@ class TicketCreation:
 async def _home(building: Building | None, person_id: int) -> tuple[Building | None, set[int]]:
     """The building (``building`` when given, else the person's only one) and the flats
     of the person's claims nobody verified yet, asked for together."""
+    if building is not None:
+        return building, await unverified_flats(person_id)
     found, unverified = await asyncio.gather(
-        only_building_of(person_id) if building is None else _given(building),
-        unverified_flats(person_id),
+        only_building_of(person_id), unverified_flats(person_id)
     )
     return found, unverified
-
-
-async def _given(building: Building) -> Building | None:
-    return building

@@ -278,10 +278,12 @@ class MailGateway:
         code = (found and found.category) or self.settings.default_category
         report = f"{mail.subject}\n{text}".strip()
         thread = MailThread(mail.message_id or inbound.external_id, mail.subject)
-        joined, recent = await asyncio.gather(  # independent: asked together
-            self._absorbed(sender, report, found, thread) if linked_to is None else _nothing(),
-            self._recent(sender),
-        )
+        if linked_to is None:  # independent reads, asked together
+            joined, recent = await asyncio.gather(
+                self._absorbed(sender, report, found, thread), self._recent(sender)
+            )
+        else:  # a new request for a ticket closed long ago: never an incident's report
+            joined, recent = None, await self._recent(sender)
         if joined is not None:
             return Accepted(note=f"linked to incident {incident_ref(joined.incident)}")
         if (
@@ -448,10 +450,6 @@ class MailGateway:
             blob = await self.blobs.put(part.data)
             stored.append(NewAttachment(blob.sha256, blob.size, part.content_type, part.filename))
         return stored
-
-
-async def _nothing() -> None:
-    return None
 
 
 def _read(raw: bytes, settings: GatewaySettings) -> ParsedMail | None:

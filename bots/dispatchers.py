@@ -32,7 +32,14 @@ from bots.staff.menus import TECHNICIAN_COMMANDS, set_person_menu
 from core.clock import Clock
 from core.directory.invites import staff_by_chat
 from core.directory.residents import resident_by_chat
-from core.i18n import DEFAULT_LANGUAGE, N_, available_languages, gettext, normalize_language
+from core.i18n import (
+    DEFAULT_LANGUAGE,
+    N_,
+    app_codes,
+    available_languages,
+    gettext,
+    normalize_language,
+)
 from core.incidents.service import IncidentService
 from core.operations.announcements import Announcer
 from core.reports.figures import Reports
@@ -168,11 +175,6 @@ async def set_staff_member_menu(bot: Bot, person: Person, user: User) -> None:
     await set_person_menu(bot, person, user.id)
 
 
-TELEGRAM_LANGUAGE_CODES = {"no": ("no", "nb", "nn")}
-"""The app language codes a catalog language is shown to where they differ (Telegram's
-apps send ``nb`` for Norwegian; the catalog's is ``no``)."""
-
-
 async def set_command_menus(bot: Bot, commands: tuple[tuple[str, str], ...]) -> None:
     """The command menu in every catalog language (English for everyone else)."""
     for language in available_languages():
@@ -183,5 +185,5 @@ async def set_command_menus(bot: Bot, commands: tuple[tuple[str, str], ...]) -> 
         if language == DEFAULT_LANGUAGE:
             await bot.set_my_commands(menu)
             continue
-        for code in TELEGRAM_LANGUAGE_CODES.get(language, (language,)):
+        for code in app_codes(language):
             await bot.set_my_commands(menu, language_code=code)

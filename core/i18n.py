@@ -47,13 +47,22 @@ def available_languages() -> list[str]:
     return list(_languages())
 
 
+ALIASES = {"nb": "no", "nn": "no"}
+"""Language codes apps send for a catalog language of another code (Telegram's apps send
+``nb`` for Norwegian)."""
+
+
+def app_codes(language: str) -> tuple[str, ...]:
+    """The codes an app may send for the catalog ``language``: its own and its aliases."""
+    return (language, *(alias for alias, own in ALIASES.items() if own == language))
+
+
 def normalize_language(code: str | None) -> str:
     """Map a Telegram/HTTP language code (``ru-RU``, ``nb``) to a catalog language."""
     if not code:
         return DEFAULT_LANGUAGE
     base = code.replace("_", "-").split("-")[0].lower()
-    if base in ("nb", "nn"):
-        base = "no"
+    base = ALIASES.get(base, base)
     return base if base in _languages() else DEFAULT_LANGUAGE
 
 

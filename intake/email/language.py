@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from core.i18n import available_languages
+from core.i18n import ALIASES, available_languages
 from intake.email.parse import ParsedMail
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -37,7 +37,7 @@ def mail_language(mail: ParsedMail) -> str | None:
     for value in mail.header_values("Content-Language"):
         for tag in value.split(","):
             base = tag.strip().replace("_", "-").split("-")[0].lower()
-            base = "no" if base in ("nb", "nn") else base
+            base = ALIASES.get(base, base)
             if base in known:
                 return base
     found = text_language(f"{mail.subject}\n{mail.reply or mail.body}")

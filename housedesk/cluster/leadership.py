@@ -114,7 +114,7 @@ class Leadership:
     async def _beat_until(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             await self._heartbeat()
-            await _wait(self.check_s, stop)
+            await _wait(stop, self.check_s)
 
     async def _contend(self, stop: asyncio.Event) -> None:
         """Hold a lock connection, take free leads every ``check_s``; reconnect when lost."""
@@ -123,7 +123,7 @@ class Leadership:
                 conn = await _lock_connection(self.node)
             except Exception as exc:  # the database is away: lead nothing, try again
                 log.warning("cluster: cannot contend for leads (%s); retrying", exc)
-                await _wait(self.check_s, stop)
+                await _wait(stop, self.check_s)
                 continue
             try:
                 await self._lead_on(conn, stop)
@@ -142,7 +142,7 @@ class Leadership:
             await self._take_free(conn)
             await conn.fetchval("SELECT 1", timeout=self.check_s)
             await self._heartbeat()
-            await _wait(self.check_s, stop, closed)
+            await _wait_either(stop, closed, self.check_s)
             if closed.is_set():
                 raise ConnectionError("connection is closed")
 
@@ -208,9 +208,14 @@ async def _lock_connection(node: str) -> Any:
     )
 
 
-async def _wait(seconds: float, *events: asyncio.Event) -> None:
-    """Wait until one of ``events`` is set, or ``seconds`` pass."""
-    waits = {asyncio.ensure_future(event.wait()) for event in events}
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+async def _wait_either(first: asyncio.Event, second: asyncio.Event, seconds: float) -> None:
+    """Wait until either event is set, or ``seconds`` pass."""
+    waits = {asyncio.ensure_future(first.wait()), asyncio.ensure_future(second.wait())}
     try:
         await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
     finally:

@@ -14,7 +14,6 @@ from core.clock import FrozenClock
 from core.storage.cluster import NodeIdentity, leaders, members
 from housedesk.cluster import leadership as leadership_module
 from housedesk.cluster.leadership import Leadership
-from tests.bots.support import eventually
 from tests.conftest import START
 
 JOBS = ("operations", "imap", "telegram-polling:resident")
@@ -68,14 +67,23 @@ async def _started(leadership: Leadership) -> AsyncIterator[asyncio.Event]:
         await task
 
 
+async def _until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
 async def _registry_shows(condition: Callable[[list[Any]], bool], clock: FrozenClock) -> None:
     """The registry comes to satisfy ``condition`` (the heartbeat naming the leads is
     written on the check after a lead is taken)."""
-
-    async def shows() -> bool:
-        return condition(await members(clock.now()))
-
-    await eventually(shows, what="the registry to show the leads")
+    for _ in range(100):
+        found = await members(clock.now())
+        if condition(found):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the registry shows {found}")
 
 
 @pytest.mark.postgres
@@ -85,7 +93,7 @@ async def test_one_process_leads_each_job_and_hands_over_when_it_stops(
     running = Running()
     a, b = _process("a", running, clock), _process("b", running, clock)
     async with _started(a) as stop_a, _started(b):
-        await eventually(lambda: all(running.now[j] for j in JOBS))
+        await _until(lambda: all(running.now[j] for j in JOBS))
         await asyncio.sleep(0.3)  # both contend a few rounds
         assert all(len(running.now[j]) == 1 for j in JOBS)
         first = {j: next(iter(running.now[j])) for j in JOBS}
@@ -98,7 +106,7 @@ async def test_one_process_leads_each_job_and_hands_over_when_it_stops(
             running.die(b.node)
             _cut_off_from_database(b, monkeypatch)
             await _kill_lock_connection(b)
-        await eventually(lambda: all(running.now[j] == {"a", "b"} - {leader.node} for j in JOBS))
+        await _until(lambda: all(running.now[j] == {"a", "b"} - {leader.node} for j in JOBS))
     assert running.overlaps == 0
 
 
@@ -114,9 +122,9 @@ async def test_a_process_whose_lock_connection_is_closed_resigns_at_once(
     for name in JOBS:
         leadership.add(name, running.job("slow", name))  # type: ignore[arg-type]
     async with _started(leadership):
-        await eventually(lambda: all(running.now[j] == {"slow"} for j in JOBS))
+        await _until(lambda: all(running.now[j] == {"slow"} for j in JOBS))
         await _kill_lock_connection(leadership)
-        await eventually(lambda: running.starts == 2 * len(JOBS), timeout=3, what="new leads")
+        await _until(lambda: running.starts == 2 * len(JOBS), seconds=3)
         assert all(running.now[j] == {"slow"} for j in JOBS)
 
 
@@ -148,8 +156,8 @@ async def test_a_lone_process_leads_everything_and_leaves_the_registry_when_it_s
     running = Running()
     leadership = _process("solo", running, clock)
     async with _started(leadership):
-        await eventually(lambda: all(running.now[j] == {"solo"} for j in JOBS))
-        await eventually(lambda: leadership.leads == sorted(JOBS))
+        await _until(lambda: all(running.now[j] == {"solo"} for j in JOBS))
+        await _until(lambda: leadership.leads == sorted(JOBS))
         expected = [("solo", tuple(sorted(JOBS)))]
         await _registry_shows(lambda found: [(m.node, m.leads) for m in found] == expected, clock)
     assert await members(clock.now()) == []  # a stopped process leaves the registry

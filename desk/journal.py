@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -10,15 +10,16 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from multidict import MultiMapping
+from tortoise.queryset import QuerySet
 
-from core.directory.lookup import CODE_CACHE, all_categories
+from core.directory.lookup import CODE_CACHE
 from core.errors import InvalidInput
 from core.reports.figures import parse_period
-from core.storage.models import Building, Channel, Person, Role
+from core.storage.models import Building, Category, Person, Role
 from core.tickets.access import SEES_ALL
-from core.tickets.journal import OPEN, JournalFilter, journal_page, newest_ticket
-from core.tickets.workflow import STATUS_NAMES
+from core.tickets.journal import JournalFilter, journal_page, newest_ticket
 from desk.context import desk_of, viewer_of
+from desk.journal_choices import CHANNELS, STATUSES, Choices
 from desk.journal_lines import journal_lines
 from desk.render import language_of, page
 from presentation.channels import channel_of_word
@@ -84,17 +85,21 @@ async def journal(request: web.Request) -> web.Response:
     wanted = await _created_between(parse_filter(request.query), request, now)
     found = await journal_page(viewer, wanted, now, after=request.query.get("after") or None)
     current = {k: request.query[k] for k in FILTER_KEYS if request.query.get(k)}
+    language = language_of(request)
+    choices = {
+        "building": await _buildings(viewer),
+        "status": STATUSES,
+        "category": await _categories(),
+        "assignee": await _staff(),
+        "channel": CHANNELS,
+    }
     return page(
         request,
         "journal.html",
         found=found,
-        lines=journal_lines(found.tickets, language_of(request)),
+        lines=journal_lines(found.tickets, language),
         current=current,
-        buildings=await _buildings(viewer),
-        categories=await all_categories(),
-        staff=await _staff(),
-        statuses=[OPEN, *(s.value for s in STATUS_NAMES)],
-        channels=list(Channel),
+        options={k: c.html(language, current.get(k)) for k, c in choices.items()},
         newest=found.newest,
     )
 
@@ -120,26 +125,42 @@ async def _created_between(
     return replace(wanted, created_from=start, created_to=end)
 
 
-async def _buildings(viewer: Person) -> list[dict[str, Any]]:
-    """The ids and names of the buildings ``viewer`` may filter by."""
+async def _buildings(viewer: Person) -> Choices:
+    """The buildings ``viewer`` may filter by."""
     if viewer.role in SEES_ALL:
-        return await _cached("*", Building.all().order_by("code").values("id", "name"))
-    mine = viewer.buildings.all().order_by("code").values("id", "name")
-    return await _cached(str(viewer.id), mine)
+        return await _cached("*", lambda: _named(Building.all().order_by("code")))
+    return await _cached(str(viewer.id), lambda: _named(viewer.buildings.all().order_by("code")))
 
 
-async def _staff() -> list[dict[str, Any]]:
-    """The ids and names of the active staff, to filter by assignee."""
-    staff = Person.exclude(role=Role.RESIDENT).filter(active=True).order_by("name")
-    return await _cached("staff", staff.values("id", "name"))
+async def _staff() -> Choices:
+    """The active staff, to filter by assignee."""
+    staff = Person.exclude(role=Role.RESIDENT).filter(active=True)
+    return await _cached("staff", lambda: _named(staff.order_by("name")))
 
 
-async def _cached(key: str, query: Awaitable[list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    """The filter list ``key`` from the directory's cache (buildings and staff change with a
-    directory import, which clears it), else read by ``query``."""
+async def _categories() -> Choices:
+    """The categories, by code, named in the reader's language."""
+
+    async def read() -> Choices:
+        found = await Category.all().order_by("code")
+        return Choices(lambda language: [(c.code, c.name_in(language)) for c in found])
+
+    return await _cached("categories", read)
+
+
+async def _named(query: QuerySet[Any]) -> Choices:
+    """The ids and names ``query`` finds, as options (a name reads the same in every
+    language)."""
+    rows = await query.values("id", "name")
+    return Choices(lambda _: [(row["id"], row["name"]) for row in rows])
+
+
+async def _cached(key: str, read: Callable[[], Awaitable[Choices]]) -> Choices:
+    """The filter list ``key`` from the directory's cache (buildings, staff and categories
+    change with a directory import, which clears it), else ``read``."""
     found = CODE_CACHE.get("journal choices", key)
-    if isinstance(found, list):
-        return found  # the query was never run
-    read = await query
-    CODE_CACHE.put("journal choices", key, read)
-    return read
+    if isinstance(found, Choices):
+        return found
+    choices = await read()
+    CODE_CACHE.put("journal choices", key, choices)
+    return choices

@@ -1,38 +1,43 @@
-"""A journal page's tickets as the page prints them: every word looked up once a page, not
-once a row, so the template only places finished text (autoescaped as ever)."""
+"""A journal page's tickets as the page prints them: one HTML list item each, with every
+word looked up and escaped once a page rather than once a row. What a ticket's people
+wrote or named (its title, building, flat, category, assignee) is escaped in each row with
+markupsafe, as the template's autoescape would; ids and statuses are numbers and codes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import cast
+
+from markupsafe import Markup, escape
 
 from core.i18n import N_, gettext
 from core.storage.models import Building, Channel, Status
 from core.tickets.cards import local_time
 from core.tickets.journal import JournalRow, Place
 from core.tickets.workflow import status_name
+from desk.context import BASE
 from presentation.reports.text import channel_name
 
-
-@dataclass(frozen=True)
-class Line:
-    """One ticket of the journal in the reader's words."""
-
-    id: int
-    title: str
-    status: str
-    """The status's value (the badge's style)."""
-    status_name: str
-    attention: bool
-    meta: str
-    """When, where, what, who and how, joined by " · "."""
+_LINE = (
+    '  <li data-ticket="{id}">\n'
+    '    <a href="' + BASE + '/tickets/{id}">#{id} · {title}</a>\n'
+    "    {status}{attention}\n"
+    '    <div class="meta">{meta}</div>\n'
+    "  </li>"
+)
+"""A ticket's line; ``meta`` is when, where, what, who and how, joined by " · "."""
 
 
-def journal_lines(rows: list[JournalRow], language: str) -> list[Line]:
-    """``rows`` as lines of the journal in ``language``."""
-    statuses = {status: status_name(status, language) for status in Status}
+def journal_lines(rows: list[JournalRow], language: str) -> list[Markup]:
+    """``rows`` as the journal's list items in ``language``."""
+    statuses = {
+        status: f'<span class="badge status-{status.value}">'
+        f"{escape(status_name(status, language))}</span>"
+        for status in Status
+    }
+    flagged = escape(gettext(language, N_("needs attention")))
+    attention = f'<span class="badge warn">{flagged}</span>'
     channels = {channel: channel_name(channel.value, language) for channel in Channel}
     flat = gettext(language, N_("flat {unit}"))
     unknown = gettext(language, N_("building unknown"))
@@ -50,16 +55,14 @@ def journal_lines(rows: list[JournalRow], language: str) -> list[Line]:
         ]
         if not row.verified:
             meta.append(unverified)
-        lines.append(
-            Line(
-                row.id,
-                row.title,
-                row.status.value,
-                statuses[row.status],
-                bool(row.needs_attention),
-                " · ".join(meta),
-            )
+        html = _LINE.format(
+            id=row.id,
+            title=escape(row.title),
+            status=statuses[row.status],
+            attention=attention if row.needs_attention else "",
+            meta=escape(" · ".join(meta)),
         )
+        lines.append(Markup(html))
     return lines
 
 

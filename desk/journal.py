@@ -134,8 +134,10 @@ async def _buildings(viewer: Person) -> Choices:
 
 async def _staff() -> Choices:
     """The active staff, to filter by assignee."""
-    staff = Person.exclude(role=Role.RESIDENT).filter(active=True)
-    return await _cached("staff", lambda: _named(staff.order_by("name")))
+    return await _cached(
+        "staff",
+        lambda: _named(Person.exclude(role=Role.RESIDENT).filter(active=True).order_by("name")),
+    )
 
 
 async def _categories() -> Choices:

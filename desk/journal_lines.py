@@ -1,5 +1,5 @@
-"""A journal page's tickets as the page prints them: one HTML list item each, with every
-word looked up and escaped once a page rather than once a row. What a ticket's people
+"""A journal page's tickets as the page prints them: their HTML list items, with every word
+looked up and escaped once a page rather than once a row. What a ticket's people
 wrote or named (its title, building, flat, category, assignee) is escaped in each row with
 markupsafe, as the template's autoescape would; ids and statuses are numbers and codes."""
 
@@ -29,8 +29,8 @@ _LINE = (
 """A ticket's line; ``meta`` is when, where, what, who and how, joined by " · "."""
 
 
-def journal_lines(rows: list[JournalRow], language: str) -> list[Markup]:
-    """``rows`` as the journal's list items in ``language``."""
+def journal_lines(rows: list[JournalRow], language: str) -> Markup:
+    """``rows`` as the journal's list items in ``language`` (empty: no rows)."""
     statuses = {
         status: f'<span class="badge status-{status.value}">'
         f"{escape(status_name(status, language))}</span>"
@@ -55,15 +55,16 @@ def journal_lines(rows: list[JournalRow], language: str) -> list[Markup]:
         ]
         if not row.verified:
             meta.append(unverified)
-        html = _LINE.format(
-            id=row.id,
-            title=escape(row.title),
-            status=statuses[row.status],
-            attention=attention if row.needs_attention else "",
-            meta=escape(" · ".join(meta)),
+        lines.append(
+            _LINE.format(
+                id=row.id,
+                title=escape(row.title),
+                status=statuses[row.status],
+                attention=attention if row.needs_attention else "",
+                meta=escape(" · ".join(meta)),
+            )
         )
-        lines.append(Markup(html))
-    return lines
+    return Markup("\n".join(lines))
 
 
 @lru_cache(maxsize=8192)

@@ -1,11 +1,11 @@
 """A journal page's tickets as the page prints them: their HTML list items, with every word
-looked up and escaped once a page rather than once a row. What a ticket's people
-wrote or named (its title, building, flat, category, assignee) is escaped in each row with
-markupsafe, as the template's autoescape would; ids and statuses are numbers and codes."""
+looked up and escaped once a page rather than once a row. What people wrote or named (a
+title, building, flat, category, assignee) is escaped in each row with markupsafe, as the
+template's autoescape would; ids and statuses are numbers and codes."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import cast
 
@@ -18,15 +18,6 @@ from core.tickets.journal import JournalRow, Place
 from core.tickets.workflow import status_name
 from desk.context import BASE
 from presentation.reports.text import channel_name
-
-_LINE = (
-    '  <li data-ticket="{id}">\n'
-    '    <a href="' + BASE + '/tickets/{id}">#{id} · {title}</a>\n'
-    "    {status}{attention}\n"
-    '    <div class="meta">{meta}</div>\n'
-    "  </li>"
-)
-"""A ticket's line; ``meta`` is when, where, what, who and how, joined by " · "."""
 
 
 def journal_lines(rows: list[JournalRow], language: str) -> Markup:
@@ -47,7 +38,7 @@ def journal_lines(rows: list[JournalRow], language: str) -> Markup:
     for row in rows:
         place = row.building.name if row.building else unknown
         meta = [
-            _when(row.created_at.replace(second=0, microsecond=0), row.building, language),
+            _when(int(row.created_at.timestamp()) // 60, row.building, language),
             f"{place}, {flat.format(unit=row.unit)}" if row.unit else place,
             row.category_in(language),
             row.assignee or unassigned,
@@ -56,19 +47,18 @@ def journal_lines(rows: list[JournalRow], language: str) -> Markup:
         if not row.verified:
             meta.append(unverified)
         lines.append(
-            _LINE.format(
-                id=row.id,
-                title=escape(row.title),
-                status=statuses[row.status],
-                attention=attention if row.needs_attention else "",
-                meta=escape(" · ".join(meta)),
-            )
+            f'  <li data-ticket="{row.id}">\n'
+            f'    <a href="{BASE}/tickets/{row.id}">#{row.id} · {escape(row.title)}</a>\n'
+            f"    {statuses[row.status]}{attention if row.needs_attention else ''}\n"
+            f'    <div class="meta">{escape(" · ".join(meta))}</div>\n'
+            "  </li>"
         )
     return Markup("\n".join(lines))
 
 
 @lru_cache(maxsize=8192)
-def _when(minute: datetime, place: Place | None, language: str) -> str:
-    """A ticket's time in its building's zone (written to the minute, so kept by the
-    minute: a journal shows the same tickets again and again)."""
-    return local_time(minute, cast(Building | None, place), language)  # it reads .timezone
+def _when(minute: int, place: Place | None, language: str) -> str:
+    """A ticket's time in its building's zone, from its minute since the epoch (written to
+    the minute, so kept by the minute: a journal shows the same tickets again and again)."""
+    moment = datetime.fromtimestamp(minute * 60, UTC)
+    return local_time(moment, cast(Building | None, place), language)  # it reads .timezone

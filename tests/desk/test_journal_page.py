@@ -96,10 +96,10 @@ async def test_a_renamed_building_shows_once_imported_and_stays_text(
     assert "<b>Court</b>" not in html and "Oak &lt;b&gt;Court&lt;/b&gt; &amp; Sons" in html
 
 
-async def test_a_ticket_reads_as_written_with_its_status_and_flag(
+async def test_a_ticket_reads_as_written_with_its_status_flag_and_local_time(
     app: App, client: TestClient
 ) -> None:
-    created = await app.tickets.create(
+    hostile = await app.tickets.create(
         NewTicket(
             category="technical",
             title='Radiator <img src=x onerror="alert(1)"> cold',
@@ -111,11 +111,24 @@ async def test_a_ticket_reads_as_written_with_its_status_and_flag(
             needs_attention="frost",
         )
     )
+    in_moscow = await app.tickets.create(
+        NewTicket(
+            category="billing",
+            title="Счёт за воду",
+            description="Пришёл двойной счёт",
+            channel=Channel.CLI,
+            actor=CLI,
+            building="LIPA",
+        )
+    )
     html = await (await client.get("/desk/journal")).text()
     assert "<img" not in html
-    line = _lines(html)[created.ticket.id]
-    assert line.startswith(
-        f'#{created.ticket.id} · Radiator <img src=x onerror="alert(1)"> cold новая'
-        " требует внимания"
-    ), line
-    assert "Oak Court, кв. 12 · Техническая неисправность" in line
+    lines = _lines(html)
+    assert lines[hostile.ticket.id].startswith(
+        f'#{hostile.ticket.id} · Radiator <img src=x onerror="alert(1)"> cold новая'
+        " требует внимания 25 нояб., 09:00 · Oak Court, кв. 12 · Техническая неисправность"
+    ), lines
+    assert lines[in_moscow.ticket.id].startswith(
+        f"#{in_moscow.ticket.id} · Счёт за воду новая 25 нояб., 12:00 · ЖК Липовый"
+        " · Начисления и оплата"
+    ), lines

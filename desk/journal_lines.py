@@ -1,12 +1,13 @@
 """A journal page's tickets as the page prints them: their HTML list items, with every word
-looked up and escaped once a page rather than once a row. What people wrote or named (a
+looked up and escaped once a language rather than once a row. What people wrote or named (a
 title, building, flat, category, assignee) is escaped in each row with markupsafe, as the
 template's autoescape would; ids and statuses are numbers and codes."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import cast
 
 from markupsafe import Markup, escape
@@ -20,36 +21,60 @@ from desk.context import BASE
 from presentation.reports.text import channel_name
 
 
+@dataclass(frozen=True)
+class _Words:
+    """What every line of a journal in one language may say, escaped where it is HTML."""
+
+    statuses: dict[Status, str]
+    """Each status's badge."""
+    attention: str
+    """The badge of a ticket that needs attention."""
+    channels: dict[Channel, str]
+    flat: str
+    unknown: str
+    unassigned: str
+    unverified: str
+
+
+@cache
+def _words(language: str) -> _Words:
+    """The words of a journal in ``language``, looked up once (the catalogs do not change
+    while housedesk runs)."""
+    flagged = escape(gettext(language, N_("needs attention")))
+    return _Words(
+        statuses={
+            status: f'<span class="badge status-{status.value}">'
+            f"{escape(status_name(status, language))}</span>"
+            for status in Status
+        },
+        attention=f'<span class="badge warn">{flagged}</span>',
+        channels={channel: channel_name(channel.value, language) for channel in Channel},
+        flat=gettext(language, N_("flat {unit}")),
+        unknown=gettext(language, N_("building unknown")),
+        unassigned=gettext(language, N_("unassigned")),
+        unverified=gettext(language, N_("unverified resident")),
+    )
+
+
 def journal_lines(rows: list[JournalRow], language: str) -> Markup:
     """``rows`` as the journal's list items in ``language`` (empty: no rows)."""
-    statuses = {
-        status: f'<span class="badge status-{status.value}">'
-        f"{escape(status_name(status, language))}</span>"
-        for status in Status
-    }
-    flagged = escape(gettext(language, N_("needs attention")))
-    attention = f'<span class="badge warn">{flagged}</span>'
-    channels = {channel: channel_name(channel.value, language) for channel in Channel}
-    flat = gettext(language, N_("flat {unit}"))
-    unknown = gettext(language, N_("building unknown"))
-    unassigned = gettext(language, N_("unassigned"))
-    unverified = gettext(language, N_("unverified resident"))
+    words = _words(language)
     lines = []
     for row in rows:
-        place = row.building.name if row.building else unknown
+        place = row.building.name if row.building else words.unknown
         meta = [
             _when(int(row.created_at.timestamp()) // 60, row.building, language),
-            f"{place}, {flat.format(unit=row.unit)}" if row.unit else place,
+            f"{place}, {words.flat.format(unit=row.unit)}" if row.unit else place,
             row.category_in(language),
-            row.assignee or unassigned,
-            channels[row.channel],
+            row.assignee or words.unassigned,
+            words.channels[row.channel],
         ]
         if not row.verified:
-            meta.append(unverified)
+            meta.append(words.unverified)
         lines.append(
             f'  <li data-ticket="{row.id}">\n'
             f'    <a href="{BASE}/tickets/{row.id}">#{row.id} · {escape(row.title)}</a>\n'
-            f"    {statuses[row.status]}{attention if row.needs_attention else ''}\n"
+            f"    {words.statuses[row.status]}{words.attention if row.needs_attention else ''}\n"
             f'    <div class="meta">{escape(" · ".join(meta))}</div>\n'
             "  </li>"
         )

@@ -75,7 +75,7 @@ async def find_staff(identifier: str) -> Person:
 
 class _CodeCache:
     """Buildings and categories by code (and the list of categories, and the desk's lists
-    of buildings and staff to filter by), re-read at most every ``ttl`` seconds.
+    of buildings, staff and categories to filter by), re-read at most every ``ttl`` seconds.
 
     They change only on a directory import, which clears the cache of its own process;
     other processes see the change within ``ttl`` seconds.

@@ -6,7 +6,8 @@ carries information (a failed delivery) that the caller wants to record.
 Automatic, after RFC 3834 and RFC 8098: ``Auto-Submitted`` other than ``no``, any
 ``multipart/report`` (read receipts and delivery reports), a null reverse-path
 (``Return-Path: <>``, which the SMTP server writes from ``MAIL FROM:<>``), mailing lists and
-bulk precedence, robot senders, and our own loop header. ``X-Auto-Response-Suppress`` is
+bulk precedence, robot senders, iCloud's vacation responder (``X-Apple-Action: VACATION``,
+its only mark), and our own loop header. ``X-Auto-Response-Suppress`` is
 *not* automatic: ordinary clients (Outlook) set it on human mail too. It only asks not to be
 auto-answered, which :func:`suppresses_auto_reply` tells.
 
@@ -64,6 +65,8 @@ def automatic_reason(mail: ParsedMail, own_addresses: Collection[str]) -> str | 
         value = mail.header(name)
         if value is not None and value.strip().lower() != "no":
             return f"{name} header"
+    if (mail.header("X-Apple-Action") or "").strip().lower() == "vacation":
+        return "iCloud vacation reply (X-Apple-Action)"
     return_path = mail.header("Return-Path")
     if return_path is not None and return_path.strip() in {"<>", ""}:
         return "empty Return-Path (a delivery report)"

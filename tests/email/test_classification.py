@@ -39,6 +39,7 @@ RESIDENT = "From: Anna <anna@resident.example>\nSubject: Lift broken\n"
         ("List-Id: Residents <residents.example.org>", "mailing list (List-Id)"),
         ("X-Autoreply: yes", "X-Autoreply header"),
         ("X-Autorespond: Out of office", "X-Autorespond header"),
+        ("X-Apple-Action: VACATION", "iCloud vacation reply (X-Apple-Action)"),
         ("Return-Path: <>", "empty Return-Path (a delivery report)"),
     ],
 )

@@ -7,7 +7,7 @@ import base64
 import binascii
 import re
 from email.errors import HeaderParseError
-from email.header import decode_header, make_header
+from email.header import decode_header
 from email.utils import getaddresses
 
 from intake.email.charsets import decode_text
@@ -48,20 +48,22 @@ def decode_encoded_words(text: str) -> str:
 
     The standard library's decoder goes first: it is lenient where it matters (``=5F`` in
     Q-encoding is an underscore, base64 padding may be off) and joins words split inside a
-    character. Only when it fails (an unknown charset, broken base64, bytes that are not
-    the declared charset) do our own rules decode the words one by one.
+    character. Its pieces are joined as written (``make_header`` would put a space between
+    a word and the punctuation right after it: "... ?=. Mail failure."). Only when it fails
+    (an unknown charset, broken base64, bytes that are not the declared charset) do our own
+    rules decode the words one by one.
     """
     if "=?" not in text:
         return text
     if not text.isascii():  # the standard decoder would escape the text around the words
         return _decode_words_ourselves(text)
     try:
-        decoded = str(make_header(decode_header(text)))
+        return "".join(
+            chunk if isinstance(chunk, str) else chunk.decode(charset or "ascii")
+            for chunk, charset in decode_header(text)
+        )
     except (HeaderParseError, LookupError, UnicodeError, ValueError):
-        decoded = None
-    if decoded is not None and "\ufffd" not in decoded:
-        return decoded
-    return _decode_words_ourselves(text)
+        return _decode_words_ourselves(text)
 
 
 def _decode_words_ourselves(text: str) -> str:
@@ -104,9 +106,11 @@ def _decode_word_payload(encoding: str, payload: str) -> bytes | None:
             return base64.b64decode(data + b"=" * (-len(data) % 4), validate=True)
         except (binascii.Error, ValueError):
             return None
-    return re.sub(
-        rb"=([0-9A-Fa-f]{2})", lambda hexpair: bytes([int(hexpair.group(1), 16)]), data
-    ).replace(b"_", b" ")
+    return re.sub(  # "_" is a space, but "=5F" an underscore: spaces first
+        rb"=([0-9A-Fa-f]{2})",
+        lambda hexpair: bytes([int(hexpair.group(1), 16)]),
+        data.replace(b"_", b" "),
+    )
 
 
 def parse_addresses(value: str | None, charset_hint: str | None = None) -> list[tuple[str, str]]:

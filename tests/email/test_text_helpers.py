@@ -59,6 +59,9 @@ def test_undecodable_bytes_never_raise() -> None:
         ("Re:\r\n [#42]\tLeak", "Re: [#42] Leak"),
         ("=?utf-8*en?Q?Hello?=", "Hello"),
         ("=?utf-8?Q?flat=5F12_keys?=", "flat_12 keys"),  # =5F is an underscore, _ a space
+        ("Küche =?utf-8?Q?flat=5F12_keys?=", "Küche flat_12 keys"),  # the same, 8-bit around
+        ("=?UTF-8?Q?Lift_broken?=. Please help", "Lift broken. Please help"),  # no space added
+        ("=?UTF-8?Q?Leak?= :(", "Leak :("),  # nor one taken
         ("=?utf-8?B?0J/RgNC+0YLQtdGH0LrQsA===?=", "Протечка"),  # one '=' too many
         ("=?utf-8?B?z/Du8uX36uA=?=", "Протечка"),  # declared UTF-8, really windows-1251
         ("=?x-unknown?Q?Leak?=", "Leak"),

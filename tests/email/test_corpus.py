@@ -45,7 +45,7 @@ def test_message(name: str) -> None:
         assert result.ticket_number == expected["ticket"]
     if result.kind is MailKind.BOUNCE:
         assert result.bounce is not None
-        assert result.bounce.original_message_id == expected["bounce_message_id"]
+        assert (result.bounce.original_message_id or "") == expected["bounce_message_id"]
         assert result.bounce.recipient == expected["bounce_recipient"]
         assert (result.bounce.status or "") == expected["bounce_status"]
         succeeded = expected.get("bounce_succeeded", False)

@@ -5,7 +5,8 @@ carries information (a failed delivery) that the caller wants to record.
 
 Automatic, after RFC 3834 and RFC 8098: ``Auto-Submitted`` other than ``no``, any
 ``multipart/report`` (read receipts and delivery reports), a null reverse-path
-(``Return-Path: <>``, which the SMTP server writes from ``MAIL FROM:<>``), mailing lists and
+(``Return-Path: <>``, which the SMTP server writes from ``MAIL FROM:<>``, or ``<>`` as the
+From address), mailing lists and
 bulk precedence, robot senders, iCloud's vacation responder (``X-Apple-Action: VACATION``,
 its only mark), and our own loop header. ``X-Auto-Response-Suppress`` is
 *not* automatic: ordinary clients (Outlook) set it on human mail too. It only asks not to be
@@ -20,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
-from intake.email.headers import parse_addresses
+from intake.email.headers import names_null_address, parse_addresses
 from intake.email.parse import ParsedMail
 
 LOOP_HEADER = "X-Housedesk-Loop"
@@ -33,6 +34,7 @@ _REPORT_TYPE = re.compile(r"report-type\s*=\s*\"?([\w-]+)")
 _ROBOT_LOCAL_PARTS = {
     "mailer-daemon",
     "postmaster",
+    "post_master",
     "noreply",
     "no-reply",
     "no_reply",
@@ -70,6 +72,8 @@ def automatic_reason(mail: ParsedMail, own_addresses: Collection[str]) -> str | 
     return_path = mail.header("Return-Path")
     if return_path is not None and return_path.strip() in {"<>", ""}:
         return "empty Return-Path (a delivery report)"
+    if names_null_address(mail.header("From")):
+        return "null From address <>"
     if mail.sender and _is_robot(mail.sender):
         return f"robot sender {mail.sender}"
     return None

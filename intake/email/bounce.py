@@ -3,8 +3,9 @@
 Standard DSNs (RFC 3464: ``multipart/report; report-type=delivery-status``) are read from
 their ``message/delivery-status`` part; the original Message-ID comes from the returned
 ``message/rfc822`` or ``text/rfc822-headers`` part. Non-standard bounces (Gmail's old plain
-text, qmail, Exim without DSN) are recognised by a robot sender, an empty Return-Path or
-``X-Failed-Recipients`` together with a bounce subject or wording, and read heuristically.
+text, qmail, Exim without DSN, DragonFly) are recognised by a robot sender (or ``<>`` as the
+From address), an empty Return-Path or ``X-Failed-Recipients`` together with a bounce subject
+or wording, and read heuristically.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import re
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 
-from intake.email.headers import header_text, message_ids
+from intake.email.headers import header_text, message_ids, names_null_address
 from intake.email.parse import Attachment, ParsedMail, parse_message
 
 _STATUS = re.compile(r"\b([245]\.\d{1,3}\.\d{1,3})\b")
@@ -116,7 +117,9 @@ def _from_wording(mail: ParsedMail) -> BounceInfo:
 
 
 def _looks_like_bounce(mail: ParsedMail) -> bool:
-    robot = (mail.sender or "").startswith(_ROBOT_SENDERS)
+    robot = (mail.sender or "").startswith(_ROBOT_SENDERS) or names_null_address(
+        mail.header("From")
+    )
     empty_return_path = (mail.header("Return-Path") or "").strip() == "<>"
     failed_header = mail.header("X-Failed-Recipients") is not None
     if not (robot or empty_return_path or failed_header):

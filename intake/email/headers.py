@@ -18,6 +18,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _MSG_ID = re.compile(r"<([^<>\s]+)>")
 _BARE_ID = re.compile(r"[^\s<>,;\"()]+@[^\s<>,;\"()]+")
 _RAW_BYTE = re.compile("[\udc80-\udcff]")  # an 8-bit byte the parser kept as a surrogate
+_NULL_ADDRESS = re.compile(r"<\s*>")
 
 
 def restore_bytes(value: str) -> bytes:
@@ -111,6 +112,11 @@ def _decode_word_payload(encoding: str, payload: str) -> bytes | None:
         lambda hexpair: bytes([int(hexpair.group(1), 16)]),
         data.replace(b"_", b" "),
     )
+
+
+def names_null_address(value: str | None) -> bool:
+    """True when a header gives the null address ``<>``, as robots write "MAILER-DAEMON <>"."""
+    return bool(value and _NULL_ADDRESS.search(value))
 
 
 def parse_addresses(value: str | None, charset_hint: str | None = None) -> list[tuple[str, str]]:

@@ -57,6 +57,7 @@ def test_automatic_headers(extra: str, reason: str) -> None:
         "no_reply@x.example",
         "donotreply@x.example",
         "noreply-dmarc-support@google.example",
+        "post_master@vtext.example",  # Verizon's SMS gateway
     ],
 )
 def test_robot_senders_are_automatic(sender: str) -> None:
@@ -149,6 +150,31 @@ def test_bounce_info_accepts_raw_bytes() -> None:
     )
     assert info.diagnostic == "550 5.1.1 User unknown"
     assert info.permanent
+
+
+def test_a_bounce_from_the_null_address_without_return_path() -> None:
+    mail = _mail(
+        "From: MAILER-DAEMON <>\nSubject: Mail delivery failed",  # DragonFly Mail Agent
+        "There was an error delivering your mail to <gone@far.example>.\r\n\r\n"
+        "550 5.1.1 User unknown\r\n\r\nMessage headers follow.\r\n\r\n"
+        "Message-Id: <out-11@housedesk.example>\r\nSubject: x",
+    )
+
+    info = bounce_info(mail)
+
+    assert info is not None
+    assert (info.original_message_id, info.recipient, info.status) == (
+        "<out-11@housedesk.example>",
+        "gone@far.example",
+        "5.1.1",
+    )
+    assert mail.sender is None
+
+
+def test_a_notice_from_the_null_address_is_automatic() -> None:
+    mail = _mail("From: Notifier <>\nSubject: Your meter reading is due")
+
+    assert automatic_reason(mail, OWN) == "null From address <>"
 
 
 def test_a_resident_mentioning_delivery_is_not_a_bounce() -> None:

@@ -6,11 +6,10 @@ carries information (a failed delivery) that the caller wants to record.
 Automatic, after RFC 3834 and RFC 8098: ``Auto-Submitted`` other than ``no``, any
 ``multipart/report`` (read receipts and delivery reports), a null reverse-path
 (``Return-Path: <>``, which the SMTP server writes from ``MAIL FROM:<>``, or ``<>`` as the
-From address), mailing lists and
-bulk precedence, robot senders, iCloud's vacation responder (``X-Apple-Action: VACATION``,
-its only mark), and our own loop header. ``X-Auto-Response-Suppress`` is
-*not* automatic: ordinary clients (Outlook) set it on human mail too. It only asks not to be
-auto-answered, which :func:`suppresses_auto_reply` tells.
+From address), mailing lists and bulk precedence, robot senders, iCloud's vacation responder
+(``X-Apple-Action: VACATION``, its only mark), and our own loop header.
+``X-Auto-Response-Suppress`` is *not* automatic: ordinary clients (Outlook) set it on human
+mail too. It only asks not to be auto-answered, which :func:`suppresses_auto_reply` tells.
 
 Another housedesk's ``X-Housedesk-Loop`` header is deliberately *not* treated as automatic:
 staff replies sent through housedesk carry it as well. Only our own address in it is a loop.

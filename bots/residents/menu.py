@@ -96,7 +96,12 @@ async def topic_chosen(
         await callback.message.answer(gettext(lang, TOO_MANY))
         return
     await callback.answer()
-    waiting = await state.get_state() in (Report.topic.state, Report.flat.state)
+    # describing: this press was handled before, up to filing the kept messages
+    waiting = await state.get_state() in (
+        Report.topic.state,
+        Report.flat.state,
+        Report.describing.state,
+    )
     data = await state.get_data()
     pending = data.get("pending", []) if waiting else []
     await state.set_data({"category": category, "pending": pending, SEEN: data.get(SEEN, [])})

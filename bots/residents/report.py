@@ -131,7 +131,6 @@ async def file_pending(
     pending = (await state.get_data()).get("pending", [])
     if not pending:
         return
-    await state.update_data(pending=[])
     bot: Bot = services["bot"]
     for raw in pending:
         kept = Message.model_validate(raw, context={"bot": bot})
@@ -147,6 +146,9 @@ async def file_pending(
             report_window=services["report_window"],
             voice_to_text=services.get("voice_to_text"),
         )
+    # only once they are filed: an update handled again after a failure (or a process that
+    # died) files them again, and a message filed before is recognised, not lost
+    await state.update_data(pending=[])
 
 
 async def describe(

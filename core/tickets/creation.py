@@ -158,9 +158,10 @@ class TicketCreation:
                 ticket, event = await self._create(cmd, title, category, placed, also_seen)
                 if ticket.building_id is None:  # type: ignore[attr-defined]
                     await self._ask_building(ticket, event, askees)
-        except IntegrityError:
-            if cmd.inbound and (existing := await self._ticket_of_inbound(cmd.inbound)):
-                return CreateResult(existing, created=False)
+        except IntegrityError:  # taken in meanwhile, by its own reference or another's
+            for ref in [cmd.inbound, *also_seen] if cmd.inbound else also_seen:
+                if existing := await self._ticket_of_inbound(ref):
+                    return CreateResult(existing, created=False)
             raise
         return CreateResult(ticket, created=True)
 

@@ -10,7 +10,7 @@ import pytest
 
 from core.clock import FrozenClock
 from core.directory.residents import register_resident
-from core.storage.models import Ticket
+from core.storage.models import InboundUpdate, Ticket
 from housedesk.bootstrap import App
 from tests.bots.support import (
     RESIDENT,
@@ -45,3 +45,42 @@ async def test_a_topic_question_that_failed_is_asked_when_the_update_is_handled_
     asked = [m for m in resident.bot_messages() if TOPIC in str(m.get("text"))]
     assert len(asked) == 1
     assert [t.title for t in tickets] == ["The kitchen tap drips"]
+
+
+async def test_a_report_whose_filing_failed_is_filed_when_the_press_is_handled_again(
+    app: App,
+    botapi: BotApiServer,
+    clock: FrozenClock,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The topic's press moved the conversation on, then filing the kept message failed (as
+    when the process dies there): handled again, the press files it, once."""
+    create = app.tickets.create
+    failures = []
+
+    async def fails_once(*args: object, **kwargs: object) -> object:
+        if not failures:
+            failures.append(1)
+            raise RuntimeError("the process died here")
+        return await create(*args, **kwargs)  # type: ignore[arg-type]
+
+    async with running_housedesk(app, botapi):
+        await load_example_directory()
+        await register_resident(5550002, "Ola", "OAK", "12")
+        resident = TelegramUser.of(botapi, RESIDENT, 5550002, "Ola")
+        resident.send("The radiator is cold")
+        question = await resident.sees(TOPIC, timeout=10)
+        monkeypatch.setattr(app.tickets, "create", fails_once)
+        resident.press(question, "Technical problem")
+        await eventually(
+            lambda: InboundUpdate.filter(attempts=1).exists(), timeout=10, what="the failure"
+        )
+        clock.advance(timedelta(seconds=3))  # past the inbox's first backoff
+        await resident.sees("is registered", timeout=10)
+
+        tickets = await Ticket.all()
+
+    assert [t.title for t in tickets] == ["The radiator is cold"]
+    registered = [m for m in resident.bot_messages() if "is registered" in str(m.get("text"))]
+    assert len(registered) == 1

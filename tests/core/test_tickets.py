@@ -96,6 +96,24 @@ async def test_same_inbound_message_twice_makes_one_ticket(app: App) -> None:
     assert await OutboxMessage.all().count() == 1
 
 
+async def test_a_message_filed_again_under_another_reference_is_its_ticket(app: App) -> None:
+    """A report handled again may name itself anew (its chat and a new start); its message
+    was recorded with the ticket, so it is that ticket, not a second one."""
+    people = await _setup()
+    message = InboundRef("resident_chat", "5550001:41")
+    first = await app.tickets.create(
+        _new(requester_id=people.tom.id, inbound=InboundRef("resident_chat", "report:1:a")),
+        also_seen=[message],
+    )
+    again = await app.tickets.create(
+        _new(requester_id=people.tom.id, inbound=InboundRef("resident_chat", "report:1:b")),
+        also_seen=[message],
+    )
+    assert (again.ticket.id, again.created) == (first.ticket.id, False)
+    assert await Ticket.all().count() == 1
+    assert await OutboxMessage.all().count() == 1
+
+
 async def test_unknown_email_sender_gets_an_unverified_ticket(app: App) -> None:
     await _setup()
     result = await app.tickets.create(

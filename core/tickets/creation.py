@@ -152,14 +152,15 @@ class TicketCreation:
         placed = await self._placed_before(cmd, building)
         unplaced = (placed.building if placed else building) is None
         askees = await building_askees() if unplaced else None
+        taken_in = [cmd.inbound, *also_seen] if cmd.inbound else list(also_seen)
         try:
             async with in_transaction():
                 placed = placed or await self._placed(cmd, building, await self._requester(cmd))
-                ticket, event = await self._create(cmd, title, category, placed, also_seen)
+                ticket, event = await self._create(cmd, title, category, placed, taken_in)
                 if ticket.building_id is None:  # type: ignore[attr-defined]
                     await self._ask_building(ticket, event, askees)
         except IntegrityError:  # taken in meanwhile, by its own reference or another's
-            for ref in [cmd.inbound, *also_seen] if cmd.inbound else also_seen:
+            for ref in taken_in:
                 if existing := await self._ticket_of_inbound(ref):
                     return CreateResult(existing, created=False)
             raise
@@ -220,7 +221,7 @@ class TicketCreation:
         title: str,
         category: Category,
         placed: _Placed,
-        also_seen: Sequence[InboundRef],
+        taken_in: Sequence[InboundRef],
     ) -> tuple[Ticket, TicketEvent]:
         now = self.recorder.clock.now()
         requester, contacts, building = placed.requester, placed.contacts, placed.building
@@ -272,7 +273,6 @@ class TicketCreation:
                 text=str(flats),
                 data={"decision": "flat", **flats.as_data()},
             )
-        taken_in = [cmd.inbound, *also_seen] if cmd.inbound else list(also_seen)
         refs = await self.recorder.taken_in(ticket, *taken_in)
         files = await self.recorder.attach(ticket, event, cmd.attachments)
         if cmd.acknowledge:  # before what routing tells the requester (out of hours)

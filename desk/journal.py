@@ -12,10 +12,10 @@ from aiohttp import web
 from multidict import MultiMapping
 from tortoise.queryset import QuerySet
 
-from core.directory.lookup import CODE_CACHE
+from core.directory.lookup import CODE_CACHE, all_categories
 from core.errors import InvalidInput
 from core.reports.figures import parse_period
-from core.storage.models import Building, Category, Person, Role
+from core.storage.models import Building, Person, Role
 from core.tickets.access import SEES_ALL
 from core.tickets.journal import JournalFilter, journal_page, newest_ticket
 from desk.context import desk_of, viewer_of
@@ -144,7 +144,7 @@ async def _categories() -> Choices:
     """The categories, by code, named in the reader's language."""
 
     async def read() -> Choices:
-        found = await Category.all().order_by("code")
+        found = await all_categories()
         return Choices(lambda language: [(c.code, c.name_in(language)) for c in found])
 
     return await _cached("categories", read)

@@ -15,7 +15,6 @@ from intake.email.parse import ParsedMail
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _KANA = re.compile(r"[\u3040-\u30ff]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
-_LETTER = re.compile(r"[^\W\d_]")
 _POLISH_LETTERS = re.compile(r"[ąćęłńśźżĄĆĘŁŃŚŹŻ]")
 _NORDIC_LETTERS = re.compile(r"[æøåÆØÅ]")
 _SWEDISH_LETTERS = re.compile(r"[äöÄÖ]")
@@ -47,19 +46,25 @@ def mail_language(mail: ParsedMail) -> str | None:
 def text_language(text: str) -> str | None:
     """A guess from the letters and words of ``text``; None when nothing is clear."""
     text = text[:_SAMPLE]
-    letters = len(_LETTER.findall(text))
+    runs = _WORD.findall(text)
+    letters = sum(map(len, runs))  # every letter is in exactly one run of letters
     if not letters:
         return None
-    if _KANA.search(text):
-        return None  # Japanese: housedesk has no catalog for it
-    if len(_HAN.findall(text)) * 4 >= letters:
-        return "zh"
-    if len(_CYRILLIC.findall(text)) * 2 >= letters:
-        return "ru"
-    words = [w.lower() for w in _WORD.findall(text)]
-    polish = len(_POLISH_LETTERS.findall(text)) + 2 * sum(w in _POLISH_WORDS for w in words)
-    nordic = 0 if _SWEDISH_LETTERS.search(text) else len(_NORDIC_LETTERS.findall(text))
-    norwegian = nordic + 2 * sum(w in _NORWEGIAN_WORDS for w in words)
+    ascii_only = text.isascii()  # then none of the scripts and letters below occurs
+    if not ascii_only:
+        if _KANA.search(text):
+            return None  # Japanese: housedesk has no catalog for it
+        if len(_HAN.findall(text)) * 4 >= letters:
+            return "zh"
+        if len(_CYRILLIC.findall(text)) * 2 >= letters:
+            return "ru"
+    words = [w.lower() for w in runs]
+    polish = 2 * len([w for w in words if w in _POLISH_WORDS])
+    norwegian = 2 * len([w for w in words if w in _NORWEGIAN_WORDS])
+    if not ascii_only:
+        polish += len(_POLISH_LETTERS.findall(text))
+        if not _SWEDISH_LETTERS.search(text):
+            norwegian += len(_NORDIC_LETTERS.findall(text))
     if max(polish, norwegian) < 3:
         return None
     return "pl" if polish > norwegian else "no"

@@ -19,6 +19,11 @@ from intake.email.rating import rating_in
         ("Water is dripping from the pipe under my sink.", None),
         ("台所の水道から水が漏れています。", None),  # Japanese: no catalog
         ("1234 5678", None),
+        ("Dzien dobry, nie mam wody w kuchni", "pl"),  # ASCII only: the words tell
+        ("Hei, jeg har ikke vann", "no"),
+        ("Kran течёт", "ru"),  # half the letters Cyrillic
+        ("The kitchen tap течёт", None),  # a third: not enough
+        ("Kitchen tap 漏水 is leaking", None),  # Han, but far below a quarter of the letters
     ],
 )
 def test_text_language(text: str, language: str | None) -> None:

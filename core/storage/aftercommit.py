@@ -5,14 +5,16 @@ as the outbox's wake-up of its worker. A transaction that rolls back runs nothin
 
 tortoise has no commit hook: the first registration on a transaction wraps that one
 transaction object's ``commit`` (the method every transaction context calls on exit), so
-nothing changes for transactions that register none. Nested transactions (savepoints)
-register on the outermost one, whose commit is the one that counts.
+nothing changes for transactions that register none; a SQLite write transaction ends with
+``send_commit`` instead (:mod:`core.storage.sqlite_engine`), which is wrapped there. Nested
+transactions (savepoints) register on the outermost one, whose commit is the one that
+counts.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tortoise import connections
@@ -33,15 +35,33 @@ def after_commit(callback: Callable[[], None]) -> None:
     if pending is None:
         pending = []
         setattr(conn, _PENDING, pending)
-        commit = conn.commit
-
-        async def commit_then_run() -> None:
-            await commit()
-            for run in pending:
-                try:
-                    run()
-                except Exception:  # one failing callback must not hide a commit
-                    log.exception("after-commit callback failed")
-
-        setattr(conn, "commit", commit_then_run)  # noqa: B010 - this one transaction only
+        _wrap_commit(conn, pending)
     pending.append(callback)
+
+
+def _wrap_commit(conn: Any, pending: list[Callable[[], None]]) -> None:
+    """Make this one transaction run ``pending`` once its commit is done."""
+    send_commit = getattr(conn, "send_commit", None)
+    if send_commit is not None:
+
+        def send_then_run() -> Awaitable[None]:
+            return _then_run(send_commit(), pending)
+
+        setattr(conn, "send_commit", send_then_run)  # noqa: B010 - this one transaction only
+        return
+    commit = conn.commit
+
+    async def commit_then_run() -> None:
+        await _then_run(commit(), pending)
+
+    setattr(conn, "commit", commit_then_run)  # noqa: B010 - this one transaction only
+
+
+async def _then_run(committed: Awaitable[None] | None, pending: list[Callable[[], None]]) -> None:
+    if committed is not None:
+        await committed
+    for run in pending:
+        try:
+            run()
+        except Exception:  # one failing callback must not hide a commit
+            log.exception("after-commit callback failed")

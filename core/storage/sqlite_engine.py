@@ -15,7 +15,9 @@ and outbox sends. What keeps SQLite robust here:
   busy loop each round trip waits for the loop, while the transaction holds the process's
   one write lock: fewer of them is what lets mail and updates commit at a steady rate;
 - one writing connection per process, whose lock (tortoise's) lets one transaction at a
-  time run: the process's one write lock;
+  time run: the process's one write lock. It is let go once the commit is queued on the
+  connection's thread, not once the loop has seen it done (:class:`ImmediateTransactionContext`):
+  what comes next queues behind the commit there;
 - a second, read-only connection (``PRAGMA query_only``) for reads outside transactions:
   a ``SELECT`` (or ``WITH``) that is not part of a transaction is served there, on its own
   thread, while a long write transaction holds the writer (WAL lets it see every commit);
@@ -30,17 +32,20 @@ Selected by :func:`core.storage.db.tortoise_config` for ``sqlite://`` URLs.
 Version pin: the transaction hook (``_in_transaction``) and the wrapper and context classes
 of ``tortoise.backends.sqlite.client`` are tortoise internals, and so are aiosqlite's
 ``Connection._execute`` (which runs a function on the connection's thread: one round trip
-for several statements) and ``Connection._conn``; this is the one module that uses any:
+for several statements), the queue it puts that function on (``Connection._tx``, used to
+queue a commit without waiting for it) and ``Connection._conn``; this is the one module that uses any:
 pyproject.toml pins tortoise-orm (1.1.9) and aiosqlite (0.22.1) to the versions it was
 written against. Check the subclassed classes before moving either pin.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import itertools
 import os
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import aiosqlite
@@ -51,6 +56,7 @@ from tortoise.backends.sqlite.client import (
     SqliteTransactionWrapper,
     translate_exceptions,
 )
+from tortoise.connection import get_connections
 from tortoise.exceptions import IntegrityError, OperationalError, TransactionManagementError
 
 T = TypeVar("T")
@@ -93,18 +99,31 @@ class ImmediateTransactionWrapper(SqliteTransactionWrapper):
     async def _run(self, then: Callable[[sqlite3.Connection], T], *, finish: bool = False) -> T:
         """One round trip: the pending ``BEGIN IMMEDIATE`` and held-back rows, then ``then``.
         ``finish``: the round trip ends the transaction (rolled back there if it fails)."""
-        outer = self._outer
-        if outer._broken:
+        if self._outer._broken:
             raise OperationalError("a row written earlier in this transaction failed")
-        batch = _Batch(outer._to_begin, outer._held)
-        outer._to_begin, outer._held = False, []
+        batch, done = self._send(then, finish)
         try:
-            conn = self._connection._conn  # the sqlite3 connection, used on its thread only
-            return await self._connection._execute(batch.run, conn, then, finish)
+            return await done
         except Exception:
             if not batch.begun or batch.written < len(batch.held):
-                outer._broken = True  # the transaction did not open, or lost a row
+                self._outer._broken = True  # the transaction did not open, or lost a row
             raise
+
+    def _send(
+        self, then: Callable[[sqlite3.Connection], T], finish: bool
+    ) -> tuple[_Batch, asyncio.Future[T]]:
+        """Queue one round trip on the connection's thread now (as aiosqlite's
+        ``_execute`` does, without waiting for it): the batch and its outcome."""
+        outer = self._outer
+        client = self._connection
+        if not client._running or not client._connection:
+            raise ValueError("Connection closed")
+        batch = _Batch(outer._to_begin, outer._held)
+        outer._to_begin, outer._held = False, []
+        done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        conn = client._conn  # the sqlite3 connection, used on its thread only
+        client._tx.put_nowait((done, functools.partial(batch.run, conn, then, finish)))
+        return batch, done
 
     @translate_exceptions
     async def execute_insert(self, query: str, values: list[Any]) -> int:
@@ -167,22 +186,27 @@ class ImmediateTransactionWrapper(SqliteTransactionWrapper):
 
     async def commit(self) -> None:
         """Write what is held back and commit, in one round trip; a failure rolls back."""
+        outcome = self.send_commit()
+        if outcome is not None:
+            await outcome
+
+    def send_commit(self) -> Awaitable[None] | None:
+        """Queue what is held back and the commit (or, after a lost row, the rollback) on
+        the connection's thread now; what to await for the outcome, None when nothing was
+        ever written or read. Whatever the process asks of the connection later runs after
+        it there, so the write lock need not be held while waiting for it."""
         if self._finalized:
             raise TransactionManagementError("Transaction already finalised")
         self._finalized = True
         outer = self._outer
         if outer._broken:
-            await self._connection.rollback()
-            raise OperationalError("a row written in this transaction failed: rolled back")
+            outer._held = []
+            _, undone = self._send(sqlite3.Connection.rollback, True)
+            return _rolled_back(undone)
         if outer._to_begin and not outer._held:
             outer._to_begin = False  # nothing was ever written or read
-            return
-        try:
-            await self._run(sqlite3.Connection.commit, finish=True)
-        except sqlite3.IntegrityError as exc:
-            raise IntegrityError(exc) from exc
-        except sqlite3.OperationalError as exc:
-            raise OperationalError(exc) from exc
+            return None
+        return _committed(self._send(sqlite3.Connection.commit, True)[1])
 
     async def rollback(self) -> None:
         """Forget what is held back and roll back (nothing to do if nothing began)."""
@@ -253,6 +277,22 @@ class _Batch:
             if finish and self.begun:
                 conn.rollback()
             raise
+
+
+async def _committed(done: Awaitable[None]) -> None:
+    """The outcome of a queued commit, as tortoise's exceptions."""
+    try:
+        await done
+    except sqlite3.IntegrityError as exc:
+        raise IntegrityError(exc) from exc
+    except sqlite3.OperationalError as exc:
+        raise OperationalError(exc) from exc
+
+
+async def _rolled_back(undone: Awaitable[None]) -> None:
+    """A queued rollback of a transaction that lost a row: the transaction failed."""
+    await undone
+    raise OperationalError("a row written in this transaction failed: rolled back")
 
 
 def _last_id(cursor: sqlite3.Cursor) -> int:
@@ -333,7 +373,31 @@ class HousedeskSqliteClient(SqliteClient):
         return list(await self._reader.execute_fetchall(query, values))
 
     def _in_transaction(self) -> TransactionContext:
-        return SqliteTransactionContext(ImmediateTransactionWrapper(self), self._lock)
+        return ImmediateTransactionContext(ImmediateTransactionWrapper(self), self._lock)
+
+
+class ImmediateTransactionContext(SqliteTransactionContext):
+    """tortoise's SQLite transaction, which holds the process's write lock, except that the
+    lock is let go once the commit is queued on the connection's thread rather than once
+    the loop has seen it done: the next transaction's statements queue behind the commit
+    there, and the wait for the loop to come back (on a busy loop, most of a short
+    transaction's time) is no longer spent holding the lock. The caller still returns
+    only when its commit is done, and with its outcome."""
+
+    async def __aexit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:
+        outcome: Awaitable[None] | None = None
+        try:
+            if not self.connection._finalized:
+                if exc_type:
+                    if exc_type is not TransactionManagementError:
+                        await self.connection.rollback()
+                else:
+                    outcome = self.connection.send_commit()
+        finally:
+            get_connections().reset(self.token)
+            self._trxlock.release()
+        if outcome is not None:
+            await outcome
 
 
 _SAVEPOINTS = itertools.count()

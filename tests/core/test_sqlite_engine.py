@@ -200,21 +200,23 @@ async def test_the_read_connection_refuses_writes() -> None:
 
 
 async def _round_trips(connection: object, during: Callable[[], Awaitable[None]]) -> int:
-    """How many calls ``during`` sends to the aiosqlite connection's thread."""
-    calls = 0
-    original = connection._execute  # type: ignore[attr-defined]
+    """How many calls ``during`` queues for the aiosqlite connection's thread."""
+    queue = connection._tx  # type: ignore[attr-defined]
 
-    async def counted(fn: object, *args: object, **kwargs: object) -> object:
-        nonlocal calls
-        calls += 1
-        return await original(fn, *args, **kwargs)
+    class Counted:
+        calls = 0
 
-    connection._execute = counted  # type: ignore[attr-defined]
+        def put_nowait(self, item: object) -> None:
+            self.calls += 1
+            queue.put_nowait(item)  # the thread reads the queue it was started with
+
+    counted = Counted()
+    connection._tx = counted  # type: ignore[attr-defined]
     try:
         await during()
     finally:
-        del connection._execute  # type: ignore[attr-defined]
-    return calls
+        connection._tx = queue  # type: ignore[attr-defined]
+    return counted.calls
 
 
 async def test_rows_written_later_go_with_the_commit_in_one_round_trip() -> None:
@@ -300,3 +302,41 @@ async def test_a_row_and_its_child_go_in_one_round_trip() -> None:
     [(ticket, event)] = made
     stored = await TicketEvent.get(id=event.id)
     assert stored.ticket_id == ticket.id and stored.text == "cold"  # type: ignore[attr-defined]
+
+
+async def test_the_write_lock_is_free_while_a_queued_commit_waits() -> None:
+    client = connections.get("default")
+    go_on = threading.Event()
+    blocked = asyncio.ensure_future(client._connection._execute(go_on.wait))  # thread busy
+    try:
+        await asyncio.sleep(0)
+        first = asyncio.ensure_future(write_elm())
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert not first.done()  # its commit waits behind the busy thread...
+        assert not client._lock.locked()  # ...without holding the process's write lock
+    finally:
+        go_on.set()
+    await asyncio.gather(blocked, first)
+    assert await _codes() == ["ELM"]
+
+
+async def write_elm() -> None:
+    async with in_transaction():
+        await insert_later(Building, code="ELM", name="Elm Court")
+
+
+async def test_a_queued_commit_that_fails_fails_its_caller_and_not_the_next() -> None:
+    from tortoise.exceptions import IntegrityError
+
+    await Building.create(code="OAK", name="Oak House")
+
+    async def clash() -> None:
+        async with in_transaction():
+            await insert_later(Building, code="ASH", name="Ash Row")
+            await insert_later(Building, code="OAK", name="Oak again")
+
+    results = await asyncio.gather(clash(), write_elm(), return_exceptions=True)
+    assert isinstance(results[0], IntegrityError)
+    assert results[1] is None
+    assert await _codes() == ["ELM", "OAK"]  # the failed one left nothing behind

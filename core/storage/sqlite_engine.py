@@ -33,9 +33,9 @@ Version pin: the transaction hook (``_in_transaction``) and the wrapper and cont
 of ``tortoise.backends.sqlite.client`` are tortoise internals, and so are aiosqlite's
 ``Connection._execute`` (which runs a function on the connection's thread: one round trip
 for several statements), the queue it puts that function on (``Connection._tx``, used to
-queue a commit without waiting for it) and ``Connection._conn``; this is the one module that uses any:
-pyproject.toml pins tortoise-orm (1.1.9) and aiosqlite (0.22.1) to the versions it was
-written against. Check the subclassed classes before moving either pin.
+queue a commit without waiting for it) and ``Connection._conn``; this is the one module
+that uses any: pyproject.toml pins tortoise-orm (1.1.9) and aiosqlite (0.22.1) to the
+versions it was written against. Check the subclassed classes before moving either pin.
 """
 
 from __future__ import annotations

@@ -40,6 +40,7 @@ _ROBOT_LOCAL_PARTS = {
     "donotreply",
     "do-not-reply",
 }
+_ROBOT_PREFIXES = tuple(f"{name}{mark}" for name in _ROBOT_LOCAL_PARTS for mark in "+-.")
 
 
 def automatic_reason(mail: ParsedMail, own_addresses: Collection[str]) -> str | None:
@@ -89,7 +90,4 @@ def suppresses_auto_reply(mail: ParsedMail) -> bool:
 
 def _is_robot(address: str) -> bool:
     local = address.split("@", 1)[0]
-    return any(
-        local == name or local.startswith((f"{name}+", f"{name}-", f"{name}."))
-        for name in _ROBOT_LOCAL_PARTS
-    )
+    return local in _ROBOT_LOCAL_PARTS or local.startswith(_ROBOT_PREFIXES)

@@ -30,6 +30,7 @@ from email.message import Message
 from email.parser import BytesHeaderParser
 from email.policy import Compat32
 from email.utils import parsedate_to_datetime
+from functools import cached_property
 
 from core.i18n import N_, gettext
 from intake.email.charsets import decode_text
@@ -126,13 +127,21 @@ class ParsedMail:
 
     def header(self, name: str) -> str | None:
         """Return the first value of header ``name`` (decoded), or None."""
-        values = self.header_values(name)
+        values = self._values_by_name.get(name.lower())
         return values[0] if values else None
 
     def header_values(self, name: str) -> list[str]:
         """Return every decoded value of header ``name``, in message order."""
-        wanted = name.lower()
-        return [value for key, value in self.headers if key.lower() == wanted]
+        return list(self._values_by_name.get(name.lower(), ()))
+
+    @cached_property
+    def _values_by_name(self) -> dict[str, list[str]]:
+        """Lower-case header name -> its values in message order (classification asks a
+        dozen names of every mail)."""
+        by_name: dict[str, list[str]] = {}
+        for key, value in self.headers:
+            by_name.setdefault(key.lower(), []).append(value)
+        return by_name
 
 
 class _RawHeaders(Compat32):

@@ -58,6 +58,8 @@ def test_automatic_headers(extra: str, reason: str) -> None:
         "donotreply@x.example",
         "noreply-dmarc-support@google.example",
         "post_master@vtext.example",  # Verizon's SMS gateway
+        "noreply+bounces@x.example",
+        "do-not-reply.team@x.example",
     ],
 )
 def test_robot_senders_are_automatic(sender: str) -> None:
@@ -65,6 +67,13 @@ def test_robot_senders_are_automatic(sender: str) -> None:
         automatic_reason(_mail(f"From: {sender}\nSubject: x"), OWN)
         == f"robot sender {sender.lower()}"
     )
+
+
+@pytest.mark.parametrize(
+    "sender", ["noreplyfan@x.example", "postmasters@x.example", "anna.noreply@x.example"]
+)
+def test_people_whose_name_starts_like_a_robot_are_not(sender: str) -> None:
+    assert automatic_reason(_mail(f"From: {sender}\nSubject: x"), OWN) is None
 
 
 def test_mail_from_our_own_address_is_a_loop() -> None:

@@ -70,6 +70,15 @@ def test_headers_addresses_and_ids_are_normalised() -> None:
     assert mail.header("X-Missing") is None
 
 
+def test_header_values_are_the_callers_own_list() -> None:
+    mail = parse_message(b"X-Note: one\r\nx-note: two\r\n\r\nHello\r\n", max_attachment_bytes=LIMIT)
+
+    mail.header_values("X-Note").append("three")
+
+    assert mail.header_values("X-NOTE") == ["one", "two"]
+    assert mail.header("x-note") == "one"
+
+
 def test_missing_and_broken_headers_do_not_crash() -> None:
     mail = parse_message(
         b"Subject: =?unknown-charset?B?SGVsbG8=?= =?utf-8?B?!!!?=\r\nDate: yesterday\r\n"

@@ -78,6 +78,9 @@ _DEVICE_SIGNATURE = re.compile(
 _SEPARATOR_ONLY = re.compile(r"^[\s\-_=*]*$")
 _DIGIT = re.compile(r"\d")
 _UNDATED_START = re.compile(r"^\s*[^\W\d_]+\s[^,]{0,40},")  # "On Thu, help wrote:"
+_ATTRIBUTION_ENDS = (":", "：")  # every attribution ends in a colon
+_TRAILING_LINK = re.compile(r"<https?://[^>]*>$")
+_BLANK_RUNS = re.compile(r"\n{3,}")
 
 
 def strip_reply(text: str) -> str:
@@ -148,7 +151,7 @@ def _left_open(line: str) -> bool:
 
 def _is_attribution(lines: list[str], index: int, length: int) -> bool:
     window = lines[index : index + length]
-    if len(window) < length:
+    if len(window) < length or not window[-1].rstrip().endswith(_ATTRIBUTION_ENDS):
         return False
     if not _DIGIT.search(window[0]) and not (
         _UNDATED_START.match(window[0]) and _quote_follows(lines, index + length)
@@ -174,7 +177,7 @@ def _cut_signature(lines: list[str]) -> list[str]:
     content = [index for index, line in enumerate(lines) if line.strip()]
     for index in content[-3:]:
         if _DEVICE_SIGNATURE.match(lines[index]) or _DEVICE_SIGNATURE.match(
-            re.sub(r"<https?://[^>]*>$", "", lines[index].strip())
+            _TRAILING_LINK.sub("", lines[index].strip())
         ):
             return lines[:index]
     return lines
@@ -186,4 +189,4 @@ def _tidy(lines: list[str]) -> str:
         lines.pop()
     while lines and not lines[0].strip():
         lines.pop(0)
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
+    return _BLANK_RUNS.sub("\n\n", "\n".join(lines))

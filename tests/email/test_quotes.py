@@ -54,6 +54,9 @@ REPLY = "The radiator in the kitchen is cold again."
         # Gmail wraps a long attribution inside the address
         "On Mon, Aug 26, 2019 at 4:37 PM The Hiring Engine <\n"
         "a-really-long-automated-email+1234556@humanresources.example> wrote:\n\n> Fixed?",
+        # spaces after the colon, a wrapped attribution ending in an address
+        "On Mon, 23 Nov 2026 at 15:02 Housedesk wrote: \t\n> Fixed?",
+        "On Mon, 23 Nov 2026 at 15:02 Housedesk\n<help@housedesk.example>:\u3000\n> Fixed?",
         # Danish, Swedish
         "-------- Oprindelig besked --------\nFra: Housedesk <help@housedesk.example>\n"
         "Dato: 24.11.2026 15:02\nTil: mig\nEmne: Re: [#42]\n\nFixed?",

@@ -19,6 +19,13 @@ _MSG_ID = re.compile(r"<([^<>\s]+)>")
 _BARE_ID = re.compile(r"[^\s<>,;\"()]+@[^\s<>,;\"()]+")
 _RAW_BYTE = re.compile("[\udc80-\udcff]")  # an 8-bit byte the parser kept as a surrogate
 _NULL_ADDRESS = re.compile(r"<\s*>")
+_ATOM = r"[^\s\"(),:;<>@\[\]\\]+"  # a word of a display name ("." allowed, as getaddresses does)
+_DOT_ATOM = r"[\w!#$%&'*+/=?^`{|}~-]+(?:\.[\w!#$%&'*+/=?^`{|}~-]+)*"
+_PLAIN_ADDRESS = rf"{_DOT_ATOM}@{_DOT_ATOM}"
+_ONE_ADDRESS = re.compile(  # 'a@b.example', 'Name <a@b.example>', '"Name, X" <a@b.example>'
+    rf"[ \t]*(?:(?:(?P<words>{_ATOM}(?:[ \t]+{_ATOM})*)|\"(?P<quoted>[^\"\\\r\n]*)\")?[ \t]*"
+    rf"<(?P<routed>{_PLAIN_ADDRESS})>|(?P<bare>{_PLAIN_ADDRESS}))[ \t]*"
+)
 
 
 def restore_bytes(value: str) -> bytes:
@@ -39,6 +46,8 @@ def header_text(value: str, charset_hint: str | None = None) -> str:
     Raw 8-bit bytes are decoded (UTF-8, else ``charset_hint``, else a guess), folding is
     undone, encoded words are decoded and control characters become spaces.
     """
+    if value.isascii() and "=?" not in value:  # nothing to decode, only spaces to tidy
+        return " ".join((value if value.isprintable() else _CONTROL.sub(" ", value)).split())
     value = decode_encoded_words(_unfolded(value, charset_hint))
     value = _CONTROL.sub(" ", value.replace("\t", " "))
     return " ".join(value.split())
@@ -126,12 +135,26 @@ def parse_addresses(value: str | None, charset_hint: str | None = None) -> list[
         return []
     value = _unfolded(value, charset_hint)
     pairs = []
-    for name, address in getaddresses([value]):
+    for name, address in _one_address(value) or getaddresses([value]):
         address = address.strip().lower()
         if "@" not in address and address not in {"postmaster", "mailer-daemon"}:
             continue
         pairs.append((header_text(name), address))
     return pairs
+
+
+def _one_address(value: str) -> list[tuple[str, str]] | None:
+    """What ``getaddresses`` makes of a value that is one plain address with at most a
+    simple display name (nearly every From and To), without its character-by-character
+    parser; None for anything else."""
+    match = _ONE_ADDRESS.fullmatch(value)
+    if match is None:
+        return None
+    if match["bare"]:
+        return [("", match["bare"])]
+    quoted = match["quoted"]
+    name = quoted if quoted is not None else " ".join((match["words"] or "").split())
+    return [(name, match["routed"])]
 
 
 def message_ids(value: str | None) -> list[str]:

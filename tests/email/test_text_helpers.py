@@ -65,6 +65,8 @@ def test_undecodable_bytes_never_raise() -> None:
         ("=?utf-8?B?0J/RgNC+0YLQtdGH0LrQsA===?=", "Протечка"),  # one '=' too many
         ("=?utf-8?B?z/Du8uX36uA=?=", "Протечка"),  # declared UTF-8, really windows-1251
         ("=?x-unknown?Q?Leak?=", "Leak"),
+        ("  Radiator   is\x00cold\x7f ", "Radiator is cold"),  # controls become spaces
+        ("mx.example;\r\n\tspf=pass\r\n (ok)", "mx.example; spf=pass (ok)"),
     ],
 )
 def test_header_text(raw: str, text: str) -> None:
@@ -85,6 +87,31 @@ def test_addresses_and_message_ids() -> None:
     assert message_ids("<a@x> <b@y>\r\n <c@z>") == ["<a@x>", "<b@y>", "<c@z>"]
     assert message_ids("a@x") == ["<a@x>"]
     assert message_ids("no identifier here") == []
+
+
+@pytest.mark.parametrize(
+    ("value", "found"),
+    [
+        ("Tenant 7 <Tenant7@Tenants.Example>", [("Tenant 7", "tenant7@tenants.example")]),
+        (" Tenant \t 7<t@x.example> ", [("Tenant 7", "t@x.example")]),
+        (
+            "Dr. J.\tSmith <j.smith+flat12@x.example>",
+            [("Dr. J. Smith", "j.smith+flat12@x.example")],
+        ),
+        ('"Berg,  Anna" <anna@x.example>', [("Berg, Anna", "anna@x.example")]),
+        ("=?utf-8?B?0JjQstCw0L0=?= <ivan@x.example>", [("Иван", "ivan@x.example")]),
+        ("<anna@x.example>", [("", "anna@x.example")]),
+        ("  Anna@X.Example\t", [("", "anna@x.example")]),
+        ("Anna (home) <anna@x.example>", [("Anna (home)", "anna@x.example")]),
+        ('"Berg \\"A\\"" <anna@x.example>', [('Berg "A"', "anna@x.example")]),
+        ("anna@x.example (Anna Berg)", [("Anna Berg", "anna@x.example")]),
+        ("Anna <anna@x..example>", [("Anna", "anna@x..example")]),
+        ("Anna <anna>", []),
+        ("MAILER-DAEMON", [("", "mailer-daemon")]),
+    ],
+)
+def test_one_address_and_its_display_name(value: str, found: list[tuple[str, str]]) -> None:
+    assert parse_addresses(value) == found
 
 
 def test_html_to_text_keeps_structure_and_marks_quotes() -> None:

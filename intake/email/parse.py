@@ -43,7 +43,7 @@ DEFAULT_MAX_HEADER_BYTES = 256 * 1024
 
 _HEADER_LINE = re.compile(rb"[\x21-\x39\x3b-\x7e]+[ \t]*:")
 _LEADING_NOISE = re.compile(rb"(?:[ \t]*\r?\n)*(?:From [^\n]*\n)?")
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_BLANK_LINE = re.compile(rb"\n\r?\n")  # a line end and an empty line (no "\r?" first: slow)
 _META_CHARSET = re.compile(rb"<meta[^>]+charset=[\"']?([\w.:-]+)", re.IGNORECASE)
 _BODY_TYPES = {"text/plain", "text/html"}
 _EMBEDDED_MESSAGE_TYPES = {"message/rfc822", "message/global"}
@@ -171,11 +171,10 @@ def parse_message(
         body_readable = False
         notes.append(Note(TOO_DEEP))
 
-    charset_hint = _first_charset(message)
-    headers = tuple((name, header_text(value, charset_hint)) for name, value in message.items())
-    first: dict[str, str] = {}
-    for name, value in message.items():
-        first.setdefault(name.lower(), value)
+    charset_hint = None if raw.isascii() else _first_charset(message)  # only 8-bit needs it
+    fields = message.items()
+    headers = tuple([(name, header_text(value, charset_hint)) for name, value in fields])
+    first = {name.lower(): value for name, value in reversed(fields)}  # the first one wins
 
     senders = parse_addresses(first.get("from"), charset_hint)
     reply_to = parse_addresses(first.get("reply-to"), charset_hint)
@@ -217,10 +216,10 @@ def _without_envelope_noise(raw: bytes) -> bytes:
 
 
 def _split_header_section(raw: bytes) -> tuple[bytes, bytes, bytes]:
-    match = _HEADER_END.search(raw)
+    match = _BLANK_LINE.search(raw)
     if match is None:
         return raw, b"", b""
-    head_end = match.start() + (2 if raw[match.start() : match.start() + 2] == b"\r\n" else 1)
+    head_end = match.start() + 1
     return raw[:head_end], raw[head_end : match.end()], raw[match.end() :]
 
 
@@ -284,6 +283,7 @@ class _PartCollector:
         self._limit = max_attachment_bytes
         self._charset_hint = charset_hint
         self._seen = 0
+        self._decoded: dict[int, str] = {}  # id(part) -> its text
 
     def walk(self, part: Message, *, text_wanted: bool, depth: int = 0) -> None:
         if depth > _MAX_NESTING:
@@ -302,9 +302,9 @@ class _PartCollector:
             self._attach(part, _delivery_status_bytes(part), default_name="delivery-status.txt")
         elif part.is_multipart():
             self._walk_multipart(part, content_type, text_wanted=text_wanted, depth=depth + 1)
-        elif _is_body_text(part):
+        elif _is_body_text(part, content_type):
             if text_wanted:
-                text = _text_of(part)
+                text = self._text_of(part, content_type)
                 if text.strip():
                     self.texts.append(text)
         else:
@@ -317,7 +317,7 @@ class _PartCollector:
         if not subparts:
             return
         if content_type == "multipart/alternative":
-            chosen = _preferred_alternative(subparts) if text_wanted else None
+            chosen = self._preferred_alternative(subparts) if text_wanted else None
             for sub in subparts:
                 self.walk(sub, text_wanted=sub is chosen, depth=depth)
         elif content_type in {"multipart/related", "multipart/report"}:
@@ -327,6 +327,24 @@ class _PartCollector:
         else:
             for sub in subparts:
                 self.walk(sub, text_wanted=text_wanted, depth=depth)
+
+    def _preferred_alternative(self, subparts: list[Message]) -> Message:
+        """Pick the alternative to read: non-empty text/plain, else the richest (last) one."""
+        for sub in subparts:
+            if (
+                sub.get_content_type() == "text/plain"
+                and _is_body_text(sub, "text/plain")
+                and self._text_of(sub, "text/plain").strip()
+            ):
+                return sub
+        return subparts[-1]
+
+    def _text_of(self, part: Message, content_type: str) -> str:
+        """A body part's text, decoded once (the chosen text/plain alternative is read twice)."""
+        key = id(part)
+        if key not in self._decoded:
+            self._decoded[key] = _decoded_text(part, content_type)
+        return self._decoded[key]
 
     def _attach(self, part: Message, data: bytes, default_name: str | None = None) -> None:
         self._seen += 1
@@ -354,20 +372,12 @@ class _PartCollector:
         )
 
 
-def _is_body_text(part: Message) -> bool:
+def _is_body_text(part: Message, content_type: str) -> bool:
     return (
-        part.get_content_type() in _BODY_TYPES
+        content_type in _BODY_TYPES
         and part.get_content_disposition() != "attachment"
         and not part.get_filename()
     )
-
-
-def _preferred_alternative(subparts: list[Message]) -> Message:
-    """Pick the alternative to read: non-empty text/plain, else the richest (last) one."""
-    for sub in subparts:
-        if sub.get_content_type() == "text/plain" and _is_body_text(sub) and _text_of(sub).strip():
-            return sub
-    return subparts[-1]
 
 
 def _payload_bytes(part: Message) -> bytes:
@@ -375,10 +385,10 @@ def _payload_bytes(part: Message) -> bytes:
     return payload if isinstance(payload, bytes) else b""
 
 
-def _text_of(part: Message) -> str:
+def _decoded_text(part: Message, content_type: str) -> str:
     data = _payload_bytes(part)
     charset = part.get_content_charset()
-    if part.get_content_type() == "text/html":
+    if content_type == "text/html":
         if charset is None and (meta := _META_CHARSET.search(data[:4096])):
             charset = meta.group(1).decode("ascii")
         return html_to_text(decode_text(data, charset))

@@ -70,6 +70,21 @@ def test_headers_addresses_and_ids_are_normalised() -> None:
     assert mail.header("X-Missing") is None
 
 
+def test_undeclared_8bit_headers_are_read_in_the_charset_of_the_first_text_part() -> None:
+    raw = (
+        "Subject: Zażółć gęślą\r\nFrom: Łucja Nowak <lucja@x.example>\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        "--b\r\nContent-Type: text/plain; charset=iso-8859-2\r\n\r\nTreść\r\n"
+        "--b\r\nContent-Type: application/pdf\r\n"
+        'Content-Disposition: attachment; filename="Łazienka.pdf"\r\n\r\n%PDF\r\n--b--\r\n'
+    ).encode("iso-8859-2")
+
+    mail = parse_message(raw, max_attachment_bytes=LIMIT)
+
+    assert (mail.subject, mail.sender_name, mail.body) == ("Zażółć gęślą", "Łucja Nowak", "Treść")
+    assert [attachment.filename for attachment in mail.attachments] == ["Łazienka.pdf"]
+
+
 def test_header_values_are_the_callers_own_list() -> None:
     mail = parse_message(b"X-Note: one\r\nx-note: two\r\n\r\nHello\r\n", max_attachment_bytes=LIMIT)
 

@@ -42,7 +42,7 @@ QUARANTINE_NOTICE = N_(
 _ERROR_CHARS = 300
 _INLINE_BYTES = 256 * 1024
 _SHOWN_CHARS = 20_000
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_BLANK_LINE = re.compile(rb"\n\r?\n")  # a line end and an empty line (no "\r?" first: slow)
 _FIELD_NAME = re.compile(rb"[\x21-\x39\x3b-\x7e]+")
 _KEY_NAMES = {b"from", b"subject", b"message-id"}
 
@@ -66,7 +66,7 @@ def _key_fields(raw: bytes) -> dict[bytes, str]:
     """The first From, Subject and Message-ID of the header section, as the standard
     library's compat32 header parser reads them (folds kept, 8-bit bytes as U+FFFD), but
     without parsing every field and the body: this runs on the event loop for every mail."""
-    lines = _HEADER_END.split(raw, maxsplit=1)[0].splitlines(keepends=True)
+    lines = raw[: _header_end(raw)].splitlines(keepends=True)
     if lines and lines[0].startswith(b"From "):  # an mbox separator
         lines = lines[1:]
     found: dict[bytes, list[bytes]] = {}
@@ -76,6 +76,8 @@ def _key_fields(raw: bytes) -> dict[bytes, str]:
             if current is not None:
                 current.append(line)
             continue
+        if len(found) == len(_KEY_NAMES):
+            break  # all three read, folds included: later fields cannot change them
         name, colon, value = line.partition(b":")
         if not colon or not _FIELD_NAME.fullmatch(name):
             break  # where the parser, too, takes the body to begin
@@ -87,6 +89,15 @@ def _key_fields(raw: bytes) -> dict[bytes, str]:
         name: b"".join(parts).rstrip(b"\r\n").decode("ascii", "replace")
         for name, parts in found.items()
     }
+
+
+def _header_end(raw: bytes) -> int:
+    """Where the line end before the first empty line starts (the whole mail: no such line)."""
+    blank = _BLANK_LINE.search(raw)
+    if blank is None:
+        return len(raw)
+    end = blank.start()
+    return end - 1 if raw[end - 1 : end] == b"\r" else end
 
 
 class QuarantiningIngest:

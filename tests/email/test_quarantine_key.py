@@ -46,8 +46,22 @@ def test_a_corpus_mail_has_the_parsers_key(name: str) -> None:
         b"From: caf\xc3\xa9 <c@x.example>\r\nSubject: \xd0\x9b\xd0\xb8\xd1\x84\xd1\x82\r\n\r\nb",
         b"From: a@x.example\r\nnot a field\r\nMessage-ID: <hidden@x>\r\n\r\nbody",
         b"X-Spam: yes\r\n\r\nFrom: in the body <b@x.example>\r\n",
+        b"From: a@x.example\r\nSubject: s\r\nMessage-ID: <m@x>\r\n\tfolded\r\n"
+        b"From: later@x.example\r\n\r\nbody",
+        b"Subject: s\r\nFrom: a@x.example\r\r\n\r\nbody",
+        b"From: a@x.example\nSubject: s\n\r\nbody",
     ],
-    ids=["mbox-line", "first-copy", "folded", "8-bit", "no-separator", "no-from"],
+    ids=[
+        "mbox-line",
+        "first-copy",
+        "folded",
+        "8-bit",
+        "no-separator",
+        "no-from",
+        "all-three-then-more",
+        "stray-cr",
+        "lf-then-crlf",
+    ],
 )
 def test_odd_header_sections_have_the_parsers_key(raw: bytes) -> None:
     assert mail_key(raw) == parsed_key(raw)

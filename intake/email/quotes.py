@@ -107,18 +107,19 @@ def _first_quote_header(lines: list[str]) -> tuple[int, int] | None:
     for index, line in enumerate(lines):
         if _QUOTED.match(line):
             continue
-        if _FORWARDED.match(line):
-            return None
-        if _ORIGINAL_MESSAGE.match(line):
-            return index, 1
-        if _FROM_FIELD.match(line) and any(
-            _DATE_FIELD.match(following) for following in lines[index + 1 : index + 6]
-        ):
-            return index, 1
-        if _DATE_FIELD.match(line) and any(
-            _FROM_FIELD.match(following) for following in lines[index + 1 : index + 3]
-        ):  # GMX and web.de put the date first: "Gesendet: …" then "Von: …"
-            return index, 1
+        if ":" in line or "--" in line or "：" in line:  # every separator and field has one
+            if _FORWARDED.match(line):
+                return None
+            if _ORIGINAL_MESSAGE.match(line):
+                return index, 1
+            if _FROM_FIELD.match(line) and any(
+                _DATE_FIELD.match(following) for following in lines[index + 1 : index + 6]
+            ):
+                return index, 1
+            if _DATE_FIELD.match(line) and any(
+                _FROM_FIELD.match(following) for following in lines[index + 1 : index + 3]
+            ):  # GMX and web.de put the date first: "Gesendet: …" then "Von: …"
+                return index, 1
         length = _attribution_length(lines, index)
         if length:
             return index, length

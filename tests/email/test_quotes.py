@@ -116,9 +116,12 @@ def test_inline_answers_between_quotes_are_kept() -> None:
     assert strip_reply(text) == "Flat 12.\nSince Monday."
 
 
-def test_a_forwarded_message_is_content_not_history() -> None:
+@pytest.mark.parametrize(
+    "marker", ["---------- Forwarded message ---------", "Begin forwarded message:"]
+)
+def test_a_forwarded_message_is_content_not_history(marker: str) -> None:
     text = (
-        "Please look at the notice below.\n\n---------- Forwarded message ---------\n"
+        f"Please look at the notice below.\n\n{marker}\n"
         "From: Water Utility <notice@utility.example>\nDate: Tue, 24 Nov 2026 at 09:00\n"
         "Subject: Water off on Friday\n\nWater will be off on Friday 8-12.\n"
     )

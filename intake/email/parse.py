@@ -376,8 +376,16 @@ def _is_body_text(part: Message, content_type: str) -> bool:
     return (
         content_type in _BODY_TYPES
         and part.get_content_disposition() != "attachment"
-        and not part.get_filename()
+        and not _has_filename(part)
     )
+
+
+def _has_filename(part: Message) -> bool:
+    """Whether ``part.get_filename()`` gives a name, without parsing the parameters when
+    there is no Content-Disposition and no Content-Type parameter can be a ``name``."""
+    if "content-disposition" not in part and "name" not in part.get("content-type", "").lower():
+        return False
+    return bool(part.get_filename())
 
 
 def _payload_bytes(part: Message) -> bytes:

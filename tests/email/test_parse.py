@@ -85,6 +85,29 @@ def test_undeclared_8bit_headers_are_read_in_the_charset_of_the_first_text_part(
     assert [attachment.filename for attachment in mail.attachments] == ["Łazienka.pdf"]
 
 
+@pytest.mark.parametrize(
+    ("content_type", "disposition", "filename"),
+    [
+        ('text/plain; NAME="notes.txt"', "", "notes.txt"),
+        ("text/plain; charset=utf-8; name*=utf-8''%D0%A1%D1%87%D1%91%D1%82.txt", "", "Счёт.txt"),
+        ("text/html", "Content-Disposition: inline; filename=page.html\r\n", "page.html"),
+    ],
+)
+def test_a_named_text_part_is_an_attachment(
+    content_type: str, disposition: str, filename: str
+) -> None:
+    raw = (
+        'Subject: s\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        "--b\r\nContent-Type: text/plain\r\n\r\nSee the file.\r\n"
+        f"--b\r\nContent-Type: {content_type}\r\n{disposition}\r\nIn the file.\r\n--b--\r\n"
+    ).encode()
+
+    mail = parse_message(raw, max_attachment_bytes=LIMIT)
+
+    assert mail.body == "See the file."
+    assert [attachment.filename for attachment in mail.attachments] == [filename]
+
+
 def test_header_values_are_the_callers_own_list() -> None:
     mail = parse_message(b"X-Note: one\r\nx-note: two\r\n\r\nHello\r\n", max_attachment_bytes=LIMIT)
 

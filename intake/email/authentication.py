@@ -17,20 +17,27 @@ trustworthy. Three modes, chosen in ``[email] authentication``:
 * ``none``: every mail counts as authenticated. Unsafe: anyone can then write as staff or as
   a requester. Only for a test installation or a mailbox nobody outside can write to.
 
-Authentication-Results fields are parsed with the ``authres`` package (RFC 8601 grammar,
-comments and quoting included) rather than by hand; :class:`_Results` only makes its parser's
-one primitive cheaper, keeping its grammar and results.
+Authentication-Results fields are read as the ``authres`` package (RFC 8601 grammar,
+comments and quoting included) reads them. The common shape, ``authserv-id [1]; method=result
+[reason=token] ptype.property=value ...; ...`` with plain tokens, folding white space, and at
+most one comment after a token (where authres's CFWS reads it as white space), is read by a
+few anchored regular expressions (:func:`_common_reading`), in a tenth of authres's
+instructions. Every other field goes to authres: quoted strings, backslashes, nested comments,
+a comment elsewhere or next to another, method versions, ``none`` beside other results,
+non-ASCII text, a trailing ``;``, anything after a result that is not a property of type
+smtp, header, body or policy (authres drops it or refuses the field). There :class:`_Results`
+only makes its parser's one primitive cheaper, keeping its grammar and results.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import authres
 import dkim
@@ -78,17 +85,98 @@ def trusted_result_passes(mail: ParsedMail, authserv_id: str, domain: str) -> bo
     """True when the topmost Authentication-Results from ``authserv_id`` passes ``domain``."""
     if not authserv_id:
         return False
+    wanted = authserv_id.lower()
     for value in mail.header_values("Authentication-Results"):
-        if authserv_id.lower() not in value.lower():
+        if wanted not in value.lower():
             continue  # cannot be the field of ``authserv_id``: not worth parsing
-        try:
-            parsed = _Results.parse_value(authres.core_features(), value)
-        except Exception:  # authres raises its own SyntaxError and friends
+        reading = _common_reading(value) or _authres_reading(value)
+        if reading is None or reading[0] != wanted:
             continue
-        if str(parsed.authserv_id).lower() != authserv_id.lower():
-            continue
-        return any(_result_passes(result, domain) for result in parsed.results)
+        return any(_result_passes(result, domain) for result in reading[1])
     return False
+
+
+class _Resinfo(NamedTuple):
+    """One result of a field, as the pass decision reads it (all lower case but values)."""
+
+    method: str
+    result: str
+    properties: dict[str, str]
+    """``type.name`` -> value; of a repeated property, the last."""
+
+
+_Reading = tuple[str, Iterable[_Resinfo]]
+"""A field's authserv-id (lower case) and its results."""
+
+_FWS = r"(?:[ \t]*+(?:\r\n|\n))?[ \t]++"
+"""Folding white space, as authres matches it (one line break at most)."""
+_SP = rf"(?:{_FWS})?"
+"""Where authres reads one CFWS before the next token: white space only."""
+_GAP = rf"(?>{_SP}\((?:[!-'*-\[\]-~]++|{_FWS})*+\){_SP}|{_FWS})"
+"""After a token, where authres reads two CFWS before the next one: white space, or one
+comment without nesting or quoted-pairs (one CFWS stops at the white space after it).
+Atomic and comment first, so that it takes all of such a gap."""
+_DOT_ATOM = r"[A-Za-z0-9_-]++(?:\.[A-Za-z0-9_-]++)*+"
+_PTEXT = r"\-A-Za-z0-9!#$%&'*+/=?^_`{|}~."
+"""authres's characters of a property value but ``@``."""
+_HEAD_RE = re.compile(rf"{_SP}(?P<authserv_id>{_DOT_ATOM})(?:{_GAP}1)?", re.ASCII)
+_NONE_RE = re.compile(rf"{_GAP}?;{_SP}(?i:none){_GAP}?", re.ASCII)
+_RESINFO_RE = re.compile(
+    rf"{_GAP}?;{_SP}(?!(?i:none))(?P<method>{_DOT_ATOM}){_SP}={_SP}"
+    rf"(?P<result>[A-Za-z0-9_-]++)(?:{_GAP}(?i:reason){_SP}={_SP}[A-Za-z0-9_.+-]++)?",
+    re.ASCII,
+)
+"""A result up to its properties. A method beginning ``none`` is left to authres, which reads
+it as "no result" and refuses anything after it."""
+_PROPERTY_RE = re.compile(
+    rf"{_GAP}(?P<type>(?i:smtp|header|body|policy))\.(?P<name>{_DOT_ATOM}){_SP}={_SP}"
+    rf"(?P<value>@{_DOT_ATOM}|[{_PTEXT}][{_PTEXT}@]*+)",
+    re.ASCII,
+)
+_END_RE = re.compile(rf"{_GAP}?", re.ASCII)
+
+
+def _common_reading(value: str) -> _Reading | None:
+    """authres's reading of a field of the common shape; None for any other field. Its parts
+    are matched one after the other, each token stopping where authres's greedy pattern stops
+    and each gap being one that authres's CFWS consume whole."""
+    head = _HEAD_RE.match(value)
+    if head is None:
+        return None
+    authserv_id, end = head["authserv_id"].lower(), head.end()
+    results = []
+    while resinfo := _RESINFO_RE.match(value, end):
+        properties, end = _properties(value, resinfo.end())
+        results.append(_Resinfo(resinfo["method"].lower(), resinfo["result"].lower(), properties))
+    if not results:
+        return (authserv_id, []) if _NONE_RE.fullmatch(value, end) else None
+    return (authserv_id, results) if _END_RE.fullmatch(value, end) else None
+
+
+def _properties(text: str, start: int) -> tuple[dict[str, str], int]:
+    """The properties of a result from ``start`` on, and where they end."""
+    properties = {}
+    while prop := _PROPERTY_RE.match(text, start):
+        properties[f"{prop['type']}.{prop['name']}".lower()] = prop["value"]
+        start = prop.end()
+    return properties, start
+
+
+def _authres_reading(value: str) -> _Reading | None:
+    """authres's reading of a field; None when it refuses the field. The results are read
+    lazily, as before: a ``none`` among other results fails only when it is reached."""
+    try:
+        parsed = _Results.parse_value(authres.core_features(), value)
+    except Exception:  # authres raises its own SyntaxError and friends
+        return None
+    return str(parsed.authserv_id).lower(), (_resinfo(result) for result in parsed.results)
+
+
+def _resinfo(result: AuthenticationResult) -> _Resinfo:
+    properties = {
+        f"{prop.type}.{prop.name}".lower(): str(prop.value or "") for prop in result.properties
+    }
+    return _Resinfo(str(result.method).lower(), str(result.result).lower(), properties)
 
 
 class _Results(AuthenticationResultsHeader):
@@ -114,19 +202,16 @@ def _anchored(pattern: str) -> re.Pattern[str]:
     return re.compile(r"^" + pattern, re.I)
 
 
-def _result_passes(result: AuthenticationResult, domain: str) -> bool:
-    if str(result.result).lower() != "pass":
+def _result_passes(result: _Resinfo, domain: str) -> bool:
+    if result.result != "pass":
         return False
-    method = str(result.method).lower()
-    properties = {
-        f"{prop.type}.{prop.name}".lower(): str(prop.value or "") for prop in result.properties
-    }
-    if method == "dmarc":
+    properties = result.properties
+    if result.method == "dmarc":
         return properties.get("header.from", "").lower() == domain
-    if method == "dkim":
+    if result.method == "dkim":
         signer = properties.get("header.d") or properties.get("header.i", "").rpartition("@")[2]
         return aligned(signer, domain)
-    if method == "spf":
+    if result.method == "spf":
         mail_from = properties.get("smtp.mailfrom", "")
         return aligned(mail_from.rpartition("@")[2], domain)
     return False

@@ -308,11 +308,60 @@ def _changes_and_rows(
     return conn.total_changes - before, rows
 
 
+class QuickReader:
+    """A read-only connection used on the event loop itself, for reads that finish within
+    :data:`QUICK_READ_STEPS` of SQLite's virtual machine (well under a millisecond).
+
+    A read sent to a connection's thread costs the loop more than most reads take: a
+    future, a wake-up through the loop's self-pipe and several context switches, about
+    0.1 ms of CPU, against some 20 microseconds for a look-up by key. Here a read runs
+    at once; one that would take longer is interrupted by SQLite's progress handler (a
+    read has nothing to undo) and handed to the reader's thread, as is one that finds the
+    database busy (it never waits here: its busy timeout is zero). So the loop is never
+    held longer than the step budget by a read, however large the database grows, and the
+    reading task lets other tasks run after each one.
+    """
+
+    def __init__(self, filename: str) -> None:
+        self._conn = sqlite3.connect(filename, isolation_level=None, timeout=0)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA query_only=1")
+        self._ticks = 0
+        self._conn.set_progress_handler(self._tick, _STEPS_PER_TICK)
+
+    def _tick(self) -> bool:
+        self._ticks += 1
+        return self._ticks > QUICK_READ_STEPS // _STEPS_PER_TICK  # True: interrupt it
+
+    def read(self, query: str, values: list[Any] | None) -> list[Any] | None:
+        """The rows, or None when the read is too long (or the database busy) for here."""
+        self._ticks = 0
+        try:
+            return self._conn.execute(query, values or []).fetchall()
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode in _HAND_OVER:
+                return None
+            raise
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._conn.close()
+
+
+QUICK_READ_STEPS = 20_000
+"""Steps of SQLite's virtual machine a read may take on the event loop (measured: about
+0.4 to 0.8 ms) before it is moved to the reader's thread."""
+_STEPS_PER_TICK = 1_000
+_HAND_OVER = frozenset({sqlite3.SQLITE_INTERRUPT, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+
+
 class HousedeskSqliteClient(SqliteClient):
     """tortoise's SQLite client with :class:`ImmediateTransactionWrapper` transactions and
-    a read-only connection for reads outside them."""
+    read-only connections for reads outside them: short ones on the loop
+    (:class:`QuickReader`), the rest on a reader's thread."""
 
     _reader: aiosqlite.Connection | None = None
+    _quick: QuickReader | None = None
 
     async def create_connection(self, with_db: bool) -> None:
         """Open the connections (creating the file 0600) and set the pragmas."""
@@ -331,9 +380,13 @@ class HousedeskSqliteClient(SqliteClient):
             await reader.execute_fetchall(f"PRAGMA busy_timeout={timeout}")
             await reader.execute_fetchall("PRAGMA query_only=1")
             self._reader = reader
+            self._quick = QuickReader(self.filename)
 
     async def close(self) -> None:
-        """Close both connections."""
+        """Close the connections."""
+        quick, self._quick = self._quick, None
+        if quick is not None:
+            quick.close()
         reader, self._reader = self._reader, None
         if reader is not None:
             await reader.close()
@@ -363,13 +416,16 @@ class HousedeskSqliteClient(SqliteClient):
         return self._reader is not None and head.startswith(("SELECT", "WITH"))
 
     async def _read(self, query: str, values: list[Any] | None) -> list[Any]:
-        """One read on the reader's thread. No lock: aiosqlite queues calls to that thread,
-        so reads asked for together (``asyncio.gather``) run back to back there and come
-        back in one wake of the loop, instead of each waiting for the one before to
-        return to the loop first."""
-        assert self._reader is not None
+        """One read: on the loop if it is short (:class:`QuickReader`), else on the reader's
+        thread. No lock: aiosqlite queues calls to that thread, so long reads asked for
+        together (``asyncio.gather``) run back to back there."""
+        assert self._reader is not None and self._quick is not None
         query = query.replace("\x00", "'||CHAR(0)||'")  # as tortoise does for the writer
         self.log.debug("%s: %s", query, values)
+        rows = self._quick.read(query, values)
+        if rows is not None:
+            await asyncio.sleep(0)  # a task reading row after row still lets others run
+            return rows
         return list(await self._reader.execute_fetchall(query, values))
 
     def _in_transaction(self) -> TransactionContext:

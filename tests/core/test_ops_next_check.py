@@ -71,17 +71,20 @@ async def test_a_ticket_without_deadlines_is_never_checked(app: App) -> None:
 @asynccontextmanager
 async def _selects() -> AsyncIterator[list[str]]:
     """The SELECT statements SQLite runs inside the block (on the writing connection and
-    the read-only one)."""
+    the read-only ones, the loop's and the thread's)."""
     traced: list[str] = []
     client = connections.get("default")
     both = [client._connection, client._reader]  # type: ignore[attr-defined]
+    quick = client._quick._conn  # type: ignore[attr-defined]
     for connection in both:
         await connection.set_trace_callback(traced.append)
+    quick.set_trace_callback(traced.append)
     try:
         yield traced
     finally:
         for connection in both:
             await connection.set_trace_callback(None)
+        quick.set_trace_callback(None)
         traced[:] = [s for s in traced if s.lstrip().upper().startswith("SELECT")]
 
 

@@ -112,7 +112,7 @@ async def test_look_ups_see_what_the_transaction_wrote_and_nothing_else_sees_it_
     assert type(connections.get("default")).__name__ == "HousedeskSqliteClient"
 
 
-async def test_every_statement_runs_on_the_connections_thread_never_on_the_loop() -> None:
+async def test_every_statement_of_a_write_transaction_runs_on_the_connections_thread() -> None:
     loop_thread = threading.get_ident()
     traced: list[tuple[int, str]] = []
     connection = connections.get("default")._connection  # the aiosqlite connection
@@ -340,3 +340,62 @@ async def test_a_queued_commit_that_fails_fails_its_caller_and_not_the_next() ->
     assert isinstance(results[0], IntegrityError)
     assert results[1] is None
     assert await _codes() == ["ELM", "OAK"]  # the failed one left nothing behind
+
+
+async def test_a_short_read_is_served_on_the_loop_without_a_round_trip() -> None:
+    await Building.create(code="OAK", name="Oak House")
+    reader = connections.get("default")._reader
+
+    async def look_up() -> None:
+        rows = await fetch('SELECT "name" FROM "building" WHERE "code" = :code', code="OAK")
+        assert [r["name"] for r in rows] == ["Oak House"]
+
+    assert await _round_trips(reader, look_up) == 0
+
+
+async def test_a_long_read_is_moved_to_the_readers_thread_and_leaves_the_loop_free() -> None:
+    worst, last = 0.0, time.perf_counter()
+
+    async def ticker() -> None:
+        nonlocal worst, last
+        while True:
+            await asyncio.sleep(0.005)
+            now = time.perf_counter()
+            worst, last = max(worst, now - last), now
+
+    ticking = asyncio.create_task(ticker())
+    await asyncio.sleep(0.02)
+    reader = connections.get("default")._reader
+    counted: list[int] = []
+
+    async def long_read() -> None:
+        rows = await fetch(
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000)"
+            " SELECT count(*) AS n FROM c"
+        )
+        counted.append(rows[0]["n"])
+
+    started = time.perf_counter()
+    assert await _round_trips(reader, long_read) == 1  # interrupted here, run there
+    took = time.perf_counter() - started
+    ticking.cancel()
+    assert counted == [2000000]
+    assert took > 0.15  # long enough to show a stall
+    assert worst < 0.1
+
+
+async def test_a_task_reading_row_after_row_lets_other_tasks_run() -> None:
+    await Building.create(code="OAK", name="Oak House")
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0)
+            ticks += 1
+
+    ticking = asyncio.create_task(ticker())
+    for _ in range(50):
+        await fetch('SELECT "code" FROM "building"')
+    ticking.cancel()
+    assert ticks >= 40

@@ -194,7 +194,7 @@ def parse_message(
         reply_to=reply_to[0][1] if reply_to else None,
         to=_addresses(message, "to", charset_hint),
         cc=_addresses(message, "cc", charset_hint),
-        subject=header_text(first.get("subject", ""), charset_hint),
+        subject=next((text for name, text in headers if name.lower() == "subject"), ""),
         date=_date(first.get("date")),
         body=body,
         reply=strip_reply(body) or body,

@@ -108,6 +108,15 @@ def test_a_named_text_part_is_an_attachment(
     assert [attachment.filename for attachment in mail.attachments] == [filename]
 
 
+def test_the_first_of_two_subjects_is_the_subject() -> None:
+    raw = b"SUBJECT: =?utf-8?B?0J/RgNC+0YLQtdGH0LrQsA==?=\r\nSubject: second\r\n\r\nHello\r\n"
+
+    mail = parse_message(raw, max_attachment_bytes=LIMIT)
+
+    assert mail.subject == "Протечка"
+    assert mail.header_values("subject") == ["Протечка", "second"]
+
+
 def test_header_values_are_the_callers_own_list() -> None:
     mail = parse_message(b"X-Note: one\r\nx-note: two\r\n\r\nHello\r\n", max_attachment_bytes=LIMIT)
 

@@ -42,7 +42,11 @@ from typing import Any, NamedTuple
 import authres
 import dkim
 import dkim.dnsplug
-from authres.core import AuthenticationResult, AuthenticationResultsHeader
+from authres.core import (
+    AuthenticationResult,
+    AuthenticationResultsHeader,
+    NoneAuthenticationResult,
+)
 from dkim.util import parse_tag_value
 
 from intake.email.parse import ParsedMail
@@ -163,8 +167,8 @@ def _properties(text: str, start: int) -> tuple[dict[str, str], int]:
 
 
 def _authres_reading(value: str) -> _Reading | None:
-    """authres's reading of a field; None when it refuses the field. The results are read
-    lazily, as before: a ``none`` among other results fails only when it is reached."""
+    """authres's reading of a field; None when it refuses the field. A ``none`` among
+    other results (authres keeps it as one) passes nothing."""
     try:
         parsed = _Results.parse_value(authres.core_features(), value)
     except Exception:  # authres raises its own SyntaxError and friends
@@ -172,7 +176,9 @@ def _authres_reading(value: str) -> _Reading | None:
     return str(parsed.authserv_id).lower(), (_resinfo(result) for result in parsed.results)
 
 
-def _resinfo(result: AuthenticationResult) -> _Resinfo:
+def _resinfo(result: AuthenticationResult | NoneAuthenticationResult) -> _Resinfo:
+    if isinstance(result, NoneAuthenticationResult):  # "none" beside other results
+        return _Resinfo("none", "none", {})
     properties = {
         f"{prop.type}.{prop.name}".lower(): str(prop.value or "") for prop in result.properties
     }

@@ -73,6 +73,11 @@ class SenderAuthentication:
     authserv_id: str = ""
     dns_txt: DnsTxt | None = None
 
+    @property
+    def asks_dns(self) -> bool:
+        """True when :meth:`check` may wait on DNS (so must not run on the event loop)."""
+        return self.mode is AuthMode.VERIFY
+
     def check(self, raw: bytes, mail: ParsedMail) -> bool:
         """True when ``mail`` is authenticated for the domain of its From address."""
         if self.mode is AuthMode.NONE:

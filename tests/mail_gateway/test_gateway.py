@@ -255,3 +255,33 @@ async def test_a_stranger_with_a_long_address_and_name_gets_a_ticket_and_an_answ
     assert created.actor_label == address[:199] + "…"
     [ack] = await OutboxMessage.filter(ticket_id=1)
     assert ack.recipient == address and len(ack.idempotency_key) == 200
+
+
+async def test_a_small_mail_is_parsed_on_the_loop_a_large_one_in_a_worker_thread(
+    gateway: MailGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from intake.email import gateway as module
+
+    threads: list[int] = []
+    parse = module.parse_message
+
+    def traced(raw: bytes, **kwargs: int) -> module.ParsedMail:
+        threads.append(threading.get_ident())
+        return parse(raw, **kwargs)
+
+    monkeypatch.setattr(module, "parse_message", traced)
+    small = mail(message_id="<small@tenant.example>")
+    large = mail(message_id="<large@tenant.example>", body="The sink leaks.\n" * 1000)
+    assert len(small) <= module.SMALL_MAIL < len(large)
+    for raw in (small, large):
+        assert isinstance(await gateway(raw), Accepted)
+    loop = threading.get_ident()
+    assert threads[0] == loop and threads[1] != loop
+    gateway.settings = GatewaySettings(  # the check may wait on DNS: never on the loop
+        help_address=HELP, authentication=SenderAuthentication(AuthMode.VERIFY)
+    )
+    assert isinstance(await gateway(mail(message_id="<dkim@tenant.example>")), Accepted)
+    assert threads[2] != loop
+    assert await Ticket.all().count() == 3

@@ -11,6 +11,7 @@ import asyncio
 import gc
 import logging
 import signal
+import sys
 from contextlib import AsyncExitStack
 
 from aiohttp import web
@@ -37,6 +38,20 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
+GIL_SWITCH_INTERVAL = 0.0005
+"""Seconds a thread holding the GIL runs before one waiting for it gets it (Python: 0.005)."""
+
+
+def share_the_gil_sooner() -> None:
+    """Let a thread waiting for the GIL have it after half a millisecond instead of five.
+    The event loop's thread runs most of the Python; the threads beside it (SQLite's writer,
+    the spool's fsyncs, parsing a large mail) each need the GIL for a moment to hand a result
+    back, and a transaction keeps the write lock until its statements' results are back. With
+    Python's 5 ms they waited out the loop's long stretches. Email bench, alternating on one
+    VM: 123-157 against 132-176 mails/s on the full path, 3.10-3.40x against 2.87-3.39x."""
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
+
+
 class StartupError(Exception):
     """Start-up cannot go on; the message is one line for the operator."""
 
@@ -48,6 +63,7 @@ async def serve(
 
     The send in flight is finished before the process exits.
     """
+    share_the_gil_sooner()
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import sys
 import urllib.request
 
 from core.clock import FrozenClock
 from core.storage.db import close_db, open_db
 from housedesk.bootstrap import bootstrap
-from housedesk.run import serve
+from housedesk.run import GIL_SWITCH_INTERVAL, serve
 from housedesk.settings.config import Settings
 from housedesk.settings.telegram import TelegramSettings
 from tests.bots.support import (
@@ -61,9 +62,11 @@ async def test_run_serves_both_bots_by_webhook(
         clock=clock,
     )
     ready, stop = asyncio.Event(), asyncio.Event()
+    python_default = sys.getswitchinterval()
     running = asyncio.create_task(serve(app, ready=ready, stop=stop))
     try:
         await asyncio.wait_for(ready.wait(), timeout=10)
+        assert sys.getswitchinterval() == GIL_SWITCH_INTERVAL < python_default
         resident = TelegramUser.of(botapi, RESIDENT, 5550001, "Mina")
         resident.send("/start OAK")
         await resident.sees("Which flat do you live in?")
@@ -71,6 +74,7 @@ async def test_run_serves_both_bots_by_webhook(
     finally:
         stop.set()
         await asyncio.wait_for(running, timeout=10)
+        sys.setswitchinterval(python_default)
     assert health["channels"]["resident_chat"] == "up (webhook)"
     assert health["channels"]["staff_chat"] == "up (webhook)"
     [hook] = botapi.calls(RESIDENT, "setWebhook")

@@ -296,8 +296,11 @@ async def _rolled_back(undone: Awaitable[None]) -> None:
 
 
 def _last_id(cursor: sqlite3.Cursor) -> int:
-    """The id of the row just inserted (as aiosqlite's ``execute_insert`` reads it)."""
-    return int(cursor.execute("SELECT last_insert_rowid()").fetchone()[0])
+    """The id of the row the cursor's INSERT just wrote: ``sqlite3_last_insert_rowid``
+    as the statement left it (a trigger's own inserts do not change it), read without the
+    second statement (``SELECT last_insert_rowid()``) aiosqlite's ``execute_insert`` runs."""
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
 
 
 def _changes_and_rows(

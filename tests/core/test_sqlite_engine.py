@@ -399,3 +399,20 @@ async def test_a_task_reading_row_after_row_lets_other_tasks_run() -> None:
         await fetch('SELECT "code" FROM "building"')
     ticking.cancel()
     assert ticks >= 40
+
+
+async def test_an_inserted_rows_id_is_its_own_when_a_trigger_writes_elsewhere() -> None:
+    from core.storage.rows import insert
+
+    async with in_transaction() as connection:
+        await connection.execute_script(
+            "CREATE TEMP TABLE seen (id INTEGER PRIMARY KEY, code TEXT);"
+            "INSERT INTO seen (id, code) VALUES (500, 'before');"
+            "CREATE TEMP TRIGGER building_seen AFTER INSERT ON building"
+            " BEGIN INSERT INTO seen (code) VALUES (NEW.code); END;"
+        )
+        oak = await insert(Building, code="OAK", name="Oak House")
+        elm = await insert(Building, code="ELM", name="Elm Court")
+    rows = await fetch('SELECT "id", "code" FROM "building" ORDER BY "id"')
+    assert [(r["id"], r["code"]) for r in rows] == [(oak.pk, "OAK"), (elm.pk, "ELM")]
+    assert (oak.pk, elm.pk) == (1, 2)  # not the trigger's rows, 501 and 502

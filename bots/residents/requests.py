@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from contextlib import suppress
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
@@ -20,6 +21,7 @@ from bots.render import ticket_text
 from bots.residents.report import NOTHING_TO_KEEP, VOICE_KEPT
 from bots.residents.states import Thread
 from core.actors import Actor
+from core.errors import DomainError
 from core.i18n import N_, gettext
 from core.messaging.message import Verb
 from core.messaging.routes import Route
@@ -175,20 +177,35 @@ async def comment(
     ticket_id = await _ticket_in_hand(message, state, lang, resident)
     if ticket_id is None or resident is None:
         return
-    await _comment(message, bot, lang, resident, ticket_id, tickets, blobs, voice_to_text)
+    async with _ending(state):
+        await _comment(message, bot, lang, resident, ticket_id, tickets, blobs, voice_to_text)
 
 
 async def _ticket_in_hand(
     message: Message, state: FSMContext, lang: str, resident: Person | None
 ) -> int | None:
-    """The request the conversation was about, ending the conversation; None (and a word
-    to register) for someone not registered."""
+    """The request the conversation is about; None (and a word to register, the
+    conversation ended) for someone not registered."""
     ticket_id = int((await state.get_data())["ticket"])
-    await state.clear()
     if resident is None:
+        await state.clear()
         await message.answer(gettext(lang, REGISTER_FIRST))
         return None
     return ticket_id
+
+
+@asynccontextmanager
+async def _ending(state: FSMContext) -> AsyncIterator[None]:
+    """End the conversation once the message is on the request, or refused for good. A
+    failure that may pass (the database away, the process killed) keeps the conversation,
+    so the update, handled again, still goes onto the request and is not taken for a new
+    report."""
+    try:
+        yield
+    except DomainError:
+        await state.clear()
+        raise
+    await state.clear()
 
 
 async def rate(
@@ -234,10 +251,11 @@ async def rating_comment(
     ticket_id = await _ticket_in_hand(message, state, lang, resident)
     if ticket_id is None or resident is None:
         return
-    if not message.text:
-        await _comment(message, bot, lang, resident, ticket_id, tickets, blobs, voice_to_text)
-        return
-    await tickets.comment_rating(ticket_id, Actor.of(resident), message.text)
+    async with _ending(state):
+        if not message.text:
+            await _comment(message, bot, lang, resident, ticket_id, tickets, blobs, voice_to_text)
+            return
+        await tickets.comment_rating(ticket_id, Actor.of(resident), message.text)
     await message.answer(gettext(lang, N_("Thank you, we passed your comment on.")))
 
 

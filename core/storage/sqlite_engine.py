@@ -45,6 +45,7 @@ import functools
 import itertools
 import os
 import sqlite3
+import threading
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -326,6 +327,7 @@ class QuickReader:
     """
 
     def __init__(self, filename: str) -> None:
+        self._thread = threading.get_ident()  # sqlite3 serves its connection there only
         self._conn = sqlite3.connect(filename, isolation_level=None, timeout=0)
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA query_only=1")
@@ -337,7 +339,10 @@ class QuickReader:
         return self._ticks > QUICK_READ_STEPS // _STEPS_PER_TICK  # True: interrupt it
 
     def read(self, query: str, values: list[Any] | None) -> list[Any] | None:
-        """The rows, or None when the read is too long (or the database busy) for here."""
+        """The rows, or None when the read is too long (or the database busy) for here, or
+        asked for on a thread other than the loop's."""
+        if threading.get_ident() != self._thread:
+            return None
         self._ticks = 0
         try:
             return self._conn.execute(query, values or []).fetchall()

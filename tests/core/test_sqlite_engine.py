@@ -416,3 +416,19 @@ async def test_an_inserted_rows_id_is_its_own_when_a_trigger_writes_elsewhere() 
     rows = await fetch('SELECT "id", "code" FROM "building" ORDER BY "id"')
     assert [(r["id"], r["code"]) for r in rows] == [(oak.pk, "OAK"), (elm.pk, "ELM")]
     assert (oak.pk, elm.pk) == (1, 2)  # not the trigger's rows, 501 and 502
+
+
+async def test_a_quick_read_asked_for_on_another_thread_is_left_to_the_readers_thread(
+    db_url: str,
+) -> None:
+    from core.storage.sqlite_engine import QuickReader
+
+    await Building.create(code="OAK", name="Oak House")
+    quick = QuickReader(_path(db_url))
+    try:
+        on_loop = quick.read('SELECT "code" FROM "building"', None)
+        elsewhere = await asyncio.to_thread(quick.read, 'SELECT "code" FROM "building"', None)
+    finally:
+        quick.close()
+    assert [r["code"] for r in on_loop or []] == ["OAK"]
+    assert elsewhere is None  # not sqlite3's ProgrammingError

@@ -255,7 +255,12 @@ async def rating_comment(
         if not message.text:
             await _comment(message, bot, lang, resident, ticket_id, tickets, blobs, voice_to_text)
             return
-        await tickets.comment_rating(ticket_id, Actor.of(resident), message.text)
+        await tickets.comment_rating(
+            ticket_id,
+            Actor.of(resident),
+            message.text,
+            inbound=inbound_ref(Route.RESIDENT_CHAT, message),
+        )
     await message.answer(gettext(lang, N_("Thank you, we passed your comment on.")))
 
 

@@ -438,16 +438,32 @@ class TicketService(TicketQueries):
             )
         return event
 
-    async def comment_rating(self, ref: TicketRef, actor: Actor, comment: str) -> None:
+    async def comment_rating(
+        self, ref: TicketRef, actor: Actor, comment: str, *, inbound: InboundRef | None = None
+    ) -> None:
         """The requester's comment after their rating: kept with it, and the assignee hears
-        it."""
+        it. A channel message taken in before (``inbound`` seen) changes nothing."""
         comment = comment.strip()
         ticket = await self.load(ref)
         if actor.person is not None and actor.person.id != ticket.requester_id:  # type: ignore[attr-defined]
             raise AccessDenied(f"only the requester rates {ticket.ref}")
         if ticket.rating is None or not comment:
             raise InvalidInput(f"ticket {ticket.ref} has no rating to comment on")
+        if inbound is not None and await self.seen(inbound):
+            return
+        try:
+            await self._comment_rating(ticket, actor, comment, inbound)
+        except IntegrityError:
+            if inbound is not None and await self.seen(inbound):
+                return  # the same message, taken in concurrently
+            raise
+
+    async def _comment_rating(
+        self, ticket: Ticket, actor: Actor, comment: str, inbound: InboundRef | None
+    ) -> None:
         async with in_transaction():
+            if inbound is not None:
+                await self.recorder.taken_in(ticket, inbound)
             ticket.rating_comment = comment
             await self.recorder.save(ticket, "rating_comment")
             event = await self.recorder.event(

@@ -218,6 +218,20 @@ async def test_rating_only_when_done_and_in_range(app: App) -> None:
     assert (rated.rating, rated.rating_comment) == (4, "quick, thanks")
 
 
+async def test_a_rating_comment_taken_in_twice_is_recorded_once(app: App) -> None:
+    people = await _setup()
+    ticket = (await app.tickets.create(_new(requester_id=people.tom.id))).ticket
+    tom = Actor.of(people.tom)
+    await app.tickets.change_status(ticket.ref, CLI, Status.DONE)
+    await app.tickets.rate(ticket.ref, tom, 4)
+    said = InboundRef("resident_chat", "5001:77")
+    for _ in range(2):  # the update handled again (its first answer never went out)
+        await app.tickets.comment_rating(ticket.ref, tom, "quick, thanks", inbound=said)
+    comments = await TicketEvent.filter(ticket=ticket, type=EventType.RATING, text="quick, thanks")
+    assert len(comments) == 1
+    assert (await Ticket.get(id=ticket.id)).rating_comment == "quick, thanks"
+
+
 def _refs(tickets: list[Ticket]) -> list[str]:
     return sorted(t.ref for t in tickets)
 

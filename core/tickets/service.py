@@ -122,8 +122,6 @@ class TicketService(TicketQueries):
         author = actor.person
         if author is not None and not author.is_staff and not public:
             raise InvalidInput("residents cannot write internal notes")
-        if inbound is not None and not inbound_checked and await self.seen(inbound):
-            return None
 
         async def add(ticket: Ticket) -> TicketEvent:
             if author is not None and not author.is_staff:
@@ -137,8 +135,25 @@ class TicketService(TicketQueries):
                 await self._set_status(ticket, actor, Status.REOPENED, note=note)
             return event
 
-        try:
+        async def write() -> TicketEvent:
             return await self._retrying(await self.load(ref), add)
+
+        return await self._once(inbound, write, checked=inbound_checked)
+
+    async def _once(
+        self,
+        inbound: InboundRef | None,
+        write: Callable[[], Awaitable[T]],
+        *,
+        checked: bool = False,
+    ) -> T | None:
+        """``write``, unless the channel message ``inbound`` was taken in before (``checked``:
+        the caller has just looked) or is taken in meanwhile (its reference's unique row
+        refuses the second): None then."""
+        if inbound is not None and not checked and await self.seen(inbound):
+            return None
+        try:
+            return await write()
         except IntegrityError:
             if inbound is not None and await self.seen(inbound):
                 return None  # the same message, taken in concurrently
@@ -449,14 +464,7 @@ class TicketService(TicketQueries):
             raise AccessDenied(f"only the requester rates {ticket.ref}")
         if ticket.rating is None or not comment:
             raise InvalidInput(f"ticket {ticket.ref} has no rating to comment on")
-        if inbound is not None and await self.seen(inbound):
-            return
-        try:
-            await self._comment_rating(ticket, actor, comment, inbound)
-        except IntegrityError:
-            if inbound is not None and await self.seen(inbound):
-                return  # the same message, taken in concurrently
-            raise
+        await self._once(inbound, lambda: self._comment_rating(ticket, actor, comment, inbound))
 
     async def _comment_rating(
         self, ticket: Ticket, actor: Actor, comment: str, inbound: InboundRef | None

@@ -4,6 +4,7 @@ and the question is asked then, while the message is kept once."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import pytest
@@ -23,6 +24,19 @@ from tests.fakes.botapi import BotApiServer
 from tests.fakes.botapi_errors import Fault
 
 TOPIC = "What is it about? Choose a topic"
+
+
+def failing_once(call: Callable[..., Awaitable[object]]) -> Callable[..., Awaitable[object]]:
+    """``call``, failing its first time as when the process dies there."""
+    failures = []
+
+    async def fails_once(*args: object, **kwargs: object) -> object:
+        if not failures:
+            failures.append(1)
+            raise RuntimeError("the process died here")
+        return await call(*args, **kwargs)
+
+    return fails_once
 
 
 async def test_a_topic_question_that_failed_is_asked_when_the_update_is_handled_again(
@@ -56,22 +70,13 @@ async def test_a_report_whose_filing_failed_is_filed_when_the_press_is_handled_a
 ) -> None:
     """The topic's press moved the conversation on, then filing the kept message failed (as
     when the process dies there): handled again, the press files it, once."""
-    create = app.tickets.create
-    failures = []
-
-    async def fails_once(*args: object, **kwargs: object) -> object:
-        if not failures:
-            failures.append(1)
-            raise RuntimeError("the process died here")
-        return await create(*args, **kwargs)  # type: ignore[arg-type]
-
     async with running_housedesk(app, botapi):
         await load_example_directory()
         await register_resident(5550002, "Ola", "OAK", "12")
         resident = TelegramUser.of(botapi, RESIDENT, 5550002, "Ola")
         resident.send("The radiator is cold")
         question = await resident.sees(TOPIC, timeout=10)
-        monkeypatch.setattr(app.tickets, "create", fails_once)
+        monkeypatch.setattr(app.tickets, "create", failing_once(app.tickets.create))
         resident.press(question, "Technical problem")
         await eventually(
             lambda: InboundUpdate.filter(attempts=1).exists(), timeout=10, what="the failure"
@@ -92,15 +97,6 @@ async def test_a_comment_whose_adding_failed_goes_onto_the_request_when_handled_
     """A comment on a chosen request whose adding failed (as when the process dies there) is
     still the conversation's when its update is handled again: it goes onto the request, and
     is not taken for a new report."""
-    reply = app.tickets.reply
-    failures = []
-
-    async def fails_once(*args: object, **kwargs: object) -> object:
-        if not failures:
-            failures.append(1)
-            raise RuntimeError("the process died here")
-        return await reply(*args, **kwargs)  # type: ignore[arg-type]
-
     async with running_housedesk(app, botapi):
         await load_example_directory()
         await register_resident(5550003, "Per", "OAK", "12")
@@ -111,7 +107,7 @@ async def test_a_comment_whose_adding_failed_goes_onto_the_request_when_handled_
         resident.send("/my")
         resident.press(await resident.sees("The radiator is cold", timeout=10), "#1")
         await resident.sees("Write a message to add to #1", timeout=10)
-        monkeypatch.setattr(app.tickets, "reply", fails_once)
+        monkeypatch.setattr(app.tickets, "reply", failing_once(app.tickets.reply))
         resident.send("Still cold this morning")
         await eventually(
             lambda: InboundUpdate.filter(attempts=1).exists(), timeout=10, what="the failure"

@@ -20,11 +20,11 @@ _PARAM = re.compile(r":(\w+)")
 
 def stored_instant(value: str | datetime) -> datetime:
     """A time column as a plain query returns it (text on SQLite, as tortoise writes it; a
-    datetime on PostgreSQL) as an aware datetime: a tenth of tortoise's field conversion."""
-    if isinstance(value, datetime):
-        return value
-    moment = datetime.fromisoformat(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    datetime on PostgreSQL) as an aware datetime in UTC, as tortoise's field conversion
+    gives it under housedesk's settings (``use_tz``, UTC: :mod:`core.storage.db`), in a
+    tenth of its time. A naive value is taken as UTC, as tortoise takes it."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def stored_time(value: str | datetime | None) -> datetime | None:

@@ -24,7 +24,7 @@ pins what this module promises, on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypeVar
@@ -33,9 +33,11 @@ from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import ValidationError
 from tortoise.fields.base import Field
+from tortoise.fields.data import DatetimeField
 from tortoise.models import Model
 
 from core.errors import InvalidInput
+from core.storage.rawsql import stored_time
 
 M = TypeVar("M", bound=Model)
 P = TypeVar("P", bound=Model)
@@ -256,7 +258,7 @@ def _built(
 ) -> M:
     """The saved instance, as tortoise builds one read from the database."""
     row[plan.pk] = pk
-    values = {name: field.to_python_value(row[name]) for name, _column, field in _columns(model)}
+    values = {name: convert(row[name]) for name, _column, convert in _columns(model)}
     return model.construct(_saved_in_db=True, **values, **related)
 
 
@@ -266,14 +268,21 @@ def from_row(model: type[M], row: Mapping[str, Any]) -> M:
     ``row``; other keys are ignored."""
     return model.construct(
         _saved_in_db=True,
-        **{name: field.to_python_value(row[column]) for name, column, field in _columns(model)},
+        **{name: convert(row[column]) for name, column, convert in _columns(model)},
     )
 
 
 @cache
-def _columns(model: type[Model]) -> tuple[tuple[str, str, Field[Any]], ...]:
-    """(field name, column, field) of every column of ``model``."""
+def _columns(model: type[Model]) -> tuple[tuple[str, str, Callable[[Any], Any]], ...]:
+    """(field name, column, how the driver's value becomes the field's) of every column of
+    ``model``: the field's own conversion, but :func:`~core.storage.rawsql.stored_time` for
+    a time column (the same aware UTC datetime, at a tenth of the cost)."""
     meta = model._meta
     return tuple(
-        (name, column, meta.fields_map[name]) for name, column in meta.fields_db_projection.items()
+        (name, column, _python_value(meta.fields_map[name]))
+        for name, column in meta.fields_db_projection.items()
     )
+
+
+def _python_value(field: Field[Any]) -> Callable[[Any], Any]:
+    return stored_time if isinstance(field, DatetimeField) else field.to_python_value

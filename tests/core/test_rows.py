@@ -21,7 +21,7 @@ from core.storage.models import (
     Ticket,
     TicketEvent,
 )
-from core.storage.rawsql import fetch
+from core.storage.rawsql import fetch, stored_time
 from core.storage.rows import from_row, insert, insert_later, insert_pair
 from tests.core import factories
 
@@ -229,3 +229,23 @@ async def test_from_row_builds_what_a_query_builds() -> None:
     built.title = "Leak fixed?"
     await built.save(update_fields=["title"])
     assert (await Ticket.get(id=ticket.id)).title == "Leak fixed?"
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "2026-12-04 21:07:09.123456+00:00",  # as tortoise writes it on SQLite
+        "2026-12-04 21:07:09+00:00",
+        "2026-12-04T23:07:09+02:00",
+        "2026-12-04 21:07:09",  # naive: taken as UTC
+        datetime(2026, 12, 4, 21, 7, 9, tzinfo=UTC),  # as asyncpg returns it
+        datetime(2026, 12, 4, 22, 7, 9).astimezone(),
+        None,
+    ],
+)
+def test_a_time_column_reads_as_tortoise_reads_it(stored: str | datetime | None) -> None:
+    field = Ticket._meta.fields_map["due_at"]
+    mine, theirs = stored_time(stored), field.to_python_value(stored)
+    assert mine == theirs
+    if mine is not None:
+        assert mine.utcoffset() == theirs.utcoffset() and mine.tzname() == "UTC"

@@ -46,6 +46,7 @@ import itertools
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -322,8 +323,10 @@ class QuickReader:
     at once; one that would take longer is interrupted by SQLite's progress handler (a
     read has nothing to undo) and handed to the reader's thread, as is one that finds the
     database busy (it never waits here: its busy timeout is zero). So the loop is never
-    held longer than the step budget by a read, however large the database grows, and the
-    reading task lets other tasks run after each one.
+    held longer than the step budget by a read, however large the database grows, and a
+    task reading row after row lets other tasks run once it has read for
+    :data:`QUICK_READS_YIELD_AFTER` (a turn of the loop after every read cost a mail's
+    intake more than its reads).
     """
 
     def __init__(self, filename: str) -> None:
@@ -333,6 +336,7 @@ class QuickReader:
         self._conn.execute("PRAGMA query_only=1")
         self._ticks = 0
         self._conn.set_progress_handler(self._tick, _STEPS_PER_TICK)
+        self._yielded_at = time.monotonic()
 
     def _tick(self) -> bool:
         self._ticks += 1
@@ -351,6 +355,15 @@ class QuickReader:
                 return None
             raise
 
+    def time_to_yield(self) -> bool:
+        """Whether reads have held the loop long enough that the reading task should let
+        others run now (True at most once per :data:`QUICK_READS_YIELD_AFTER`)."""
+        now = time.monotonic()
+        if now - self._yielded_at < QUICK_READS_YIELD_AFTER:
+            return False
+        self._yielded_at = now
+        return True
+
     def close(self) -> None:
         """Close the connection."""
         self._conn.close()
@@ -359,6 +372,8 @@ class QuickReader:
 QUICK_READ_STEPS = 20_000
 """Steps of SQLite's virtual machine a read may take on the event loop (measured: about
 0.4 to 0.8 ms) before it is moved to the reader's thread."""
+QUICK_READS_YIELD_AFTER = 0.001
+"""Seconds of reads on the loop after which the reading task lets other tasks run."""
 _STEPS_PER_TICK = 1_000
 _HAND_OVER = frozenset({sqlite3.SQLITE_INTERRUPT, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
@@ -432,7 +447,8 @@ class HousedeskSqliteClient(SqliteClient):
         self.log.debug("%s: %s", query, values)
         rows = self._quick.read(query, values)
         if rows is not None:
-            await asyncio.sleep(0)  # a task reading row after row still lets others run
+            if self._quick.time_to_yield():  # a task reading row after row lets others run
+                await asyncio.sleep(0)
             return rows
         return list(await self._reader.execute_fetchall(query, values))
 

@@ -5,6 +5,7 @@ promises them, and rows written later travelling with the next statement."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import sqlite3
 import threading
 import time
@@ -388,19 +389,23 @@ async def test_a_long_read_is_moved_to_the_readers_thread_and_leaves_the_loop_fr
 
 async def test_a_task_reading_row_after_row_lets_other_tasks_run() -> None:
     await Building.create(code="OAK", name="Oak House")
-    ticks = 0
+    loop = asyncio.get_running_loop()
+    ticks: list[float] = []
 
     async def ticker() -> None:
-        nonlocal ticks
         while True:
             await asyncio.sleep(0)
-            ticks += 1
+            ticks.append(loop.time())
 
     ticking = asyncio.create_task(ticker())
-    for _ in range(50):
+    await asyncio.sleep(0)
+    started = loop.time()
+    while loop.time() - started < 0.05:  # 50 ms of short reads, with no other await
         await fetch('SELECT "code" FROM "building"')
     ticking.cancel()
-    assert ticks >= 40
+    assert len(ticks) >= 10
+    gaps = [later - earlier for earlier, later in itertools.pairwise(ticks)]
+    assert max(gaps) < 0.04  # the reader let go every millisecond or so
 
 
 async def test_an_inserted_rows_id_is_its_own_when_a_trigger_writes_elsewhere() -> None:

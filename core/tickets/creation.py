@@ -4,7 +4,6 @@ known. A channel message taken in twice opens one ticket."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,6 +39,7 @@ from core.storage.models import (
     Unit,
 )
 from core.storage.rows import insert_pair
+from core.storage.together import read_both
 from core.tickets.commands import InboundRef, NewTicket
 from core.tickets.lookups import only_building_of, person_for_hint, unit_in
 from core.tickets.queries import TicketQueries
@@ -169,7 +169,7 @@ class TicketCreation:
     async def _placed_before(self, cmd: NewTicket, building: Building | None) -> _Placed | None:
         """Who asked and where, read before the transaction; None when the requester may be
         new (a contact nobody has yet), created in the transaction. The requester, their
-        building and their claims are asked for together: one wait for the database."""
+        building and their claims are asked for together (:func:`read_both`)."""
         requester_id = cmd.requester_id
         if requester_id is None and cmd.requester is not None:
             person = await person_by_contact(cmd.requester.kind, cmd.requester.value)
@@ -178,7 +178,7 @@ class TicketCreation:
             requester_id = person.id
         if requester_id is None:
             return await self._placed(cmd, building, (None, None, False))
-        found, (home, unverified) = await asyncio.gather(
+        found, (home, unverified) = await read_both(
             person_and_contacts(requester_id), _home(building, requester_id)
         )
         if found is None:
@@ -358,10 +358,7 @@ class TicketCreation:
 
 async def _home(building: Building | None, person_id: int) -> tuple[Building | None, set[int]]:
     """The building (``building`` when given, else the person's only one) and the flats
-    of the person's claims nobody verified yet, asked for together."""
+    of the person's claims nobody verified yet, asked for together (:func:`read_both`)."""
     if building is not None:
         return building, await unverified_flats(person_id)
-    found, unverified = await asyncio.gather(
-        only_building_of(person_id), unverified_flats(person_id)
-    )
-    return found, unverified
+    return await read_both(only_building_of(person_id), unverified_flats(person_id))

@@ -41,6 +41,7 @@ from core.storage.models import (
     Status,
     Ticket,
 )
+from core.storage.together import read_both
 from core.tickets.commands import InboundRef, NewAttachment, NewTicket, RequesterHint
 from core.tickets.creation import CreateResult
 from core.tickets.service import TicketService
@@ -160,8 +161,7 @@ class MailGateway:
     async def _take_in(self, mail: ParsedMail, message_id: str) -> Outcome:
         inbound = InboundRef(EMAIL, message_id)
         found = classify(mail, self.settings.own)
-        # two independent reads, asked together: one wait for the database, not two
-        earlier, sender = await asyncio.gather(
+        earlier, sender = await read_both(
             self.tickets.ticket_for_message(EMAIL, message_id), self._sender(mail, found)
         )
         if earlier is not None:
@@ -288,8 +288,8 @@ class MailGateway:
         code = (found and found.category) or self.settings.default_category
         report = f"{mail.subject}\n{text}".strip()
         thread = MailThread(mail.message_id or inbound.external_id, mail.subject)
-        if linked_to is None:  # independent reads, asked together
-            joined, recent = await asyncio.gather(
+        if linked_to is None:
+            joined, recent = await read_both(
                 self._absorbed(sender, report, found, thread), self._recent(sender)
             )
         else:  # a new request for a ticket closed long ago: never an incident's report

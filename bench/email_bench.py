@@ -8,8 +8,9 @@ run`` takes mail in, with sender authentication on (each mail carries the
 MTA's passing Authentication-Results). Four concurrent senders, each on one persistent SMTP
 session. The two paths run by turns, ``--rounds`` times (each round on a new database and
 spool), and the medians are compared: one path's run alone moves by a fifth from one run to
-the next on a shared VM. Target: at least 300 mails/s on SQLite, within 3x of the spool-only
-baseline. Run with ``make bench`` (or ``python -m bench.email_bench``).
+the next on a shared VM. Two targets, each with its own verdict: within 3x of the spool-only
+baseline (#16), and at least 300 mails/s on SQLite (#6's, set on a VM whose spool-only path
+took about 1,000 mails/s). Run with ``make bench`` (or ``python -m bench.email_bench``).
 """
 
 from __future__ import annotations
@@ -137,13 +138,17 @@ async def run(count: int, rounds: int) -> bool:
         )
     full, baseline = statistics.median(fulls), statistics.median(baselines)
     ratio = baseline / full
-    ok = full >= 300 and ratio <= 3
+    within, fast = ratio <= 3, full >= 300
     print(
         f"email intake, {SENDERS} senders: full path {full:,.0f} mails/s, spool-only "
         f"{baseline:,.0f} mails/s (medians of {rounds} rounds), ratio {ratio:.2f}x "
-        f"(target >= 300/s, <= 3x) {'OK' if ok else 'MISSED'}"
+        f"(target <= 3x) {_verdict(within)}; full path >= 300/s {_verdict(fast)}"
     )
-    return ok
+    return within and fast
+
+
+def _verdict(met: bool) -> str:
+    return "OK" if met else "MISSED"
 
 
 def main() -> None:

@@ -18,8 +18,9 @@ SQLite write transaction it travels with the transaction's next statement
 
 :func:`from_row` turns a row read with :func:`core.storage.rawsql.fetch` into an instance.
 It uses tortoise's public API only (``Model.construct``, the fields' own conversions and
-validation; the field list is read from the model's ``_meta``); tests/core/test_rows.py
-pins what this module promises, on SQLite and on PostgreSQL.
+validation, but :func:`~core.storage.rawsql.stored_time` for time columns; the field list
+is read from the model's ``_meta``); tests/core/test_rows.py pins what this module
+promises, on SQLite and on PostgreSQL, and that time columns read as tortoise reads them.
 """
 
 from __future__ import annotations
